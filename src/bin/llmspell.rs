@@ -1,0 +1,356 @@
+//! `llmspell`: run, check and explore spells from the command line.
+//!
+//! Exit status: 0 when the spell succeeded, 1 when it failed, 2 for usage
+//! and configuration errors. Results go to stdout as JSON, errors to stderr
+//! as `code: message` with `--> file:line`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use llmspell::{Config, EngineKind, Error, ErrorCode, Repl, RunOptions, Runtime, Spell};
+
+#[global_allocator]
+static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+const USAGE: &str = "\
+llmspell: scriptable LLM work in Lua, JavaScript and Rhai
+
+usage:
+  llmspell run SPELL [--arg KEY=VALUE]... [--args-json JSON] [--timeout SECS]
+                     [--config FILE] [--pretty]
+  llmspell check SPELL [--config FILE]
+  llmspell api [--json]
+  llmspell repl --engine lua|js|rhai [--config FILE]
+
+SPELL is a .lua, .js or .rhai file. The config is the nearest llmspell.toml
+from the spell's folder upwards, unless --config names one.
+";
+
+enum Command {
+    Run(RunArgs),
+    Check {
+        spell: PathBuf,
+        config: Option<PathBuf>,
+    },
+    Api {
+        json: bool,
+    },
+    Repl {
+        engine: EngineKind,
+        config: Option<PathBuf>,
+    },
+    Help,
+    Version,
+}
+
+struct RunArgs {
+    spell: PathBuf,
+    args: serde_json::Map<String, serde_json::Value>,
+    timeout: Option<f64>,
+    config: Option<PathBuf>,
+    pretty: bool,
+}
+
+fn usage_error(message: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::ConfigInvalid,
+        format!("{message}; see `llmspell --help`"),
+    )
+}
+
+fn parse_args() -> Result<Command, Error> {
+    use lexopt::prelude::*;
+    let mut p = lexopt::Parser::from_env();
+    let sub = match p.next().map_err(usage_error)? {
+        Some(Value(v)) => v.string().map_err(usage_error)?,
+        Some(Short('h') | Long("help")) | None => return Ok(Command::Help),
+        Some(Short('V') | Long("version")) => return Ok(Command::Version),
+        Some(other) => return Err(usage_error(other.unexpected())),
+    };
+    let mut spell = None;
+    let mut config = None;
+    let mut json = false;
+    let mut pretty = false;
+    let mut engine = None;
+    let mut timeout = None;
+    let mut args = serde_json::Map::new();
+    let mut kv = Vec::new();
+    while let Some(arg) = p.next().map_err(usage_error)? {
+        match arg {
+            Value(v) if spell.is_none() && matches!(sub.as_str(), "run" | "check") => {
+                spell = Some(PathBuf::from(v));
+            }
+            Long("config") => config = Some(PathBuf::from(p.value().map_err(usage_error)?)),
+            Long("json") if sub == "api" => json = true,
+            Long("pretty") if sub == "run" => pretty = true,
+            Long("engine") if sub == "repl" => {
+                let name = p
+                    .value()
+                    .map_err(usage_error)?
+                    .string()
+                    .map_err(usage_error)?;
+                engine = Some(EngineKind::parse(&name).ok_or_else(|| {
+                    usage_error(format!("--engine must be lua, js or rhai, not {name:?}"))
+                })?);
+            }
+            Long("arg") if sub == "run" => {
+                let text = p
+                    .value()
+                    .map_err(usage_error)?
+                    .string()
+                    .map_err(usage_error)?;
+                let (k, v) = text
+                    .split_once('=')
+                    .ok_or_else(|| usage_error(format!("--arg wants KEY=VALUE, got {text:?}")))?;
+                kv.push((k.to_owned(), v.to_owned()));
+            }
+            Long("args-json") if sub == "run" => {
+                let text = p
+                    .value()
+                    .map_err(usage_error)?
+                    .string()
+                    .map_err(usage_error)?;
+                match serde_json::from_str(&text) {
+                    Ok(serde_json::Value::Object(m)) => args.extend(m),
+                    Ok(_) => return Err(usage_error("--args-json wants a JSON object")),
+                    Err(e) => return Err(usage_error(format!("--args-json is not JSON: {e}"))),
+                }
+            }
+            Long("timeout") if sub == "run" => {
+                let text = p
+                    .value()
+                    .map_err(usage_error)?
+                    .string()
+                    .map_err(usage_error)?;
+                let secs: f64 = text
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                    .ok_or_else(|| usage_error(format!("--timeout wants seconds, got {text:?}")))?;
+                timeout = Some(secs);
+            }
+            Short('h') | Long("help") => return Ok(Command::Help),
+            other => return Err(usage_error(other.unexpected())),
+        }
+    }
+    // --arg wins over --args-json for the same key.
+    for (k, v) in kv {
+        args.insert(k, serde_json::Value::String(v));
+    }
+    let need_spell = || {
+        spell
+            .clone()
+            .ok_or_else(|| usage_error(format!("`llmspell {sub}` needs a spell file")))
+    };
+    Ok(match sub.as_str() {
+        "run" => Command::Run(RunArgs {
+            spell: need_spell()?,
+            args,
+            timeout,
+            config,
+            pretty,
+        }),
+        "check" => Command::Check {
+            spell: need_spell()?,
+            config,
+        },
+        "api" => Command::Api { json },
+        "repl" => Command::Repl {
+            engine: engine
+                .ok_or_else(|| usage_error("`llmspell repl` needs --engine lua|js|rhai"))?,
+            config,
+        },
+        "help" => Command::Help,
+        other => return Err(usage_error(format!("unknown command {other:?}"))),
+    })
+}
+
+fn load_config(explicit: Option<&Path>, dir: &Path) -> Result<Config, Error> {
+    match explicit {
+        Some(file) => Config::load(file),
+        None => Config::discover(dir),
+    }
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.code {
+        ErrorCode::ConfigInvalid | ErrorCode::SpellIo => 2,
+        _ => 1,
+    }
+}
+
+fn run(a: RunArgs) -> Result<(), Error> {
+    let spell = Spell::load(&a.spell)?;
+    let mut config = load_config(a.config.as_deref(), &spell.dir)?;
+    if let Some(t) = a.timeout {
+        config.limits.timeout_secs = t;
+    }
+    let mut opts = RunOptions::new(config);
+    opts.args = a.args;
+    let outcome = Runtime::new().run(&spell, &opts);
+    let value = outcome.result?;
+    if !value.is_null() {
+        let text = if a.pretty {
+            serde_json::to_string_pretty(&value)
+        } else {
+            serde_json::to_string(&value)
+        };
+        println!("{}", text.unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn check(spell: &Path, config: Option<&Path>) -> Result<(), Error> {
+    let spell = Spell::load(spell)?;
+    load_config(config, &spell.dir)?;
+    llmspell::engine::check(&spell)?;
+    println!("{}: ok", spell.name);
+    Ok(())
+}
+
+fn repl(kind: EngineKind, config: Option<&Path>) -> Result<(), Error> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let config = load_config(config, &cwd)?;
+    let history = config
+        .project_dir
+        .join(".llmspell")
+        .join(format!("history-{kind}"));
+    let opts = RunOptions::new(config);
+    // Engines recurse on the native stack: give the REPL a spell-sized one.
+    let worker = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || repl_loop(kind, &opts, &history))
+        .map_err(|e| Error::new(ErrorCode::SpellError, format!("cannot start the REPL: {e}")))?;
+    worker
+        .join()
+        .unwrap_or_else(|_| Err(Error::new(ErrorCode::SpellError, "the REPL crashed")))
+}
+
+fn repl_loop(kind: EngineKind, opts: &RunOptions, history: &Path) -> Result<(), Error> {
+    use rustyline::error::ReadlineError;
+    let runtime = Runtime::new();
+    let mut repl = Repl::new(&runtime, kind, opts)?;
+    let helper = Completion(repl.completions());
+    let mut editor = rustyline::Editor::<Completion, rustyline::history::DefaultHistory>::new()
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::SpellError,
+                format!("cannot open the terminal: {e}"),
+            )
+        })?;
+    editor.set_helper(Some(helper));
+    let _ = editor.load_history(history);
+    println!("llmspell {kind} REPL; an unfinished entry continues on the next line; Ctrl+D quits");
+    let mut entry = String::new();
+    loop {
+        let prompt = if entry.is_empty() {
+            format!("{kind}> ")
+        } else {
+            "...> ".into()
+        };
+        match editor.readline(&prompt) {
+            Ok(line) => {
+                if !entry.is_empty() {
+                    entry.push('\n');
+                }
+                entry.push_str(&line);
+                if entry.trim().is_empty() {
+                    entry.clear();
+                    continue;
+                }
+                if repl.is_incomplete(&entry) {
+                    continue;
+                }
+                let _ = editor.add_history_entry(entry.as_str());
+                match repl.eval(&entry) {
+                    Ok(serde_json::Value::Null) => {}
+                    Ok(v) => println!("{v}"),
+                    Err(e) => eprintln!("{}", e.report()),
+                }
+                entry.clear();
+            }
+            Err(ReadlineError::Interrupted) => entry.clear(),
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                return Err(Error::new(ErrorCode::SpellError, format!("terminal: {e}")));
+            }
+        }
+    }
+    if let Some(dir) = history.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = editor.save_history(history);
+    Ok(())
+}
+
+/// Completes globals and bridge functions (`state.g` -> `state.get`).
+struct Completion(Vec<String>);
+
+impl rustyline::completion::Completer for Completion {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let start = line[..pos]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .map_or(0, |i| i + 1);
+        let word = &line[start..pos];
+        let found = self
+            .0
+            .iter()
+            .filter(|c| c.starts_with(word))
+            .cloned()
+            .collect();
+        Ok((start, found))
+    }
+}
+
+impl rustyline::hint::Hinter for Completion {
+    type Hint = String;
+}
+impl rustyline::highlight::Highlighter for Completion {}
+impl rustyline::validate::Validator for Completion {}
+impl rustyline::Helper for Completion {}
+
+fn main() -> ExitCode {
+    let command = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.report());
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Help => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Command::Version => {
+            println!("llmspell {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Api { json } => {
+            let r = llmspell::Registry::standard();
+            if json {
+                println!("{:#}", r.reference_json());
+            } else {
+                print!("{}", r.reference_text());
+            }
+            Ok(())
+        }
+        Command::Run(a) => run(a),
+        Command::Check { spell, config } => check(&spell, config.as_deref()),
+        Command::Repl { engine, config } => repl(engine, config.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.report());
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}

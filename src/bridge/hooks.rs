@@ -1,0 +1,222 @@
+//! `hooks`: script functions that run before and after bridge calls, and the
+//! dispatcher's slow path that runs them.
+//!
+//! A hook never fires for calls made from inside itself, so a hook on
+//! `state.set` may call `state.set` without recursing forever.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::{Args, Bridge, Call, Registry, ScriptHost};
+use crate::bus::pattern_matches;
+use crate::error::{Error, ErrorCode, Result};
+use crate::runtime::Session;
+use crate::value::{Callback, Map, Value};
+
+struct Hook {
+    id: i64,
+    pattern: String,
+    after: bool,
+    func: Callback,
+    running: Rc<Cell<bool>>,
+}
+
+/// The hooks one spell installed, in installation order.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    list: Vec<Hook>,
+}
+
+impl Hooks {
+    fn matching(&self, point: &str, after: bool) -> Vec<(i64, Callback, Rc<Cell<bool>>)> {
+        self.list
+            .iter()
+            .filter(|h| h.after == after && !h.running.get() && pattern_matches(&h.pattern, point))
+            .map(|h| (h.id, h.func.clone(), h.running.clone()))
+            .collect()
+    }
+
+    pub fn clear(&mut self) {
+        self.list.clear();
+    }
+}
+
+pub(super) fn register(r: &mut Registry) {
+    r.add(Bridge::new(
+        "hooks.before",
+        "point, fn",
+        "id",
+        "fn({point, args}) runs before every call to point (a bridge name, * wildcards allowed); \
+         return nothing to go on, {args = [...]} to replace the arguments, {result = v} to skip \
+         the call, or raise an error to cancel it (hook.failed)",
+        |call, args| add(call, args, false),
+    ));
+    r.add(Bridge::new(
+        "hooks.after",
+        "point, fn",
+        "id",
+        "fn({point, args}, result) runs after every call to point; return nothing to keep the \
+         result or {result = v} to replace it",
+        |call, args| add(call, args, true),
+    ));
+    r.add(Bridge::new(
+        "hooks.remove",
+        "id",
+        "boolean",
+        "removes a hook; true when there was one with this id",
+        |call, args| {
+            let id = args.int(0, "id")?;
+            let d = &call.session.dispatch;
+            let mut hooks = d.hooks.borrow_mut();
+            let before = hooks.list.len();
+            hooks.list.retain(|h| h.id != id);
+            let removed = hooks.list.len() != before;
+            d.hooked.set(!hooks.list.is_empty());
+            Ok(Value::Bool(removed))
+        },
+    ));
+}
+
+fn add(call: &mut Call<'_>, args: Args, after: bool) -> Result<Value> {
+    let pattern = args.str(0, "point")?.to_owned();
+    let func = args.func(1, "fn")?;
+    let registry = &call.session.registry;
+    if !registry
+        .bridges()
+        .iter()
+        .any(|b| pattern_matches(&pattern, b.name))
+    {
+        return Err(args.error(format!(
+            "no bridge function matches {pattern:?}; `llmspell api` lists them"
+        )));
+    }
+    let d = &call.session.dispatch;
+    let id = d.next_id();
+    d.hooks.borrow_mut().list.push(Hook {
+        id,
+        pattern,
+        after,
+        func,
+        running: Rc::new(Cell::new(false)),
+    });
+    d.hooked.set(true);
+    Ok(Value::Int(id))
+}
+
+fn call_value(point: &str, args: &[Value]) -> Value {
+    let mut m = Map::new();
+    m.insert("point".into(), Value::str(point));
+    m.insert("args".into(), Value::Array(args.to_vec()));
+    Value::Map(m)
+}
+
+fn run_hook(
+    host: &mut dyn ScriptHost,
+    func: &Callback,
+    running: &Cell<bool>,
+    args: Vec<Value>,
+) -> Result<Value> {
+    running.set(true);
+    let out = host.call(func, args);
+    running.set(false);
+    out
+}
+
+fn failed(point: &str, id: i64, err: Error) -> Error {
+    if err.code.is_fatal() {
+        return err;
+    }
+    Error::new(
+        ErrorCode::HookFailed,
+        format!("hook {id} on {point} cancelled the call: {err}"),
+    )
+    .at(err.location)
+}
+
+/// A hook's answer: nothing, or a map with `args` and/or `result`.
+fn reply_map(point: &str, id: i64, v: Value) -> Result<Option<Map>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Map(m) => Ok(Some(m)),
+        other => Err(Error::new(
+            ErrorCode::HookFailed,
+            format!(
+                "hook {id} on {point} returned a {}; return nothing, {{args = ...}} or {{result = ...}}",
+                other.kind()
+            ),
+        )),
+    }
+}
+
+pub(super) fn dispatch_hooked(
+    session: &Session,
+    bridge: &Bridge,
+    mut args: Vec<Value>,
+    host: &mut dyn ScriptHost,
+) -> Result<Value> {
+    let point = bridge.name;
+    let befores = session.dispatch.hooks.borrow().matching(point, false);
+    let mut result = None;
+    for (id, func, running) in befores {
+        session.emit(host, "hook.before", || hook_event(point, id))?;
+        let reply = run_hook(host, &func, &running, vec![call_value(point, &args)])
+            .map_err(|e| failed(point, id, e))?;
+        let Some(mut reply) = reply_map(point, id, reply)? else {
+            continue;
+        };
+        if let Some(new_args) = reply.remove("args") {
+            args = match new_args {
+                Value::Array(a) => a,
+                Value::Map(m) if m.is_empty() => Vec::new(),
+                other => {
+                    return Err(Error::new(
+                        ErrorCode::HookFailed,
+                        format!(
+                            "hook {id} on {point} gave args as a {}; give an array",
+                            other.kind()
+                        ),
+                    ))
+                }
+            };
+        }
+        if let Some(r) = reply.remove("result") {
+            result = Some(r);
+            break;
+        }
+    }
+    let mut result = match result {
+        Some(r) => r,
+        None => {
+            let mut call = Call {
+                session,
+                host: &mut *host,
+                name: point,
+            };
+            (bridge.run)(&mut call, Args::new(point, args.clone()))?
+        }
+    };
+    let afters = session.dispatch.hooks.borrow().matching(point, true);
+    for (id, func, running) in afters {
+        session.emit(host, "hook.after", || hook_event(point, id))?;
+        let reply = run_hook(
+            host,
+            &func,
+            &running,
+            vec![call_value(point, &args), result.clone()],
+        )
+        .map_err(|e| failed(point, id, e))?;
+        if let Some(mut reply) = reply_map(point, id, reply)? {
+            if let Some(r) = reply.remove("result") {
+                result = r;
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn hook_event(point: &str, id: i64) -> Value {
+    let mut m = Map::new();
+    m.insert("point".into(), Value::str(point));
+    m.insert("id".into(), Value::Int(id));
+    Value::Map(m)
+}

@@ -1,0 +1,40 @@
+//! `log`: leveled messages with structured fields, as `log` events.
+
+use super::{Bridge, Registry};
+use crate::value::Value;
+
+/// Log levels, lowest first.
+pub const LEVELS: [&str; 4] = ["debug", "info", "warn", "error"];
+
+pub(super) fn register(r: &mut Registry) {
+    for (name, level) in [
+        ("log.debug", "debug"),
+        ("log.info", "info"),
+        ("log.warn", "warn"),
+        ("log.error", "error"),
+    ] {
+        r.add(Bridge::new(
+            name,
+            "message, fields?",
+            "nothing",
+            "emits a `log` event {level, message, fields}; the command line prints it to \
+             stderr when it is at or above [log] level",
+            move |call, mut args| {
+                let message = args.str(0, "message")?.to_owned();
+                let fields = match args.take(1) {
+                    Value::Null => Value::Null,
+                    f @ Value::Map(_) => f,
+                    Value::Array(a) if a.is_empty() => Value::Null,
+                    other => {
+                        return Err(
+                            args.error(format!("fields must be a map, got {}", other.kind()))
+                        )
+                    }
+                };
+                fields.to_json()?;
+                call.session.log(call.host, level, &message, fields)?;
+                Ok(Value::Null)
+            },
+        ));
+    }
+}

@@ -1,0 +1,339 @@
+//! The registry of bridge functions and the one dispatcher every call from a
+//! script passes through.
+//!
+//! A bridge is defined once, here, over [`Value`]s; the engines expose the
+//! whole registry generically, so adding a bridge never touches an engine.
+//! The dispatcher is where hooks run and events leave; its fast path (no hook
+//! installed) is one flag check and the call itself, and it must stay so.
+
+mod args;
+mod events;
+mod hooks;
+mod json;
+mod log;
+mod state;
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+pub use args::Args;
+pub(crate) use events::Subscriptions;
+pub(crate) use hooks::Hooks;
+pub use log::LEVELS as LOG_LEVELS;
+
+use crate::error::{Location, Result};
+use crate::runtime::Session;
+use crate::value::{Callback, Value};
+
+/// What a bridge function does, over values.
+pub type BridgeImpl = Arc<dyn Fn(&mut Call<'_>, Args) -> Result<Value> + Send + Sync>;
+
+/// One bridge function: its name as scripts call it, its documentation, and
+/// its implementation.
+#[derive(Clone)]
+pub struct Bridge {
+    /// `"state.get"`, or `"print"` for a global function.
+    pub name: &'static str,
+    /// The arguments as the reference shows them: `"key, default?"`.
+    pub params: &'static str,
+    /// What it returns.
+    pub returns: &'static str,
+    pub doc: &'static str,
+    /// Calls that may wait on I/O: JavaScript gets a Promise from these.
+    pub waits: bool,
+    pub run: BridgeImpl,
+}
+
+impl Bridge {
+    pub fn new(
+        name: &'static str,
+        params: &'static str,
+        returns: &'static str,
+        doc: &'static str,
+        run: impl Fn(&mut Call<'_>, Args) -> Result<Value> + Send + Sync + 'static,
+    ) -> Self {
+        Bridge {
+            name,
+            params,
+            returns,
+            doc,
+            waits: false,
+            run: Arc::new(run),
+        }
+    }
+
+    /// The global the function hangs off (`"state"`), or `None` for a global
+    /// function such as `print`.
+    pub fn module(&self) -> Option<&'static str> {
+        self.name.split_once('.').map(|(m, _)| m)
+    }
+
+    /// The function's own name within its module (`"get"`).
+    pub fn member(&self) -> &'static str {
+        self.name.split_once('.').map_or(self.name, |(_, f)| f)
+    }
+}
+
+/// A documented global that is a value, not a function (`spell`).
+#[derive(Debug, Clone)]
+pub struct GlobalDoc {
+    pub name: &'static str,
+    pub doc: &'static str,
+}
+
+/// Index of a bridge in its registry; engines capture it in each function
+/// they expose, so a call never looks a name up.
+pub type BridgeId = usize;
+
+/// Every bridge function a spell can call.
+#[derive(Clone)]
+pub struct Registry {
+    bridges: Vec<Bridge>,
+    values: Vec<GlobalDoc>,
+}
+
+impl Registry {
+    /// The registry with the built-in bridges of the spell API.
+    pub fn standard() -> Self {
+        let mut r = Registry {
+            bridges: Vec::new(),
+            values: vec![GlobalDoc {
+                name: "spell",
+                doc: "this run: spell.args (map of --arg k=v and --args-json), spell.name, \
+                      spell.engine (\"lua\", \"js\" or \"rhai\"), spell.dir",
+            }],
+        };
+        r.add(Bridge::new(
+            "print",
+            "...",
+            "nothing",
+            "writes its arguments as one line of the spell's output",
+            |call, args| {
+                let line = args.opt_str(0, "text")?.unwrap_or_default();
+                (call.session.output)(&line);
+                Ok(Value::Null)
+            },
+        ));
+        log::register(&mut r);
+        json::register(&mut r);
+        state::register(&mut r);
+        events::register(&mut r);
+        hooks::register(&mut r);
+        r
+    }
+
+    /// Adds a bridge; one with the same name is replaced.
+    pub fn add(&mut self, bridge: Bridge) {
+        match self.bridges.iter_mut().find(|b| b.name == bridge.name) {
+            Some(slot) => *slot = bridge,
+            None => self.bridges.push(bridge),
+        }
+    }
+
+    pub fn bridges(&self) -> &[Bridge] {
+        &self.bridges
+    }
+
+    pub fn values(&self) -> &[GlobalDoc] {
+        &self.values
+    }
+
+    pub fn get(&self, id: BridgeId) -> &Bridge {
+        &self.bridges[id]
+    }
+
+    pub fn find(&self, name: &str) -> Option<BridgeId> {
+        self.bridges.iter().position(|b| b.name == name)
+    }
+
+    /// The modules in registration order, each with its bridges' ids.
+    pub fn modules(&self) -> Vec<(&'static str, Vec<BridgeId>)> {
+        let mut out: Vec<(&'static str, Vec<BridgeId>)> = Vec::new();
+        for (id, b) in self.bridges.iter().enumerate() {
+            let Some(m) = b.module() else { continue };
+            match out.iter_mut().find(|(name, _)| *name == m) {
+                Some((_, ids)) => ids.push(id),
+                None => out.push((m, vec![id])),
+            }
+        }
+        out
+    }
+
+    /// Global functions (no module), such as `print`.
+    pub fn functions(&self) -> impl Iterator<Item = (BridgeId, &Bridge)> {
+        self.bridges
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.module().is_none())
+    }
+
+    /// The reference as plain text, for `llmspell api`.
+    pub fn reference_text(&self) -> String {
+        let mut out = String::from("llmspell spell API (from the bridge registry)\n");
+        for v in &self.values {
+            out.push_str(&format!("\n{}\n    {}\n", v.name, v.doc));
+        }
+        let mut module = None;
+        for b in &self.bridges {
+            if b.module() != module {
+                module = b.module();
+                out.push('\n');
+            }
+            let wait = if b.waits {
+                "  [waits: a Promise in JS]"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "{}({}) -> {}{}\n    {}\n",
+                b.name, b.params, b.returns, wait, b.doc
+            ));
+        }
+        out.push_str("\nerror codes\n");
+        for code in crate::error::ErrorCode::ALL {
+            out.push_str(&format!("    {:<20} {}\n", code.as_str(), code.doc()));
+        }
+        out
+    }
+
+    /// The reference as JSON, for `llmspell api --json`.
+    pub fn reference_json(&self) -> serde_json::Value {
+        let functions: Vec<_> = self
+            .bridges
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "name": b.name,
+                    "module": b.module(),
+                    "params": b.params,
+                    "returns": b.returns,
+                    "doc": b.doc,
+                    "waits": b.waits,
+                })
+            })
+            .collect();
+        let values: Vec<_> = self
+            .values
+            .iter()
+            .map(|v| serde_json::json!({"name": v.name, "doc": v.doc}))
+            .collect();
+        let codes: Vec<_> = crate::error::ErrorCode::ALL
+            .iter()
+            .map(|c| serde_json::json!({"code": c.as_str(), "doc": c.doc()}))
+            .collect();
+        serde_json::json!({"version": 1, "functions": functions, "values": values, "errors": codes})
+    }
+}
+
+/// What an engine offers the dispatcher: calling back into script functions.
+pub trait ScriptHost {
+    /// Calls a script function that this engine handed to a bridge.
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value>;
+
+    /// Where the spell is now, when the engine can tell.
+    fn location(&mut self) -> Option<Location> {
+        None
+    }
+}
+
+/// One bridge call in progress: the spell's session and its engine.
+pub struct Call<'a> {
+    pub session: &'a Session,
+    pub host: &'a mut dyn ScriptHost,
+    pub name: &'static str,
+}
+
+impl Call<'_> {
+    /// Emits an event to the bus and to the spell's own handlers.
+    pub fn emit(&mut self, topic: &str, data: impl FnOnce() -> Value) -> Result<()> {
+        self.session.emit(self.host, topic, data)
+    }
+
+    pub fn call_script(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        self.host.call(f, args)
+    }
+}
+
+/// Per-spell dispatcher state: which hooks and handlers the spell installed.
+#[derive(Default)]
+pub(crate) struct DispatchState {
+    pub hooks: RefCell<Hooks>,
+    pub subs: RefCell<Subscriptions>,
+    /// True when any hook is installed: the dispatcher leaves its fast path.
+    pub hooked: Cell<bool>,
+    pub next_id: Cell<i64>,
+}
+
+impl DispatchState {
+    pub fn next_id(&self) -> i64 {
+        let id = self.next_id.get() + 1;
+        self.next_id.set(id);
+        id
+    }
+}
+
+impl Session {
+    /// The one way a script calls into the host.
+    pub fn dispatch(
+        &self,
+        id: BridgeId,
+        args: Vec<Value>,
+        host: &mut dyn ScriptHost,
+    ) -> Result<Value> {
+        self.check_stop()?;
+        let bridge = self.registry.get(id);
+        if !self.dispatch.hooked.get() {
+            let mut call = Call {
+                session: self,
+                host,
+                name: bridge.name,
+            };
+            return (bridge.run)(&mut call, Args::new(bridge.name, args));
+        }
+        hooks::dispatch_hooked(self, bridge, args, host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_registry_documents_every_bridge_once() {
+        let r = Registry::standard();
+        let mut names: Vec<_> = r.bridges().iter().map(|b| b.name).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "duplicate bridge names");
+        for want in [
+            "print",
+            "log.info",
+            "json.encode",
+            "json.decode",
+            "state.get",
+            "state.update",
+            "events.on",
+            "events.emit",
+            "hooks.before",
+            "hooks.remove",
+        ] {
+            assert!(r.find(want).is_some(), "{want} missing");
+        }
+        let text = r.reference_text();
+        assert!(text.contains("state.update(key, fn)"), "{text}");
+        let json = r.reference_json();
+        assert_eq!(json["functions"].as_array().unwrap().len(), n);
+    }
+
+    #[test]
+    fn adding_a_bridge_with_an_existing_name_replaces_it() {
+        let mut r = Registry::standard();
+        let n = r.bridges().len();
+        r.add(Bridge::new("json.encode", "v", "s", "mine", |_, _| {
+            Ok(Value::Null)
+        }));
+        assert_eq!(r.bridges().len(), n);
+        assert_eq!(r.get(r.find("json.encode").unwrap()).doc, "mine");
+    }
+}

@@ -1,0 +1,123 @@
+//! `state`: values that outlive the run, shared by the project's spells.
+//!
+//! Setting a key to null deletes it: scripts cannot tell a stored null from
+//! a missing key in Lua, so no engine stores one.
+
+use super::{Args, Bridge, Call, Registry};
+use crate::error::{Error, ErrorCode, Result};
+use crate::value::{Map, Value};
+
+/// How often `state.update` retries when other writers keep winning.
+const UPDATE_ATTEMPTS: usize = 100;
+
+pub(super) fn register(r: &mut Registry) {
+    r.add(Bridge::new(
+        "state.get",
+        "key, default?",
+        "value",
+        "the stored value, or default (null when not given) when the key is not set",
+        |call, mut args| {
+            let key = key(&args)?;
+            match call.session.store()?.get(&key)? {
+                Some(e) => Ok(Value::from_json(&e.value)),
+                None => Ok(args.take(1)),
+            }
+        },
+    ));
+    r.add(Bridge::new(
+        "state.set",
+        "key, value",
+        "nothing",
+        "stores value under key (null deletes the key); emits state.set",
+        |call, mut args| {
+            let key = key(&args)?;
+            let value = args.take(1);
+            if value.is_null() {
+                delete(call, &key)?;
+                return Ok(Value::Null);
+            }
+            let json = value.to_json()?;
+            call.session.store()?.set(&key, &json)?;
+            call.emit("state.set", || key_value(&key, Some(value)))?;
+            Ok(Value::Null)
+        },
+    ));
+    r.add(Bridge::new(
+        "state.delete",
+        "key",
+        "boolean",
+        "removes key; true when it was set; emits state.delete",
+        |call, args| {
+            let key = key(&args)?;
+            Ok(Value::Bool(delete(call, &key)?))
+        },
+    ));
+    r.add(Bridge::new(
+        "state.keys",
+        "prefix?",
+        "array of strings",
+        "the keys that start with prefix, sorted",
+        |call, args| {
+            let prefix = args.opt_str(0, "prefix")?.unwrap_or_default();
+            let keys = call.session.store()?.keys(&prefix)?;
+            Ok(Value::Array(keys.into_iter().map(Value::Str).collect()))
+        },
+    ));
+    r.add(Bridge::new(
+        "state.update",
+        "key, fn",
+        "the new value",
+        "atomically replaces the value with fn(old); fn may run again if another spell wrote \
+         the key meanwhile, so keep it free of side effects; a null result deletes the key",
+        |call, args| {
+            let key = key(&args)?;
+            let func = args.func(1, "fn")?;
+            let store = call.session.store()?;
+            for _ in 0..UPDATE_ATTEMPTS {
+                let current = store.get(&key)?;
+                let old = current.as_ref().map_or(Value::Null, |e| Value::from_json(&e.value));
+                let new = call.call_script(&func, vec![old])?;
+                let json = if new.is_null() { None } else { Some(new.to_json()?) };
+                let expected = current.map(|e| e.version);
+                if store.compare_and_set(&key, expected, json.as_ref())? {
+                    if new.is_null() {
+                        call.emit("state.delete", || key_value(&key, None))?;
+                    } else {
+                        let event_value = new.clone();
+                        call.emit("state.set", || key_value(&key, Some(event_value)))?;
+                    }
+                    return Ok(new);
+                }
+            }
+            Err(Error::new(
+                ErrorCode::StateIo,
+                format!("state.update of {key:?} lost to other writers {UPDATE_ATTEMPTS} times; try again"),
+            ))
+        },
+    ));
+}
+
+fn key(args: &Args) -> Result<String> {
+    let key = args.str(0, "key")?;
+    if key.is_empty() {
+        return Err(args.error("the key must not be empty"));
+    }
+    Ok(key.to_owned())
+}
+
+fn delete(call: &mut Call<'_>, key: &str) -> Result<bool> {
+    let existed = call.session.store()?.delete(key)?;
+    if existed {
+        call.emit("state.delete", || key_value(key, None))?;
+    }
+    Ok(existed)
+}
+
+fn key_value(key: &str, value: Option<Value>) -> Value {
+    let mut m = Map::new();
+    m.insert("key".into(), Value::str(key));
+    if let Some(v) = value {
+        m.insert("value".into(), v);
+    }
+    Value::Map(m)
+}

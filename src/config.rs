@@ -1,0 +1,203 @@
+//! `llmspell.toml`: found from the spell's folder upwards, or given with
+//! `--config`. The folder that holds it is the project: state lives in its
+//! `.llmspell/`.
+//!
+//! Sections this version reads: `[limits]` and `[log]`. Other sections
+//! (providers, capabilities) are kept for the parts that use them; a typo in
+//! a section we read is an error, never silently ignored.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorCode, Location, Result};
+
+pub const FILE_NAME: &str = "llmspell.toml";
+
+/// Limits on one spell run. Zero turns a limit off.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Wall-clock seconds for the whole run (`limit.time`).
+    pub timeout_secs: f64,
+    /// The engine's own operations: Lua VM instructions, QuickJS
+    /// branch/call ticks, Rhai operations (`limit.instructions`).
+    pub instructions: u64,
+    /// Memory the spell may hold, in MiB (`limit.memory`).
+    pub memory_mb: u64,
+    /// Nested script function calls (`limit.depth`).
+    pub call_depth: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_secs: 300.0,
+            instructions: 0,
+            memory_mb: 256,
+            call_depth: 200,
+        }
+    }
+}
+
+impl Limits {
+    pub fn timeout(&self) -> Option<Duration> {
+        (self.timeout_secs > 0.0).then(|| Duration::from_secs_f64(self.timeout_secs))
+    }
+
+    pub fn memory_bytes(&self) -> Option<usize> {
+        (self.memory_mb > 0).then(|| (self.memory_mb as usize).saturating_mul(1 << 20))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// The lowest level the command line prints to stderr.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+        }
+    }
+}
+
+/// A parsed `llmspell.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub limits: Limits,
+    pub log: LogConfig,
+    /// The folder the spells' state belongs to.
+    #[serde(skip)]
+    pub project_dir: PathBuf,
+    /// The file this came from, if any.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
+    #[serde(flatten)]
+    pub other: toml::Table,
+}
+
+impl Config {
+    /// Defaults for a project in `dir` with no config file.
+    pub fn for_dir(dir: &Path) -> Config {
+        Config {
+            project_dir: dir.to_path_buf(),
+            ..Config::default()
+        }
+    }
+
+    pub fn parse(text: &str, file: &Path) -> Result<Config> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start));
+            Error::new(
+                ErrorCode::ConfigInvalid,
+                format!("{}: {}", file.display(), e.message()),
+            )
+            .at(line.map(|line| Location {
+                file: file.display().to_string(),
+                line,
+            }))
+        })?;
+        config.validate(file)?;
+        config.project_dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        config.file = Some(file.to_path_buf());
+        Ok(config)
+    }
+
+    pub fn load(file: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Error::new(
+                ErrorCode::ConfigInvalid,
+                format!("cannot read {}: {e}", file.display()),
+            )
+        })?;
+        Config::parse(&text, file)
+    }
+
+    /// The config for a spell: the nearest `llmspell.toml` from the spell's
+    /// folder upwards, or defaults with the spell's folder as the project.
+    pub fn discover(spell_dir: &Path) -> Result<Config> {
+        let start = std::fs::canonicalize(spell_dir).unwrap_or_else(|_| spell_dir.to_path_buf());
+        for dir in start.ancestors() {
+            let candidate = dir.join(FILE_NAME);
+            if candidate.is_file() {
+                return Config::load(&candidate);
+            }
+        }
+        Ok(Config::for_dir(&start))
+    }
+
+    fn validate(&self, file: &Path) -> Result<()> {
+        let bad = |what: String| {
+            Err(Error::new(
+                ErrorCode::ConfigInvalid,
+                format!("{}: {what}", file.display()),
+            ))
+        };
+        if !self.limits.timeout_secs.is_finite() || self.limits.timeout_secs < 0.0 {
+            return bad("[limits] timeout_secs must be a number of seconds, 0 for none".into());
+        }
+        if !crate::bridge::LOG_LEVELS.contains(&self.log.level.as_str()) {
+            return bad(format!(
+                "[log] level must be one of {:?}, not {:?}",
+                crate::bridge::LOG_LEVELS,
+                self.log.level
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> u32 {
+    text[..offset.min(text.len())].matches('\n').count() as u32 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_from_toml_and_defaults() {
+        let c = Config::parse(
+            "[limits]\ntimeout_secs = 2.5\ninstructions = 1000\n",
+            Path::new("p/llmspell.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.limits.timeout(), Some(Duration::from_millis(2500)));
+        assert_eq!(c.limits.instructions, 1000);
+        assert_eq!(c.limits.memory_mb, 256);
+        assert_eq!(c.project_dir, Path::new("p"));
+    }
+
+    #[test]
+    fn a_typo_is_an_error_with_its_line() {
+        let e = Config::parse("\n[limits]\ntimeout = 3\n", Path::new("llmspell.toml")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ConfigInvalid);
+        assert_eq!(e.location.unwrap().line, 3);
+        assert!(e.message.contains("timeout"), "{}", e.message);
+    }
+
+    #[test]
+    fn other_sections_are_kept_for_later_parts() {
+        let c = Config::parse(
+            "[providers.local]\nkind = \"openai\"\n",
+            Path::new("llmspell.toml"),
+        )
+        .unwrap();
+        assert!(c.other.contains_key("providers"));
+    }
+
+    #[test]
+    fn a_bad_log_level_is_refused() {
+        let e = Config::parse("[log]\nlevel = \"loud\"\n", Path::new("x.toml")).unwrap_err();
+        assert!(e.message.contains("loud"));
+    }
+}

@@ -1,0 +1,574 @@
+//! JavaScript (QuickJS through rquickjs): values, bridges, sandbox and limits.
+//!
+//! A spell is an ES module with top-level `await`; its result is
+//! `export default`. The sandbox: QuickJS has no `std`/`os` unless added,
+//! and no module loader is installed, so `import` of anything fails.
+//! Limits: a capped allocator (its first refusal trips `limit.memory`), the
+//! interrupt handler (stop, time, instructions; the script cannot catch
+//! it), and a stack budget for call depth.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use rquickjs::allocator::{Allocator, RustAllocator};
+use rquickjs::function::Rest;
+use rquickjs::promise::PromiseState;
+use rquickjs::{
+    Array, Context, Ctx, Exception, Function, Module, Object, Persistent, Runtime, Value as JsValue,
+};
+
+use super::Engine;
+use crate::error::{Error, ErrorCode, Location, Result};
+use crate::runtime::{Session, StopHandle};
+use crate::value::{Callback, Map, Path, Value};
+
+/// QuickJS counts depth in bytes of C stack; one plain JS call takes well
+/// under this much (measured in debug and release builds).
+const STACK_PER_FRAME: usize = 4 << 10;
+/// The interrupt handler runs about every this many branches and calls.
+const TICKS_PER_INTERRUPT: u64 = 10_000;
+
+const PRELUDE: &str = r#"
+(() => {
+  const show = (v) => {
+    if (typeof v === "string") return v;
+    if (v !== null && typeof v === "object") {
+      try { return JSON.stringify(v); } catch (_) { return String(v); }
+    }
+    return String(v);
+  };
+  const line = (args) => args.map(show).join(" ");
+  const out = globalThis.print;
+  const L = globalThis.log;
+  globalThis.print = (...a) => out(line(a));
+  globalThis.console = Object.freeze({
+    log: (...a) => out(line(a)),
+    info: (...a) => L.info(line(a)),
+    debug: (...a) => L.debug(line(a)),
+    warn: (...a) => L.warn(line(a)),
+    error: (...a) => L.error(line(a)),
+  });
+})();
+"#;
+
+type JsFunc = Persistent<Function<'static>>;
+
+pub(crate) struct JsEngine {
+    // Field order matters: the context must go before the runtime.
+    ctx: Context,
+    _rt: Runtime,
+    session: Rc<Session>,
+}
+
+/// QuickJS's allocations, capped: the first allocation past the cap trips
+/// `limit.memory`, which the interrupt handler then raises uncatchably.
+struct CappedAllocator {
+    inner: RustAllocator,
+    used: usize,
+    cap: usize,
+    stop: StopHandle,
+}
+
+impl CappedAllocator {
+    fn admit(&mut self, size: usize) -> bool {
+        if self.used.saturating_add(size) > self.cap {
+            self.stop.trip(ErrorCode::LimitMemory);
+            return false;
+        }
+        true
+    }
+}
+
+// SAFETY: every call goes to RustAllocator unchanged; this only counts.
+unsafe impl Allocator for CappedAllocator {
+    fn alloc(&mut self, size: usize) -> *mut u8 {
+        if !self.admit(size) {
+            return std::ptr::null_mut();
+        }
+        let p = self.inner.alloc(size);
+        if !p.is_null() {
+            self.used += unsafe { RustAllocator::usable_size(p) };
+        }
+        p
+    }
+
+    fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
+        if !self.admit(count.saturating_mul(size)) {
+            return std::ptr::null_mut();
+        }
+        let p = self.inner.calloc(count, size);
+        if !p.is_null() {
+            self.used += unsafe { RustAllocator::usable_size(p) };
+        }
+        p
+    }
+
+    unsafe fn dealloc(&mut self, ptr: *mut u8) {
+        if !ptr.is_null() {
+            self.used = self.used.saturating_sub(RustAllocator::usable_size(ptr));
+        }
+        self.inner.dealloc(ptr)
+    }
+
+    unsafe fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> *mut u8 {
+        let old = if ptr.is_null() {
+            0
+        } else {
+            RustAllocator::usable_size(ptr)
+        };
+        if new_size > old && !self.admit(new_size - old) {
+            return std::ptr::null_mut();
+        }
+        let p = self.inner.realloc(ptr, new_size);
+        if !p.is_null() {
+            self.used = self.used.saturating_sub(old) + RustAllocator::usable_size(p);
+        }
+        p
+    }
+
+    unsafe fn usable_size(ptr: *mut u8) -> usize {
+        RustAllocator::usable_size(ptr)
+    }
+}
+
+fn internal(e: rquickjs::Error) -> Error {
+    Error::new(ErrorCode::SpellError, format!("JavaScript engine: {e}"))
+}
+
+impl JsEngine {
+    pub fn new(session: Rc<Session>) -> Result<Self> {
+        let rt = match session.limits.memory_bytes() {
+            Some(cap) => Runtime::new_with_alloc(CappedAllocator {
+                inner: RustAllocator,
+                used: 0,
+                cap,
+                stop: session.stop.clone(),
+            }),
+            None => Runtime::new(),
+        }
+        .map_err(internal)?;
+        if session.limits.call_depth > 0 {
+            rt.set_max_stack_size(session.limits.call_depth as usize * STACK_PER_FRAME);
+        }
+        rt.set_interrupt_handler(Some(interrupt_handler(&session)));
+        let ctx = Context::full(&rt).map_err(internal)?;
+        let engine = JsEngine {
+            ctx,
+            _rt: rt,
+            session,
+        };
+        engine.setup()?;
+        Ok(engine)
+    }
+
+    fn setup(&self) -> Result<()> {
+        let s = &self.session;
+        self.ctx.with(|ctx| -> Result<()> {
+            let g = ctx.globals();
+            let build = || -> rquickjs::Result<()> {
+                for (module, ids) in s.registry.modules() {
+                    let obj = Object::new(ctx.clone())?;
+                    for id in ids {
+                        let b = s.registry.get(id);
+                        obj.set(b.member(), bridge_fn(&ctx, s.clone(), id)?)?;
+                    }
+                    g.set(module, obj)?;
+                }
+                for (id, b) in s.registry.functions() {
+                    g.set(b.name, bridge_fn(&ctx, s.clone(), id)?)?;
+                }
+                Ok(())
+            };
+            build().map_err(internal)?;
+            let spell = to_js(&ctx, s.info.to_value()).map_err(internal)?;
+            g.set("spell", spell).map_err(internal)?;
+            ctx.eval::<(), _>(PRELUDE).map_err(internal)?;
+            Ok(())
+        })
+    }
+
+    fn settle<'js>(&self, ctx: &Ctx<'js>, promise: rquickjs::Promise<'js>) -> Result<JsValue<'js>> {
+        loop {
+            match promise.state() {
+                PromiseState::Pending => {
+                    if !ctx.execute_pending_job() {
+                        self.session.check_stop()?;
+                        return Err(Error::new(
+                            ErrorCode::SpellError,
+                            "the spell awaits a Promise that never settles",
+                        ));
+                    }
+                }
+                PromiseState::Resolved => {
+                    return promise
+                        .result::<JsValue>()
+                        .unwrap_or(Ok(JsValue::new_undefined(ctx.clone())))
+                        .map_err(|_| js_error(ctx, &self.session));
+                }
+                PromiseState::Rejected => {
+                    // Reading the result rethrows the rejection as the
+                    // pending exception, which js_error then takes.
+                    let _ = promise.result::<JsValue>();
+                    return Err(js_error(ctx, &self.session));
+                }
+            }
+        }
+    }
+}
+
+fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
+    let stop = s.stop.clone();
+    let deadline: Option<Instant> = s.deadline;
+    let max_interrupts = match s.limits.instructions {
+        0 => u64::MAX,
+        n => n.div_ceil(TICKS_PER_INTERRUPT),
+    };
+    let mut interrupts = 0u64;
+    Box::new(move || {
+        if stop.is_stopped() {
+            return true;
+        }
+        interrupts += 1;
+        if interrupts > max_interrupts {
+            stop.trip(ErrorCode::LimitInstructions);
+            return true;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            stop.trip(ErrorCode::LimitTime);
+            return true;
+        }
+        false
+    })
+}
+
+fn bridge_fn<'js>(ctx: &Ctx<'js>, s: Rc<Session>, id: usize) -> rquickjs::Result<Function<'js>> {
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| {
+            let mut values = Vec::with_capacity(args.0.len());
+            for (i, a) in args.0.iter().enumerate() {
+                match arg_from_js(a, i) {
+                    Ok(v) => values.push(v),
+                    Err(e) => return Err(throw(&ctx, &e)),
+                }
+            }
+            let mut host = JsHost {
+                ctx: &ctx,
+                session: &s,
+            };
+            match s.dispatch(id, values, &mut host) {
+                Ok(v) => to_js(&ctx, v),
+                Err(e) => Err(throw(&ctx, &e)),
+            }
+        },
+    )
+}
+
+/// Raises a coded error as a JS `Error` with `.code`.
+fn throw(ctx: &Ctx<'_>, e: &Error) -> rquickjs::Error {
+    let build = || -> rquickjs::Result<JsValue<'_>> {
+        let ex = Exception::from_message(ctx.clone(), &e.to_string())?;
+        ex.set("code", e.code.as_str())?;
+        Ok(ex.into_value())
+    };
+    match build() {
+        Ok(v) => ctx.throw(v),
+        Err(err) => err,
+    }
+}
+
+/// The pending exception as a coded error; a tripped limit wins.
+fn js_error(ctx: &Ctx<'_>, s: &Session) -> Error {
+    let v = ctx.catch();
+    if let Some(code) = s.stop.reason() {
+        return s.stop_error(code);
+    }
+    exception_to_error(&v, &s.info.name)
+}
+
+fn exception_to_error(v: &JsValue<'_>, file: &str) -> Error {
+    let Some(obj) = v.as_object() else {
+        let text = if v.is_null() || v.is_undefined() {
+            "a null or undefined value was thrown".to_owned()
+        } else {
+            display(v)
+        };
+        return Error::from_script(&text);
+    };
+    let message: String = obj.get("message").unwrap_or_default();
+    let name: String = obj.get("name").unwrap_or_default();
+    let stack: String = obj.get("stack").unwrap_or_default();
+    let code: Option<String> = obj.get("code").ok().flatten();
+    let mut err = match code.as_deref().and_then(ErrorCode::parse) {
+        Some(code) => {
+            let prefix = format!("{}: ", code.as_str());
+            Error::new(code, message.strip_prefix(&prefix).unwrap_or(&message))
+        }
+        None if name == "SyntaxError" => Error::new(ErrorCode::SpellSyntax, message.clone()),
+        None if name.is_empty() || name == "Error" => Error::from_script(&message),
+        None if name == "InternalError" && message.contains("stack overflow") => Error::new(
+            ErrorCode::LimitDepth,
+            "calls nested too deep (stack overflow)",
+        ),
+        None => Error::from_script(&format!("{name}: {message}")),
+    };
+    err.location = stack_location(&stack, file);
+    err
+}
+
+/// The first `file:line` of the spell in a QuickJS stack trace.
+fn stack_location(stack: &str, file: &str) -> Option<Location> {
+    let needle = format!("{file}:");
+    let at = stack.find(&needle)?;
+    let rest = &stack[at + needle.len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some(Location {
+        file: file.to_owned(),
+        line: digits.parse().ok()?,
+    })
+}
+
+fn display(v: &JsValue<'_>) -> String {
+    if let Some(s) = v.as_string() {
+        return s.to_string().unwrap_or_default();
+    }
+    v.get::<rquickjs::Coerced<String>>()
+        .map(|c| c.0)
+        .unwrap_or_else(|_| format!("<{}>", v.type_name()))
+}
+
+impl Engine for JsEngine {
+    fn run_main(&mut self, name: &str, source: &str) -> Result<Value> {
+        let s = self.session.clone();
+        self.ctx.with(|ctx| {
+            let module =
+                Module::declare(ctx.clone(), name, source).map_err(|_| js_error(&ctx, &s))?;
+            let (module, promise) = module.eval().map_err(|_| js_error(&ctx, &s))?;
+            self.settle(&ctx, promise)?;
+            let default: JsValue = module
+                .namespace()
+                .and_then(|ns| ns.get("default"))
+                .map_err(|_| js_error(&ctx, &s))?;
+            let default = match default.as_promise() {
+                Some(p) => self.settle(&ctx, p.clone())?,
+                None => default,
+            };
+            from_js(&default)
+        })
+    }
+
+    fn eval(&mut self, source: &str) -> Result<Value> {
+        let s = self.session.clone();
+        self.ctx.with(|ctx| {
+            let mut opts = rquickjs::context::EvalOptions::default();
+            opts.global = true;
+            opts.strict = false;
+            opts.promise = true;
+            let v: rquickjs::Promise = ctx
+                .eval_with_options(source, opts)
+                .map_err(|_| js_error(&ctx, &s))?;
+            let settled = self.settle(&ctx, v)?;
+            // An async script's promise resolves to {value: last expression}.
+            let value = settled
+                .as_object()
+                .and_then(|o| o.get::<_, JsValue>("value").ok())
+                .unwrap_or(settled);
+            from_js(&value)
+        })
+    }
+
+    fn is_incomplete(&self, source: &str) -> bool {
+        self.ctx.with(|ctx| {
+            let mut opts = rquickjs::context::EvalOptions::default();
+            opts.global = true;
+            opts.strict = false;
+            opts.promise = true;
+            opts.backtrace_barrier = true;
+            // Compile only: wrap in a function that is never called.
+            let probe = format!("(async function(){{\n{source}\n}})");
+            match ctx.eval::<JsValue, _>(probe) {
+                Ok(_) => false,
+                Err(_) => {
+                    let v = ctx.catch();
+                    let msg: String = v
+                        .as_object()
+                        .and_then(|o| o.get("message").ok())
+                        .unwrap_or_default();
+                    msg.contains("unexpected end of input") || msg.contains("expecting '}'")
+                }
+            }
+        })
+    }
+
+    fn emit(&mut self, topic: &str, data: Value) -> Result<()> {
+        let s = self.session.clone();
+        self.ctx.with(|ctx| {
+            let mut host = JsHost {
+                ctx: &ctx,
+                session: &s,
+            };
+            s.emit(&mut host, topic, || data)
+        })
+    }
+}
+
+struct JsHost<'a, 'js> {
+    ctx: &'a Ctx<'js>,
+    session: &'a Session,
+}
+
+impl crate::bridge::ScriptHost for JsHost<'_, '_> {
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        let func = f
+            .downcast::<JsFunc>()
+            .ok_or_else(|| Error::new(ErrorCode::ValueInvalid, "a function from another engine"))?;
+        let ctx = self.ctx;
+        let func = func.clone().restore(ctx).map_err(internal)?;
+        let mut js_args = Vec::with_capacity(args.len());
+        for a in args {
+            js_args.push(to_js(ctx, a).map_err(|_| js_error(ctx, self.session))?);
+        }
+        let out: JsValue = func
+            .call((Rest(js_args),))
+            .map_err(|_| js_error(ctx, self.session))?;
+        from_js(&out)
+    }
+}
+
+fn arg_from_js(v: &JsValue<'_>, index: usize) -> Result<Value> {
+    let mut path = Path::root();
+    path.push_index(index);
+    convert(v, &mut path, &mut Vec::new())
+}
+
+fn from_js(v: &JsValue<'_>) -> Result<Value> {
+    convert(v, &mut Path::root(), &mut Vec::new())
+}
+
+/// Integral numbers within 2^53 are integers; everything else a float.
+fn number(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+        Value::Int(f as i64)
+    } else {
+        Value::Float(f)
+    }
+}
+
+fn convert<'js>(v: &JsValue<'js>, path: &mut Path, seen: &mut Vec<Object<'js>>) -> Result<Value> {
+    use rquickjs::Type;
+    Ok(match v.type_of() {
+        Type::Uninitialized | Type::Undefined | Type::Null => Value::Null,
+        Type::Bool => Value::Bool(v.as_bool().unwrap_or(false)),
+        Type::Int => Value::Int(i64::from(v.as_int().unwrap_or(0))),
+        Type::Float => number(v.as_float().unwrap_or(f64::NAN)),
+        Type::String => match v.as_string().map(|s| s.to_string()) {
+            Some(Ok(s)) => Value::Str(s),
+            _ => return Err(path.invalid("a string that is not valid UTF-16 (a lone surrogate?)")),
+        },
+        Type::Function | Type::Constructor => {
+            let f = v
+                .as_function()
+                .cloned()
+                .ok_or_else(|| path.invalid("not a function"))?;
+            Value::Func(Callback::new(Persistent::save(v.ctx(), f)))
+        }
+        Type::Array => {
+            let arr = v
+                .as_array()
+                .cloned()
+                .ok_or_else(|| path.invalid("not an array"))?;
+            enter(arr.as_object(), path, seen)?;
+            let mut items = Vec::with_capacity(arr.len());
+            for i in 0..arr.len() {
+                let item: JsValue = arr.get(i).map_err(|e| path.invalid(e))?;
+                path.push_index(i);
+                items.push(convert(&item, path, seen)?);
+                path.pop();
+            }
+            seen.pop();
+            Value::Array(items)
+        }
+        Type::Object | Type::Exception => {
+            let obj = v
+                .as_object()
+                .cloned()
+                .ok_or_else(|| path.invalid("not an object"))?;
+            enter(&obj, path, seen)?;
+            let mut map = Map::new();
+            for prop in obj.props::<String, JsValue>() {
+                let (k, item) = prop.map_err(|e| path.invalid(e))?;
+                path.push_key(&k);
+                let item = convert(&item, path, seen)?;
+                path.pop();
+                map.insert(k, item);
+            }
+            seen.pop();
+            Value::Map(map)
+        }
+        Type::Promise => {
+            return Err(path.invalid("a Promise cannot cross the bridge; await it first"))
+        }
+        other => {
+            return Err(path.invalid(format!(
+                "a JavaScript {} cannot cross the bridge",
+                other.as_str()
+            )))
+        }
+    })
+}
+
+fn enter<'js>(obj: &Object<'js>, path: &Path, seen: &mut Vec<Object<'js>>) -> Result<()> {
+    if seen.iter().any(|o| o == obj) {
+        return Err(path.invalid("a cycle: this object contains itself"));
+    }
+    path.check_depth()?;
+    seen.push(obj.clone());
+    Ok(())
+}
+
+fn to_js<'js>(ctx: &Ctx<'js>, v: Value) -> rquickjs::Result<JsValue<'js>> {
+    Ok(match v {
+        Value::Null => JsValue::new_null(ctx.clone()),
+        Value::Bool(b) => JsValue::new_bool(ctx.clone(), b),
+        Value::Int(i) => match i32::try_from(i) {
+            Ok(small) => JsValue::new_int(ctx.clone(), small),
+            Err(_) => JsValue::new_float(ctx.clone(), i as f64),
+        },
+        Value::Float(f) => JsValue::new_float(ctx.clone(), f),
+        Value::Str(s) => rquickjs::String::from_str(ctx.clone(), &s)?.into_value(),
+        Value::Array(items) => {
+            let arr = Array::new(ctx.clone())?;
+            for (i, item) in items.into_iter().enumerate() {
+                arr.set(i, to_js(ctx, item)?)?;
+            }
+            arr.into_value()
+        }
+        Value::Map(map) => {
+            let obj = Object::new(ctx.clone())?;
+            for (k, item) in map {
+                obj.set(k, to_js(ctx, item)?)?;
+            }
+            obj.into_value()
+        }
+        Value::Func(cb) => match cb.downcast::<JsFunc>() {
+            Some(f) => f.clone().restore(ctx)?.into_value(),
+            None => {
+                return Err(throw(
+                    ctx,
+                    &Error::new(ErrorCode::ValueInvalid, "a function from another engine"),
+                ))
+            }
+        },
+    })
+}
+
+/// Compiles without running.
+pub(crate) fn check(name: &str, source: &str) -> Result<()> {
+    let rt = Runtime::new().map_err(internal)?;
+    let ctx = Context::full(&rt).map_err(internal)?;
+    ctx.with(|ctx| {
+        Module::declare(ctx.clone(), name, source)
+            .map(|_| ())
+            .map_err(|_| exception_to_error(&ctx.catch(), name))
+    })
+}

@@ -1,0 +1,530 @@
+//! Lua 5.4 (mlua, vendored): values, bridges, sandbox and limits.
+//!
+//! The sandbox: only the coroutine, table, string, utf8 and math libraries;
+//! no io, os, debug or package; `dofile`, `loadfile`, `require` and
+//! `string.dump` removed; `load` accepts source text only. Limits run in a
+//! global instruction hook (which also covers coroutines the spell makes),
+//! and `pcall`, `xpcall` and `coroutine.resume` are wrapped so that a
+//! tripped limit cannot be caught.
+
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::rc::Rc;
+
+use mlua::{
+    chunk::ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table,
+    Value as LuaValue, VmState,
+};
+
+use super::{split_location, Engine};
+use crate::error::{Error, ErrorCode, Location, Result};
+use crate::runtime::Session;
+use crate::value::{Callback, Map, Path, Value};
+
+/// The hook runs every this many VM instructions.
+const HOOK_EVERY: u32 = 1000;
+/// The clock and the call depth are checked every this many hook runs.
+const SLOW_CHECK_EVERY: u64 = 8;
+
+const PRELUDE: &str = r#"
+local fix, errstr = ...
+local rawpcall, rawxpcall, resume = pcall, xpcall, coroutine.resume
+pcall = function(f, ...) return fix(rawpcall(f, ...)) end
+xpcall = function(f, handler, ...)
+  return fix(rawxpcall(f, function(e) return handler(errstr(e)) end, ...))
+end
+coroutine.resume = function(co, ...) return fix(resume(co, ...)) end
+"#;
+
+pub(crate) struct LuaEngine {
+    lua: Lua,
+    session: Rc<Session>,
+}
+
+fn ext(e: Error) -> mlua::Error {
+    mlua::Error::external(e)
+}
+
+impl LuaEngine {
+    pub fn new(session: Rc<Session>) -> Result<Self> {
+        let libs = StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::MATH;
+        let lua = Lua::new_with(libs, LuaOptions::new()).map_err(|e| internal(&e))?;
+        let engine = LuaEngine { lua, session };
+        engine.setup().map_err(|e| internal(&e))?;
+        Ok(engine)
+    }
+
+    fn setup(&self) -> mlua::Result<()> {
+        let lua = &self.lua;
+        let s = &self.session;
+        if let Some(bytes) = s.limits.memory_bytes() {
+            lua.set_memory_limit(bytes)?;
+        }
+        let g = lua.globals();
+        for name in ["dofile", "loadfile", "load", "require", "print"] {
+            g.raw_set(name, LuaValue::Nil)?;
+        }
+        let string: Table = g.raw_get("string")?;
+        string.raw_set("dump", LuaValue::Nil)?;
+        g.raw_set("load", lua.create_function(text_only_load)?)?;
+
+        // Bridges: one table per module, one function per bridge.
+        for (module, ids) in s.registry.modules() {
+            let t = lua.create_table()?;
+            for id in ids {
+                let bridge = s.registry.get(id);
+                t.raw_set(bridge.member(), self.bridge_fn(id)?)?;
+            }
+            g.raw_set(module, t)?;
+        }
+        for (id, bridge) in s.registry.functions() {
+            let f = if bridge.name == "print" {
+                self.print_fn(id)?
+            } else {
+                self.bridge_fn(id)?
+            };
+            g.raw_set(bridge.name, f)?;
+        }
+        g.raw_set("spell", to_lua(lua, s.info.to_value())?)?;
+
+        let fix = {
+            let s = s.clone();
+            lua.create_function(move |lua, mut args: MultiValue| {
+                s.check_stop().map_err(ext)?;
+                if matches!(args.front(), Some(LuaValue::Boolean(false))) && args.len() > 1 {
+                    args[1] = caught(lua, &s, &args[1])?;
+                }
+                Ok(args)
+            })?
+        };
+        let errstr = {
+            let s = s.clone();
+            lua.create_function(move |lua, e: LuaValue| caught(lua, &s, &e))?
+        };
+        lua.load(PRELUDE)
+            .set_name("=prelude")
+            .call::<()>((fix, errstr))?;
+
+        self.install_hook()
+    }
+
+    fn install_hook(&self) -> mlua::Result<()> {
+        let s = self.session.clone();
+        let ticks = Cell::new(0u64);
+        let max_ticks = match s.limits.instructions {
+            0 => u64::MAX,
+            n => n.div_ceil(u64::from(HOOK_EVERY)),
+        };
+        let depth = s.limits.call_depth as usize;
+        let watch_slow = s.deadline.is_some() || depth > 0;
+        self.lua.set_global_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            move |lua, _debug| {
+                s.check_stop().map_err(ext)?;
+                let n = ticks.get() + 1;
+                ticks.set(n);
+                if n > max_ticks {
+                    return Err(ext(s.trip(ErrorCode::LimitInstructions)));
+                }
+                if watch_slow && n % SLOW_CHECK_EVERY == 0 {
+                    if s.past_deadline() {
+                        return Err(ext(s.trip(ErrorCode::LimitTime)));
+                    }
+                    if depth > 0 && lua.inspect_stack(depth, |_| ()).is_some() {
+                        return Err(ext(s.trip(ErrorCode::LimitDepth)));
+                    }
+                }
+                Ok(VmState::Continue)
+            },
+        )
+    }
+
+    fn bridge_fn(&self, id: usize) -> mlua::Result<Function> {
+        let s = self.session.clone();
+        self.lua.create_function(move |lua, args: MultiValue| {
+            let mut values = Vec::with_capacity(args.len());
+            for (i, a) in args.iter().enumerate() {
+                values.push(arg_from_lua(a, i).map_err(|e| ext(e.at(location(lua))))?);
+            }
+            let mut host = LuaHost { lua, session: &s };
+            match s.dispatch(id, values, &mut host) {
+                Ok(v) => to_lua(lua, v),
+                Err(e) => Err(ext(e.at(location(lua)))),
+            }
+        })
+    }
+
+    /// `print(...)`: Lua's own `tostring` of each argument, tab-separated.
+    fn print_fn(&self, id: usize) -> mlua::Result<Function> {
+        let s = self.session.clone();
+        let tostring: Function = self.lua.globals().raw_get("tostring")?;
+        self.lua.create_function(move |lua, args: MultiValue| {
+            let mut line = String::new();
+            for (i, a) in args.into_iter().enumerate() {
+                if i > 0 {
+                    line.push('\t');
+                }
+                let text: mlua::LuaString = tostring.call(a)?;
+                line.push_str(&text.to_string_lossy());
+            }
+            let mut host = LuaHost { lua, session: &s };
+            s.dispatch(id, vec![Value::Str(line)], &mut host)
+                .map_err(|e| ext(e.at(location(lua))))?;
+            Ok(())
+        })
+    }
+
+    fn chunk_result(&self, f: Function) -> Result<Value> {
+        let out = f.call::<LuaValue>(());
+        match out {
+            Ok(v) => from_lua(&v).map_err(|e| e.at(None)),
+            Err(e) => Err(self.error(&e)),
+        }
+    }
+
+    fn error(&self, e: &mlua::Error) -> Error {
+        let err = from_lua_error(e);
+        if err.code.is_fatal() {
+            // The reason the spell stopped wins over whatever it was doing.
+            return self.session.trip(err.code);
+        }
+        err
+    }
+
+    fn compile(&self, name: &str, source: &str) -> Result<Function> {
+        self.lua
+            .load(source)
+            .set_name(format!("@{name}"))
+            .set_mode(ChunkMode::Text)
+            .into_function()
+            .map_err(|e| from_lua_error(&e))
+    }
+}
+
+impl Engine for LuaEngine {
+    fn run_main(&mut self, name: &str, source: &str) -> Result<Value> {
+        let f = self.compile(name, source)?;
+        self.chunk_result(f)
+    }
+
+    fn eval(&mut self, source: &str) -> Result<Value> {
+        // An expression prints its value; anything else runs as statements.
+        let f = match self.compile("repl", &format!("return {source}")) {
+            Ok(f) => f,
+            Err(_) => self.compile("repl", source)?,
+        };
+        self.chunk_result(f)
+    }
+
+    fn is_incomplete(&self, source: &str) -> bool {
+        let as_expr = self.lua.load(format!("return {source}")).into_function();
+        if as_expr.is_ok() {
+            return false;
+        }
+        matches!(
+            self.lua.load(source).into_function(),
+            Err(mlua::Error::SyntaxError {
+                incomplete_input: true,
+                ..
+            })
+        )
+    }
+
+    fn emit(&mut self, topic: &str, data: Value) -> Result<()> {
+        let mut host = LuaHost {
+            lua: &self.lua,
+            session: &self.session,
+        };
+        self.session.emit(&mut host, topic, || data)
+    }
+}
+
+/// `load(text, name?, mode?, env?)`: source text only, never bytecode.
+fn text_only_load(
+    lua: &Lua,
+    (chunk, name, _mode, env): (mlua::LuaString, Option<String>, LuaValue, Option<Table>),
+) -> mlua::Result<(LuaValue, LuaValue)> {
+    let name = format!("={}", name.unwrap_or_else(|| "load".into()));
+    let mut c = lua
+        .load(chunk.as_bytes().to_vec())
+        .set_name(name)
+        .set_mode(ChunkMode::Text);
+    if let Some(env) = env {
+        c = c.set_environment(env);
+    }
+    match c.into_function() {
+        Ok(f) => Ok((LuaValue::Function(f), LuaValue::Nil)),
+        Err(e) => Ok((
+            LuaValue::Nil,
+            LuaValue::String(lua.create_string(e.to_string())?),
+        )),
+    }
+}
+
+/// What a caught error looks like to Lua: bridge errors become their
+/// `code: message` text; a tripped limit is raised again instead.
+fn caught(lua: &Lua, s: &Session, e: &LuaValue) -> mlua::Result<LuaValue> {
+    s.check_stop().map_err(ext)?;
+    match e {
+        LuaValue::Error(inner) => {
+            let err = from_lua_error(inner);
+            if err.code.is_fatal() {
+                return Err(ext(s.trip(err.code)));
+            }
+            Ok(LuaValue::String(lua.create_string(err.to_string())?))
+        }
+        LuaValue::String(text) => {
+            let text = text.to_string_lossy();
+            if text == "not enough memory" {
+                return Err(ext(s.trip(ErrorCode::LimitMemory)));
+            }
+            if text.ends_with("stack overflow") {
+                return Err(ext(s.trip(ErrorCode::LimitDepth)));
+            }
+            Ok(e.clone())
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// The script line that called into Rust, from the Lua stack.
+fn location(lua: &Lua) -> Option<Location> {
+    (1..4).find_map(|level| {
+        lua.inspect_stack(level, |d| {
+            let line = d.current_line()?;
+            let src = d.source();
+            if src.what == "C" {
+                return None;
+            }
+            let file = src.short_src.as_deref()?.to_owned();
+            Some(Location {
+                file,
+                line: line as u32,
+            })
+        })
+        .flatten()
+    })
+}
+
+struct LuaHost<'a> {
+    lua: &'a Lua,
+    session: &'a Session,
+}
+
+impl crate::bridge::ScriptHost for LuaHost<'_> {
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        let func = f
+            .downcast::<Function>()
+            .ok_or_else(|| Error::new(ErrorCode::ValueInvalid, "a function from another engine"))?;
+        let mut lua_args = MultiValue::with_capacity(args.len());
+        for a in args {
+            lua_args.push_back(to_lua(self.lua, a).map_err(|e| internal(&e))?);
+        }
+        match func.call::<LuaValue>(lua_args) {
+            Ok(v) => from_lua(&v),
+            Err(e) => {
+                let err = from_lua_error(&e);
+                Err(if err.code.is_fatal() {
+                    self.session.trip(err.code)
+                } else {
+                    err
+                })
+            }
+        }
+    }
+
+    fn location(&mut self) -> Option<Location> {
+        location(self.lua)
+    }
+}
+
+fn internal(e: &mlua::Error) -> Error {
+    Error::new(ErrorCode::SpellError, format!("Lua engine: {e}"))
+}
+
+/// An mlua error as a coded error, with the spell location when Lua gave one.
+fn from_lua_error(e: &mlua::Error) -> Error {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => from_lua_error(cause),
+        mlua::Error::WithContext { cause, .. } => from_lua_error(cause),
+        mlua::Error::ExternalError(inner) => match inner.downcast_ref::<Error>() {
+            Some(ours) => ours.clone(),
+            None => Error::new(ErrorCode::SpellError, inner.to_string()),
+        },
+        mlua::Error::SyntaxError { message, .. } => {
+            with_lua_location(ErrorCode::SpellSyntax, message)
+        }
+        mlua::Error::RuntimeError(message) => {
+            if message.ends_with("stack overflow") || message.contains("stack overflow (") {
+                return Error::new(ErrorCode::LimitDepth, message.clone());
+            }
+            let mut err = with_lua_location(ErrorCode::SpellError, message);
+            if err.code == ErrorCode::SpellError {
+                err = Error::from_script(&err.message).at(err.location);
+            }
+            err
+        }
+        mlua::Error::MemoryError(_) => Error::new(ErrorCode::LimitMemory, "out of memory"),
+        mlua::Error::BadArgument { cause, .. } => from_lua_error(cause),
+        other => Error::new(ErrorCode::SpellError, other.to_string()),
+    }
+}
+
+/// Splits Lua's `file:line: message` into a location and the message.
+fn with_lua_location(code: ErrorCode, message: &str) -> Error {
+    // short_src of a chunk named "@x.lua" is "x.lua"; find "NAME:LINE:".
+    let first = message.lines().next().unwrap_or(message);
+    if let Some(colon) = first.find(':') {
+        let file = &first[..colon];
+        if let Some((line, msg)) = split_location(message, file) {
+            return Error::new(code, msg).at(Some(Location {
+                file: file.to_owned(),
+                line,
+            }));
+        }
+    }
+    Error::new(code, message)
+}
+
+/// A bridge argument from Lua; the path starts at the argument.
+fn arg_from_lua(v: &LuaValue, index: usize) -> Result<Value> {
+    match v {
+        // The fast path: scalars need no path bookkeeping.
+        LuaValue::Nil => Ok(Value::Null),
+        LuaValue::Boolean(b) => Ok(Value::Bool(*b)),
+        LuaValue::Integer(i) => Ok(Value::Int(*i)),
+        LuaValue::Number(n) => Ok(Value::Float(*n)),
+        other => {
+            let mut path = Path::root();
+            path.push_index(index);
+            convert(other, &mut path, &mut Vec::new())
+        }
+    }
+}
+
+pub(crate) fn from_lua(v: &LuaValue) -> Result<Value> {
+    convert(v, &mut Path::root(), &mut Vec::new())
+}
+
+fn convert(v: &LuaValue, path: &mut Path, seen: &mut Vec<*const c_void>) -> Result<Value> {
+    Ok(match v {
+        LuaValue::Nil => Value::Null,
+        LuaValue::Boolean(b) => Value::Bool(*b),
+        LuaValue::Integer(i) => Value::Int(*i),
+        LuaValue::Number(n) => Value::Float(*n),
+        LuaValue::String(s) => match s.to_str() {
+            Ok(text) => Value::Str(text.to_owned()),
+            Err(_) => return Err(path.invalid("a string that is not valid UTF-8")),
+        },
+        LuaValue::Table(t) => table(t, path, seen)?,
+        LuaValue::Function(f) => Value::Func(Callback::new(f.clone())),
+        LuaValue::Error(e) => Value::Str(from_lua_error(e).to_string()),
+        other => {
+            return Err(path.invalid(format!(
+                "a Lua {} cannot cross the bridge",
+                other.type_name()
+            )))
+        }
+    })
+}
+
+fn table(t: &Table, path: &mut Path, seen: &mut Vec<*const c_void>) -> Result<Value> {
+    let ptr = t.to_pointer();
+    if seen.contains(&ptr) {
+        return Err(path.invalid("a cycle: this table contains itself"));
+    }
+    path.check_depth()?;
+    let mut ints: Vec<(i64, LuaValue)> = Vec::new();
+    let mut strs: Vec<(String, LuaValue)> = Vec::new();
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        let (k, v) = pair.map_err(|e| path.invalid(e))?;
+        match k {
+            LuaValue::Integer(i) if i >= 1 => ints.push((i, v)),
+            LuaValue::String(s) => match s.to_str() {
+                Ok(key) => strs.push((key.to_owned(), v)),
+                Err(_) => return Err(path.invalid("a key that is not valid UTF-8")),
+            },
+            other => {
+                return Err(path.invalid(format!(
+                    "a {} key ({}); keys must be strings (a map) or 1..n (an array)",
+                    other.type_name(),
+                    other.to_string().unwrap_or_default()
+                )))
+            }
+        }
+    }
+    seen.push(ptr);
+    let out = if !ints.is_empty() && !strs.is_empty() {
+        return Err(path.invalid("a table with both array items and string keys"));
+    } else if !ints.is_empty() {
+        let count = ints.len();
+        let max = ints.iter().map(|(i, _)| *i).max().unwrap_or(0) as usize;
+        if max > (2 * count).max(10) {
+            return Err(path.invalid(format!(
+                "a sparse array ({count} items, highest index {max})"
+            )));
+        }
+        let mut items = vec![Value::Null; max];
+        for (i, v) in ints {
+            path.push_index(i as usize - 1);
+            items[i as usize - 1] = convert(&v, path, seen)?;
+            path.pop();
+        }
+        Value::Array(items)
+    } else {
+        let mut map = Map::new();
+        for (k, v) in strs {
+            path.push_key(&k);
+            let item = convert(&v, path, seen)?;
+            path.pop();
+            map.insert(k, item);
+        }
+        Value::Map(map)
+    };
+    seen.pop();
+    Ok(out)
+}
+
+pub(crate) fn to_lua(lua: &Lua, v: Value) -> mlua::Result<LuaValue> {
+    Ok(match v {
+        Value::Null => LuaValue::Nil,
+        Value::Bool(b) => LuaValue::Boolean(b),
+        Value::Int(i) => LuaValue::Integer(i),
+        Value::Float(f) => LuaValue::Number(f),
+        Value::Str(s) => LuaValue::String(lua.create_string(s)?),
+        Value::Array(items) => {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.into_iter().enumerate() {
+                t.raw_set(i + 1, to_lua(lua, item)?)?;
+            }
+            LuaValue::Table(t)
+        }
+        Value::Map(map) => {
+            let t = lua.create_table_with_capacity(0, map.len())?;
+            for (k, item) in map {
+                t.raw_set(k, to_lua(lua, item)?)?;
+            }
+            LuaValue::Table(t)
+        }
+        Value::Func(cb) => match cb.downcast::<Function>() {
+            Some(f) => LuaValue::Function(f.clone()),
+            None => {
+                return Err(ext(Error::new(
+                    ErrorCode::ValueInvalid,
+                    "a function from another engine cannot be called from Lua",
+                )))
+            }
+        },
+    })
+}
+
+/// Compiles without running.
+pub(crate) fn check(name: &str, source: &str) -> Result<()> {
+    let lua = Lua::new_with(StdLib::NONE, LuaOptions::new()).map_err(|e| internal(&e))?;
+    lua.load(source)
+        .set_name(format!("@{name}"))
+        .set_mode(ChunkMode::Text)
+        .into_function()
+        .map(|_| ())
+        .map_err(|e| from_lua_error(&e))
+}

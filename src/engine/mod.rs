@@ -1,0 +1,217 @@
+//! The engine seam: Lua, JavaScript and Rhai behind one trait.
+//!
+//! An engine only marshals values and callbacks between its language and
+//! the dispatcher, and enforces the sandbox and limits inside its VM. It
+//! never implements a bridge itself.
+
+mod js;
+mod lua;
+mod rhai;
+
+use std::fmt;
+use std::path::Path;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::runtime::Session;
+use crate::value::{Map, Value};
+
+/// Which language a spell is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    Lua,
+    Js,
+    Rhai,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 3] = [EngineKind::Lua, EngineKind::Js, EngineKind::Rhai];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Lua => "lua",
+            EngineKind::Js => "js",
+            EngineKind::Rhai => "rhai",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        self.as_str()
+    }
+
+    pub fn parse(name: &str) -> Option<EngineKind> {
+        match name {
+            "lua" => Some(EngineKind::Lua),
+            "js" | "javascript" | "mjs" => Some(EngineKind::Js),
+            "rhai" => Some(EngineKind::Rhai),
+            _ => None,
+        }
+    }
+
+    pub fn from_path(path: &Path) -> Result<EngineKind> {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .and_then(EngineKind::parse)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ConfigInvalid,
+                    format!(
+                        "{}: a spell file ends in .lua, .js or .rhai",
+                        path.display()
+                    ),
+                )
+            })
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One engine instance, owning its VM and the spell's session.
+pub(crate) trait Engine {
+    /// Runs the spell's main chunk and returns its result.
+    fn run_main(&mut self, name: &str, source: &str) -> Result<Value>;
+
+    /// Evaluates one REPL entry in the engine's persistent state.
+    fn eval(&mut self, source: &str) -> Result<Value>;
+
+    /// True when the error means "the entry is not finished yet".
+    fn is_incomplete(&self, source: &str) -> bool;
+
+    /// Emits an event with the engine able to call the spell's handlers.
+    fn emit(&mut self, topic: &str, data: Value) -> Result<()>;
+}
+
+fn new_engine(session: Rc<Session>) -> Result<Box<dyn Engine>> {
+    Ok(match session.info.engine {
+        EngineKind::Lua => Box::new(lua::LuaEngine::new(session)?),
+        EngineKind::Js => Box::new(js::JsEngine::new(session)?),
+        EngineKind::Rhai => Box::new(rhai::RhaiEngine::new(session)?),
+    })
+}
+
+/// Runs a spell to its end in a fresh engine, then tells the spell's own
+/// `spell.end` handlers and the bus how it went.
+pub(crate) fn run(session: Rc<Session>, spell: &crate::Spell) -> Result<serde_json::Value> {
+    let mut engine = new_engine(session.clone())?;
+    // Into plain data while the engine lives: a value may hold its functions.
+    let result = engine
+        .run_main(&spell.name, &spell.source)
+        .and_then(|v| v.to_json());
+    let mut data = Map::new();
+    data.insert("ok".into(), Value::Bool(result.is_ok()));
+    data.insert(
+        "duration_ms".into(),
+        Value::Int(session.started.elapsed().as_millis() as i64),
+    );
+    if let Err(e) = &result {
+        let mut err = Map::new();
+        err.insert("code".into(), Value::str(e.code.as_str()));
+        err.insert("message".into(), Value::str(&e.message));
+        data.insert("error".into(), Value::Map(err));
+    }
+    // A stopped spell gets no more script time: only the bus hears of it.
+    let handlers_may_run = session.stop.reason().is_none();
+    if handlers_may_run {
+        if let Err(e) = engine.emit("spell.end", Value::Map(data)) {
+            if result.is_ok() {
+                return Err(e);
+            }
+        }
+    } else if session.bus().has_subscribers() {
+        session.bus().publish(&crate::Event {
+            topic: "spell.end".into(),
+            data: Value::Map(data).to_json()?,
+            time_ms: crate::bus::now_ms(),
+            spell: spell.name.clone(),
+        });
+    }
+    session.release_callbacks();
+    result
+}
+
+/// Parses/compiles a spell without running it.
+pub fn check(spell: &crate::Spell) -> Result<()> {
+    match spell.engine {
+        EngineKind::Lua => lua::check(&spell.name, &spell.source),
+        EngineKind::Js => js::check(&spell.name, &spell.source),
+        EngineKind::Rhai => rhai::check(&spell.name, &spell.source),
+    }
+}
+
+/// A live engine kept between entries, for the REPL.
+pub struct Repl {
+    engine: Box<dyn Engine>,
+    session: Rc<Session>,
+}
+
+impl Repl {
+    pub fn new(
+        runtime: &crate::Runtime,
+        kind: EngineKind,
+        opts: &crate::RunOptions,
+    ) -> Result<Repl> {
+        let spell = crate::Spell {
+            name: format!("repl.{}", kind.extension()),
+            dir: opts.config.project_dir.clone(),
+            source: String::new(),
+            engine: kind,
+        };
+        let session = Rc::new(runtime.session(&spell, opts));
+        Ok(Repl {
+            engine: new_engine(session.clone())?,
+            session,
+        })
+    }
+
+    /// Evaluates one entry; its value comes back as data.
+    pub fn eval(&mut self, source: &str) -> Result<serde_json::Value> {
+        self.engine.eval(source)?.to_json()
+    }
+
+    /// True when `source` is the start of an entry that needs more lines.
+    pub fn is_incomplete(&self, source: &str) -> bool {
+        self.engine.is_incomplete(source)
+    }
+
+    /// Globals and bridge functions, for completion.
+    pub fn completions(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .session
+            .registry
+            .bridges()
+            .iter()
+            .map(|b| b.name.to_owned())
+            .collect();
+        out.extend(
+            self.session
+                .registry
+                .values()
+                .iter()
+                .map(|v| v.name.to_owned()),
+        );
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+impl Drop for Repl {
+    fn drop(&mut self) {
+        self.session.release_callbacks();
+    }
+}
+
+/// Splits `name:line: message` as Lua and others print it.
+pub(crate) fn split_location(text: &str, file: &str) -> Option<(u32, String)> {
+    let rest = text.strip_prefix(file)?.strip_prefix(':')?;
+    let (line, msg) = rest.split_once(':')?;
+    let line = line.parse().ok()?;
+    Some((line, msg.trim_start().to_owned()))
+}

@@ -1,0 +1,496 @@
+//! Rhai: values, bridges, sandbox and limits.
+//!
+//! The sandbox: `Engine::new_raw` with the standard package and no module
+//! resolver, so `import` finds nothing and nothing touches the disk.
+//! Bridges are methods on one small custom type per module (`state.get`),
+//! held in global constants, so script functions see them too. Limits:
+//! `on_progress` (stop, instructions, time, memory; termination cannot be
+//! caught), `max_call_levels`, and per-value size limits. The memory cap
+//! counts the spell thread's live bytes through [`crate::alloc`]; without
+//! that allocator only the per-value limits apply.
+
+use std::any::TypeId;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use rhai::packages::{Package, StandardPackage};
+use rhai::{
+    Dynamic, Engine as Rhai, EvalAltResult, FnPtr, ImmutableString, Module, NativeCallContext,
+    ParseErrorType, Position, Scope, AST,
+};
+
+use super::Engine;
+use crate::error::{Error, ErrorCode, Location, Result};
+use crate::runtime::Session;
+use crate::value::{Callback, Map, Path, Value};
+
+/// Bridge functions take at most this many arguments in Rhai.
+const MAX_ARGS: usize = 6;
+/// The clock and memory are checked every this many operations.
+const SLOW_CHECK_MASK: u64 = 1023;
+
+/// A bridge module (`state`, `log`, ...) as a Rhai value.
+#[derive(Clone)]
+struct BridgeModule(usize);
+
+thread_local! {
+    // Building the standard package costs ~100 µs: once per spell thread.
+    static STANDARD: StandardPackage = StandardPackage::new();
+}
+
+pub(crate) struct RhaiEngine {
+    rhai: Rhai,
+    session: Rc<Session>,
+    scope: Scope<'static>,
+    /// The spell's compiled code, for calling its functions after it ran.
+    ast: AST,
+}
+
+type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
+
+impl RhaiEngine {
+    pub fn new(session: Rc<Session>) -> Result<Self> {
+        let mut rhai = Rhai::new_raw();
+        STANDARD.with(|p| {
+            p.register_into_engine(&mut rhai);
+        });
+        limits(&mut rhai, &session);
+        bridges(&mut rhai, &session);
+        Ok(RhaiEngine {
+            rhai,
+            session,
+            scope: Scope::new(),
+            ast: AST::empty(),
+        })
+    }
+
+    fn compile(&self, name: &str, source: &str) -> Result<AST> {
+        let mut ast = self
+            .rhai
+            .compile_with_scope(&self.scope, source)
+            .map_err(|e| parse_error(&e, name))?;
+        ast.set_source(name);
+        Ok(ast)
+    }
+
+    fn run(&mut self, ast: &AST) -> Result<Value> {
+        let out = self
+            .rhai
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, ast);
+        match out {
+            Ok(v) => from_rhai(&v, &mut Path::root()),
+            Err(e) => Err(rhai_error(&e, &self.session)),
+        }
+    }
+}
+
+impl Engine for RhaiEngine {
+    fn run_main(&mut self, name: &str, source: &str) -> Result<Value> {
+        let ast = self.compile(name, source)?;
+        let out = self.run(&ast);
+        self.ast = ast;
+        out
+    }
+
+    fn eval(&mut self, source: &str) -> Result<Value> {
+        let ast = self.compile("repl.rhai", source)?;
+        // Functions defined in earlier entries stay callable.
+        let merged = self.ast.merge(&ast);
+        let out = self.run(&merged);
+        self.ast = merged.clone_functions_only();
+        out
+    }
+
+    fn is_incomplete(&self, source: &str) -> bool {
+        match self.rhai.compile_with_scope(&self.scope, source) {
+            Ok(_) => false,
+            Err(e) => {
+                matches!(
+                    e.err_type(),
+                    ParseErrorType::UnexpectedEOF | ParseErrorType::MissingToken(..)
+                ) && e
+                    .position()
+                    .line()
+                    .is_none_or(|l| l >= source.lines().count())
+            }
+        }
+    }
+
+    fn emit(&mut self, topic: &str, data: Value) -> Result<()> {
+        let mut host = TopHost {
+            rhai: &self.rhai,
+            ast: &self.ast,
+            session: &self.session,
+        };
+        self.session.emit(&mut host, topic, || data)
+    }
+}
+
+fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
+    let l = &s.limits;
+    if l.call_depth > 0 {
+        rhai.set_max_call_levels(l.call_depth as usize);
+    }
+    let cap = l.memory_bytes();
+    if let Some(cap) = cap {
+        // One value may not be bigger than the whole cap; a Dynamic is 16 bytes.
+        rhai.set_max_string_size(cap);
+        rhai.set_max_array_size(cap / 16);
+        rhai.set_max_map_size(cap / 64);
+    }
+    let counting = cap.is_some() && crate::alloc::installed();
+    let base = crate::alloc::thread_live_bytes();
+    let cap = cap.unwrap_or(usize::MAX) as isize;
+    let max_ops = match l.instructions {
+        0 => u64::MAX,
+        n => n,
+    };
+    let stop = s.stop.clone();
+    let deadline = s.deadline;
+    let tripped = Cell::new(false);
+    rhai.on_progress(move |ops| {
+        let code = if stop.is_stopped() {
+            stop.reason()
+        } else if ops > max_ops {
+            Some(ErrorCode::LimitInstructions)
+        } else if ops & SLOW_CHECK_MASK == 0 {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                Some(ErrorCode::LimitTime)
+            } else if counting && crate::alloc::thread_live_bytes() - base > cap {
+                Some(ErrorCode::LimitMemory)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        let code = code?;
+        if !tripped.replace(true) {
+            stop.trip(code);
+        }
+        Some(Dynamic::from(stop.reason().unwrap_or(code).as_str()))
+    });
+}
+
+fn bridges(rhai: &mut Rhai, s: &Rc<Session>) {
+    rhai.register_type_with_name::<BridgeModule>("bridge module");
+    let modules = s.registry.modules();
+    let mut globals = Module::new();
+    // member name -> bridge id per module index
+    let mut members: Vec<(&'static str, Vec<Option<usize>>)> = Vec::new();
+    for (index, (name, ids)) in modules.iter().enumerate() {
+        globals.set_var(*name, BridgeModule(index));
+        for &id in ids {
+            let member = s.registry.get(id).member();
+            let slot = match members.iter().position(|(m, _)| *m == member) {
+                Some(i) => i,
+                None => {
+                    members.push((member, vec![None; modules.len()]));
+                    members.len() - 1
+                }
+            };
+            members[slot].1[index] = Some(id);
+        }
+    }
+    globals.set_var("spell", to_rhai(s.info.to_value()));
+    rhai.register_global_module(globals.into());
+
+    for (member, by_module) in members {
+        let by_module = Rc::new(by_module);
+        for arity in 0..=MAX_ARGS {
+            let mut types = vec![TypeId::of::<BridgeModule>()];
+            types.extend(std::iter::repeat_n(TypeId::of::<Dynamic>(), arity));
+            let s = s.clone();
+            let by_module = by_module.clone();
+            rhai.register_raw_fn(member, types, move |ctx, args| {
+                let module = args[0].clone_cast::<BridgeModule>().0;
+                let Some(id) = by_module[module] else {
+                    return Err(runtime_error(
+                        &Error::args(format!("no function {member} in this module")),
+                        ctx.call_position(),
+                    ));
+                };
+                call_bridge(&ctx, &s, id, args[1..].iter().map(|a| &**a))
+            });
+        }
+    }
+    for (id, b) in s.registry.functions() {
+        let s = s.clone();
+        if b.name == "print" {
+            register_print(rhai, &s, id);
+            continue;
+        }
+        for arity in 0..=MAX_ARGS {
+            let s = s.clone();
+            let types = vec![TypeId::of::<Dynamic>(); arity];
+            rhai.register_raw_fn(b.name, types, move |ctx, args| {
+                call_bridge(&ctx, &s, id, args.iter().map(|a| &**a))
+            });
+        }
+    }
+}
+
+/// `print(x)`: Rhai's own text of the value. Registered for each type the
+/// standard package prints, so ours wins the exact-type lookup.
+fn register_print(rhai: &mut Rhai, s: &Rc<Session>, id: usize) {
+    macro_rules! print_for {
+        ($($t:ty),*) => {$({
+            let s = s.clone();
+            rhai.register_fn("print", move |ctx: NativeCallContext, v: $t| {
+                let v = Dynamic::from(v);
+                let text = match v.read_lock::<ImmutableString>() {
+                    Some(t) => t.to_string(),
+                    None => v.to_string(),
+                };
+                call_bridge(&ctx, &s, id, std::iter::once(&Dynamic::from(text))).map(|_| ())
+            });
+        })*};
+    }
+    print_for!(
+        ImmutableString,
+        rhai::INT,
+        rhai::FLOAT,
+        bool,
+        char,
+        (),
+        rhai::Array,
+        rhai::Map,
+        Dynamic
+    );
+    let s = s.clone();
+    rhai.register_fn("print", move |ctx: NativeCallContext| {
+        call_bridge(&ctx, &s, id, std::iter::once(&Dynamic::from(String::new()))).map(|_| ())
+    });
+}
+
+fn call_bridge<'a>(
+    ctx: &NativeCallContext,
+    s: &Session,
+    id: usize,
+    args: impl Iterator<Item = &'a Dynamic>,
+) -> RhaiResult<Dynamic> {
+    let pos = ctx.call_position();
+    let mut values = Vec::new();
+    for (i, a) in args.enumerate() {
+        let mut path = Path::root();
+        path.push_index(i);
+        values.push(from_rhai(a, &mut path).map_err(|e| runtime_error(&e, pos))?);
+    }
+    let mut host = CallHost { ctx, session: s };
+    match s.dispatch(id, values, &mut host) {
+        Ok(v) => Ok(to_rhai(v)),
+        Err(e) => Err(runtime_error(&e, pos)),
+    }
+}
+
+/// A coded error as Rhai sees it: `try/catch` gets the text `code: message`;
+/// a stop or limit terminates the script instead, which no catch can hold.
+fn runtime_error(e: &Error, pos: Position) -> Box<EvalAltResult> {
+    if e.code.is_fatal() {
+        Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from(e.code.as_str()),
+            pos,
+        ))
+    } else {
+        Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(e.to_string()),
+            pos,
+        ))
+    }
+}
+
+fn location(source: Option<&str>, pos: Position, fallback: &str) -> Option<Location> {
+    pos.line().map(|line| Location {
+        file: source.unwrap_or(fallback).to_owned(),
+        line: line as u32,
+    })
+}
+
+fn parse_error(e: &rhai::ParseError, name: &str) -> Error {
+    Error::new(ErrorCode::SpellSyntax, e.err_type().to_string()).at(location(
+        None,
+        e.position(),
+        name,
+    ))
+}
+
+fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
+    if let Some(code) = s.stop.reason() {
+        return s.stop_error(code);
+    }
+    let name = &s.info.name;
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
+            let mut err = rhai_error(inner, s);
+            if err.location.is_none() {
+                err.location = location(Some(src.as_str()).filter(|s| !s.is_empty()), *pos, name);
+            }
+            err
+        }
+        EvalAltResult::ErrorRuntime(v, pos) => {
+            let text = if v.is_string() {
+                v.to_string()
+            } else {
+                format!("{v:?}")
+            };
+            Error::from_script(&text).at(location(None, *pos, name))
+        }
+        EvalAltResult::ErrorParsing(p, pos) => {
+            Error::new(ErrorCode::SpellSyntax, p.to_string()).at(location(None, *pos, name))
+        }
+        EvalAltResult::ErrorStackOverflow(pos) => {
+            s.trip(ErrorCode::LimitDepth).at(location(None, *pos, name))
+        }
+        EvalAltResult::ErrorDataTooLarge(what, pos) => {
+            let mut err = s.trip(ErrorCode::LimitMemory);
+            err.message = format!("{} ({what} too large)", err.message);
+            err.at(location(None, *pos, name))
+        }
+        EvalAltResult::ErrorTerminated(token, pos) => {
+            let code = token
+                .clone()
+                .into_immutable_string()
+                .ok()
+                .and_then(|t| ErrorCode::parse(&t))
+                .unwrap_or(ErrorCode::Cancelled);
+            s.stop_error(code).at(location(None, *pos, name))
+        }
+        other => {
+            let mut text = other.to_string();
+            // Rhai appends " (line N, position M)"; the location says it.
+            if let Some(i) = text.rfind(" (line ") {
+                text.truncate(i);
+            }
+            Error::new(ErrorCode::SpellError, text).at(location(None, other.position(), name))
+        }
+    }
+}
+
+/// Calls back into script functions from inside a bridge call.
+struct CallHost<'a, 'b> {
+    ctx: &'a NativeCallContext<'b>,
+    session: &'a Session,
+}
+
+impl crate::bridge::ScriptHost for CallHost<'_, '_> {
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        let fp = fn_ptr(f)?;
+        let args: Vec<Dynamic> = args.into_iter().map(to_rhai).collect();
+        match fp.call_raw(self.ctx, None, args) {
+            Ok(v) => from_rhai(&v, &mut Path::root()),
+            Err(e) => Err(rhai_error(&e, self.session)),
+        }
+    }
+
+    fn location(&mut self) -> Option<Location> {
+        location(
+            self.ctx.call_source(),
+            self.ctx.call_position(),
+            &self.session.info.name,
+        )
+    }
+}
+
+/// Calls script functions after the spell's main code ended.
+struct TopHost<'a> {
+    rhai: &'a Rhai,
+    ast: &'a AST,
+    session: &'a Session,
+}
+
+impl crate::bridge::ScriptHost for TopHost<'_> {
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        let fp = fn_ptr(f)?;
+        let args: Vec<Dynamic> = args.into_iter().map(to_rhai).collect();
+        match fp.call::<Dynamic>(self.rhai, self.ast, args) {
+            Ok(v) => from_rhai(&v, &mut Path::root()),
+            Err(e) => Err(rhai_error(&e, self.session)),
+        }
+    }
+}
+
+fn fn_ptr(f: &Callback) -> Result<&FnPtr> {
+    f.downcast::<FnPtr>()
+        .ok_or_else(|| Error::new(ErrorCode::ValueInvalid, "a function from another engine"))
+}
+
+fn from_rhai(d: &Dynamic, path: &mut Path) -> Result<Value> {
+    if d.is_shared() {
+        return from_rhai(&d.flatten_clone(), path);
+    }
+    if d.is_unit() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = d.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Ok(i) = d.as_int() {
+        return Ok(Value::Int(i));
+    }
+    if let Ok(f) = d.as_float() {
+        return Ok(Value::Float(f));
+    }
+    if let Ok(c) = d.as_char() {
+        return Ok(Value::Str(c.to_string()));
+    }
+    if let Some(s) = d.read_lock::<ImmutableString>() {
+        return Ok(Value::Str(s.to_string()));
+    }
+    if let Some(items) = d.read_lock::<rhai::Array>() {
+        path.check_depth()?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            path.push_index(i);
+            out.push(from_rhai(item, path)?);
+            path.pop();
+        }
+        return Ok(Value::Array(out));
+    }
+    if let Some(map) = d.read_lock::<rhai::Map>() {
+        path.check_depth()?;
+        let mut out = Map::new();
+        for (k, item) in map.iter() {
+            path.push_key(k);
+            out.insert(k.to_string(), from_rhai(item, path)?);
+            path.pop();
+        }
+        return Ok(Value::Map(out));
+    }
+    if let Some(blob) = d.read_lock::<rhai::Blob>() {
+        return Ok(Value::Array(
+            blob.iter().map(|b| Value::Int(i64::from(*b))).collect(),
+        ));
+    }
+    if let Some(fp) = d.read_lock::<FnPtr>() {
+        return Ok(Value::Func(Callback::new(fp.clone())));
+    }
+    Err(path.invalid(format!("a Rhai {} cannot cross the bridge", d.type_name())))
+}
+
+fn to_rhai(v: Value) -> Dynamic {
+    match v {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(b),
+        Value::Int(i) => Dynamic::from_int(i),
+        Value::Float(f) => Dynamic::from_float(f),
+        Value::Str(s) => Dynamic::from(ImmutableString::from(s)),
+        Value::Array(items) => Dynamic::from_array(items.into_iter().map(to_rhai).collect()),
+        Value::Map(map) => Dynamic::from_map(
+            map.into_iter()
+                .map(|(k, v)| (k.into(), to_rhai(v)))
+                .collect(),
+        ),
+        Value::Func(cb) => match cb.downcast::<FnPtr>() {
+            Some(fp) => Dynamic::from(fp.clone()),
+            None => Dynamic::UNIT,
+        },
+    }
+}
+
+/// Compiles without running.
+pub(crate) fn check(name: &str, source: &str) -> Result<()> {
+    let rhai = Rhai::new_raw();
+    rhai.compile(source)
+        .map(|_| ())
+        .map_err(|e| parse_error(&e, name))
+}

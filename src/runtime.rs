@@ -1,0 +1,521 @@
+//! Runs spells: picks the engine, builds the spell's session, applies limits,
+//! reports the result. Each spell runs on its own OS thread, which owns its
+//! engine; another thread can stop it through a [`StopHandle`].
+//!
+//! Nothing here may panic on user input: a spell's failure is a coded
+//! [`Error`] in its [`Outcome`], and the host goes on.
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::bridge::{DispatchState, Registry, ScriptHost};
+use crate::bus::{now_ms, Bus, Event};
+use crate::config::{Config, Limits};
+use crate::engine::{self, EngineKind};
+use crate::error::{Error, ErrorCode, Result};
+use crate::store::Store;
+use crate::value::{Map, Value};
+
+/// A spell to run: its source and where it came from.
+#[derive(Debug, Clone)]
+pub struct Spell {
+    /// The file name errors and events show (`hello.lua`).
+    pub name: String,
+    /// The folder the spell lives in (`spell.dir`).
+    pub dir: PathBuf,
+    pub source: String,
+    pub engine: EngineKind,
+}
+
+impl Spell {
+    /// Reads a spell file; the engine follows from the extension.
+    pub fn load(path: &Path) -> Result<Spell> {
+        let engine = EngineKind::from_path(path)?;
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(
+                ErrorCode::SpellIo,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(Spell {
+            name,
+            dir,
+            source,
+            engine,
+        })
+    }
+
+    /// A spell from source text, for tests, the REPL and library users.
+    pub fn from_source(name: &str, source: &str) -> Result<Spell> {
+        Ok(Spell {
+            name: name.to_owned(),
+            dir: PathBuf::from("."),
+            source: source.to_owned(),
+            engine: EngineKind::from_path(Path::new(name))?,
+        })
+    }
+}
+
+/// Where a spell's printed lines go.
+pub type OutputSink = Arc<dyn Fn(&str) + Send + Sync>;
+/// Where `log.*` messages go besides the bus: `(level, message, fields)`.
+pub type LogSink = Arc<dyn Fn(&str, &str, &serde_json::Value) + Send + Sync>;
+
+/// How to run one spell.
+#[derive(Clone)]
+pub struct RunOptions {
+    pub config: Config,
+    /// `spell.args`.
+    pub args: serde_json::Map<String, serde_json::Value>,
+    pub output: OutputSink,
+    pub log: LogSink,
+    pub stop: StopHandle,
+}
+
+impl RunOptions {
+    /// Output to stdout, logs at or above the config's level to stderr.
+    pub fn new(config: Config) -> Self {
+        let min = level_rank(&config.log.level);
+        RunOptions {
+            config,
+            args: serde_json::Map::new(),
+            output: Arc::new(|line| println!("{line}")),
+            log: Arc::new(move |level, message, fields| {
+                if level_rank(level) >= min {
+                    if fields.is_null() {
+                        eprintln!("[{level}] {message}");
+                    } else {
+                        eprintln!("[{level}] {message} {fields}");
+                    }
+                }
+            }),
+            stop: StopHandle::new(),
+        }
+    }
+}
+
+fn level_rank(level: &str) -> usize {
+    crate::bridge::LOG_LEVELS
+        .iter()
+        .position(|l| *l == level)
+        .unwrap_or(0)
+}
+
+/// What a run ended with.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The spell's result as data, or its coded error.
+    pub result: Result<serde_json::Value>,
+    pub duration: Duration,
+}
+
+/// Stops a running spell from any thread. The first reason set wins, and
+/// once set, every later check in the spell fails with it: a spell cannot
+/// catch its way past a stop or a limit.
+#[derive(Clone, Default)]
+pub struct StopHandle(Arc<AtomicU8>);
+
+const REASONS: [ErrorCode; 5] = [
+    ErrorCode::Cancelled,
+    ErrorCode::LimitTime,
+    ErrorCode::LimitInstructions,
+    ErrorCode::LimitMemory,
+    ErrorCode::LimitDepth,
+];
+
+impl StopHandle {
+    pub fn new() -> Self {
+        StopHandle::default()
+    }
+
+    /// Asks the spell to stop; it ends with `cancelled`.
+    pub fn stop(&self) {
+        self.trip(ErrorCode::Cancelled);
+    }
+
+    /// Sets the reason the spell stops, unless one is set already.
+    pub fn trip(&self, code: ErrorCode) {
+        let n = REASONS
+            .iter()
+            .position(|c| *c == code)
+            .map_or(1, |i| i as u8 + 1);
+        let _ = self
+            .0
+            .compare_exchange(0, n, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    pub fn reason(&self) -> Option<ErrorCode> {
+        match self.0.load(Ordering::Acquire) {
+            0 => None,
+            n => REASONS.get(n as usize - 1).copied(),
+        }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed) != 0
+    }
+}
+
+/// What the spell can ask about itself.
+#[derive(Debug, Clone)]
+pub struct SpellInfo {
+    pub name: String,
+    pub engine: EngineKind,
+    pub dir: PathBuf,
+    pub args: serde_json::Map<String, serde_json::Value>,
+}
+
+impl SpellInfo {
+    /// `spell` as scripts see it.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            "args".into(),
+            Value::from_json(&serde_json::Value::Object(self.args.clone())),
+        );
+        m.insert("name".into(), Value::str(&self.name));
+        m.insert("engine".into(), Value::str(self.engine.as_str()));
+        m.insert("dir".into(), Value::str(self.dir.display().to_string()));
+        Value::Map(m)
+    }
+}
+
+/// One spell's view of the runtime; lives on the spell's thread.
+pub struct Session {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) dispatch: DispatchState,
+    pub info: SpellInfo,
+    pub(crate) output: OutputSink,
+    log_sink: LogSink,
+    bus: Bus,
+    stores: Stores,
+    project_dir: PathBuf,
+    store: OnceCell<Arc<Store>>,
+    pub(crate) stop: StopHandle,
+    pub(crate) limits: Limits,
+    pub(crate) started: Instant,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Session {
+    /// Fails with the stop reason once the spell was stopped or tripped a limit.
+    #[inline]
+    pub fn check_stop(&self) -> Result<()> {
+        match self.stop.reason() {
+            None => Ok(()),
+            Some(code) => Err(self.stop_error(code)),
+        }
+    }
+
+    /// Trips a limit (first reason wins) and returns the error to raise.
+    pub fn trip(&self, code: ErrorCode) -> Error {
+        self.stop.trip(code);
+        self.stop_error(self.stop.reason().unwrap_or(code))
+    }
+
+    pub fn stop_error(&self, code: ErrorCode) -> Error {
+        let l = &self.limits;
+        let message = match code {
+            ErrorCode::LimitTime => format!(
+                "the spell ran longer than {} s; raise [limits] timeout_secs or --timeout",
+                l.timeout_secs
+            ),
+            ErrorCode::LimitInstructions => format!(
+                "the spell ran more than {} instructions; raise [limits] instructions",
+                l.instructions
+            ),
+            ErrorCode::LimitMemory => format!(
+                "the spell used more than {} MiB; raise [limits] memory_mb",
+                l.memory_mb
+            ),
+            ErrorCode::LimitDepth => format!(
+                "calls nested deeper than {}; raise [limits] call_depth or recurse less",
+                l.call_depth
+            ),
+            _ => "the spell was stopped".to_owned(),
+        };
+        Error::new(code, message)
+    }
+
+    /// True once the wall-clock limit has passed (engines call this rarely).
+    pub fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// The project's state database, opened on first use.
+    pub fn store(&self) -> Result<Arc<Store>> {
+        if let Some(s) = self.store.get() {
+            return Ok(s.clone());
+        }
+        let store = self.stores.open(&self.project_dir)?;
+        Ok(self.store.get_or_init(|| store).clone())
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Sends an event to the bus and to the spell's matching handlers.
+    /// `data` is only built when someone listens.
+    pub fn emit(
+        &self,
+        host: &mut dyn ScriptHost,
+        topic: &str,
+        data: impl FnOnce() -> Value,
+    ) -> Result<()> {
+        let to_bus = self.bus.has_subscribers();
+        let handlers = {
+            let subs = self.dispatch.subs.borrow();
+            if subs.is_empty() {
+                Vec::new()
+            } else {
+                subs.matching(topic)
+            }
+        };
+        if !to_bus && handlers.is_empty() {
+            return Ok(());
+        }
+        let data = data();
+        let time_ms = now_ms();
+        if to_bus {
+            self.bus.publish(&Event {
+                topic: topic.to_owned(),
+                data: data.to_json()?,
+                time_ms,
+                spell: self.info.name.clone(),
+            });
+        }
+        if handlers.is_empty() {
+            return Ok(());
+        }
+        let mut event = Map::new();
+        event.insert("topic".into(), Value::str(topic));
+        event.insert("data".into(), data);
+        event.insert("time_ms".into(), Value::Int(time_ms as i64));
+        let event = Value::Map(event);
+        for (func, running) in handlers {
+            running.set(true);
+            let out = host.call(&func, vec![event.clone()]);
+            running.set(false);
+            if let Err(e) = out {
+                if e.code.is_fatal() {
+                    return Err(e);
+                }
+                // A failing handler must not undo what caused the event
+                // (a state.set that is already saved): report it instead.
+                let msg = format!("an events.on handler for {topic} failed: {}", e.report());
+                self.log(host, "error", &msg, Value::Null)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A `log` event, and the log sink.
+    pub fn log(
+        &self,
+        host: &mut dyn ScriptHost,
+        level: &str,
+        message: &str,
+        fields: Value,
+    ) -> Result<()> {
+        let json = fields.to_json()?;
+        (self.log_sink)(level, message, &json);
+        self.emit(host, "log", || {
+            let mut m = Map::new();
+            m.insert("level".into(), Value::str(level));
+            m.insert("message".into(), Value::str(message));
+            m.insert("fields".into(), fields);
+            Value::Map(m)
+        })
+    }
+
+    /// Drops every script function the session holds (hooks, handlers);
+    /// engines call this before they are torn down.
+    pub(crate) fn release_callbacks(&self) {
+        self.dispatch.hooks.borrow_mut().clear();
+        self.dispatch.subs.borrow_mut().clear();
+        self.dispatch.hooked.set(false);
+    }
+}
+
+/// Open state databases, one per project folder, shared by the spells of a
+/// runtime.
+#[derive(Clone, Default)]
+struct Stores(Arc<Mutex<HashMap<PathBuf, Arc<Store>>>>);
+
+impl Stores {
+    fn open(&self, dir: &Path) -> Result<Arc<Store>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get(dir) {
+            return Ok(s.clone());
+        }
+        let store = Arc::new(Store::open(dir)?);
+        map.insert(dir.to_path_buf(), store.clone());
+        Ok(store)
+    }
+}
+
+/// The spell runtime: the bridge registry, the event bus, open stores.
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Runtime {
+    registry: Arc<Registry>,
+    bus: Bus,
+    stores: Stores,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime::new()
+    }
+}
+
+/// Spell threads get a large stack: engines recurse on it, and the engines'
+/// own depth limits must trip long before it runs out.
+const SPELL_STACK: usize = 64 << 20;
+
+impl Runtime {
+    pub fn new() -> Self {
+        Runtime::with_registry(Registry::standard())
+    }
+
+    /// A runtime with extra bridges a library user added to the registry.
+    pub fn with_registry(registry: Registry) -> Self {
+        Runtime {
+            registry: Arc::new(registry),
+            bus: Bus::new(),
+            stores: Stores::default(),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Runs a spell on its own thread and waits for it.
+    pub fn run(&self, spell: &Spell, opts: &RunOptions) -> Outcome {
+        self.spawn(spell.clone(), opts.clone()).join()
+    }
+
+    /// Starts a spell on its own thread.
+    pub fn spawn(&self, spell: Spell, opts: RunOptions) -> RunHandle {
+        let rt = self.clone();
+        let stop = opts.stop.clone();
+        let started = Instant::now();
+        let thread = std::thread::Builder::new()
+            .name(format!("spell {}", spell.name))
+            .stack_size(SPELL_STACK)
+            .spawn(move || rt.run_here(&spell, &opts));
+        RunHandle {
+            thread: thread.map_err(|e| e.to_string()),
+            stop,
+            started,
+        }
+    }
+
+    /// Runs a spell on the calling thread (which must have a large stack).
+    pub fn run_here(&self, spell: &Spell, opts: &RunOptions) -> Outcome {
+        let session = std::rc::Rc::new(self.session(spell, opts));
+        let started = session.started;
+        self.bus.publish(&Event {
+            topic: "spell.start".into(),
+            data: serde_json::json!({
+                "spell": spell.name,
+                "engine": spell.engine.as_str(),
+                "args": opts.args,
+            }),
+            time_ms: now_ms(),
+            spell: spell.name.clone(),
+        });
+        let result = engine::run(session.clone(), spell);
+        Outcome {
+            result,
+            duration: started.elapsed(),
+        }
+    }
+
+    pub(crate) fn session(&self, spell: &Spell, opts: &RunOptions) -> Session {
+        let started = Instant::now();
+        let limits = opts.config.limits.clone();
+        Session {
+            registry: self.registry.clone(),
+            dispatch: DispatchState::default(),
+            info: SpellInfo {
+                name: spell.name.clone(),
+                engine: spell.engine,
+                dir: spell.dir.clone(),
+                args: opts.args.clone(),
+            },
+            output: opts.output.clone(),
+            log_sink: opts.log.clone(),
+            bus: self.bus.clone(),
+            stores: self.stores.clone(),
+            project_dir: opts.config.project_dir.clone(),
+            store: OnceCell::new(),
+            stop: opts.stop.clone(),
+            deadline: limits.timeout().map(|t| started + t),
+            limits,
+            started,
+        }
+    }
+}
+
+/// A spell running on its own thread.
+pub struct RunHandle {
+    thread: std::result::Result<std::thread::JoinHandle<Outcome>, String>,
+    stop: StopHandle,
+    started: Instant,
+}
+
+impl RunHandle {
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().map_or(true, |t| t.is_finished())
+    }
+
+    /// Waits for the spell. A panic inside an engine becomes an error
+    /// outcome; it never takes the host down.
+    pub fn join(self) -> Outcome {
+        let internal = |what: String| Outcome {
+            result: Err(Error::new(
+                ErrorCode::SpellError,
+                format!("internal error: {what}; please report it"),
+            )),
+            duration: self.started.elapsed(),
+        };
+        match self.thread {
+            Err(e) => internal(format!("cannot start the spell thread: {e}")),
+            Ok(t) => match t.join() {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".into());
+                    internal(what)
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Persistent state: one SQLite database per project, `.llmspell/state.db`.
+//!
+//! Why SQLite: a spell's state is shared by every spell of the project, and
+//! the CLI and the IDE may run spells of one project at the same time in
+//! different processes. SQLite (WAL mode, busy timeout) lets several processes
+//! read and write one file safely, commits atomically, and keeps every
+//! acknowledged write when a process is killed. Pure-Rust stores such as redb
+//! lock the file to one process.
+//!
+//! Values are stored as JSON text with a version number per key, which makes
+//! `update` a compare-and-set that never holds a lock while script code runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// The project's state database.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+/// One stored value and its version; the version grows on every write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub value: serde_json::Value,
+    pub version: i64,
+}
+
+impl Store {
+    /// Opens (creating when needed) `DIR/.llmspell/state.db`.
+    pub fn open(project_dir: &Path) -> Result<Store> {
+        let dir = project_dir.join(".llmspell");
+        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let path = dir.join("state.db");
+        let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(|e| db_error(&path, e))?;
+        // WAL: readers never block the writer, and a commit is in the log
+        // before it returns, so killing the process loses nothing
+        // acknowledged. NORMAL sync: an OS crash may lose the last commits,
+        // never corrupt the file.
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=NORMAL;
+             CREATE TABLE IF NOT EXISTS state (
+                 key TEXT PRIMARY KEY NOT NULL,
+                 value TEXT NOT NULL,
+                 version INTEGER NOT NULL
+             );",
+        )
+        .map_err(|e| db_error(&path, e))?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let mut conn = match self.conn.lock() {
+            Ok(c) => c,
+            // A panic elsewhere cannot leave SQLite half-written: go on.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut conn).map_err(|e| db_error(&self.path, e))
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<Entry>> {
+        let row: Option<(String, i64)> = self.with(|c| {
+            c.query_row(
+                "SELECT value, version FROM state WHERE key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+        })?;
+        row.map(|(text, version)| {
+            let value = serde_json::from_str(&text).map_err(|e| {
+                Error::new(
+                    ErrorCode::StateIo,
+                    format!(
+                        "the stored value of {key:?} in {} is not JSON: {e}",
+                        self.path.display()
+                    ),
+                )
+            })?;
+            Ok(Entry { value, version })
+        })
+        .transpose()
+    }
+
+    pub fn set(&self, key: &str, value: &serde_json::Value) -> Result<()> {
+        let text = value.to_string();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO state (key, value, version) VALUES (?1, ?2, 1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = version + 1",
+                params![key, text],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn delete(&self, key: &str) -> Result<bool> {
+        self.with(|c| {
+            c.execute("DELETE FROM state WHERE key = ?1", [key])
+                .map(|n| n > 0)
+        })
+    }
+
+    /// Keys starting with `prefix`, sorted by their UTF-8 bytes.
+    pub fn keys(&self, prefix: &str) -> Result<Vec<String>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT key FROM state WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+            )?;
+            let rows = stmt.query_map([prefix], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })
+    }
+
+    /// Writes `new` (or deletes, for `None`) only if the key is still at
+    /// `expected` (`None`: absent). False when another writer got there first.
+    pub fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<i64>,
+        new: Option<&serde_json::Value>,
+    ) -> Result<bool> {
+        let text = new.map(|v| v.to_string());
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: Option<i64> = tx
+                .query_row("SELECT version FROM state WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if current != expected {
+                return Ok(false);
+            }
+            match &text {
+                Some(text) => tx.execute(
+                    "INSERT INTO state (key, value, version) VALUES (?1, ?2, 1)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = version + 1",
+                    params![key, text],
+                )?,
+                None => tx.execute("DELETE FROM state WHERE key = ?1", [key])?,
+            };
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorCode::StateIo,
+        format!(
+            "cannot create {}: {e}; check the folder's permissions",
+            path.display()
+        ),
+    )
+}
+
+fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    Error::new(ErrorCode::StateIo, format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_versions_and_prefixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.get("a").unwrap(), None);
+        s.set("a", &json!({"n": 1})).unwrap();
+        s.set("a", &json!({"n": 2})).unwrap();
+        s.set("ab", &json!(1.5)).unwrap();
+        s.set("b", &json!(null)).unwrap();
+        let e = s.get("a").unwrap().unwrap();
+        assert_eq!(e.value, json!({"n": 2}));
+        assert_eq!(e.version, 2);
+        assert_eq!(s.keys("a").unwrap(), vec!["a", "ab"]);
+        assert_eq!(s.keys("").unwrap(), vec!["a", "ab", "b"]);
+        assert!(s.delete("b").unwrap());
+        assert!(!s.delete("b").unwrap());
+    }
+
+    #[test]
+    fn compare_and_set_refuses_a_stale_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert!(s.compare_and_set("k", None, Some(&json!(1))).unwrap());
+        assert!(!s.compare_and_set("k", None, Some(&json!(2))).unwrap());
+        assert!(s.compare_and_set("k", Some(1), Some(&json!(2))).unwrap());
+        assert_eq!(s.get("k").unwrap().unwrap().value, json!(2));
+        assert!(s.compare_and_set("k", Some(2), None).unwrap());
+        assert_eq!(s.get("k").unwrap(), None);
+    }
+
+    #[test]
+    fn two_handles_on_one_file_see_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path()).unwrap();
+        let b = Store::open(dir.path()).unwrap();
+        a.set("shared", &json!("yes")).unwrap();
+        assert_eq!(b.get("shared").unwrap().unwrap().value, json!("yes"));
+    }
+}
