@@ -337,7 +337,9 @@ impl Session {
             let mut m = Map::new();
             m.insert("level".into(), Value::str(level));
             m.insert("message".into(), Value::str(message));
-            m.insert("fields".into(), fields);
+            if !fields.is_null() {
+                m.insert("fields".into(), fields);
+            }
             Value::Map(m)
         })
     }

@@ -179,6 +179,8 @@ fn to_json_at(v: &Value, path: &mut Path) -> Result<serde_json::Value, Error> {
 /// `$`, `$.messages[2].role`.
 #[derive(Debug, Clone, Default)]
 pub struct Path {
+    /// Set when the value is a bridge call's argument (zero-based).
+    arg: Option<usize>,
     parts: Vec<PathPart>,
 }
 
@@ -191,6 +193,14 @@ enum PathPart {
 impl Path {
     pub fn root() -> Self {
         Path::default()
+    }
+
+    /// The root of argument `index` (zero-based) of a bridge call.
+    pub fn argument(index: usize) -> Self {
+        Path {
+            arg: Some(index),
+            parts: Vec::new(),
+        }
     }
 
     pub fn depth(&self) -> usize {
@@ -226,6 +236,13 @@ impl Path {
 
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(i) = self.arg {
+            write!(f, "argument {}", i + 1)?;
+            if self.parts.is_empty() {
+                return Ok(());
+            }
+            f.write_str(", ")?;
+        }
         f.write_str("$")?;
         for part in &self.parts {
             match part {

@@ -126,11 +126,11 @@ fn failed(point: &str, id: i64, err: Error) -> Error {
     if err.code.is_fatal() {
         return err;
     }
+    // The location is the cancelled call's, which the engine adds.
     Error::new(
         ErrorCode::HookFailed,
         format!("hook {id} on {point} cancelled the call: {err}"),
     )
-    .at(err.location)
 }
 
 /// A hook's answer: nothing, or a map with `args` and/or `result`.

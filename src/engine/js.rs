@@ -38,6 +38,12 @@ const PRELUDE: &str = r#"
     return String(v);
   };
   const line = (args) => args.map(show).join(" ");
+  const denied = (what) => {
+    const e = new Error(`sandbox.denied: ${what} is not available to spells; the host is reached only through the bridges`);
+    e.code = "sandbox.denied";
+    throw e;
+  };
+  globalThis.require = (name) => denied(`require(${String(name)})`);
   const out = globalThis.print;
   const L = globalThis.log;
   globalThis.print = (...a) => out(line(a));
@@ -304,9 +310,13 @@ fn exception_to_error(v: &JsValue<'_>, file: &str) -> Error {
             let prefix = format!("{}: ", code.as_str());
             Error::new(code, message.strip_prefix(&prefix).unwrap_or(&message))
         }
+        None if message.contains("could not load module") => Error::new(
+            ErrorCode::SandboxDenied,
+            format!("{message}: modules are not available to spells; the host is reached only through the bridges"),
+        ),
         None if name == "SyntaxError" => Error::new(ErrorCode::SpellSyntax, message.clone()),
         None if name.is_empty() || name == "Error" => Error::from_script(&message),
-        None if name == "InternalError" && message.contains("stack overflow") => Error::new(
+        None if message.contains("stack overflow") || message.contains("call stack size exceeded") => Error::new(
             ErrorCode::LimitDepth,
             "calls nested too deep (stack overflow)",
         ),
@@ -436,9 +446,7 @@ impl crate::bridge::ScriptHost for JsHost<'_, '_> {
 }
 
 fn arg_from_js(v: &JsValue<'_>, index: usize) -> Result<Value> {
-    let mut path = Path::root();
-    path.push_index(index);
-    convert(v, &mut path, &mut Vec::new())
+    convert(v, &mut Path::argument(index), &mut Vec::new())
 }
 
 fn from_js(v: &JsValue<'_>) -> Result<Value> {
@@ -497,6 +505,10 @@ fn convert<'js>(v: &JsValue<'js>, path: &mut Path, seen: &mut Vec<Object<'js>>) 
             let mut map = Map::new();
             for prop in obj.props::<String, JsValue>() {
                 let (k, item) = prop.map_err(|e| path.invalid(e))?;
+                // As JSON.stringify does: an undefined property is absent.
+                if item.is_undefined() {
+                    continue;
+                }
                 path.push_key(&k);
                 let item = convert(&item, path, seen)?;
                 path.pop();

@@ -26,8 +26,22 @@ const HOOK_EVERY: u32 = 1000;
 /// The clock and the call depth are checked every this many hook runs.
 const SLOW_CHECK_EVERY: u64 = 8;
 
+/// The registry name of the metatable that marks an empty table as an array.
+const EMPTY_ARRAY: &str = "llmspell.empty_array";
+
 const PRELUDE: &str = r#"
-local fix, errstr = ...
+local fix, errstr, deny = ...
+for _, lib in ipairs({"io", "os", "debug", "package"}) do
+  _G[lib] = setmetatable({}, {
+    __index = function(_, k) deny(lib .. "." .. tostring(k)) end,
+    __newindex = function(_, k) deny(lib .. "." .. tostring(k)) end,
+    __metatable = false,
+  })
+end
+require = function(name) deny("require(" .. tostring(name) .. ")") end
+dofile = function() deny("dofile") end
+loadfile = function() deny("loadfile") end
+string.dump = function() deny("string.dump (bytecode)") end
 local rawpcall, rawxpcall, resume = pcall, xpcall, coroutine.resume
 pcall = function(f, ...) return fix(rawpcall(f, ...)) end
 xpcall = function(f, handler, ...)
@@ -61,12 +75,10 @@ impl LuaEngine {
             lua.set_memory_limit(bytes)?;
         }
         let g = lua.globals();
-        for name in ["dofile", "loadfile", "load", "require", "print"] {
-            g.raw_set(name, LuaValue::Nil)?;
-        }
-        let string: Table = g.raw_get("string")?;
-        string.raw_set("dump", LuaValue::Nil)?;
         g.raw_set("load", lua.create_function(text_only_load)?)?;
+        let array_mt = lua.create_table()?;
+        array_mt.raw_set(EMPTY_ARRAY, true)?;
+        lua.set_named_registry_value(EMPTY_ARRAY, array_mt)?;
 
         // Bridges: one table per module, one function per bridge.
         for (module, ids) in s.registry.modules() {
@@ -101,9 +113,12 @@ impl LuaEngine {
             let s = s.clone();
             lua.create_function(move |lua, e: LuaValue| caught(lua, &s, &e))?
         };
+        let deny = lua.create_function(|lua, what: String| -> mlua::Result<()> {
+            Err(ext(denied(&what).at(location(lua))))
+        })?;
         lua.load(PRELUDE)
             .set_name("=prelude")
-            .call::<()>((fix, errstr))?;
+            .call::<()>((fix, errstr, deny))?;
 
         self.install_hook()
     }
@@ -239,11 +254,21 @@ impl Engine for LuaEngine {
     }
 }
 
+fn denied(what: &str) -> Error {
+    Error::new(
+        ErrorCode::SandboxDenied,
+        format!("{what} is not available to spells; the host is reached only through the bridges"),
+    )
+}
+
 /// `load(text, name?, mode?, env?)`: source text only, never bytecode.
 fn text_only_load(
     lua: &Lua,
     (chunk, name, _mode, env): (mlua::LuaString, Option<String>, LuaValue, Option<Table>),
 ) -> mlua::Result<(LuaValue, LuaValue)> {
+    if chunk.as_bytes().first() == Some(&0x1b) {
+        return Err(ext(denied("loading precompiled bytecode")));
+    }
     let name = format!("={}", name.unwrap_or_else(|| "load".into()));
     let mut c = lua
         .load(chunk.as_bytes().to_vec())
@@ -289,11 +314,11 @@ fn caught(lua: &Lua, s: &Session, e: &LuaValue) -> mlua::Result<LuaValue> {
 
 /// The script line that called into Rust, from the Lua stack.
 fn location(lua: &Lua) -> Option<Location> {
-    (1..4).find_map(|level| {
+    (1..8).find_map(|level| {
         lua.inspect_stack(level, |d| {
             let line = d.current_line()?;
             let src = d.source();
-            if src.what == "C" {
+            if src.what == "C" || src.short_src.as_deref() == Some("prelude") {
                 return None;
             }
             let file = src.short_src.as_deref()?.to_owned();
@@ -355,6 +380,11 @@ fn from_lua_error(e: &mlua::Error) -> Error {
             with_lua_location(ErrorCode::SpellSyntax, message)
         }
         mlua::Error::RuntimeError(message) => {
+            // Lua's own traceback repeats what the location already says.
+            let message = &message
+                .split_once("\nstack traceback:")
+                .map_or(message.as_str(), |(m, _)| m)
+                .to_owned();
             if message.ends_with("stack overflow") || message.contains("stack overflow (") {
                 return Error::new(ErrorCode::LimitDepth, message.clone());
             }
@@ -395,9 +425,7 @@ fn arg_from_lua(v: &LuaValue, index: usize) -> Result<Value> {
         LuaValue::Integer(i) => Ok(Value::Int(*i)),
         LuaValue::Number(n) => Ok(Value::Float(*n)),
         other => {
-            let mut path = Path::root();
-            path.push_index(index);
-            convert(other, &mut path, &mut Vec::new())
+            convert(other, &mut Path::argument(index), &mut Vec::new())
         }
     }
 }
@@ -453,6 +481,16 @@ fn table(t: &Table, path: &mut Path, seen: &mut Vec<*const c_void>) -> Result<Va
             }
         }
     }
+    if ints.is_empty() && strs.is_empty() {
+        let marked = t
+            .metatable()
+            .is_some_and(|mt| mt.raw_get::<bool>(EMPTY_ARRAY).unwrap_or(false));
+        return Ok(if marked {
+            Value::Array(Vec::new())
+        } else {
+            Value::Map(Map::new())
+        });
+    }
     seen.push(ptr);
     let out = if !ints.is_empty() && !strs.is_empty() {
         return Err(path.invalid("a table with both array items and string keys"));
@@ -492,6 +530,12 @@ pub(crate) fn to_lua(lua: &Lua, v: Value) -> mlua::Result<LuaValue> {
         Value::Int(i) => LuaValue::Integer(i),
         Value::Float(f) => LuaValue::Number(f),
         Value::Str(s) => LuaValue::String(lua.create_string(s)?),
+        Value::Array(items) if items.is_empty() => {
+            // Marked, so an empty array goes back out as [] and not {}.
+            let t = lua.create_table()?;
+            t.set_metatable(Some(lua.named_registry_value::<Table>(EMPTY_ARRAY)?))?;
+            LuaValue::Table(t)
+        }
         Value::Array(items) => {
             let t = lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.into_iter().enumerate() {

@@ -133,10 +133,7 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     }
     let cap = l.memory_bytes();
     if let Some(cap) = cap {
-        // One value may not be bigger than the whole cap; a Dynamic is 16 bytes.
-        rhai.set_max_string_size(cap);
-        rhai.set_max_array_size(cap / 16);
-        rhai.set_max_map_size(cap / 64);
+        guard_sizes(rhai, s, cap);
     }
     let counting = cap.is_some() && crate::alloc::installed();
     let base = crate::alloc::thread_live_bytes();
@@ -169,6 +166,81 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
             stop.trip(code);
         }
         Some(Dynamic::from(stop.reason().unwrap_or(code).as_str()))
+    });
+}
+
+/// Rhai's own size limits re-measure a whole container on every change,
+/// which makes building a large array quadratic, so they stay off. The
+/// memory cap (checked every 1024 operations) bounds growth step by step;
+/// these overrides stop the built-ins that make one huge value in a single
+/// call before the allocation happens, since a failed allocation would
+/// abort the process.
+fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
+    fn too_big(s: &Session, bytes: usize, cap: usize) -> RhaiResult<()> {
+        if bytes > cap {
+            let e = s.trip(ErrorCode::LimitMemory);
+            return Err(Box::new(EvalAltResult::ErrorTerminated(
+                Dynamic::from(e.code.as_str()),
+                Position::NONE,
+            )));
+        }
+        Ok(())
+    }
+    let s1 = s.clone();
+    rhai.register_fn("pad", move |text: &mut ImmutableString, len: rhai::INT, c: char| -> RhaiResult<()> {
+        let len = usize::try_from(len).unwrap_or(0);
+        too_big(&s1, len.saturating_mul(c.len_utf8()), cap)?;
+        let have = text.chars().count();
+        if len > have {
+            let t = text.make_mut();
+            t.extend(std::iter::repeat_n(c, len - have));
+        }
+        Ok(())
+    });
+    let s2 = s.clone();
+    rhai.register_fn(
+        "pad",
+        move |text: &mut ImmutableString, len: rhai::INT, padding: ImmutableString| -> RhaiResult<()> {
+            let len = usize::try_from(len).unwrap_or(0);
+            let widest = padding.chars().map(char::len_utf8).max().unwrap_or(1);
+            too_big(&s2, len.saturating_mul(widest), cap)?;
+            let have = text.chars().count();
+            if len > have && !padding.is_empty() {
+                let t = text.make_mut();
+                t.extend(padding.chars().cycle().take(len - have));
+            }
+            Ok(())
+        },
+    );
+    let s3 = s.clone();
+    rhai.register_fn("pad", move |array: &mut rhai::Array, len: rhai::INT, item: Dynamic| -> RhaiResult<()> {
+        let len = usize::try_from(len).unwrap_or(0);
+        too_big(&s3, len.saturating_mul(std::mem::size_of::<Dynamic>()), cap)?;
+        if len > array.len() {
+            array.resize(len, item);
+        }
+        Ok(())
+    });
+    let s4 = s.clone();
+    rhai.register_fn("pad", move |blob: &mut rhai::Blob, len: rhai::INT, value: rhai::INT| -> RhaiResult<()> {
+        let len = usize::try_from(len).unwrap_or(0);
+        too_big(&s4, len, cap)?;
+        if len > blob.len() {
+            blob.resize(len, value as u8);
+        }
+        Ok(())
+    });
+    let s5 = s.clone();
+    rhai.register_fn("blob", move |len: rhai::INT| -> RhaiResult<rhai::Blob> {
+        let len = usize::try_from(len).unwrap_or(0);
+        too_big(&s5, len, cap)?;
+        Ok(vec![0u8; len])
+    });
+    let s6 = s.clone();
+    rhai.register_fn("blob", move |len: rhai::INT, value: rhai::INT| -> RhaiResult<rhai::Blob> {
+        let len = usize::try_from(len).unwrap_or(0);
+        too_big(&s6, len, cap)?;
+        Ok(vec![value as u8; len])
     });
 }
 
@@ -272,8 +344,7 @@ fn call_bridge<'a>(
     let pos = ctx.call_position();
     let mut values = Vec::new();
     for (i, a) in args.enumerate() {
-        let mut path = Path::root();
-        path.push_index(i);
+        let mut path = Path::argument(i);
         values.push(from_rhai(a, &mut path).map_err(|e| runtime_error(&e, pos))?);
     }
     let mut host = CallHost { ctx, session: s };
@@ -338,6 +409,11 @@ fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
         EvalAltResult::ErrorParsing(p, pos) => {
             Error::new(ErrorCode::SpellSyntax, p.to_string()).at(location(None, *pos, name))
         }
+        EvalAltResult::ErrorModuleNotFound(module, pos) => Error::new(
+            ErrorCode::SandboxDenied,
+            format!("import of {module:?}: modules are not available to spells; the host is reached only through the bridges"),
+        )
+        .at(location(None, *pos, name)),
         EvalAltResult::ErrorStackOverflow(pos) => {
             s.trip(ErrorCode::LimitDepth).at(location(None, *pos, name))
         }

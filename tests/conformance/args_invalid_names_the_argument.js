@@ -1,0 +1,2 @@
+const x = 1;
+state.set(42, "v");

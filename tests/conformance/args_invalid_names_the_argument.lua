@@ -1,0 +1,2 @@
+local x = 1
+state.set(42, "v")

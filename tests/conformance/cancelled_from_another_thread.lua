@@ -1,0 +1,2 @@
+print("started")
+while true do end

@@ -1,0 +1,1 @@
+try { json.decode("{"); } catch (e) { throw e; }

@@ -1,0 +1,2 @@
+local ok, err = pcall(json.decode, "{")
+error(err, 0)

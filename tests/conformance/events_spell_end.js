@@ -1,0 +1,2 @@
+events.on("spell.end", (e) => { print("end ok=" + e.data.ok); });
+print("main");

@@ -1,0 +1,2 @@
+events.on("spell.end", function(e) print("end ok=" .. tostring(e.data.ok)) end)
+print("main")

@@ -1,0 +1,2 @@
+hooks.before("json.encode", () => 42);
+json.encode(1);

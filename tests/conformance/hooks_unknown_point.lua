@@ -1,0 +1,1 @@
+hooks.before("nope.nothing", function() end)

@@ -1,0 +1,1 @@
+export default json.decode("{not json");

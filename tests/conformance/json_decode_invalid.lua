@@ -1,0 +1,1 @@
+return json.decode("{not json")

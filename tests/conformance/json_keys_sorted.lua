@@ -1,0 +1,1 @@
+return json.encode({ zebra = 1, apple = 2, mango = 3 })

@@ -1,0 +1,1 @@
+export default json.encode({ b: [1], a: "x" }, { pretty: true });

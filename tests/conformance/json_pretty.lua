@@ -1,0 +1,1 @@
+return json.encode({ b = { 1 }, a = "x" }, { pretty = true })

@@ -1,0 +1,3 @@
+while (true) {
+  try { while (true) {} } catch (e) {}
+}

@@ -1,0 +1,3 @@
+print("hello");
+print(42);
+print("a b");

@@ -1,0 +1,1 @@
+export default (await import("os")).open("/etc/passwd");

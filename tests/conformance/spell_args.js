@@ -1,0 +1,1 @@
+export default { who: spell.args.who, n: spell.args.n };

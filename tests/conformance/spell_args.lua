@@ -1,0 +1,1 @@
+return { who = spell.args.who, n = spell.args.n }

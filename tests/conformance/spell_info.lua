@@ -1,0 +1,1 @@
+return { spell.name == "spell_info." .. spell.engine, spell.engine == "lua", type(spell.dir) }

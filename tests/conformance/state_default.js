@@ -1,0 +1,1 @@
+export default [state.get("missing", 5), state.get("missing") === null];

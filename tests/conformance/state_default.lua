@@ -1,0 +1,1 @@
+return { state.get("missing", 5), state.get("missing") == nil }

@@ -1,0 +1,2 @@
+state.set("k", 1);
+export default [state.delete("k"), state.delete("k"), state.get("k", "gone")];

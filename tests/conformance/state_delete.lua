@@ -1,0 +1,2 @@
+state.set("k", 1)
+return { state.delete("k"), state.delete("k"), state.get("k", "gone") }

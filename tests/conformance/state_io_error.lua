@@ -1,0 +1,1 @@
+return state.get("k")

@@ -1,0 +1,3 @@
+state.set("k", "v");
+state.set("k", null);
+export default state.keys();

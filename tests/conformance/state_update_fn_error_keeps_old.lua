@@ -1,0 +1,3 @@
+state.set("k", 1)
+local ok, err = pcall(state.update, "k", function(old) error("nope") end)
+return { ok, state.get("k") }

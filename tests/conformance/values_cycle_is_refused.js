@@ -1,0 +1,3 @@
+const t = { name: "loop" };
+t.self = { inner: t };
+export default json.encode(t);

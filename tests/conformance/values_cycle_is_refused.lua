@@ -1,0 +1,3 @@
+local t = { name = "loop" }
+t.self = { inner = t }
+return json.encode(t)

@@ -1,0 +1,1 @@
+export default [json.encode({}), json.encode([{}]), json.encode([1, 2])];

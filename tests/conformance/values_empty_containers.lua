@@ -1,0 +1,1 @@
+return { json.encode({}), json.encode({ {} }), json.encode({ 1, 2 }) }

@@ -1,0 +1,1 @@
+export default json.encode({ co: Symbol("x") });

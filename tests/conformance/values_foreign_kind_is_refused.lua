@@ -1,0 +1,1 @@
+return json.encode({ co = coroutine.create(function() end) })

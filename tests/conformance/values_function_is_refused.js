@@ -1,0 +1,1 @@
+export default json.encode({ ok: 1, f: () => 1 });

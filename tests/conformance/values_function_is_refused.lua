@@ -1,0 +1,1 @@
+return json.encode({ ok = 1, f = function() end })

@@ -1,0 +1,3 @@
+const s = json.decode('"caf\\u00e9 \\u2713 \\ud83d\\ude00"');
+print(s);
+export default { s };
