@@ -30,7 +30,11 @@ pub struct Run {
 fn run_case(spell_path: &Path, expect: &Json) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = std::fs::read_to_string(spell_path).expect("spell source");
-    let name = spell_path.file_name().unwrap().to_string_lossy().into_owned();
+    let name = spell_path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let mut spell = Spell::from_source(&name, &source).expect("engine from extension");
     spell.dir = dir.path().to_path_buf();
     let mut config = Config::for_dir(dir.path());
@@ -133,7 +137,8 @@ fn check(run: &Run, expect: &Json) -> Vec<String> {
         }
     }
     if let Some(out) = expect.get("output") {
-        let want: Vec<String> = serde_json::from_value(out.clone()).expect("output is a list of lines");
+        let want: Vec<String> =
+            serde_json::from_value(out.clone()).expect("output is a list of lines");
         if run.output != want {
             problems.push(format!("output {:?} != expected {want:?}", run.output));
         }
@@ -180,5 +185,10 @@ fn every_case_passes_in_every_engine() {
         }
     }
     eprintln!("{ran} conformance runs");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

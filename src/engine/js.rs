@@ -195,6 +195,7 @@ impl JsEngine {
 
     fn settle<'js>(&self, ctx: &Ctx<'js>, promise: rquickjs::Promise<'js>) -> Result<JsValue<'js>> {
         loop {
+            self.session.check_stop()?;
             match promise.state() {
                 PromiseState::Pending => {
                     if !ctx.execute_pending_job() {

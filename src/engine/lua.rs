@@ -42,6 +42,12 @@ require = function(name) deny("require(" .. tostring(name) .. ")") end
 dofile = function() deny("dofile") end
 loadfile = function() deny("loadfile") end
 string.dump = function() deny("string.dump (bytecode)") end
+-- Finalizers run with hooks off, out of the limits' reach.
+local rawsetmetatable, rawget = setmetatable, rawget
+setmetatable = function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then deny("__gc (finalizers)") end
+  return rawsetmetatable(t, mt)
+end
 local rawpcall, rawxpcall, resume = pcall, xpcall, coroutine.resume
 pcall = function(f, ...) return fix(rawpcall(f, ...)) end
 xpcall = function(f, handler, ...)
@@ -424,9 +430,7 @@ fn arg_from_lua(v: &LuaValue, index: usize) -> Result<Value> {
         LuaValue::Boolean(b) => Ok(Value::Bool(*b)),
         LuaValue::Integer(i) => Ok(Value::Int(*i)),
         LuaValue::Number(n) => Ok(Value::Float(*n)),
-        other => {
-            convert(other, &mut Path::argument(index), &mut Vec::new())
-        }
+        other => convert(other, &mut Path::argument(index), &mut Vec::new()),
     }
 }
 

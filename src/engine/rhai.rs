@@ -26,7 +26,7 @@ use crate::value::{Callback, Map, Path, Value};
 
 /// Bridge functions take at most this many arguments in Rhai.
 const MAX_ARGS: usize = 6;
-/// The clock and memory are checked every this many operations.
+/// The clock is read every this many operations.
 const SLOW_CHECK_MASK: u64 = 1023;
 
 /// A bridge module (`state`, `log`, ...) as a Rhai value.
@@ -150,14 +150,13 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
             stop.reason()
         } else if ops > max_ops {
             Some(ErrorCode::LimitInstructions)
-        } else if ops & SLOW_CHECK_MASK == 0 {
-            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                Some(ErrorCode::LimitTime)
-            } else if counting && crate::alloc::thread_live_bytes() - base > cap {
-                Some(ErrorCode::LimitMemory)
-            } else {
-                None
-            }
+        } else if counting && crate::alloc::thread_live_bytes() - base > cap {
+            // Every operation: one step may double a string.
+            Some(ErrorCode::LimitMemory)
+        } else if ops & SLOW_CHECK_MASK == 0
+            && deadline.is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            Some(ErrorCode::LimitTime)
         } else {
             None
         };
@@ -171,7 +170,7 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
 
 /// Rhai's own size limits re-measure a whole container on every change,
 /// which makes building a large array quadratic, so they stay off. The
-/// memory cap (checked every 1024 operations) bounds growth step by step;
+/// memory cap (checked on every operation) bounds growth step by step;
 /// these overrides stop the built-ins that make one huge value in a single
 /// call before the allocation happens, since a failed allocation would
 /// abort the process.
@@ -187,20 +186,26 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
         Ok(())
     }
     let s1 = s.clone();
-    rhai.register_fn("pad", move |text: &mut ImmutableString, len: rhai::INT, c: char| -> RhaiResult<()> {
-        let len = usize::try_from(len).unwrap_or(0);
-        too_big(&s1, len.saturating_mul(c.len_utf8()), cap)?;
-        let have = text.chars().count();
-        if len > have {
-            let t = text.make_mut();
-            t.extend(std::iter::repeat_n(c, len - have));
-        }
-        Ok(())
-    });
+    rhai.register_fn(
+        "pad",
+        move |text: &mut ImmutableString, len: rhai::INT, c: char| -> RhaiResult<()> {
+            let len = usize::try_from(len).unwrap_or(0);
+            too_big(&s1, len.saturating_mul(c.len_utf8()), cap)?;
+            let have = text.chars().count();
+            if len > have {
+                let t = text.make_mut();
+                t.extend(std::iter::repeat_n(c, len - have));
+            }
+            Ok(())
+        },
+    );
     let s2 = s.clone();
     rhai.register_fn(
         "pad",
-        move |text: &mut ImmutableString, len: rhai::INT, padding: ImmutableString| -> RhaiResult<()> {
+        move |text: &mut ImmutableString,
+              len: rhai::INT,
+              padding: ImmutableString|
+              -> RhaiResult<()> {
             let len = usize::try_from(len).unwrap_or(0);
             let widest = padding.chars().map(char::len_utf8).max().unwrap_or(1);
             too_big(&s2, len.saturating_mul(widest), cap)?;
@@ -213,23 +218,29 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
         },
     );
     let s3 = s.clone();
-    rhai.register_fn("pad", move |array: &mut rhai::Array, len: rhai::INT, item: Dynamic| -> RhaiResult<()> {
-        let len = usize::try_from(len).unwrap_or(0);
-        too_big(&s3, len.saturating_mul(std::mem::size_of::<Dynamic>()), cap)?;
-        if len > array.len() {
-            array.resize(len, item);
-        }
-        Ok(())
-    });
+    rhai.register_fn(
+        "pad",
+        move |array: &mut rhai::Array, len: rhai::INT, item: Dynamic| -> RhaiResult<()> {
+            let len = usize::try_from(len).unwrap_or(0);
+            too_big(&s3, len.saturating_mul(std::mem::size_of::<Dynamic>()), cap)?;
+            if len > array.len() {
+                array.resize(len, item);
+            }
+            Ok(())
+        },
+    );
     let s4 = s.clone();
-    rhai.register_fn("pad", move |blob: &mut rhai::Blob, len: rhai::INT, value: rhai::INT| -> RhaiResult<()> {
-        let len = usize::try_from(len).unwrap_or(0);
-        too_big(&s4, len, cap)?;
-        if len > blob.len() {
-            blob.resize(len, value as u8);
-        }
-        Ok(())
-    });
+    rhai.register_fn(
+        "pad",
+        move |blob: &mut rhai::Blob, len: rhai::INT, value: rhai::INT| -> RhaiResult<()> {
+            let len = usize::try_from(len).unwrap_or(0);
+            too_big(&s4, len, cap)?;
+            if len > blob.len() {
+                blob.resize(len, value as u8);
+            }
+            Ok(())
+        },
+    );
     let s5 = s.clone();
     rhai.register_fn("blob", move |len: rhai::INT| -> RhaiResult<rhai::Blob> {
         let len = usize::try_from(len).unwrap_or(0);
@@ -237,11 +248,14 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
         Ok(vec![0u8; len])
     });
     let s6 = s.clone();
-    rhai.register_fn("blob", move |len: rhai::INT, value: rhai::INT| -> RhaiResult<rhai::Blob> {
-        let len = usize::try_from(len).unwrap_or(0);
-        too_big(&s6, len, cap)?;
-        Ok(vec![value as u8; len])
-    });
+    rhai.register_fn(
+        "blob",
+        move |len: rhai::INT, value: rhai::INT| -> RhaiResult<rhai::Blob> {
+            let len = usize::try_from(len).unwrap_or(0);
+            too_big(&s6, len, cap)?;
+            Ok(vec![value as u8; len])
+        },
+    );
 }
 
 fn bridges(rhai: &mut Rhai, s: &Rc<Session>) {

@@ -1,0 +1,3 @@
+// expect: limit.time
+// Each await is a separate job; the limit must hold across them.
+while (true) { await null; }

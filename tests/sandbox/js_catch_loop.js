@@ -1,0 +1,4 @@
+// expect: limit.time
+while (true) {
+  try { while (true) {} } catch (e) {}
+}

@@ -1,0 +1,3 @@
+// expect: sandbox.denied
+const os = await import("os");
+export default os.exec(["touch", "/tmp/llmspell-pwned"]);

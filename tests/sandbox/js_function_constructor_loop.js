@@ -1,0 +1,2 @@
+// expect: limit.time
+new Function("while (true) {}")();

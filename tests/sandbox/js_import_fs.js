@@ -1,0 +1,3 @@
+// expect: sandbox.denied
+import * as fs from "fs";
+export default fs;

@@ -1,0 +1,2 @@
+// expect: sandbox.denied
+export default require("child_process");

@@ -1,0 +1,2 @@
+// expect: limit.memory
+export default "x".repeat(2 ** 28).length;

@@ -1,0 +1,2 @@
+-- expect: sandbox.denied
+return dofile("/etc/passwd")

@@ -1,0 +1,2 @@
+-- expect: limit.time
+while true do end

@@ -1,0 +1,2 @@
+-- expect: sandbox.denied
+return io.open("/etc/passwd"):read("a")

@@ -1,0 +1,2 @@
+-- expect: sandbox.denied
+return package.loadlib("libc.so.6", "system")

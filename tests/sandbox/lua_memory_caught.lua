@@ -1,0 +1,7 @@
+-- expect: limit.memory
+while true do
+  pcall(function()
+    local t = {}
+    for i = 1, 1e9 do t[i] = string.rep("x", 64) .. i end
+  end)
+end

@@ -1,0 +1,2 @@
+-- expect: sandbox.denied
+return os.execute("touch /tmp/llmspell-pwned")

@@ -1,0 +1,2 @@
+-- expect: sandbox.denied
+return require("socket")
