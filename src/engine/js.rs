@@ -390,14 +390,8 @@ impl Engine for JsEngine {
 
     fn is_incomplete(&self, source: &str) -> bool {
         self.ctx.with(|ctx| {
-            let mut opts = rquickjs::context::EvalOptions::default();
-            opts.global = true;
-            opts.strict = false;
-            opts.promise = true;
-            opts.backtrace_barrier = true;
-            // Compile only: wrap in a function that is never called.
-            let probe = format!("(async function(){{\n{source}\n}})");
-            match ctx.eval::<JsValue, _>(probe) {
+            // Compile only (a module is compiled, not run, until evaluated).
+            match Module::declare(ctx.clone(), "probe", source) {
                 Ok(_) => false,
                 Err(_) => {
                     let v = ctx.catch();
@@ -405,7 +399,8 @@ impl Engine for JsEngine {
                         .as_object()
                         .and_then(|o| o.get("message").ok())
                         .unwrap_or_default();
-                    msg.contains("unexpected end of input") || msg.contains("expecting '}'")
+                    // QuickJS names the end of input as an empty token.
+                    msg.ends_with("''") || msg.contains("unexpected end of")
                 }
             }
         })

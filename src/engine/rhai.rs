@@ -55,6 +55,7 @@ impl RhaiEngine {
             p.register_into_engine(&mut rhai);
         });
         limits(&mut rhai, &session);
+        allow_keyword_members(&mut rhai);
         bridges(&mut rhai, &session);
         Ok(RhaiEngine {
             rhai,
@@ -124,6 +125,24 @@ impl Engine for RhaiEngine {
         };
         self.session.emit(&mut host, topic, || data)
     }
+}
+
+/// `log.debug(...)`: `debug` is a Rhai keyword that cannot be called as a
+/// method, so after a `.` the tokenizer is told it is a plain name.
+fn allow_keyword_members(rhai: &mut Rhai) {
+    use rhai::Token;
+    let after_dot = Cell::new(false);
+    #[allow(deprecated)] // "volatile", not deprecated: see rhai's note
+    rhai.on_parse_token(move |token, _pos, _state| {
+        let token = match token {
+            Token::Reserved(name) if after_dot.get() && name.as_str() == "debug" => {
+                Token::Identifier(name)
+            }
+            other => other,
+        };
+        after_dot.set(matches!(token, Token::Period));
+        token
+    });
 }
 
 fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
@@ -579,7 +598,8 @@ fn to_rhai(v: Value) -> Dynamic {
 
 /// Compiles without running.
 pub(crate) fn check(name: &str, source: &str) -> Result<()> {
-    let rhai = Rhai::new_raw();
+    let mut rhai = Rhai::new_raw();
+    allow_keyword_members(&mut rhai);
     rhai.compile(source)
         .map(|_| ())
         .map_err(|e| parse_error(&e, name))

@@ -1,0 +1,338 @@
+//! The `llmspell` command line as a user runs it: results, exit codes,
+//! error reports, arguments, config discovery, check, api, the REPL, and
+//! state that survives a killed process.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn llmspell(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run llmspell")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &Path, name: &str, body: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
+
+#[test]
+fn run_prints_the_result_as_json_and_nothing_for_null() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "a.lua", "return { n = 1, s = 'x' }");
+    write(d.path(), "b.js", "print('only output');");
+    let out = llmspell(d.path(), &["run", "a.lua"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "{\"n\":1,\"s\":\"x\"}\n");
+    let out = llmspell(d.path(), &["run", "b.js"]);
+    assert_eq!(text(&out.stdout), "only output\n");
+    let out = llmspell(d.path(), &["run", "a.lua", "--pretty"]);
+    assert_eq!(text(&out.stdout), "{\n  \"n\": 1,\n  \"s\": \"x\"\n}\n");
+}
+
+#[test]
+fn a_failing_spell_reports_code_message_and_place_and_exits_1() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "bad.lua", "local x = 1\nerror('boom')\n");
+    write(d.path(), "bad.js", "const x = 1;\nstate.set(1, 2);\n");
+    write(d.path(), "bad.rhai", "let x = 1;\nthrow \"boom\";\n");
+    let out = llmspell(d.path(), &["run", "bad.lua"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "spell.error: boom\n  --> bad.lua:2\n");
+    let out = llmspell(d.path(), &["run", "bad.js"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("args.invalid: state.set: argument 1 (key)"),
+        "{err}"
+    );
+    assert!(err.ends_with("  --> bad.js:2\n"), "{err}");
+    let out = llmspell(d.path(), &["run", "bad.rhai"]);
+    assert_eq!(text(&out.stderr), "spell.error: boom\n  --> bad.rhai:2\n");
+}
+
+#[test]
+fn usage_and_config_errors_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    for args in [
+        &["run"][..],
+        &["run", "x.lua", "--bogus"],
+        &["frobnicate"],
+        &["run", "missing.lua"],
+        &["run", "notes.txt"],
+        &["repl"],
+        &["repl", "--engine", "cobol"],
+        &["run", "x.lua", "--args-json", "[1]"],
+        &["run", "x.lua", "--timeout", "soon"],
+    ] {
+        let out = llmspell(d.path(), args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stderr).is_empty());
+    }
+    write(
+        d.path(),
+        "p/llmspell.toml",
+        "[limits]\ntimeout_secs = 1\nmemroy_mb = 3\n",
+    );
+    write(d.path(), "p/s.lua", "return 1");
+    let out = llmspell(d.path(), &["run", "p/s.lua"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("config.invalid:"), "{err}");
+    assert!(err.contains("memroy_mb"), "{err}");
+    assert!(err.contains("llmspell.toml:3"), "{err}");
+}
+
+#[test]
+fn help_and_version() {
+    let d = tempfile::tempdir().unwrap();
+    let out = llmspell(d.path(), &["--help"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("llmspell run SPELL"));
+    let out = llmspell(d.path(), &["--version"]);
+    assert!(text(&out.stdout).starts_with("llmspell "));
+}
+
+#[test]
+fn args_reach_the_spell() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "a.rhai", "spell.args");
+    let out = llmspell(
+        d.path(),
+        &[
+            "run",
+            "a.rhai",
+            "--args-json",
+            r#"{"n": 2, "who": "json"}"#,
+            "--arg",
+            "who=cli",
+            "--arg",
+            "eq=a=b",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"eq\":\"a=b\",\"n\":2,\"who\":\"cli\"}\n"
+    );
+}
+
+#[test]
+fn timeout_flag_stops_a_runaway_spell() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "loop.js", "while (true) {}");
+    let out = llmspell(d.path(), &["run", "loop.js", "--timeout", "0.2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("limit.time:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn config_is_found_upwards_and_state_lives_in_its_project() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "proj/llmspell.toml",
+        "[limits]\ninstructions = 5000\n",
+    );
+    write(d.path(), "proj/sub/loop.lua", "while true do end");
+    write(
+        d.path(),
+        "proj/sub/save.lua",
+        "state.set('k', 'v') return state.get('k')",
+    );
+    let out = llmspell(d.path(), &["run", "proj/sub/loop.lua"]);
+    assert!(
+        text(&out.stderr).starts_with("limit.instructions:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = llmspell(d.path(), &["run", "proj/sub/save.lua"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(d.path().join("proj/.llmspell/state.db").exists());
+    assert!(!d.path().join("proj/sub/.llmspell").exists());
+    // --config names another file; its folder becomes the project.
+    write(d.path(), "other/llmspell.toml", "");
+    let out = llmspell(
+        d.path(),
+        &[
+            "run",
+            "proj/sub/save.lua",
+            "--config",
+            "other/llmspell.toml",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(d.path().join("other/.llmspell/state.db").exists());
+}
+
+#[test]
+fn check_compiles_without_running() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "ok.lua", "state.set('ran', true)");
+    write(d.path(), "bad.js", "const = ;");
+    write(d.path(), "bad.rhai", "let x = ;");
+    write(d.path(), "ok.rhai", "log.debug(\"fine\")");
+    let out = llmspell(d.path(), &["check", "ok.lua"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "ok.lua: ok\n");
+    assert!(
+        !d.path().join(".llmspell").exists(),
+        "check must not run the spell"
+    );
+    assert!(llmspell(d.path(), &["check", "ok.rhai"]).status.success());
+    for bad in ["bad.js", "bad.rhai"] {
+        let out = llmspell(d.path(), &["check", bad]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(err.starts_with("spell.syntax:"), "{err}");
+        assert!(err.contains(&format!("--> {bad}:1")), "{err}");
+    }
+}
+
+#[test]
+fn api_prints_the_registry() {
+    let d = tempfile::tempdir().unwrap();
+    let out = llmspell(d.path(), &["api"]);
+    let t = text(&out.stdout);
+    for want in [
+        "state.update(key, fn)",
+        "hooks.before(point, fn)",
+        "print(...)",
+        "limit.time",
+    ] {
+        assert!(t.contains(want), "missing {want}");
+    }
+    let out = llmspell(d.path(), &["api", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = j["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    let registry = llmspell::Registry::standard();
+    assert_eq!(names.len(), registry.bridges().len());
+    assert!(names.contains(&"events.emit"));
+}
+
+fn repl(dir: &Path, engine: &str, input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .args(["repl", "--engine", engine])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn repl_keeps_state_between_entries_and_takes_multi_line_input() {
+    let d = tempfile::tempdir().unwrap();
+    let cases = [
+        ("lua", "x = 20\nfunction add(a, b)\n  return a + b\nend\nadd(x, 22)\nerror('oops')\nx\n"),
+        ("js", "let x = 20;\nfunction add(a, b) {\n  return a + b;\n}\nadd(x, 22)\nthrow new Error('oops')\nx\n"),
+        ("rhai", "let x = 20;\nfn add(a, b) {\n  a + b\n}\nadd(x, 22)\nthrow \"oops\";\nx\n"),
+    ];
+    for (engine, input) in cases {
+        let out = repl(d.path(), engine, input);
+        assert!(out.status.success(), "{engine}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let results: Vec<&str> = stdout.lines().filter(|l| !l.contains("REPL")).collect();
+        assert_eq!(results, ["42", "20"], "{engine}: {stdout}");
+        assert!(text(&out.stderr).contains("oops"), "{engine}");
+        assert!(
+            d.path()
+                .join(format!(".llmspell/history-{engine}"))
+                .exists(),
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn acknowledged_state_survives_a_killed_process() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "writer.lua",
+        "for i = 1, 1e9 do state.set('k' .. i, i) print(i) end",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .args(["run", "writer.lua"])
+        .current_dir(d.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while seen.lines().count() < 200 {
+        let n = std::io::Read::read(&mut stdout, &mut buf).unwrap();
+        assert!(n > 0, "writer ended early");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to flush or close anything
+    child.wait().unwrap();
+    let acknowledged: Vec<i64> = seen.lines().filter_map(|l| l.parse().ok()).collect();
+    let store = llmspell::store::Store::open(d.path()).unwrap();
+    for i in acknowledged {
+        let got = store.get(&format!("k{i}")).unwrap();
+        assert_eq!(
+            got.map(|e| e.value),
+            Some(serde_json::json!(i)),
+            "k{i} lost"
+        );
+    }
+}
+
+#[test]
+fn concurrent_processes_update_state_atomically() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "bump.rhai",
+        "for i in 0..50 { state.update(\"n\", |v| if v == () { 1 } else { v + 1 }); }",
+    );
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_llmspell"))
+                .args(["run", "bump.rhai"])
+                .current_dir(d.path())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let store = llmspell::store::Store::open(d.path()).unwrap();
+    assert_eq!(
+        store.get("n").unwrap().unwrap().value,
+        serde_json::json!(200)
+    );
+}
