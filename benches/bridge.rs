@@ -1,1 +1,141 @@
-fn main() {}
+//! Bridge call cost per engine: a spell calling a trivial bridge N times,
+//! against the same loop calling a plain script function, an empty loop,
+//! and a raw host function in a bare engine of the same kind.
+//!
+//! Per-call figures: (loop time - empty loop time) / N. benches/README.md
+//! has the numbers measured here.
+
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use llmspell::{Bridge, Config, EngineKind, Registry, RunOptions, Runtime, Spell};
+
+const N: u32 = 100_000;
+
+fn runtime() -> Runtime {
+    let mut registry = Registry::standard();
+    registry.add(Bridge::new(
+        "bench.noop",
+        "x",
+        "x",
+        "returns its argument",
+        |_, mut args| Ok(args.take(0)),
+    ));
+    Runtime::with_registry(registry)
+}
+
+fn options() -> RunOptions {
+    let dir = std::env::temp_dir();
+    let mut opts = RunOptions::new(Config::for_dir(&dir));
+    opts.output = Arc::new(|_| {});
+    opts
+}
+
+fn spell(kind: EngineKind, body: &str) -> Spell {
+    let source = match (kind, body) {
+        (EngineKind::Lua, "bridge") => format!("local f = bench.noop for i = 1, {N} do f(i) end"),
+        (EngineKind::Lua, "script") => {
+            format!("local function f(x) return x end for i = 1, {N} do f(i) end")
+        }
+        (EngineKind::Lua, _) => format!("for i = 1, {N} do end"),
+        (EngineKind::Js, "bridge") => {
+            format!("const f = bench.noop; for (let i = 0; i < {N}; i++) f(i);")
+        }
+        (EngineKind::Js, "script") => {
+            format!("function f(x) {{ return x; }} for (let i = 0; i < {N}; i++) f(i);")
+        }
+        (EngineKind::Js, _) => format!("for (let i = 0; i < {N}; i++) {{}}"),
+        (EngineKind::Rhai, "bridge") => format!("for i in 0..{N} {{ bench.noop(i); }}"),
+        (EngineKind::Rhai, "script") => format!("fn f(x) {{ x }} for i in 0..{N} {{ f(i); }}"),
+        (EngineKind::Rhai, _) => format!("for i in 0..{N} {{ }}"),
+    };
+    Spell::from_source(&format!("bench.{}", kind.extension()), &source).unwrap()
+}
+
+/// A bare Lua with a host function; `guard` adds the same kind of
+/// instruction-count hook llmspell's limits use.
+fn raw_lua(guard: bool) -> impl FnMut() {
+    let lua = mlua::Lua::new();
+    if guard {
+        let flag = std::sync::atomic::AtomicBool::new(false);
+        lua.set_global_hook(
+            mlua::HookTriggers::new().every_nth_instruction(1000),
+            move |_, _| {
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(mlua::Error::runtime("stopped"));
+                }
+                Ok(mlua::VmState::Continue)
+            },
+        )
+        .unwrap();
+    }
+    let f = lua.create_function(|_, x: i64| Ok(x)).unwrap();
+    lua.globals().set("noop", f).unwrap();
+    let chunk = lua
+        .load(format!("local f = noop for i = 1, {N} do f(i) end"))
+        .into_function()
+        .unwrap();
+    move || {
+        let _alive = &lua;
+        chunk.call::<()>(()).unwrap()
+    }
+}
+
+fn raw_js() -> impl FnMut() {
+    let rt = rquickjs::Runtime::new().unwrap();
+    let ctx = rquickjs::Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        let f = rquickjs::Function::new(ctx.clone(), |x: i32| x).unwrap();
+        ctx.globals().set("noop", f).unwrap();
+    });
+    let src = format!("(() => {{ const f = noop; for (let i = 0; i < {N}; i++) f(i); }})");
+    move || {
+        ctx.with(|ctx| {
+            let run: rquickjs::Function = ctx.eval(src.as_str()).unwrap();
+            run.call::<_, ()>(()).unwrap();
+        })
+    }
+}
+
+fn raw_rhai() -> impl FnMut() {
+    let mut engine = rhai::Engine::new_raw();
+    use rhai::packages::Package;
+    engine.register_global_module(rhai::packages::StandardPackage::new().as_shared_module());
+    engine.register_fn("noop", |x: i64| x);
+    let ast = engine
+        .compile(format!("for i in 0..{N} {{ noop(i); }}"))
+        .unwrap();
+    move || engine.run_ast(&ast).unwrap()
+}
+
+fn bridge_calls(c: &mut Criterion) {
+    let rt = runtime();
+    let opts = options();
+    let mut g = c.benchmark_group(format!("{N} calls"));
+    g.sample_size(20);
+    for kind in EngineKind::ALL {
+        for body in ["bridge", "script", "empty"] {
+            let s = spell(kind, body);
+            g.bench_with_input(BenchmarkId::new(body, kind), &s, |b, s| {
+                b.iter(|| {
+                    let out = rt.run_here(s, &opts);
+                    assert_eq!(out.result, Ok(serde_json::Value::Null));
+                })
+            });
+        }
+    }
+    let mut lua = raw_lua(false);
+    g.bench_function(BenchmarkId::new("raw host fn", "lua"), |b| b.iter(&mut lua));
+    let mut lua = raw_lua(true);
+    g.bench_function(BenchmarkId::new("raw host fn + hook", "lua"), |b| {
+        b.iter(&mut lua)
+    });
+    let mut js = raw_js();
+    g.bench_function(BenchmarkId::new("raw host fn", "js"), |b| b.iter(&mut js));
+    let mut rh = raw_rhai();
+    g.bench_function(BenchmarkId::new("raw host fn", "rhai"), |b| b.iter(&mut rh));
+    g.finish();
+}
+
+criterion_group!(benches, bridge_calls);
+criterion_main!(benches);

@@ -4,7 +4,7 @@
 //! The `llmspell` binaries install it. A library user who wants the Rhai
 //! cap installs it too:
 //!
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
 //! ```

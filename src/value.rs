@@ -124,6 +124,11 @@ impl Value {
         to_json_at(self, &mut Path::root())
     }
 
+    /// As [`Value::to_json`], naming `path` as where this value sits.
+    pub fn to_json_in(&self, mut path: Path) -> Result<serde_json::Value, Error> {
+        to_json_at(self, &mut path)
+    }
+
     pub fn from_json(j: &serde_json::Value) -> Value {
         match j {
             serde_json::Value::Null => Value::Null,

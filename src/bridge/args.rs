@@ -4,14 +4,18 @@
 use crate::error::{Error, Result};
 use crate::value::{Callback, Map, Value};
 
+/// A bridge call's argument list: up to four stay off the heap, which keeps
+/// the dispatcher's fast path free of allocation.
+pub type ArgList = smallvec::SmallVec<[Value; 2]>;
+
 /// The arguments of one bridge call.
 pub struct Args {
     name: &'static str,
-    values: Vec<Value>,
+    values: ArgList,
 }
 
 impl Args {
-    pub fn new(name: &'static str, values: Vec<Value>) -> Self {
+    pub fn new(name: &'static str, values: ArgList) -> Self {
         Args { name, values }
     }
 
@@ -24,7 +28,7 @@ impl Args {
     }
 
     pub fn into_vec(self) -> Vec<Value> {
-        self.values
+        self.values.into_vec()
     }
 
     pub fn get(&self, i: usize) -> &Value {
@@ -87,6 +91,12 @@ impl Args {
             Value::Array(a) if a.is_empty() => Ok(Map::new()),
             _ => Err(self.wrong(i, what, "a map")),
         }
+    }
+
+    /// Argument `i` as pure data; a function inside is `value.invalid`
+    /// with its path under the argument.
+    pub fn json(&self, i: usize) -> Result<serde_json::Value> {
+        self.get(i).to_json_in(crate::value::Path::argument(i))
     }
 
     pub fn error(&self, message: impl std::fmt::Display) -> Error {

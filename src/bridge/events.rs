@@ -86,9 +86,9 @@ pub(super) fn register(r: &mut Registry) {
             if topic.is_empty() || topic.contains('*') {
                 return Err(args.error("the topic must be a non-empty name without *"));
             }
-            let data = args.take(1);
             // Only data leaves the spell: refuse functions before anyone sees it.
-            data.to_json()?;
+            args.json(1)?;
+            let data = args.take(1);
             call.emit(&topic, || data)?;
             Ok(Value::Null)
         },

@@ -151,10 +151,11 @@ fn reply_map(point: &str, id: i64, v: Value) -> Result<Option<Map>> {
 pub(super) fn dispatch_hooked(
     session: &Session,
     bridge: &Bridge,
-    mut args: Vec<Value>,
+    args: super::ArgList,
     host: &mut dyn ScriptHost,
 ) -> Result<Value> {
     let point = bridge.name;
+    let mut args = args.into_vec();
     let befores = session.dispatch.hooks.borrow().matching(point, false);
     let mut result = None;
     for (id, func, running) in befores {
@@ -192,7 +193,7 @@ pub(super) fn dispatch_hooked(
                 host: &mut *host,
                 name: point,
             };
-            (bridge.run)(&mut call, Args::new(point, args.clone()))?
+            (bridge.run)(&mut call, Args::new(point, args.iter().cloned().collect()))?
         }
     };
     let afters = session.dispatch.hooks.borrow().matching(point, true);

@@ -11,7 +11,7 @@ pub(super) fn register(r: &mut Registry) {
         "JSON text of a value; map keys come out sorted; opts.pretty indents by two spaces",
         |_call, args| {
             let opts = args.opt_map(1, "opts")?;
-            let json = args.get(0).to_json()?;
+            let json = args.json(0)?;
             let pretty = matches!(opts.get("pretty"), Some(Value::Bool(true)));
             let text = if pretty {
                 serde_json::to_string_pretty(&json)

@@ -21,6 +21,7 @@ pub(super) fn register(r: &mut Registry) {
              stderr when it is at or above [log] level",
             move |call, mut args| {
                 let message = args.str(0, "message")?.to_owned();
+                args.json(1)?;
                 let fields = match args.take(1) {
                     Value::Null => Value::Null,
                     f @ Value::Map(_) => f,
@@ -31,7 +32,6 @@ pub(super) fn register(r: &mut Registry) {
                         )
                     }
                 };
-                fields.to_json()?;
                 call.session.log(call.host, level, &message, fields)?;
                 Ok(Value::Null)
             },

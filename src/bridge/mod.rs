@@ -16,7 +16,7 @@ mod state;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
-pub use args::Args;
+pub use args::{ArgList, Args};
 pub(crate) use events::Subscriptions;
 pub(crate) use hooks::Hooks;
 pub use log::LEVELS as LOG_LEVELS;
@@ -66,6 +66,20 @@ impl Bridge {
     /// function such as `print`.
     pub fn module(&self) -> Option<&'static str> {
         self.name.split_once('.').map(|(m, _)| m)
+    }
+
+    /// How many arguments the function takes at most, from `params`;
+    /// `None` when it takes any number (`...`).
+    pub fn max_args(&self) -> Option<usize> {
+        if self.params.contains("...") {
+            return None;
+        }
+        Some(
+            self.params
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .count(),
+        )
     }
 
     /// The function's own name within its module (`"get"`).
@@ -277,7 +291,7 @@ impl Session {
     pub fn dispatch(
         &self,
         id: BridgeId,
-        args: Vec<Value>,
+        args: ArgList,
         host: &mut dyn ScriptHost,
     ) -> Result<Value> {
         self.check_stop()?;

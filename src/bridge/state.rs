@@ -31,12 +31,12 @@ pub(super) fn register(r: &mut Registry) {
         "stores value under key (null deletes the key); emits state.set",
         |call, mut args| {
             let key = key(&args)?;
-            let value = args.take(1);
-            if value.is_null() {
+            if args.get(1).is_null() {
                 delete(call, &key)?;
                 return Ok(Value::Null);
             }
-            let json = value.to_json()?;
+            let json = args.json(1)?;
+            let value = args.take(1);
             call.session.store()?.set(&key, &json)?;
             call.emit("state.set", || key_value(&key, Some(value)))?;
             Ok(Value::Null)

@@ -18,6 +18,7 @@ use rquickjs::{
 };
 
 use super::Engine;
+use crate::bridge::ArgList;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::{Session, StopHandle};
 use crate::value::{Callback, Map, Path, Value};
@@ -252,7 +253,7 @@ fn bridge_fn<'js>(ctx: &Ctx<'js>, s: Rc<Session>, id: usize) -> rquickjs::Result
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| {
-            let mut values = Vec::with_capacity(args.0.len());
+            let mut values = ArgList::new();
             for (i, a) in args.0.iter().enumerate() {
                 match arg_from_js(a, i) {
                     Ok(v) => values.push(v),

@@ -17,6 +17,7 @@ use mlua::{
 };
 
 use super::{split_location, Engine};
+use crate::bridge::ArgList;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
 use crate::value::{Callback, Map, Path, Value};
@@ -162,8 +163,22 @@ impl LuaEngine {
 
     fn bridge_fn(&self, id: usize) -> mlua::Result<Function> {
         let s = self.session.clone();
+        if s.registry.get(id).max_args() == Some(1) {
+            // One value straight off the stack: no MultiValue to allocate.
+            return self.lua.create_function(move |lua, a: LuaValue| {
+                let mut values = ArgList::new();
+                if !a.is_nil() {
+                    values.push(arg_from_lua(&a, 0).map_err(|e| ext(e.at(location(lua))))?);
+                }
+                let mut host = LuaHost { lua, session: &s };
+                match s.dispatch(id, values, &mut host) {
+                    Ok(v) => to_lua(lua, v),
+                    Err(e) => Err(ext(e.at(location(lua)))),
+                }
+            });
+        }
         self.lua.create_function(move |lua, args: MultiValue| {
-            let mut values = Vec::with_capacity(args.len());
+            let mut values = ArgList::new();
             for (i, a) in args.iter().enumerate() {
                 values.push(arg_from_lua(a, i).map_err(|e| ext(e.at(location(lua))))?);
             }
@@ -189,7 +204,7 @@ impl LuaEngine {
                 line.push_str(&text.to_string_lossy());
             }
             let mut host = LuaHost { lua, session: &s };
-            s.dispatch(id, vec![Value::Str(line)], &mut host)
+            s.dispatch(id, smallvec::smallvec![Value::Str(line)], &mut host)
                 .map_err(|e| ext(e.at(location(lua))))?;
             Ok(())
         })

@@ -20,6 +20,7 @@ use rhai::{
 };
 
 use super::Engine;
+use crate::bridge::ArgList;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
 use crate::value::{Callback, Map, Path, Value};
@@ -375,7 +376,7 @@ fn call_bridge<'a>(
     args: impl Iterator<Item = &'a Dynamic>,
 ) -> RhaiResult<Dynamic> {
     let pos = ctx.call_position();
-    let mut values = Vec::new();
+    let mut values = ArgList::new();
     for (i, a) in args.enumerate() {
         let mut path = Path::argument(i);
         values.push(from_rhai(a, &mut path).map_err(|e| runtime_error(&e, pos))?);
