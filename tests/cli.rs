@@ -144,6 +144,47 @@ fn timeout_flag_stops_a_runaway_spell() {
 }
 
 #[test]
+fn limit_flags_override_the_config() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "llmspell.toml", "[limits]\ninstructions = 0\n");
+    write(d.path(), "loop.rhai", "loop {}");
+    write(
+        d.path(),
+        "deep.lua",
+        "local function f(n) return f(n + 1) + 1 end return f(1)",
+    );
+    write(
+        d.path(),
+        "big.js",
+        "const t = []; for (;;) t.push('x'.repeat(100));",
+    );
+    let out = llmspell(d.path(), &["run", "loop.rhai", "--instructions", "10000"]);
+    assert!(
+        text(&out.stderr).starts_with("limit.instructions:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = llmspell(
+        d.path(),
+        &["run", "deep.lua", "--call-depth", "20", "--timeout", "20"],
+    );
+    assert!(
+        text(&out.stderr).starts_with("limit.depth:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = llmspell(d.path(), &["run", "big.js", "--memory-mb", "8"]);
+    assert!(
+        text(&out.stderr).starts_with("limit.memory:"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("8 MiB"), "{}", text(&out.stderr));
+    let out = llmspell(d.path(), &["run", "loop.rhai", "--instructions", "lots"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn config_is_found_upwards_and_state_lives_in_its_project() {
     let d = tempfile::tempdir().unwrap();
     write(

@@ -17,13 +17,15 @@ llmspell: scriptable LLM work in Lua, JavaScript and Rhai
 
 usage:
   llmspell run SPELL [--arg KEY=VALUE]... [--args-json JSON] [--timeout SECS]
+                     [--instructions N] [--memory-mb N] [--call-depth N]
                      [--config FILE] [--pretty]
   llmspell check SPELL [--config FILE]
   llmspell api [--json]
   llmspell repl --engine lua|js|rhai [--config FILE]
 
 SPELL is a .lua, .js or .rhai file. The config is the nearest llmspell.toml
-from the spell's folder upwards, unless --config names one.
+from the spell's folder upwards, unless --config names one. The limit flags
+override its [limits]; 0 turns a limit off.
 ";
 
 enum Command {
@@ -47,8 +49,17 @@ struct RunArgs {
     spell: PathBuf,
     args: serde_json::Map<String, serde_json::Value>,
     timeout: Option<f64>,
+    instructions: Option<u64>,
+    memory_mb: Option<u64>,
+    call_depth: Option<u32>,
     config: Option<PathBuf>,
     pretty: bool,
+}
+
+fn number<T: std::str::FromStr>(p: &mut lexopt::Parser, flag: &str) -> Result<T, Error> {
+    let text = lexopt::ValueExt::string(p.value().map_err(usage_error)?).map_err(usage_error)?;
+    text.parse()
+        .map_err(|_| usage_error(format!("{flag} wants a whole number, got {text:?}")))
 }
 
 fn usage_error(message: impl std::fmt::Display) -> Error {
@@ -73,6 +84,7 @@ fn parse_args() -> Result<Command, Error> {
     let mut pretty = false;
     let mut engine = None;
     let mut timeout = None;
+    let (mut instructions, mut memory_mb, mut call_depth) = (None, None, None);
     let mut args = serde_json::Map::new();
     let mut kv = Vec::new();
     while let Some(arg) = p.next().map_err(usage_error)? {
@@ -129,6 +141,13 @@ fn parse_args() -> Result<Command, Error> {
                     .ok_or_else(|| usage_error(format!("--timeout wants seconds, got {text:?}")))?;
                 timeout = Some(secs);
             }
+            Long("instructions") if sub == "run" => {
+                instructions = Some(number(&mut p, "--instructions")?)
+            }
+            Long("memory-mb") if sub == "run" => memory_mb = Some(number(&mut p, "--memory-mb")?),
+            Long("call-depth") if sub == "run" => {
+                call_depth = Some(number(&mut p, "--call-depth")?)
+            }
             Short('h') | Long("help") => return Ok(Command::Help),
             other => return Err(usage_error(other.unexpected())),
         }
@@ -147,6 +166,9 @@ fn parse_args() -> Result<Command, Error> {
             spell: need_spell()?,
             args,
             timeout,
+            instructions,
+            memory_mb,
+            call_depth,
             config,
             pretty,
         }),
@@ -182,8 +204,18 @@ fn exit_code(e: &Error) -> u8 {
 fn run(a: RunArgs) -> Result<(), Error> {
     let spell = Spell::load(&a.spell)?;
     let mut config = load_config(a.config.as_deref(), &spell.dir)?;
+    let limits = &mut config.limits;
     if let Some(t) = a.timeout {
-        config.limits.timeout_secs = t;
+        limits.timeout_secs = t;
+    }
+    if let Some(n) = a.instructions {
+        limits.instructions = n;
+    }
+    if let Some(n) = a.memory_mb {
+        limits.memory_mb = n;
+    }
+    if let Some(n) = a.call_depth {
+        limits.call_depth = n;
     }
     let mut opts = RunOptions::new(config);
     opts.args = a.args;

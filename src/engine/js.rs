@@ -581,3 +581,49 @@ pub(crate) fn check(name: &str, source: &str) -> Result<()> {
             .map_err(|_| exception_to_error(&ctx.catch(), name))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert_src(src: &str) -> Result<Value> {
+        let rt = Runtime::new().unwrap();
+        let ctx = Context::full(&rt).unwrap();
+        ctx.with(|ctx| {
+            let v: JsValue = ctx.eval(src).unwrap();
+            from_js(&v)
+        })
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_and_undefined_properties_are_absent() {
+        let v =
+            convert_src("({ a: 2.0, b: 2.5, c: undefined, d: -0, e: 2 ** 60, f: [undefined] })")
+                .unwrap();
+        assert_eq!(
+            v.to_json().unwrap(),
+            serde_json::json!({"a": 2, "b": 2.5, "d": 0, "e": 1152921504606846976.0, "f": [null]})
+        );
+    }
+
+    #[test]
+    fn cycles_promises_and_symbols_are_refused_with_the_path() {
+        let e = convert_src("const a = { x: [] }; a.x.push(a); a").unwrap_err();
+        assert!(
+            e.message.contains("$.x[0]") && e.message.contains("cycle"),
+            "{}",
+            e.message
+        );
+        let e = convert_src("({ p: Promise.resolve(1) })").unwrap_err();
+        assert!(e.message.contains("await it first"), "{}", e.message);
+        let e = convert_src("[Symbol('s')]").unwrap_err();
+        assert!(e.message.contains("$[0]"), "{}", e.message);
+    }
+
+    #[test]
+    fn stack_locations_name_the_spell_line() {
+        let stack = "    at f (spell.js:12:5)\n    at <anonymous> (spell.js:20:1)\n";
+        assert_eq!(stack_location(stack, "spell.js").unwrap().line, 12);
+        assert!(stack_location(stack, "other.js").is_none());
+    }
+}

@@ -591,3 +591,77 @@ pub(crate) fn check(name: &str, source: &str) -> Result<()> {
         .map(|_| ())
         .map_err(|e| from_lua_error(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lua_value(lua: &Lua, src: &str) -> LuaValue {
+        lua.load(src).eval().unwrap()
+    }
+
+    fn convert_src(src: &str) -> Result<Value> {
+        let lua = Lua::new();
+        let mt = lua.create_table().unwrap();
+        mt.raw_set(EMPTY_ARRAY, true).unwrap();
+        lua.set_named_registry_value(EMPTY_ARRAY, mt).unwrap();
+        from_lua(&lua_value(&lua, src))
+    }
+
+    #[test]
+    fn sequences_are_arrays_and_string_keys_are_maps() {
+        let v = convert_src("return { 1, 'two', { a = true } }").unwrap();
+        assert_eq!(
+            v.to_json().unwrap(),
+            serde_json::json!([1, "two", {"a": true}])
+        );
+        assert_eq!(
+            convert_src("return {}").unwrap().to_json().unwrap(),
+            serde_json::json!({})
+        );
+    }
+
+    #[test]
+    fn a_few_holes_become_nulls_and_sparse_tables_are_refused() {
+        let v = convert_src("return { 1, nil, 3 }").unwrap();
+        assert_eq!(v.to_json().unwrap(), serde_json::json!([1, null, 3]));
+        let e = convert_src("return { [1] = 1, [1000] = 2 }").unwrap_err();
+        assert_eq!(e.code, ErrorCode::ValueInvalid);
+        assert!(e.message.contains("sparse"), "{}", e.message);
+    }
+
+    #[test]
+    fn keys_that_are_not_strings_or_positions_are_refused_with_the_path() {
+        let e = convert_src("return { list = { { [true] = 1 } } }").unwrap_err();
+        assert_eq!(e.code, ErrorCode::ValueInvalid);
+        assert!(e.message.contains("$.list[0]"), "{}", e.message);
+        assert!(e.message.contains("boolean key"), "{}", e.message);
+        let e = convert_src("return { 1, 2, x = 3 }").unwrap_err();
+        assert!(
+            e.message.contains("both array items and string keys"),
+            "{}",
+            e.message
+        );
+        let e = convert_src("return { [1.5] = 1 }").unwrap_err();
+        assert!(e.message.contains("number key"), "{}", e.message);
+    }
+
+    #[test]
+    fn strings_must_be_utf8() {
+        let e = convert_src("return { s = '\\255' }").unwrap_err();
+        assert!(e.message.contains("not valid UTF-8"), "{}", e.message);
+    }
+
+    #[test]
+    fn lua_error_text_splits_into_place_and_message() {
+        let e = from_lua_error(&mlua::Error::RuntimeError("spell.lua:7: boom".into()));
+        assert_eq!(e.code, ErrorCode::SpellError);
+        assert_eq!(e.message, "boom");
+        assert_eq!(e.location.unwrap().line, 7);
+        let e = from_lua_error(&mlua::Error::RuntimeError(
+            "x.lua:2: state.io: disk gone\nstack traceback:\n\t[C]: in ?".into(),
+        ));
+        assert_eq!(e.code, ErrorCode::StateIo);
+        assert_eq!(e.message, "disk gone");
+    }
+}

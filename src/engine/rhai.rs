@@ -605,3 +605,43 @@ pub(crate) fn check(name: &str, source: &str) -> Result<()> {
         .map(|_| ())
         .map_err(|e| parse_error(&e, name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rhai_values_map_both_ways() {
+        let mut m = rhai::Map::new();
+        m.insert("c".into(), Dynamic::from('x'));
+        m.insert("i".into(), Dynamic::from_int(3));
+        m.insert("u".into(), Dynamic::UNIT);
+        m.insert("b".into(), Dynamic::from_blob(vec![1, 2]));
+        let v = from_rhai(&Dynamic::from_map(m), &mut Path::root()).unwrap();
+        assert_eq!(
+            v.to_json().unwrap(),
+            serde_json::json!({"b": [1, 2], "c": "x", "i": 3, "u": null})
+        );
+        let back = to_rhai(v);
+        assert!(back.is_map());
+    }
+
+    #[test]
+    fn foreign_rhai_values_are_refused_with_the_path() {
+        let e = from_rhai(
+            &Dynamic::from(std::time::Instant::now()),
+            &mut Path::argument(1),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ValueInvalid);
+        assert!(e.message.starts_with("at argument 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn check_accepts_log_debug_and_reports_syntax_lines() {
+        assert!(check("a.rhai", "log.debug(\"x\");").is_ok());
+        let e = check("a.rhai", "let a = 1;\nlet = ;").unwrap_err();
+        assert_eq!(e.code, ErrorCode::SpellSyntax);
+        assert_eq!(e.location.unwrap().line, 2);
+    }
+}

@@ -1,0 +1,153 @@
+//! The library as the IDE and other hosts use it: the event bus, custom
+//! bridges, stop handles, and the outcome of a run.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use llmspell::{
+    Bridge, Config, EngineKind, ErrorCode, Registry, RunOptions, Runtime, Spell, Value,
+};
+
+#[global_allocator]
+static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+fn opts(dir: &std::path::Path) -> RunOptions {
+    let mut o = RunOptions::new(Config::for_dir(dir));
+    o.output = Arc::new(|_| {});
+    o.log = Arc::new(|_, _, _| {});
+    o
+}
+
+fn spell(name: &str, src: &str, dir: &std::path::Path) -> Spell {
+    let mut s = Spell::from_source(name, src).unwrap();
+    s.dir = dir.to_path_buf();
+    s
+}
+
+#[test]
+fn the_bus_sees_a_run_from_start_to_end_in_order() {
+    let d = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let rx = rt.bus().subscribe("*");
+    let src = "state.set('k', 1) log.warn('careful', { n = 1 }) events.emit('custom.topic', { x = true }) state.delete('k') return 'ok'";
+    let out = rt.run(&spell("bus.lua", src, d.path()), &opts(d.path()));
+    assert_eq!(out.result, Ok(serde_json::json!("ok")));
+    let events: Vec<_> = rx.try_iter().collect();
+    let topics: Vec<&str> = events.iter().map(|e| e.topic.as_str()).collect();
+    assert_eq!(
+        topics,
+        [
+            "spell.start",
+            "state.set",
+            "log",
+            "custom.topic",
+            "state.delete",
+            "spell.end"
+        ]
+    );
+    assert!(events.iter().all(|e| e.spell == "bus.lua" && e.time_ms > 0));
+    assert_eq!(events[1].data, serde_json::json!({"key": "k", "value": 1}));
+    assert_eq!(
+        events[2].data,
+        serde_json::json!({"level": "warn", "message": "careful", "fields": {"n": 1}})
+    );
+    assert_eq!(events[5].data["ok"], serde_json::json!(true));
+}
+
+#[test]
+fn spell_end_carries_the_error_of_a_failed_run() {
+    let d = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let rx = rt.bus().subscribe("spell.end");
+    let out = rt.run(
+        &spell("f.js", "throw new Error('nope');", d.path()),
+        &opts(d.path()),
+    );
+    assert_eq!(out.result.unwrap_err().code, ErrorCode::SpellError);
+    let end = rx.try_recv().unwrap();
+    assert_eq!(end.data["ok"], serde_json::json!(false));
+    assert_eq!(end.data["error"]["code"], serde_json::json!("spell.error"));
+    assert!(rx.try_recv().is_err(), "spell.end sent twice");
+}
+
+#[test]
+fn a_bridge_added_to_the_registry_works_in_every_engine() {
+    let mut registry = Registry::standard();
+    registry.add(Bridge::new(
+        "math2.add",
+        "a, b",
+        "number",
+        "adds two integers",
+        |_call, args| Ok(Value::Int(args.int(0, "a")? + args.int(1, "b")?)),
+    ));
+    let rt = Runtime::with_registry(registry);
+    let d = tempfile::tempdir().unwrap();
+    for (name, src) in [
+        ("a.lua", "return math2.add(40, 2)"),
+        ("a.js", "export default math2.add(40, 2);"),
+        ("a.rhai", "math2.add(40, 2)"),
+    ] {
+        let out = rt.run(&spell(name, src, d.path()), &opts(d.path()));
+        assert_eq!(out.result, Ok(serde_json::json!(42)), "{name}");
+    }
+    for (name, src) in [
+        ("b.lua", "return math2.add('x', 2)"),
+        ("b.js", "export default math2.add('x', 2);"),
+        ("b.rhai", "math2.add(\"x\", 2)"),
+    ] {
+        let err = rt
+            .run(&spell(name, src, d.path()), &opts(d.path()))
+            .result
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::ArgsInvalid, "{name}");
+        assert!(
+            err.message.contains("math2.add: argument 1 (a)"),
+            "{name}: {}",
+            err.message
+        );
+        assert_eq!(err.location.map(|l| l.line), Some(1), "{name}");
+    }
+}
+
+#[test]
+fn print_goes_to_the_output_sink_in_each_languages_style() {
+    let d = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    for (kind, src, want) in [
+        (
+            EngineKind::Lua,
+            "print('a', 1, 2.5, nil, true)",
+            "a\t1\t2.5\tnil\ttrue",
+        ),
+        (
+            EngineKind::Js,
+            "print('a', 1, 2.5, null, true, [1], {k: 'v'})",
+            "a 1 2.5 null true [1] {\"k\":\"v\"}",
+        ),
+        (EngineKind::Rhai, "print(2.5)", "2.5"),
+    ] {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut o = opts(d.path());
+        let sink = lines.clone();
+        o.output = Arc::new(move |l| sink.lock().unwrap().push(l.to_owned()));
+        let name = format!("p.{}", kind.extension());
+        rt.run(&spell(&name, src, d.path()), &o).result.unwrap();
+        assert_eq!(*lines.lock().unwrap(), [want], "{kind}");
+    }
+}
+
+#[test]
+fn a_stopped_spell_reports_cancelled_and_runs_no_more_handlers() {
+    let d = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let mut o = opts(d.path());
+    let sink = lines.clone();
+    o.output = Arc::new(move |l| sink.lock().unwrap().push(l.to_owned()));
+    let src = "events.on('spell.end', function() print('handler ran') end) while true do end";
+    let h = rt.spawn(spell("s.lua", src, d.path()), o);
+    std::thread::sleep(Duration::from_millis(50));
+    h.stop_handle().stop();
+    assert_eq!(h.join().result.unwrap_err().code, ErrorCode::Cancelled);
+    assert!(lines.lock().unwrap().is_empty());
+}
