@@ -224,6 +224,14 @@ impl JsEngine {
     }
 }
 
+impl Drop for JsEngine {
+    fn drop(&mut self) {
+        // Script functions the session holds are QuickJS values: they must
+        // go before the runtime does, even when a panic unwinds through us.
+        self.session.release_callbacks();
+    }
+}
+
 fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
     let stop = s.stop.clone();
     let deadline: Option<Instant> = s.deadline;

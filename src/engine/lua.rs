@@ -282,6 +282,12 @@ fn denied(what: &str) -> Error {
     )
 }
 
+impl Drop for LuaEngine {
+    fn drop(&mut self) {
+        self.session.release_callbacks();
+    }
+}
+
 /// `load(text, name?, mode?, env?)`: source text only, never bytecode.
 fn text_only_load(
     lua: &Lua,

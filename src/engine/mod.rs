@@ -73,7 +73,9 @@ impl fmt::Display for EngineKind {
     }
 }
 
-/// One engine instance, owning its VM and the spell's session.
+/// One engine instance, owning its VM and the spell's session. An engine
+/// whose script functions need their VM alive (Lua, QuickJS) releases the
+/// session's callbacks when it is dropped.
 pub(crate) trait Engine {
     /// Runs the spell's main chunk and returns its result.
     fn run_main(&mut self, name: &str, source: &str) -> Result<Value>;
@@ -132,7 +134,6 @@ pub(crate) fn run(session: Rc<Session>, spell: &crate::Spell) -> Result<serde_js
             spell: spell.name.clone(),
         });
     }
-    session.release_callbacks();
     result
 }
 
@@ -199,12 +200,6 @@ impl Repl {
         out.sort();
         out.dedup();
         out
-    }
-}
-
-impl Drop for Repl {
-    fn drop(&mut self) {
-        self.session.release_callbacks();
     }
 }
 
