@@ -1,11 +1,12 @@
 //! Lua 5.4 (mlua, vendored): values, bridges, sandbox and limits.
 //!
 //! The sandbox: only the coroutine, table, string, utf8 and math libraries;
-//! no io, os, debug or package; `dofile`, `loadfile`, `require` and
-//! `string.dump` removed; `load` accepts source text only. Limits run in a
-//! global instruction hook (which also covers coroutines the spell makes),
-//! and `pcall`, `xpcall` and `coroutine.resume` are wrapped so that a
-//! tripped limit cannot be caught.
+//! `io`, `os`, `debug`, `package`, `dofile`, `loadfile`, `require` and
+//! `string.dump` raise `sandbox.denied`; `load` accepts source text only.
+//! Limits run in a global instruction hook (which also covers coroutines
+//! the spell makes) and in llmspell's own pattern matcher (Lua's never
+//! returns to the VM while it backtracks); `pcall`, `xpcall` and
+//! `coroutine.resume` are wrapped so that a tripped limit cannot be caught.
 
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -16,7 +17,7 @@ use mlua::{
     Value as LuaValue, VmState,
 };
 
-use super::{split_location, Engine};
+use super::{lua_pattern, split_location, Engine};
 use crate::bridge::ArgList;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
@@ -130,13 +131,29 @@ impl LuaEngine {
         self.install_hook()
     }
 
+    /// The limits, run by the instruction hook and by the pattern matcher;
+    /// both count work in `ticks` of [`HOOK_EVERY`] instructions or steps.
     fn install_hook(&self) -> mlua::Result<()> {
         let s = self.session.clone();
-        let ticks = Cell::new(0u64);
+        let ticks = Rc::new(Cell::new(0u64));
         let max_ticks = match s.limits.instructions {
             0 => u64::MAX,
             n => n.div_ceil(u64::from(HOOK_EVERY)),
         };
+        let string: Table = self.lua.globals().raw_get("string")?;
+        let (ps, pticks) = (s.clone(), ticks.clone());
+        lua_pattern::install(&self.lua, &string, move |_steps| {
+            ps.check_stop()?;
+            let n = pticks.get() + lua_pattern::CHECK_EVERY / u64::from(HOOK_EVERY);
+            pticks.set(n);
+            if n > max_ticks {
+                return Err(ps.trip(ErrorCode::LimitInstructions));
+            }
+            if ps.past_deadline() {
+                return Err(ps.trip(ErrorCode::LimitTime));
+            }
+            Ok(())
+        })?;
         let depth = s.limits.call_depth as usize;
         let watch_slow = s.deadline.is_some() || depth > 0;
         self.lua.set_global_hook(
