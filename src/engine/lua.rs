@@ -184,7 +184,7 @@ impl LuaEngine {
             // One value straight off the stack: no MultiValue to allocate.
             return self.lua.create_function(move |lua, a: LuaValue| {
                 let mut values = ArgList::new();
-                if !a.is_nil() {
+                if !matches!(a, LuaValue::Nil) {
                     values.push(arg_from_lua(&a, 0).map_err(|e| ext(e.at(location(lua))))?);
                 }
                 let mut host = LuaHost { lua, session: &s };
