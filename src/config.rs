@@ -26,7 +26,9 @@ pub struct Limits {
     pub instructions: u64,
     /// Memory the spell may hold, in MiB (`limit.memory`).
     pub memory_mb: u64,
-    /// Nested script function calls (`limit.depth`).
+    /// Nested script function calls (`limit.depth`). Zero leaves each
+    /// engine's own limit; Rhai never goes past 1000 and QuickJS never past
+    /// the spell thread's stack, whatever is set here.
     pub call_depth: u32,
 }
 

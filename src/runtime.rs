@@ -315,9 +315,17 @@ impl Session {
                     return Err(e);
                 }
                 // A failing handler must not undo what caused the event
-                // (a state.set that is already saved): report it instead.
+                // (a state.set that is already saved): report it instead,
+                // to the log and the bus only, never to script handlers,
+                // which could fail on the report and loop.
                 let msg = format!("an events.on handler for {topic} failed: {}", e.report());
-                self.log(host, "error", &msg, Value::Null)?;
+                (self.log_sink)("error", &msg, &serde_json::Value::Null);
+                self.bus.publish(&Event {
+                    topic: "log".into(),
+                    data: serde_json::json!({"level": "error", "message": msg}),
+                    time_ms: now_ms(),
+                    spell: self.info.name.clone(),
+                });
             }
         }
         Ok(())
@@ -387,7 +395,7 @@ impl Default for Runtime {
 
 /// Spell threads get a large stack: engines recurse on it, and the engines'
 /// own depth limits must trip long before it runs out.
-const SPELL_STACK: usize = 64 << 20;
+pub const SPELL_STACK: usize = 64 << 20;
 
 impl Runtime {
     pub fn new() -> Self {

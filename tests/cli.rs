@@ -185,6 +185,38 @@ fn limit_flags_override_the_config() {
 }
 
 #[test]
+fn an_enormous_call_depth_still_never_overflows_the_host_stack() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "deep.js",
+        "function f(n) { return n == 0 ? 0 : f(n - 1) + 1 } export default f(1e6);",
+    );
+    write(
+        d.path(),
+        "deep.rhai",
+        "fn f(n) { if n == 0 { 0 } else { f(n - 1) + 1 } } f(100000)",
+    );
+    write(
+        d.path(),
+        "deep.lua",
+        "local function f(n) if n == 0 then return 0 end return f(n - 1) + 1 end return f(1e7)",
+    );
+    for spell in ["deep.js", "deep.rhai", "deep.lua"] {
+        let out = llmspell(
+            d.path(),
+            &["run", spell, "--call-depth", "100000000", "--timeout", "60"],
+        );
+        assert_eq!(out.status.code(), Some(1), "{spell}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).starts_with("limit.depth:"),
+            "{spell}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn config_is_found_upwards_and_state_lives_in_its_project() {
     let d = tempfile::tempdir().unwrap();
     write(

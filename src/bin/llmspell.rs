@@ -250,7 +250,7 @@ fn repl(kind: EngineKind, config: Option<&Path>) -> Result<(), Error> {
     let opts = RunOptions::new(config);
     // Engines recurse on the native stack: give the REPL a spell-sized one.
     let worker = std::thread::Builder::new()
-        .stack_size(64 << 20)
+        .stack_size(llmspell::runtime::SPELL_STACK)
         .spawn(move || repl_loop(kind, &opts, &history))
         .map_err(|e| Error::new(ErrorCode::SpellError, format!("cannot start the REPL: {e}")))?;
     worker

@@ -26,6 +26,11 @@ use crate::value::{Callback, Map, Path, Value};
 /// QuickJS counts depth in bytes of C stack; one plain JS call takes well
 /// under this much (measured in debug and release builds).
 const STACK_PER_FRAME: usize = 4 << 10;
+/// The most stack QuickJS may count as used. QuickJS's own count runs well
+/// under the real use (measured: a 20 MiB budget overflowed the 64 MiB
+/// spell thread in a debug build, 16 MiB did not), so this keeps a wide
+/// margin below [`crate::runtime::SPELL_STACK`].
+const MAX_STACK: usize = crate::runtime::SPELL_STACK / 8;
 /// The interrupt handler runs about every this many branches and calls.
 const TICKS_PER_INTERRUPT: u64 = 10_000;
 
@@ -155,7 +160,9 @@ impl JsEngine {
         }
         .map_err(internal)?;
         if session.limits.call_depth > 0 {
-            rt.set_max_stack_size(session.limits.call_depth as usize * STACK_PER_FRAME);
+            // Never more than the spell thread has, whatever the config says.
+            let budget = (session.limits.call_depth as usize).saturating_mul(STACK_PER_FRAME);
+            rt.set_max_stack_size(budget.min(MAX_STACK));
         }
         rt.set_interrupt_handler(Some(interrupt_handler(&session)));
         let ctx = Context::full(&rt).map_err(internal)?;

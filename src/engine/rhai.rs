@@ -27,6 +27,9 @@ use crate::value::{Callback, Map, Path, Value};
 
 /// Bridge functions take at most this many arguments in Rhai.
 const MAX_ARGS: usize = 6;
+/// Rhai nests native frames per call level (over 20 KiB each in a debug
+/// build); this many fit the spell thread's stack with room to spare.
+const MAX_CALL_LEVELS: usize = 1000;
 /// The clock is read every this many operations.
 const SLOW_CHECK_MASK: u64 = 1023;
 
@@ -149,7 +152,7 @@ fn allow_keyword_members(rhai: &mut Rhai) {
 fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     let l = &s.limits;
     if l.call_depth > 0 {
-        rhai.set_max_call_levels(l.call_depth as usize);
+        rhai.set_max_call_levels((l.call_depth as usize).min(MAX_CALL_LEVELS));
     }
     let cap = l.memory_bytes();
     if let Some(cap) = cap {
@@ -449,7 +452,11 @@ fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
         )
         .at(location(None, *pos, name)),
         EvalAltResult::ErrorStackOverflow(pos) => {
-            s.trip(ErrorCode::LimitDepth).at(location(None, *pos, name))
+            let mut err = s.trip(ErrorCode::LimitDepth);
+            if s.limits.call_depth as usize > MAX_CALL_LEVELS {
+                err.message = format!("calls nested deeper than {MAX_CALL_LEVELS}, Rhai's most");
+            }
+            err.at(location(None, *pos, name))
         }
         EvalAltResult::ErrorDataTooLarge(what, pos) => {
             let mut err = s.trip(ErrorCode::LimitMemory);
