@@ -165,7 +165,7 @@ impl LuaEngine {
                 if n > max_ticks {
                     return Err(ext(s.trip(ErrorCode::LimitInstructions)));
                 }
-                if watch_slow && n % SLOW_CHECK_EVERY == 0 {
+                if watch_slow && n.is_multiple_of(SLOW_CHECK_EVERY) {
                     if s.past_deadline() {
                         return Err(ext(s.trip(ErrorCode::LimitTime)));
                     }

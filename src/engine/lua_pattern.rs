@@ -94,7 +94,7 @@ impl<'a> Matcher<'a> {
 
     fn step(&mut self) -> Res<()> {
         self.steps += 1;
-        if self.steps % CHECK_EVERY == 0 {
+        if self.steps.is_multiple_of(CHECK_EVERY) {
             (self.guard)(self.steps).map_err(Stop::Limit)?;
         }
         Ok(())
