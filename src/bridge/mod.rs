@@ -187,10 +187,11 @@ impl Registry {
         for v in &self.values {
             out.push_str(&format!("\n{}\n    {}\n", v.name, v.doc));
         }
-        let mut module = None;
+        // A blank line before each module's group (and the global functions).
+        let mut module: Option<Option<&str>> = None;
         for b in &self.bridges {
-            if b.module() != module {
-                module = b.module();
+            if module != Some(b.module()) {
+                module = Some(b.module());
                 out.push('\n');
             }
             let wait = if b.waits {
