@@ -15,6 +15,7 @@ pub struct Args {
 }
 
 impl Args {
+    #[inline]
     pub fn new(name: &'static str, values: ArgList) -> Self {
         Args { name, values }
     }

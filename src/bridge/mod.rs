@@ -289,6 +289,7 @@ impl DispatchState {
 
 impl Session {
     /// The one way a script calls into the host.
+    #[inline]
     pub fn dispatch(
         &self,
         id: BridgeId,

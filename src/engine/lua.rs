@@ -461,6 +461,7 @@ fn with_lua_location(code: ErrorCode, message: &str) -> Error {
 }
 
 /// A bridge argument from Lua; the path starts at the argument.
+#[inline]
 fn arg_from_lua(v: &LuaValue, index: usize) -> Result<Value> {
     match v {
         // The fast path: scalars need no path bookkeeping.
@@ -565,11 +566,13 @@ fn table(t: &Table, path: &mut Path, seen: &mut Vec<*const c_void>) -> Result<Va
     Ok(out)
 }
 
+#[inline]
 pub(crate) fn to_lua(lua: &Lua, v: Value) -> mlua::Result<LuaValue> {
     Ok(match v {
+        // Scalars first: the hot path of every trivial bridge call.
+        Value::Int(i) => LuaValue::Integer(i),
         Value::Null => LuaValue::Nil,
         Value::Bool(b) => LuaValue::Boolean(b),
-        Value::Int(i) => LuaValue::Integer(i),
         Value::Float(f) => LuaValue::Number(f),
         Value::Str(s) => LuaValue::String(lua.create_string(s)?),
         Value::Array(items) if items.is_empty() => {
