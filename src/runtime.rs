@@ -444,6 +444,7 @@ impl Runtime {
     pub fn run_here(&self, spell: &Spell, opts: &RunOptions) -> Outcome {
         let session = std::rc::Rc::new(self.session(spell, opts));
         let started = session.started;
+        crate::store::watch_stop(Some(opts.stop.clone()));
         self.bus.publish(&Event {
             topic: "spell.start".into(),
             data: serde_json::json!({
@@ -455,6 +456,7 @@ impl Runtime {
             spell: spell.name.clone(),
         });
         let result = engine::run(session.clone(), spell);
+        crate::store::watch_stop(None);
         Outcome {
             result,
             duration: started.elapsed(),

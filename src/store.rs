@@ -10,6 +10,7 @@
 //! Values are stored as JSON text with a version number per key, which makes
 //! `update` a compare-and-set that never holds a lock while script code runs.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,6 +18,37 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::runtime::StopHandle;
+
+/// How long a write waits for another process's lock, in steps of
+/// [`BUSY_STEP`].
+const BUSY_STEPS: i32 = 5000;
+const BUSY_STEP: Duration = Duration::from_millis(2);
+
+thread_local! {
+    /// The stop handle of the spell running on this thread, so that a
+    /// spell waiting for another process's lock can still be stopped.
+    static THREAD_STOP: RefCell<Option<StopHandle>> = const { RefCell::new(None) };
+}
+
+/// Tells the store which spell runs on this thread (None when it ends).
+pub(crate) fn watch_stop(handle: Option<StopHandle>) {
+    THREAD_STOP.with(|s| *s.borrow_mut() = handle);
+}
+
+fn stopped_here() -> bool {
+    THREAD_STOP.with(|s| s.borrow().as_ref().is_some_and(StopHandle::is_stopped))
+}
+
+/// Waits out another writer's lock in short steps, giving up at once when
+/// the waiting spell is stopped, and after about ten seconds otherwise.
+fn busy(count: i32) -> bool {
+    if count >= BUSY_STEPS || stopped_here() {
+        return false;
+    }
+    std::thread::sleep(BUSY_STEP);
+    true
+}
 
 /// The project's state database.
 pub struct Store {
@@ -37,8 +69,8 @@ impl Store {
         let dir = project_dir.join(".llmspell");
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         let path = dir.join("state.db");
-        let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
-        conn.busy_timeout(Duration::from_secs(10))
+        let mut conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
+        conn.busy_handler(Some(busy))
             .map_err(|e| db_error(&path, e))?;
         // WAL: readers never block the writer, and a commit is in the log
         // before it returns, so killing the process loses nothing

@@ -151,3 +151,31 @@ fn a_stopped_spell_reports_cancelled_and_runs_no_more_handlers() {
     assert_eq!(h.join().result.unwrap_err().code, ErrorCode::Cancelled);
     assert!(lines.lock().unwrap().is_empty());
 }
+
+#[test]
+fn a_spell_waiting_on_another_process_lock_can_still_be_stopped() {
+    let d = tempfile::tempdir().unwrap();
+    // Create the database, then hold its write lock from "another process".
+    llmspell::store::Store::open(d.path()).unwrap();
+    let mut other = rusqlite::Connection::open(d.path().join(".llmspell/state.db")).unwrap();
+    let lock = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let rt = Runtime::new();
+    let h = rt.spawn(
+        spell("w.lua", "state.set('k', 1)", d.path()),
+        opts(d.path()),
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!h.is_finished(), "the write should be waiting for the lock");
+    let stopped = std::time::Instant::now();
+    h.stop_handle().stop();
+    let out = h.join();
+    assert_eq!(out.result.unwrap_err().code, ErrorCode::Cancelled);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        stopped.elapsed()
+    );
+    drop(lock);
+}

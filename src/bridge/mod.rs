@@ -21,7 +21,7 @@ pub(crate) use events::Subscriptions;
 pub(crate) use hooks::Hooks;
 pub use log::LEVELS as LOG_LEVELS;
 
-use crate::error::{Location, Result};
+use crate::error::{Error, Location, Result};
 use crate::runtime::Session;
 use crate::value::{Callback, Value};
 
@@ -288,6 +288,15 @@ impl DispatchState {
 }
 
 impl Session {
+    /// A call that failed because the spell was stopped meanwhile (say, a
+    /// state write given up on a stop) fails with the stop's reason.
+    fn stopped_or(&self, e: Error) -> Error {
+        match self.stop.reason() {
+            Some(code) if !e.code.is_fatal() => self.stop_error(code),
+            _ => e,
+        }
+    }
+
     /// The one way a script calls into the host.
     #[inline]
     pub fn dispatch(
@@ -304,9 +313,10 @@ impl Session {
                 host,
                 name: bridge.name,
             };
-            return (bridge.run)(&mut call, Args::new(bridge.name, args));
+            return (bridge.run)(&mut call, Args::new(bridge.name, args))
+                .map_err(|e| self.stopped_or(e));
         }
-        hooks::dispatch_hooked(self, bridge, args, host)
+        hooks::dispatch_hooked(self, bridge, args, host).map_err(|e| self.stopped_or(e))
     }
 }
 

@@ -166,6 +166,7 @@ impl Repl {
             engine: kind,
         };
         let session = Rc::new(runtime.session(&spell, opts));
+        crate::store::watch_stop(Some(opts.stop.clone()));
         Ok(Repl {
             engine: new_engine(session.clone())?,
             session,
