@@ -277,14 +277,8 @@ impl Session {
         data: impl FnOnce() -> Value,
     ) -> Result<()> {
         let to_bus = self.bus.has_subscribers();
-        let handlers = {
-            let subs = self.dispatch.subs.borrow();
-            if subs.is_empty() {
-                Vec::new()
-            } else {
-                subs.matching(topic)
-            }
-        };
+        // Collecting no matches allocates nothing: no special case needed.
+        let handlers = self.dispatch.subs.borrow().matching(topic);
         if !to_bus && handlers.is_empty() {
             return Ok(());
         }

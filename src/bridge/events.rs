@@ -25,10 +25,6 @@ pub(crate) struct Subscriptions {
 }
 
 impl Subscriptions {
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     pub fn matching(&self, topic: &str) -> Vec<(Callback, Rc<Cell<bool>>)> {
         self.list
             .iter()
