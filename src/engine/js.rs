@@ -405,8 +405,12 @@ impl Engine for JsEngine {
     }
 
     fn is_incomplete(&self, source: &str) -> bool {
-        self.ctx.with(|ctx| {
-            // Compile only (a module is compiled, not run, until evaluated).
+        // Compile only (a module is compiled, not run, until evaluated), in
+        // a scratch context so the probe module goes away with it.
+        let Ok(scratch) = Context::full(&self._rt) else {
+            return false;
+        };
+        scratch.with(|ctx| {
             match Module::declare(ctx.clone(), "probe", source) {
                 Ok(_) => false,
                 Err(_) => {
