@@ -268,6 +268,16 @@ impl Session {
         &self.bus
     }
 
+    /// Puts an event from this spell on the bus (not to its handlers).
+    pub(crate) fn publish(&self, topic: &str, data: serde_json::Value, time_ms: u64) {
+        self.bus.publish(&Event {
+            topic: topic.to_owned(),
+            data,
+            time_ms,
+            spell: self.info.name.clone(),
+        });
+    }
+
     /// Sends an event to the bus and to the spell's matching handlers.
     /// `data` is only built when someone listens.
     pub fn emit(
@@ -285,12 +295,7 @@ impl Session {
         let data = data();
         let time_ms = now_ms();
         if to_bus {
-            self.bus.publish(&Event {
-                topic: topic.to_owned(),
-                data: data.to_json()?,
-                time_ms,
-                spell: self.info.name.clone(),
-            });
+            self.publish(topic, data.to_json()?, time_ms);
         }
         if handlers.is_empty() {
             return Ok(());
@@ -314,12 +319,8 @@ impl Session {
                 // which could fail on the report and loop.
                 let msg = format!("an events.on handler for {topic} failed: {}", e.report());
                 (self.log_sink)("error", &msg, &serde_json::Value::Null);
-                self.bus.publish(&Event {
-                    topic: "log".into(),
-                    data: serde_json::json!({"level": "error", "message": msg}),
-                    time_ms: now_ms(),
-                    spell: self.info.name.clone(),
-                });
+                let data = serde_json::json!({"level": "error", "message": msg});
+                self.publish("log", data, now_ms());
             }
         }
         Ok(())
@@ -439,16 +440,12 @@ impl Runtime {
         let session = std::rc::Rc::new(self.session(spell, opts));
         let started = session.started;
         crate::store::watch_stop(Some(opts.stop.clone()));
-        self.bus.publish(&Event {
-            topic: "spell.start".into(),
-            data: serde_json::json!({
-                "spell": spell.name,
-                "engine": spell.engine.as_str(),
-                "args": opts.args,
-            }),
-            time_ms: now_ms(),
-            spell: spell.name.clone(),
+        let start = serde_json::json!({
+            "spell": spell.name,
+            "engine": spell.engine.as_str(),
+            "args": opts.args,
         });
+        session.publish("spell.start", start, now_ms());
         let result = engine::run(session.clone(), spell);
         crate::store::watch_stop(None);
         Outcome {

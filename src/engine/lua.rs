@@ -187,11 +187,7 @@ impl LuaEngine {
                 if !matches!(a, LuaValue::Nil) {
                     values.push(arg_from_lua(&a, 0).map_err(|e| ext(e.at(location(lua))))?);
                 }
-                let mut host = LuaHost { lua, session: &s };
-                match s.dispatch(id, values, &mut host) {
-                    Ok(v) => to_lua(lua, v),
-                    Err(e) => Err(ext(e.at(location(lua)))),
-                }
+                call_bridge(lua, &s, id, values)
             });
         }
         self.lua.create_function(move |lua, args: MultiValue| {
@@ -199,11 +195,7 @@ impl LuaEngine {
             for (i, a) in args.iter().enumerate() {
                 values.push(arg_from_lua(a, i).map_err(|e| ext(e.at(location(lua))))?);
             }
-            let mut host = LuaHost { lua, session: &s };
-            match s.dispatch(id, values, &mut host) {
-                Ok(v) => to_lua(lua, v),
-                Err(e) => Err(ext(e.at(location(lua)))),
-            }
+            call_bridge(lua, &s, id, values)
         })
     }
 
@@ -220,10 +212,7 @@ impl LuaEngine {
                 let text: mlua::LuaString = tostring.call(a)?;
                 line.push_str(&text.to_string_lossy());
             }
-            let mut host = LuaHost { lua, session: &s };
-            s.dispatch(id, smallvec::smallvec![Value::Str(line)], &mut host)
-                .map_err(|e| ext(e.at(location(lua))))?;
-            Ok(())
+            call_bridge(lua, &s, id, smallvec::smallvec![Value::Str(line)]).map(|_| ())
         })
     }
 
@@ -302,6 +291,17 @@ fn denied(what: &str) -> Error {
 impl Drop for LuaEngine {
     fn drop(&mut self) {
         self.session.release_callbacks();
+    }
+}
+
+/// One bridge call from Lua: through the dispatcher, the result back as a
+/// Lua value, an error raised with the calling line.
+#[inline]
+fn call_bridge(lua: &Lua, s: &Session, id: usize, values: ArgList) -> mlua::Result<LuaValue> {
+    let mut host = LuaHost { lua, session: s };
+    match s.dispatch(id, values, &mut host) {
+        Ok(v) => to_lua(lua, v),
+        Err(e) => Err(ext(e.at(location(lua)))),
     }
 }
 

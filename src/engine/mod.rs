@@ -128,12 +128,11 @@ pub(crate) fn run(session: Rc<Session>, spell: &crate::Spell) -> Result<serde_js
             }
         }
     } else if session.bus().has_subscribers() {
-        session.bus().publish(&crate::Event {
-            topic: "spell.end".into(),
-            data: Value::Map(data).to_json()?,
-            time_ms: crate::bus::now_ms(),
-            spell: spell.name.clone(),
-        });
+        session.publish(
+            "spell.end",
+            Value::Map(data).to_json()?,
+            crate::bus::now_ms(),
+        );
     }
     result
 }

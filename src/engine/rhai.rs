@@ -198,22 +198,23 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
 /// call before the allocation happens, since a failed allocation would
 /// abort the process.
 fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
-    fn too_big(s: &Session, bytes: usize, cap: usize) -> RhaiResult<()> {
-        if bytes > cap {
-            let e = s.trip(ErrorCode::LimitMemory);
-            return Err(Box::new(EvalAltResult::ErrorTerminated(
-                Dynamic::from(e.code.as_str()),
+    /// `len` items of `each` bytes as a length, or `limit.memory` when
+    /// that would pass the cap.
+    fn length(s: &Session, len: rhai::INT, each: usize, cap: usize) -> RhaiResult<usize> {
+        let len = usize::try_from(len).unwrap_or(0);
+        if len.saturating_mul(each) > cap {
+            return Err(runtime_error(
+                &s.trip(ErrorCode::LimitMemory),
                 Position::NONE,
-            )));
+            ));
         }
-        Ok(())
+        Ok(len)
     }
     let s1 = s.clone();
     rhai.register_fn(
         "pad",
         move |text: &mut ImmutableString, len: rhai::INT, c: char| -> RhaiResult<()> {
-            let len = usize::try_from(len).unwrap_or(0);
-            too_big(&s1, len.saturating_mul(c.len_utf8()), cap)?;
+            let len = length(&s1, len, c.len_utf8(), cap)?;
             let have = text.chars().count();
             if len > have {
                 let t = text.make_mut();
@@ -229,9 +230,8 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
               len: rhai::INT,
               padding: ImmutableString|
               -> RhaiResult<()> {
-            let len = usize::try_from(len).unwrap_or(0);
             let widest = padding.chars().map(char::len_utf8).max().unwrap_or(1);
-            too_big(&s2, len.saturating_mul(widest), cap)?;
+            let len = length(&s2, len, widest, cap)?;
             let have = text.chars().count();
             if len > have && !padding.is_empty() {
                 let t = text.make_mut();
@@ -244,8 +244,7 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
     rhai.register_fn(
         "pad",
         move |array: &mut rhai::Array, len: rhai::INT, item: Dynamic| -> RhaiResult<()> {
-            let len = usize::try_from(len).unwrap_or(0);
-            too_big(&s3, len.saturating_mul(std::mem::size_of::<Dynamic>()), cap)?;
+            let len = length(&s3, len, std::mem::size_of::<Dynamic>(), cap)?;
             if len > array.len() {
                 array.resize(len, item);
             }
@@ -256,8 +255,7 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
     rhai.register_fn(
         "pad",
         move |blob: &mut rhai::Blob, len: rhai::INT, value: rhai::INT| -> RhaiResult<()> {
-            let len = usize::try_from(len).unwrap_or(0);
-            too_big(&s4, len, cap)?;
+            let len = length(&s4, len, 1, cap)?;
             if len > blob.len() {
                 blob.resize(len, value as u8);
             }
@@ -266,16 +264,14 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
     );
     let s5 = s.clone();
     rhai.register_fn("blob", move |len: rhai::INT| -> RhaiResult<rhai::Blob> {
-        let len = usize::try_from(len).unwrap_or(0);
-        too_big(&s5, len, cap)?;
+        let len = length(&s5, len, 1, cap)?;
         Ok(vec![0u8; len])
     });
     let s6 = s.clone();
     rhai.register_fn(
         "blob",
         move |len: rhai::INT, value: rhai::INT| -> RhaiResult<rhai::Blob> {
-            let len = usize::try_from(len).unwrap_or(0);
-            too_big(&s6, len, cap)?;
+            let len = length(&s6, len, 1, cap)?;
             Ok(vec![value as u8; len])
         },
     );
