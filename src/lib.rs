@@ -20,9 +20,11 @@ pub mod bus;
 pub mod config;
 pub mod engine;
 pub mod error;
+mod fiber;
 pub mod runtime;
 pub mod store;
 pub mod value;
+pub mod wait;
 
 pub use alloc::CountingAllocator;
 pub use bridge::{Bridge, Call, Registry};

@@ -155,9 +155,30 @@ pub(super) fn dispatch_hooked(
     host: &mut dyn ScriptHost,
 ) -> Result<Value> {
     let point = bridge.name;
-    let mut args = args.into_vec();
+    let (args, early) = run_before(session, point, args.into_vec(), host)?;
+    let result = match early {
+        Some(r) => r,
+        None => {
+            let mut call = Call {
+                session,
+                host: &mut *host,
+                name: point,
+            };
+            (bridge.run)(&mut call, Args::new(point, args.iter().cloned().collect()))?
+        }
+    };
+    run_after(session, point, &args, result, host)
+}
+
+/// The before-hooks on `point`: the arguments to call with, or the result
+/// a hook gave to skip the call.
+pub(super) fn run_before(
+    session: &Session,
+    point: &'static str,
+    mut args: Vec<Value>,
+    host: &mut dyn ScriptHost,
+) -> Result<(Vec<Value>, Option<Value>)> {
     let befores = session.dispatch.hooks.borrow().matching(point, false);
-    let mut result = None;
     for (id, func, running) in befores {
         session.emit(host, "hook.before", || hook_event(point, id))?;
         let reply = run_hook(host, &func, &running, vec![call_value(point, &args)])
@@ -181,21 +202,20 @@ pub(super) fn dispatch_hooked(
             };
         }
         if let Some(r) = reply.remove("result") {
-            result = Some(r);
-            break;
+            return Ok((args, Some(r)));
         }
     }
-    let mut result = match result {
-        Some(r) => r,
-        None => {
-            let mut call = Call {
-                session,
-                host: &mut *host,
-                name: point,
-            };
-            (bridge.run)(&mut call, Args::new(point, args.iter().cloned().collect()))?
-        }
-    };
+    Ok((args, None))
+}
+
+/// The after-hooks on `point`, each able to replace the result.
+pub(super) fn run_after(
+    session: &Session,
+    point: &'static str,
+    args: &[Value],
+    mut result: Value,
+    host: &mut dyn ScriptHost,
+) -> Result<Value> {
     let afters = session.dispatch.hooks.borrow().matching(point, true);
     for (id, func, running) in afters {
         session.emit(host, "hook.after", || hook_event(point, id))?;
@@ -203,7 +223,7 @@ pub(super) fn dispatch_hooked(
             host,
             &func,
             &running,
-            vec![call_value(point, &args), result.clone()],
+            vec![call_value(point, args), result.clone()],
         )
         .map_err(|e| failed(point, id, e))?;
         if let Some(mut reply) = reply_map(point, id, reply)? {

@@ -12,9 +12,13 @@ mod hooks;
 mod json;
 mod log;
 mod state;
+mod workflow;
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::Arc;
+
+use futures_util::future::LocalBoxFuture;
 
 pub use args::{ArgList, Args};
 pub(crate) use events::Subscriptions;
@@ -27,6 +31,10 @@ use crate::value::{Callback, Value};
 
 /// What a bridge function does, over values.
 pub type BridgeImpl = Arc<dyn Fn(&mut Call<'_>, Args) -> Result<Value> + Send + Sync>;
+
+/// What a bridge that waits on I/O does: a future on the spell's thread.
+pub type WaitingImpl =
+    Arc<dyn Fn(Task, Args) -> LocalBoxFuture<'static, Result<Value>> + Send + Sync>;
 
 /// One bridge function: its name as scripts call it, its documentation, and
 /// its implementation.
@@ -42,6 +50,9 @@ pub struct Bridge {
     /// Calls that may wait on I/O: JavaScript gets a Promise from these.
     pub waits: bool,
     pub run: BridgeImpl,
+    /// For bridges that wait: the body as a future, so that other waiting
+    /// work (workflow branches, Promises) overlaps with it.
+    pub body: Option<WaitingImpl>,
 }
 
 impl Bridge {
@@ -59,6 +70,37 @@ impl Bridge {
             doc,
             waits: false,
             run: Arc::new(run),
+            body: None,
+        }
+    }
+
+    /// A bridge that waits on I/O. Called where nothing else can run
+    /// meanwhile, it blocks the spell (stoppably); JavaScript gets a
+    /// Promise, and workflow branches overlap their waits.
+    pub fn waiting<F>(
+        name: &'static str,
+        params: &'static str,
+        returns: &'static str,
+        doc: &'static str,
+        body: impl Fn(Task, Args) -> F + Send + Sync + 'static,
+    ) -> Self
+    where
+        F: std::future::Future<Output = Result<Value>> + 'static,
+    {
+        Bridge {
+            name,
+            params,
+            returns,
+            doc,
+            waits: true,
+            // Never called: the dispatcher runs waiting bridges' bodies.
+            run: Arc::new(|call, _| {
+                Err(Error::new(
+                    crate::error::ErrorCode::SpellError,
+                    format!("internal error: {} called without waiting", call.name),
+                ))
+            }),
+            body: Some(Arc::new(move |task, args| Box::pin(body(task, args)))),
         }
     }
 
@@ -133,6 +175,7 @@ impl Registry {
         state::register(&mut r);
         events::register(&mut r);
         hooks::register(&mut r);
+        workflow::register(&mut r);
         r
     }
 
@@ -249,6 +292,83 @@ pub trait ScriptHost {
     fn location(&mut self) -> Option<Location> {
         None
     }
+
+    /// The same engine as seen from a waiting bridge's body.
+    fn waiting(&self) -> Rc<dyn AsyncHost>;
+}
+
+/// What an engine offers a waiting bridge's body, which outlives the call
+/// that started it (a JavaScript Promise, a Lua coroutine's wait).
+pub trait AsyncHost {
+    fn session(&self) -> &Rc<Session>;
+
+    /// Calls a script function to its end. Bodies call this only where the
+    /// engine is free to run script code (never from inside another call
+    /// into the same engine that is not finished).
+    fn call(&self, f: &Callback, args: Vec<Value>) -> Result<Value>;
+
+    /// Calls a script function whose own waits may overlap with other
+    /// waiting work: a Lua coroutine, a JavaScript Promise, a Rhai fiber.
+    fn call_waiting(
+        &self,
+        f: &Callback,
+        args: Vec<Value>,
+    ) -> LocalBoxFuture<'static, Result<Value>>;
+}
+
+/// A [`ScriptHost`] over an [`AsyncHost`], for the dispatcher's sync parts.
+pub struct HostRef(pub Rc<dyn AsyncHost>);
+
+impl ScriptHost for HostRef {
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        self.0.call(f, args)
+    }
+    fn waiting(&self) -> Rc<dyn AsyncHost> {
+        self.0.clone()
+    }
+}
+
+/// A waiting bridge call in progress.
+#[derive(Clone)]
+pub struct Task {
+    pub session: Rc<Session>,
+    pub host: Rc<dyn AsyncHost>,
+    pub name: &'static str,
+}
+
+impl Task {
+    /// Emits an event to the bus and to the spell's own handlers.
+    pub fn emit(&self, topic: &str, data: impl FnOnce() -> Value) -> Result<()> {
+        self.session
+            .emit(&mut HostRef(self.host.clone()), topic, data)
+    }
+
+    /// Calls a script function; its own waits overlap with other work.
+    pub fn call_script(
+        &self,
+        f: &Callback,
+        args: Vec<Value>,
+    ) -> LocalBoxFuture<'static, Result<Value>> {
+        self.host.call_waiting(f, args)
+    }
+
+    /// Calls another bridge by name, through the dispatcher (hooks and all).
+    pub fn call_bridge(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+    ) -> LocalBoxFuture<'static, Result<Value>> {
+        let Some(id) = self.session.registry.find(name) else {
+            let e = Error::new(
+                crate::error::ErrorCode::SpellError,
+                format!("internal error: no bridge {name}"),
+            );
+            return Box::pin(std::future::ready(Err(e)));
+        };
+        let mut host = HostRef(self.host.clone());
+        self.session
+            .dispatch_waiting(id, args.into_iter().collect(), &mut host)
+    }
 }
 
 /// One bridge call in progress: the spell's session and its engine.
@@ -307,6 +427,11 @@ impl Session {
     ) -> Result<Value> {
         self.check_stop()?;
         let bridge = self.registry.get(id);
+        if bridge.body.is_some() {
+            // Nothing else can run meanwhile: wait here, stoppably.
+            let fut = self.dispatch_waiting(id, args, host);
+            return crate::wait::block_on(self, fut)?;
+        }
         if !self.dispatch.hooked.get() {
             let mut call = Call {
                 session: self,
@@ -317,6 +442,67 @@ impl Session {
                 .map_err(|e| self.stopped_or(e));
         }
         hooks::dispatch_hooked(self, bridge, args, host).map_err(|e| self.stopped_or(e))
+    }
+
+    /// A call to a bridge that waits, as a future: before-hooks run now,
+    /// the body and the after-hooks when the future is polled. Errors come
+    /// out of the future, so JavaScript sees them as a rejected Promise.
+    pub fn dispatch_waiting(
+        &self,
+        id: BridgeId,
+        args: ArgList,
+        host: &mut dyn ScriptHost,
+    ) -> LocalBoxFuture<'static, Result<Value>> {
+        let bridge = self.registry.get(id);
+        let point = bridge.name;
+        let later = host.waiting();
+        let session = later.session().clone();
+        let ready = |r: Result<Value>| -> LocalBoxFuture<'static, Result<Value>> {
+            Box::pin(std::future::ready(r))
+        };
+        if let Err(e) = self.check_stop() {
+            return ready(Err(e));
+        }
+        let hooked = self.dispatch.hooked.get();
+        let (args, early) = if hooked {
+            match hooks::run_before(self, point, args.into_vec(), host) {
+                Ok(x) => x,
+                Err(e) => return ready(Err(self.stopped_or(e))),
+            }
+        } else {
+            (args.into_vec(), None)
+        };
+        let body = match (early, &bridge.body) {
+            (Some(r), _) => ready(Ok(r)),
+            (None, Some(body)) => {
+                let task = Task {
+                    session: session.clone(),
+                    host: later.clone(),
+                    name: point,
+                };
+                body(task, Args::new(point, args.iter().cloned().collect()))
+            }
+            (None, None) => {
+                let mut call = Call {
+                    session: self,
+                    host,
+                    name: point,
+                };
+                ready((bridge.run)(
+                    &mut call,
+                    Args::new(point, args.iter().cloned().collect()),
+                ))
+            }
+        };
+        Box::pin(async move {
+            let out = match body.await {
+                Ok(result) if session.dispatch.hooked.get() => {
+                    hooks::run_after(&session, point, &args, result, &mut HostRef(later))
+                }
+                other => other,
+            };
+            out.map_err(|e| session.stopped_or(e))
+        })
     }
 }
 

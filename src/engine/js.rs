@@ -7,18 +7,24 @@
 //! interrupt handler (stop, time, instructions; the script cannot catch
 //! it), and a stack budget for call depth.
 
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Instant;
+
+use futures_util::future::LocalBoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use rquickjs::allocator::{Allocator, RustAllocator};
 use rquickjs::function::Rest;
 use rquickjs::promise::PromiseState;
 use rquickjs::{
-    Array, Context, Ctx, Exception, Function, Module, Object, Persistent, Runtime, Value as JsValue,
+    Array, Context, Ctx, Exception, Function, Module, Object, Persistent, Promise, Runtime,
+    Value as JsValue,
 };
 
 use super::Engine;
-use crate::bridge::ArgList;
+use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::{Session, StopHandle};
 use crate::value::{Callback, Map, Path, Value};
@@ -65,11 +71,28 @@ const PRELUDE: &str = r#"
 
 type JsFunc = Persistent<Function<'static>>;
 
+/// A waiting bridge call a Promise stands for: its body, and how to settle
+/// the Promise when the body ends.
+struct Op {
+    body: LocalBoxFuture<'static, Result<Value>>,
+    resolve: JsFunc,
+    reject: JsFunc,
+}
+
+/// Calls started since the event loop last looked.
+type Ops = Rc<RefCell<Vec<Op>>>;
+
+/// The context, for waiting bridges' bodies; emptied before the runtime
+/// goes, so no function inside QuickJS keeps the context alive.
+type Slot = Rc<RefCell<Option<Context>>>;
+
 pub(crate) struct JsEngine {
     // Field order matters: the context must go before the runtime.
     ctx: Context,
     _rt: Runtime,
     session: Rc<Session>,
+    ops: Ops,
+    slot: Slot,
 }
 
 /// QuickJS's allocations, capped: the first allocation past the cap trips
@@ -167,9 +190,11 @@ impl JsEngine {
         rt.set_interrupt_handler(Some(interrupt_handler(&session)));
         let ctx = Context::full(&rt).map_err(internal)?;
         let engine = JsEngine {
+            slot: Rc::new(RefCell::new(Some(ctx.clone()))),
             ctx,
             _rt: rt,
             session,
+            ops: Ops::default(),
         };
         engine.setup()?;
         Ok(engine)
@@ -180,16 +205,22 @@ impl JsEngine {
         self.ctx.with(|ctx| -> Result<()> {
             let g = ctx.globals();
             let build = || -> rquickjs::Result<()> {
+                let f = |id| {
+                    if s.registry.get(id).body.is_some() {
+                        waiting_fn(&ctx, s.clone(), id, self.slot.clone(), self.ops.clone())
+                    } else {
+                        bridge_fn(&ctx, s.clone(), id, self.slot.clone())
+                    }
+                };
                 for (module, ids) in s.registry.modules() {
                     let obj = Object::new(ctx.clone())?;
                     for id in ids {
-                        let b = s.registry.get(id);
-                        obj.set(b.member(), bridge_fn(&ctx, s.clone(), id)?)?;
+                        obj.set(s.registry.get(id).member(), f(id)?)?;
                     }
                     g.set(module, obj)?;
                 }
                 for (id, b) in s.registry.functions() {
-                    g.set(b.name, bridge_fn(&ctx, s.clone(), id)?)?;
+                    g.set(b.name, f(id)?)?;
                 }
                 Ok(())
             };
@@ -201,33 +232,91 @@ impl JsEngine {
         })
     }
 
-    fn settle<'js>(&self, ctx: &Ctx<'js>, promise: rquickjs::Promise<'js>) -> Result<JsValue<'js>> {
+    /// The event loop: runs Promise jobs and the bodies of waiting calls
+    /// until `promise` settles. Bodies are polled outside the context, so
+    /// they may call back into script functions.
+    fn drive(&self, promise: Persistent<Promise<'static>>) -> Result<Persistent<JsValue<'static>>> {
+        let s = &self.session;
+        let mut running = FuturesUnordered::new();
         loop {
-            self.session.check_stop()?;
-            match promise.state() {
-                PromiseState::Pending => {
-                    if !ctx.execute_pending_job() {
-                        self.session.check_stop()?;
-                        return Err(Error::new(
-                            ErrorCode::SpellError,
-                            "the spell awaits a Promise that never settles",
-                        ));
+            let settled = self
+                .ctx
+                .with(|ctx| -> Result<Option<Persistent<JsValue<'static>>>> {
+                    loop {
+                        s.check_stop()?;
+                        if !ctx.execute_pending_job() {
+                            break;
+                        }
                     }
-                }
-                PromiseState::Resolved => {
-                    return promise
-                        .result::<JsValue>()
-                        .unwrap_or(Ok(JsValue::new_undefined(ctx.clone())))
-                        .map_err(|_| js_error(ctx, &self.session));
-                }
-                PromiseState::Rejected => {
-                    // Reading the result rethrows the rejection as the
-                    // pending exception, which js_error then takes.
-                    let _ = promise.result::<JsValue>();
-                    return Err(js_error(ctx, &self.session));
-                }
+                    let p = promise.clone().restore(&ctx).map_err(internal)?;
+                    match p.state() {
+                        PromiseState::Pending => Ok(None),
+                        PromiseState::Resolved => {
+                            let v = p
+                                .result::<JsValue>()
+                                .unwrap_or(Ok(JsValue::new_undefined(ctx.clone())))
+                                .map_err(|_| js_error(&ctx, s))?;
+                            Ok(Some(Persistent::save(&ctx, v)))
+                        }
+                        PromiseState::Rejected => {
+                            // Reading the result rethrows the rejection as the
+                            // pending exception, which js_error then takes.
+                            let _ = p.result::<JsValue>();
+                            Err(js_error(&ctx, s))
+                        }
+                    }
+                })?;
+            if let Some(v) = settled {
+                return Ok(v);
             }
+            for op in self.ops.borrow_mut().drain(..) {
+                running.push(async move { (op.body.await, op.resolve, op.reject) });
+            }
+            if running.is_empty() {
+                s.check_stop()?;
+                return Err(Error::new(
+                    ErrorCode::SpellError,
+                    "the spell awaits a Promise that never settles",
+                ));
+            }
+            let rt = &self._rt;
+            let ops = &self.ops;
+            let done = crate::wait::block_on(
+                s,
+                std::future::poll_fn(|cx| {
+                    let mut done = Vec::new();
+                    while let Poll::Ready(Some(d)) = running.poll_next_unpin(cx) {
+                        done.push(d);
+                    }
+                    // Script code a body ran may have queued jobs or calls.
+                    if done.is_empty() && !rt.is_job_pending() && ops.borrow().is_empty() {
+                        Poll::Pending
+                    } else {
+                        Poll::Ready(done)
+                    }
+                }),
+            )?;
+            self.ctx.with(|ctx| -> Result<()> {
+                for (result, resolve, reject) in done {
+                    let (f, v) = match result {
+                        Ok(v) => (resolve, to_js(&ctx, v)),
+                        Err(e) if e.code.is_fatal() => return Err(e),
+                        Err(e) => (reject, error_object(&ctx, &e)),
+                    };
+                    let f = f.restore(&ctx).map_err(internal)?;
+                    let v = v.map_err(|_| js_error(&ctx, s))?;
+                    f.call::<_, ()>((v,)).map_err(|_| js_error(&ctx, s))?;
+                }
+                Ok(())
+            })?;
         }
+    }
+
+    /// `promise`'s value once settled, as data.
+    fn settle(&self, promise: Persistent<Promise<'static>>) -> Result<Value> {
+        let v = self.drive(promise)?;
+        self.ctx
+            .with(|ctx| from_js(&v.restore(&ctx).map_err(internal)?))
     }
 }
 
@@ -236,6 +325,8 @@ impl Drop for JsEngine {
         // Script functions the session holds are QuickJS values: they must
         // go before the runtime does, even when a panic unwinds through us.
         self.session.release_callbacks();
+        self.ops.borrow_mut().clear();
+        self.slot.borrow_mut().take();
     }
 }
 
@@ -264,20 +355,28 @@ fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
     })
 }
 
-fn bridge_fn<'js>(ctx: &Ctx<'js>, s: Rc<Session>, id: usize) -> rquickjs::Result<Function<'js>> {
+fn js_args(args: &Rest<JsValue<'_>>) -> Result<ArgList> {
+    let mut values = ArgList::new();
+    for (i, a) in args.0.iter().enumerate() {
+        values.push(arg_from_js(a, i)?);
+    }
+    Ok(values)
+}
+
+fn bridge_fn<'js>(
+    ctx: &Ctx<'js>,
+    s: Rc<Session>,
+    id: usize,
+    slot: Slot,
+) -> rquickjs::Result<Function<'js>> {
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| {
-            let mut values = ArgList::new();
-            for (i, a) in args.0.iter().enumerate() {
-                match arg_from_js(a, i) {
-                    Ok(v) => values.push(v),
-                    Err(e) => return Err(throw(&ctx, &e)),
-                }
-            }
+            let values = js_args(&args).map_err(|e| throw(&ctx, &e))?;
             let mut host = JsHost {
                 ctx: &ctx,
                 session: &s,
+                slot: &slot,
             };
             match s.dispatch(id, values, &mut host) {
                 Ok(v) => to_js(&ctx, v),
@@ -287,14 +386,45 @@ fn bridge_fn<'js>(ctx: &Ctx<'js>, s: Rc<Session>, id: usize) -> rquickjs::Result
     )
 }
 
+/// A bridge that waits returns a Promise; the event loop runs its body.
+fn waiting_fn<'js>(
+    ctx: &Ctx<'js>,
+    s: Rc<Session>,
+    id: usize,
+    slot: Slot,
+    ops: Ops,
+) -> rquickjs::Result<Function<'js>> {
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| {
+            let values = js_args(&args).map_err(|e| throw(&ctx, &e))?;
+            let mut host = JsHost {
+                ctx: &ctx,
+                session: &s,
+                slot: &slot,
+            };
+            let body = s.dispatch_waiting(id, values, &mut host);
+            let (promise, resolve, reject) = ctx.promise()?;
+            ops.borrow_mut().push(Op {
+                body,
+                resolve: Persistent::save(&ctx, resolve),
+                reject: Persistent::save(&ctx, reject),
+            });
+            Ok::<_, rquickjs::Error>(promise.into_value())
+        },
+    )
+}
+
+/// A coded error as a JS `Error` with `.code`.
+fn error_object<'js>(ctx: &Ctx<'js>, e: &Error) -> rquickjs::Result<JsValue<'js>> {
+    let ex = Exception::from_message(ctx.clone(), &e.to_string())?;
+    ex.set("code", e.code.as_str())?;
+    Ok(ex.into_value())
+}
+
 /// Raises a coded error as a JS `Error` with `.code`.
 fn throw(ctx: &Ctx<'_>, e: &Error) -> rquickjs::Error {
-    let build = || -> rquickjs::Result<JsValue<'_>> {
-        let ex = Exception::from_message(ctx.clone(), &e.to_string())?;
-        ex.set("code", e.code.as_str())?;
-        Ok(ex.into_value())
-    };
-    match build() {
+    match error_object(ctx, e) {
         Ok(v) => ctx.throw(v),
         Err(err) => err,
     }
@@ -367,40 +497,45 @@ fn display(v: &JsValue<'_>) -> String {
 impl Engine for JsEngine {
     fn run_main(&mut self, name: &str, source: &str) -> Result<Value> {
         let s = self.session.clone();
-        self.ctx.with(|ctx| {
+        let (ns, promise) = self.ctx.with(|ctx| {
             let module =
                 Module::declare(ctx.clone(), name, source).map_err(|_| js_error(&ctx, &s))?;
             let (module, promise) = module.eval().map_err(|_| js_error(&ctx, &s))?;
-            self.settle(&ctx, promise)?;
-            let default: JsValue = module
-                .namespace()
-                .and_then(|ns| ns.get("default"))
-                .map_err(|_| js_error(&ctx, &s))?;
-            let default = match default.as_promise() {
-                Some(p) => self.settle(&ctx, p.clone())?,
-                None => default,
-            };
-            from_js(&default)
-        })
+            let ns = module.namespace().map_err(|_| js_error(&ctx, &s))?;
+            Ok::<_, Error>((Persistent::save(&ctx, ns), Persistent::save(&ctx, promise)))
+        })?;
+        self.drive(promise)?;
+        let default = self.ctx.with(|ctx| {
+            let ns = ns.restore(&ctx).map_err(internal)?;
+            let default: JsValue = ns.get("default").map_err(|_| js_error(&ctx, &s))?;
+            Ok::<_, Error>(match default.as_promise() {
+                Some(p) => Err(Persistent::save(&ctx, p.clone())),
+                None => Ok(from_js(&default)?),
+            })
+        })?;
+        match default {
+            Ok(v) => Ok(v),
+            Err(promise) => self.settle(promise),
+        }
     }
 
     fn eval(&mut self, source: &str) -> Result<Value> {
         let s = self.session.clone();
-        self.ctx.with(|ctx| {
+        let promise = self.ctx.with(|ctx| {
             let mut opts = rquickjs::context::EvalOptions::default();
             opts.global = true;
             opts.strict = false;
             opts.promise = true;
-            let v: rquickjs::Promise = ctx
+            let v: Promise = ctx
                 .eval_with_options(source, opts)
                 .map_err(|_| js_error(&ctx, &s))?;
-            let settled = self.settle(&ctx, v)?;
-            // An async script's promise resolves to {value: last expression}.
-            let value = settled
-                .as_object()
-                .and_then(|o| o.get::<_, JsValue>("value").ok())
-                .unwrap_or(settled);
-            from_js(&value)
+            Ok::<_, Error>(Persistent::save(&ctx, v))
+        })?;
+        // An async script's promise resolves to {value: last expression}.
+        let settled = self.settle(promise)?;
+        Ok(match settled {
+            Value::Map(mut m) => m.remove("value").unwrap_or(Value::Null),
+            other => other,
         })
     }
 
@@ -432,6 +567,7 @@ impl Engine for JsEngine {
             let mut host = JsHost {
                 ctx: &ctx,
                 session: &s,
+                slot: &self.slot,
             };
             s.emit(&mut host, topic, || data)
         })
@@ -440,7 +576,8 @@ impl Engine for JsEngine {
 
 struct JsHost<'a, 'js> {
     ctx: &'a Ctx<'js>,
-    session: &'a Session,
+    session: &'a Rc<Session>,
+    slot: &'a Slot,
 }
 
 impl crate::bridge::ScriptHost for JsHost<'_, '_> {
@@ -458,6 +595,108 @@ impl crate::bridge::ScriptHost for JsHost<'_, '_> {
             .call((Rest(js_args),))
             .map_err(|_| js_error(ctx, self.session))?;
         from_js(&out)
+    }
+
+    fn waiting(&self) -> Rc<dyn AsyncHost> {
+        Rc::new(JsAsync {
+            slot: self.slot.clone(),
+            session: self.session.clone(),
+        })
+    }
+}
+
+/// The JavaScript engine as a waiting bridge's body sees it. Bodies run
+/// from the event loop, outside the context, so they may enter it.
+struct JsAsync {
+    slot: Slot,
+    session: Rc<Session>,
+}
+
+impl JsAsync {
+    fn context(&self) -> Result<Context> {
+        self.slot
+            .borrow()
+            .clone()
+            .ok_or_else(|| Error::new(ErrorCode::Cancelled, "the spell has ended"))
+    }
+}
+
+impl AsyncHost for JsAsync {
+    fn session(&self) -> &Rc<Session> {
+        &self.session
+    }
+
+    fn call(&self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        self.context()?.with(|ctx| {
+            JsHost {
+                ctx: &ctx,
+                session: &self.session,
+                slot: &self.slot,
+            }
+            .call(f, args)
+        })
+    }
+
+    /// A function that returns a Promise is waited for: its result is what
+    /// the Promise settles to.
+    fn call_waiting(
+        &self,
+        f: &Callback,
+        args: Vec<Value>,
+    ) -> LocalBoxFuture<'static, Result<Value>> {
+        let started = self.context().and_then(|c| {
+            c.with(|ctx| -> Result<_> {
+                let s = &self.session;
+                let func = f.downcast::<JsFunc>().ok_or_else(|| {
+                    Error::new(ErrorCode::ValueInvalid, "a function from another engine")
+                })?;
+                let func = func.clone().restore(&ctx).map_err(internal)?;
+                let mut js_args = Vec::with_capacity(args.len());
+                for a in args {
+                    js_args.push(to_js(&ctx, a).map_err(|_| js_error(&ctx, s))?);
+                }
+                let out: JsValue = func.call((Rest(js_args),)).map_err(|_| js_error(&ctx, s))?;
+                let Some(promise) = out.as_promise() else {
+                    return Ok(Err(from_js(&out)));
+                };
+                let (tx, rx) = tokio::sync::oneshot::channel::<Result<Value>>();
+                let tx = Rc::new(RefCell::new(Some(tx)));
+                let (tx_ok, tx_err) = (tx.clone(), tx);
+                let file = s.info.name.clone();
+                let on_ok = Function::new(ctx.clone(), move |v: JsValue<'_>| {
+                    if let Some(tx) = tx_ok.borrow_mut().take() {
+                        let _ = tx.send(from_js(&v));
+                    }
+                })
+                .map_err(internal)?;
+                let on_err = Function::new(ctx.clone(), move |v: JsValue<'_>| {
+                    if let Some(tx) = tx_err.borrow_mut().take() {
+                        let _ = tx.send(Err(exception_to_error(&v, &file)));
+                    }
+                })
+                .map_err(internal)?;
+                let then: Function = promise.get("then").map_err(internal)?;
+                then.call::<_, JsValue>((rquickjs::function::This(promise.clone()), on_ok, on_err))
+                    .map_err(|_| js_error(&ctx, s))?;
+                Ok(Ok(rx))
+            })
+        });
+        let session = self.session.clone();
+        Box::pin(async move {
+            match started? {
+                Err(ready) => ready,
+                Ok(rx) => match rx.await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        session.check_stop()?;
+                        Err(Error::new(
+                            ErrorCode::SpellError,
+                            "a Promise was dropped unsettled",
+                        ))
+                    }
+                },
+            }
+        })
     }
 }
 

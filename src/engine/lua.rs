@@ -12,13 +12,14 @@ use std::cell::Cell;
 use std::ffi::c_void;
 use std::rc::Rc;
 
+use futures_util::future::LocalBoxFuture;
 use mlua::{
     chunk::ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table,
-    Value as LuaValue, VmState,
+    Value as LuaValue, VmState, WeakLua,
 };
 
 use super::{lua_pattern, split_location, Engine};
-use crate::bridge::ArgList;
+use crate::bridge::{ArgList, AsyncHost, HostRef, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
 use crate::value::{Callback, Map, Path, Value};
@@ -56,6 +57,27 @@ xpcall = function(f, handler, ...)
   return fix(rawxpcall(f, function(e) return handler(errstr(e)) end, ...))
 end
 coroutine.resume = function(co, ...) return fix(resume(co, ...)) end
+-- Bridges that wait yield the spell's own coroutine (so workflow branches
+-- overlap), except where yielding is impossible (inside a callback the host
+-- runs to its end) or would reach the spell's own coroutines: there they
+-- block until done.
+local user = setmetatable({}, {__mode = "k"})
+local create, isyieldable, running = coroutine.create, coroutine.isyieldable, coroutine.running
+coroutine.create = function(f) local co = create(f); user[co] = true; return co end
+coroutine.wrap = function(f)
+  local co = coroutine.create(f)
+  return function(...)
+    local r = table.pack(coroutine.resume(co, ...))
+    if r[1] then return table.unpack(r, 2, r.n) end
+    error(r[2], 0)
+  end
+end
+return function(async, block)
+  return function(...)
+    if isyieldable() and not user[running()] then return async(...) end
+    return block(...)
+  end
+end
 "#;
 
 pub(crate) struct LuaEngine {
@@ -88,25 +110,6 @@ impl LuaEngine {
         array_mt.raw_set(EMPTY_ARRAY, true)?;
         lua.set_named_registry_value(EMPTY_ARRAY, array_mt)?;
 
-        // Bridges: one table per module, one function per bridge.
-        for (module, ids) in s.registry.modules() {
-            let t = lua.create_table()?;
-            for id in ids {
-                let bridge = s.registry.get(id);
-                t.raw_set(bridge.member(), self.bridge_fn(id)?)?;
-            }
-            g.raw_set(module, t)?;
-        }
-        for (id, bridge) in s.registry.functions() {
-            let f = if bridge.name == "print" {
-                self.print_fn(id)?
-            } else {
-                self.bridge_fn(id)?
-            };
-            g.raw_set(bridge.name, f)?;
-        }
-        g.raw_set("spell", to_lua(lua, s.info.to_value())?)?;
-
         let fix = {
             let s = s.clone();
             lua.create_function(move |lua, mut args: MultiValue| {
@@ -124,10 +127,34 @@ impl LuaEngine {
         let deny = lua.create_function(|lua, what: String| -> mlua::Result<()> {
             Err(ext(denied(&what).at(location(lua))))
         })?;
-        lua.load(PRELUDE)
+        let pick: Function = lua
+            .load(PRELUDE)
             .set_name("=prelude")
-            .call::<()>((fix, errstr, deny))?;
+            .call((fix, errstr, deny))?;
 
+        // Bridges: one table per module, one function per bridge.
+        for (module, ids) in s.registry.modules() {
+            let t = lua.create_table()?;
+            for id in ids {
+                let bridge = s.registry.get(id);
+                let f = if bridge.body.is_some() {
+                    pick.call((self.waiting_fn(id)?, self.bridge_fn(id)?))?
+                } else {
+                    self.bridge_fn(id)?
+                };
+                t.raw_set(bridge.member(), f)?;
+            }
+            g.raw_set(module, t)?;
+        }
+        for (id, bridge) in s.registry.functions() {
+            let f = if bridge.name == "print" {
+                self.print_fn(id)?
+            } else {
+                self.bridge_fn(id)?
+            };
+            g.raw_set(bridge.name, f)?;
+        }
+        g.raw_set("spell", to_lua(lua, s.info.to_value())?)?;
         self.install_hook()
     }
 
@@ -199,6 +226,35 @@ impl LuaEngine {
         })
     }
 
+    /// A bridge that waits, as an async function: it yields the calling
+    /// coroutine while the body waits.
+    fn waiting_fn(&self, id: usize) -> mlua::Result<Function> {
+        let s = self.session.clone();
+        let later: Rc<dyn AsyncHost> = Rc::new(LuaAsync {
+            lua: self.lua.weak(),
+            session: s.clone(),
+        });
+        self.lua
+            .create_async_function(move |lua: Lua, args: MultiValue| {
+                let at = location(&lua);
+                let mut values = ArgList::new();
+                let converted = args.iter().enumerate().try_for_each(|(i, a)| {
+                    values.push(arg_from_lua(a, i)?);
+                    Ok::<_, Error>(())
+                });
+                let fut = match converted {
+                    Err(e) => Box::pin(std::future::ready(Err(e))),
+                    Ok(()) => s.dispatch_waiting(id, values, &mut HostRef(later.clone())),
+                };
+                async move {
+                    match fut.await {
+                        Ok(v) => to_lua(&lua, v),
+                        Err(e) => Err(ext(e.at(at))),
+                    }
+                }
+            })
+    }
+
     /// `print(...)`: Lua's own `tostring` of each argument, tab-separated.
     fn print_fn(&self, id: usize) -> mlua::Result<Function> {
         let s = self.session.clone();
@@ -217,7 +273,8 @@ impl LuaEngine {
     }
 
     fn chunk_result(&self, f: Function) -> Result<Value> {
-        let out = f.call::<LuaValue>(());
+        // In a coroutine, so that bridges that wait can yield it.
+        let out = crate::wait::block_on(&self.session, f.call_async::<LuaValue>(()))?;
         match out {
             Ok(v) => from_lua(&v).map_err(|e| e.at(None)),
             Err(e) => Err(self.error(&e)),
@@ -297,7 +354,7 @@ impl Drop for LuaEngine {
 /// One bridge call from Lua: through the dispatcher, the result back as a
 /// Lua value, an error raised with the calling line.
 #[inline]
-fn call_bridge(lua: &Lua, s: &Session, id: usize, values: ArgList) -> mlua::Result<LuaValue> {
+fn call_bridge(lua: &Lua, s: &Rc<Session>, id: usize, values: ArgList) -> mlua::Result<LuaValue> {
     let mut host = LuaHost { lua, session: s };
     match s.dispatch(id, values, &mut host) {
         Ok(v) => to_lua(lua, v),
@@ -377,7 +434,7 @@ fn location(lua: &Lua) -> Option<Location> {
 
 struct LuaHost<'a> {
     lua: &'a Lua,
-    session: &'a Session,
+    session: &'a Rc<Session>,
 }
 
 impl crate::bridge::ScriptHost for LuaHost<'_> {
@@ -404,6 +461,75 @@ impl crate::bridge::ScriptHost for LuaHost<'_> {
 
     fn location(&mut self) -> Option<Location> {
         location(self.lua)
+    }
+
+    fn waiting(&self) -> Rc<dyn AsyncHost> {
+        Rc::new(LuaAsync {
+            lua: self.lua.weak(),
+            session: self.session.clone(),
+        })
+    }
+}
+
+/// The Lua engine as a waiting bridge's body sees it. Weak: bodies live in
+/// Lua's own coroutines, which must not keep the state alive.
+struct LuaAsync {
+    lua: WeakLua,
+    session: Rc<Session>,
+}
+
+impl LuaAsync {
+    fn lua(&self) -> Result<Lua> {
+        self.lua
+            .try_upgrade()
+            .ok_or_else(|| Error::new(ErrorCode::Cancelled, "the spell has ended"))
+    }
+}
+
+impl AsyncHost for LuaAsync {
+    fn session(&self) -> &Rc<Session> {
+        &self.session
+    }
+
+    fn call(&self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        let lua = self.lua()?;
+        LuaHost {
+            lua: &lua,
+            session: &self.session,
+        }
+        .call(f, args)
+    }
+
+    fn call_waiting(
+        &self,
+        f: &Callback,
+        args: Vec<Value>,
+    ) -> LocalBoxFuture<'static, Result<Value>> {
+        let prepared = (|| {
+            let lua = self.lua()?;
+            let func = f.downcast::<Function>().cloned().ok_or_else(|| {
+                Error::new(ErrorCode::ValueInvalid, "a function from another engine")
+            })?;
+            let mut lua_args = MultiValue::with_capacity(args.len());
+            for a in args {
+                lua_args.push_back(to_lua(&lua, a).map_err(|e| internal(&e))?);
+            }
+            Ok(func.call_async::<LuaValue>(lua_args))
+        })();
+        let session = self.session.clone();
+        Box::pin(async move {
+            match prepared?.await {
+                Ok(v) => from_lua(&v),
+                Err(e) => {
+                    let err = from_lua_error(&e);
+                    Err(if err.code.is_fatal() {
+                        session.trip(err.code)
+                    } else {
+                        err
+                    })
+                }
+            }
+        })
     }
 }
 

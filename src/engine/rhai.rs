@@ -10,8 +10,10 @@
 //! that allocator only the per-value limits apply.
 
 use std::any::TypeId;
-use std::cell::Cell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use futures_util::future::LocalBoxFuture;
 
 use rhai::packages::{Package, StandardPackage};
 use rhai::{
@@ -20,7 +22,7 @@ use rhai::{
 };
 
 use super::Engine;
-use crate::bridge::ArgList;
+use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
 use crate::value::{Callback, Map, Path, Value};
@@ -43,11 +45,20 @@ thread_local! {
 }
 
 pub(crate) struct RhaiEngine {
-    rhai: Rhai,
+    rhai: Rc<Rhai>,
     session: Rc<Session>,
     scope: Scope<'static>,
     /// The spell's compiled code, for calling its functions after it ran.
     ast: AST,
+    shared: Rc<Shared>,
+}
+
+/// What waiting bridges' bodies need to call script functions: the engine
+/// (weak: the engine's own functions hold this) and the spell's functions.
+#[derive(Default)]
+struct Shared {
+    rhai: RefCell<Weak<Rhai>>,
+    functions: RefCell<Rc<AST>>,
 }
 
 type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
@@ -60,12 +71,16 @@ impl RhaiEngine {
         });
         limits(&mut rhai, &session);
         allow_keyword_members(&mut rhai);
-        bridges(&mut rhai, &session);
+        let shared = Rc::new(Shared::default());
+        bridges(&mut rhai, &session, &shared);
+        let rhai = Rc::new(rhai);
+        *shared.rhai.borrow_mut() = Rc::downgrade(&rhai);
         Ok(RhaiEngine {
             rhai,
             session,
             scope: Scope::new(),
             ast: AST::empty(),
+            shared,
         })
     }
 
@@ -79,6 +94,7 @@ impl RhaiEngine {
     }
 
     fn run(&mut self, ast: &AST) -> Result<Value> {
+        *self.shared.functions.borrow_mut() = Rc::new(ast.clone_functions_only());
         let out = self
             .rhai
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, ast);
@@ -126,6 +142,7 @@ impl Engine for RhaiEngine {
             rhai: &self.rhai,
             ast: &self.ast,
             session: &self.session,
+            shared: &self.shared,
         };
         self.session.emit(&mut host, topic, || data)
     }
@@ -277,7 +294,7 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
     );
 }
 
-fn bridges(rhai: &mut Rhai, s: &Rc<Session>) {
+fn bridges(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>) {
     rhai.register_type_with_name::<BridgeModule>("bridge module");
     let modules = s.registry.modules();
     let mut globals = Module::new();
@@ -306,6 +323,7 @@ fn bridges(rhai: &mut Rhai, s: &Rc<Session>) {
             let mut types = vec![TypeId::of::<BridgeModule>()];
             types.extend(std::iter::repeat_n(TypeId::of::<Dynamic>(), arity));
             let s = s.clone();
+            let shared = shared.clone();
             let by_module = by_module.clone();
             rhai.register_raw_fn(member, types, move |ctx, args| {
                 let module = args[0].clone_cast::<BridgeModule>().0;
@@ -315,21 +333,22 @@ fn bridges(rhai: &mut Rhai, s: &Rc<Session>) {
                         ctx.call_position(),
                     ));
                 };
-                call_bridge(&ctx, &s, id, args[1..].iter().map(|a| &**a))
+                call_bridge(&ctx, &s, &shared, id, args[1..].iter().map(|a| &**a))
             });
         }
     }
     for (id, b) in s.registry.functions() {
         let s = s.clone();
         if b.name == "print" {
-            register_print(rhai, &s, id);
+            register_print(rhai, &s, shared, id);
             continue;
         }
         for arity in 0..=MAX_ARGS {
             let s = s.clone();
+            let shared = shared.clone();
             let types = vec![TypeId::of::<Dynamic>(); arity];
             rhai.register_raw_fn(b.name, types, move |ctx, args| {
-                call_bridge(&ctx, &s, id, args.iter().map(|a| &**a))
+                call_bridge(&ctx, &s, &shared, id, args.iter().map(|a| &**a))
             });
         }
     }
@@ -337,17 +356,18 @@ fn bridges(rhai: &mut Rhai, s: &Rc<Session>) {
 
 /// `print(x)`: Rhai's own text of the value. Registered for each type the
 /// standard package prints, so ours wins the exact-type lookup.
-fn register_print(rhai: &mut Rhai, s: &Rc<Session>, id: usize) {
+fn register_print(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, id: usize) {
     macro_rules! print_for {
         ($($t:ty),*) => {$({
             let s = s.clone();
+            let shared = shared.clone();
             rhai.register_fn("print", move |ctx: NativeCallContext, v: $t| {
                 let v = Dynamic::from(v);
                 let text = match v.read_lock::<ImmutableString>() {
                     Some(t) => t.to_string(),
                     None => v.to_string(),
                 };
-                call_bridge(&ctx, &s, id, std::iter::once(&Dynamic::from(text))).map(|_| ())
+                call_bridge(&ctx, &s, &shared, id, std::iter::once(&Dynamic::from(text))).map(|_| ())
             });
         })*};
     }
@@ -363,14 +383,23 @@ fn register_print(rhai: &mut Rhai, s: &Rc<Session>, id: usize) {
         Dynamic
     );
     let s = s.clone();
+    let shared = shared.clone();
     rhai.register_fn("print", move |ctx: NativeCallContext| {
-        call_bridge(&ctx, &s, id, std::iter::once(&Dynamic::from(String::new()))).map(|_| ())
+        call_bridge(
+            &ctx,
+            &s,
+            &shared,
+            id,
+            std::iter::once(&Dynamic::from(String::new())),
+        )
+        .map(|_| ())
     });
 }
 
 fn call_bridge<'a>(
     ctx: &NativeCallContext,
-    s: &Session,
+    s: &Rc<Session>,
+    shared: &Rc<Shared>,
     id: usize,
     args: impl Iterator<Item = &'a Dynamic>,
 ) -> RhaiResult<Dynamic> {
@@ -380,7 +409,11 @@ fn call_bridge<'a>(
         let mut path = Path::argument(i);
         values.push(from_rhai(a, &mut path).map_err(|e| runtime_error(&e, pos))?);
     }
-    let mut host = CallHost { ctx, session: s };
+    let mut host = CallHost {
+        ctx,
+        session: s,
+        shared,
+    };
     match s.dispatch(id, values, &mut host) {
         Ok(v) => Ok(to_rhai(v)),
         Err(e) => Err(runtime_error(&e, pos)),
@@ -482,7 +515,8 @@ fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
 /// Calls back into script functions from inside a bridge call.
 struct CallHost<'a, 'b> {
     ctx: &'a NativeCallContext<'b>,
-    session: &'a Session,
+    session: &'a Rc<Session>,
+    shared: &'a Rc<Shared>,
 }
 
 impl crate::bridge::ScriptHost for CallHost<'_, '_> {
@@ -502,13 +536,21 @@ impl crate::bridge::ScriptHost for CallHost<'_, '_> {
             &self.session.info.name,
         )
     }
+
+    fn waiting(&self) -> Rc<dyn AsyncHost> {
+        Rc::new(RhaiAsync {
+            shared: self.shared.clone(),
+            session: self.session.clone(),
+        })
+    }
 }
 
 /// Calls script functions after the spell's main code ended.
 struct TopHost<'a> {
     rhai: &'a Rhai,
     ast: &'a AST,
-    session: &'a Session,
+    session: &'a Rc<Session>,
+    shared: &'a Rc<Shared>,
 }
 
 impl crate::bridge::ScriptHost for TopHost<'_> {
@@ -520,6 +562,63 @@ impl crate::bridge::ScriptHost for TopHost<'_> {
             Err(e) => Err(rhai_error(&e, self.session)),
         }
     }
+
+    fn waiting(&self) -> Rc<dyn AsyncHost> {
+        Rc::new(RhaiAsync {
+            shared: self.shared.clone(),
+            session: self.session.clone(),
+        })
+    }
+}
+
+/// The Rhai engine as a waiting bridge's body sees it.
+struct RhaiAsync {
+    shared: Rc<Shared>,
+    session: Rc<Session>,
+}
+
+impl AsyncHost for RhaiAsync {
+    fn session(&self) -> &Rc<Session> {
+        &self.session
+    }
+
+    fn call(&self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        call_top(&self.shared, &self.session, f, args)
+    }
+
+    /// On a fiber of its own, so that its waits overlap with others'.
+    fn call_waiting(
+        &self,
+        f: &Callback,
+        args: Vec<Value>,
+    ) -> LocalBoxFuture<'static, Result<Value>> {
+        let (shared, session, f) = (self.shared.clone(), self.session.clone(), f.clone());
+        match crate::fiber::Fiber::new(move || call_top(&shared, &session, &f, args)) {
+            Ok(fiber) => Box::pin(fiber),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+}
+
+fn call_top(
+    shared: &Rc<Shared>,
+    session: &Rc<Session>,
+    f: &Callback,
+    args: Vec<Value>,
+) -> Result<Value> {
+    let rhai = shared
+        .rhai
+        .borrow()
+        .upgrade()
+        .ok_or_else(|| Error::new(ErrorCode::Cancelled, "the spell has ended"))?;
+    let ast = shared.functions.borrow().clone();
+    TopHost {
+        rhai: &rhai,
+        ast: &ast,
+        session,
+        shared,
+    }
+    .call(f, args)
 }
 
 fn fn_ptr(f: &Callback) -> Result<&FnPtr> {
