@@ -30,6 +30,10 @@ pub struct Limits {
     /// engine's own limit; Rhai never goes past 1000 and QuickJS never past
     /// the spell thread's stack, whatever is set here.
     pub call_depth: u32,
+    /// Model calls one run may make (`llm.budget`).
+    pub max_llm_calls: u64,
+    /// Tokens (input + output) one run's model calls may use (`llm.budget`).
+    pub max_tokens: u64,
 }
 
 impl Default for Limits {
@@ -39,6 +43,8 @@ impl Default for Limits {
             instructions: 0,
             memory_mb: 256,
             call_depth: 200,
+            max_llm_calls: 0,
+            max_tokens: 0,
         }
     }
 }
@@ -68,12 +74,42 @@ impl Default for LogConfig {
     }
 }
 
+/// `[providers.NAME]`: where a family of models is served.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// `openai`, `openai_compatible`, `ollama`, `anthropic`, `google`,
+    /// `groq`, `deepseek`, `xai`, `mistral`, `openrouter`, `cohere`,
+    /// `azure_openai`.
+    pub kind: String,
+    pub base_url: Option<String>,
+    /// The environment variable holding the API key (never the key itself).
+    pub api_key_env: Option<String>,
+    /// The model used when a call names only the provider.
+    pub model: Option<String>,
+    /// Seconds a call may take unless the call says otherwise (default 60).
+    pub timeout_secs: Option<f64>,
+}
+
+/// `[defaults]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Defaults {
+    /// `"provider/model"` or an alias from `[models]`.
+    pub model: Option<String>,
+    pub embed_model: Option<String>,
+}
+
 /// A parsed `llmspell.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub limits: Limits,
     pub log: LogConfig,
+    pub providers: std::collections::BTreeMap<String, ProviderConfig>,
+    pub defaults: Defaults,
+    /// Aliases: `fast = "local/smollm2"`.
+    pub models: std::collections::BTreeMap<String, String>,
     /// The folder the spells' state belongs to.
     #[serde(skip)]
     pub project_dir: PathBuf,
@@ -188,13 +224,20 @@ mod tests {
     }
 
     #[test]
-    fn other_sections_are_kept_for_later_parts() {
+    fn providers_are_read_and_other_sections_kept() {
         let c = Config::parse(
-            "[providers.local]\nkind = \"openai\"\n",
+            "[providers.local]\nkind = \"openai\"\n[capabilities]\nfs = true\n",
             Path::new("llmspell.toml"),
         )
         .unwrap();
-        assert!(c.other.contains_key("providers"));
+        assert_eq!(c.providers["local"].kind, "openai");
+        assert!(c.other.contains_key("capabilities"));
+        let e = Config::parse(
+            "[providers.local]\nkind = \"openai\"\napi_key = \"sk\"\n",
+            Path::new("llmspell.toml"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("api_key"), "{}", e.message);
     }
 
     #[test]

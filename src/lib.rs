@@ -21,6 +21,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 mod fiber;
+pub mod provider;
 pub mod runtime;
 pub mod store;
 pub mod value;

@@ -83,6 +83,8 @@ pub struct RunOptions {
     pub output: OutputSink,
     pub log: LogSink,
     pub stop: StopHandle,
+    /// Record and/or replay model exchanges (`--record`, `--replay`).
+    pub cassette: Option<Arc<Mutex<crate::provider::Cassette>>>,
 }
 
 impl RunOptions {
@@ -103,6 +105,7 @@ impl RunOptions {
                 }
             }),
             stop: StopHandle::new(),
+            cassette: None,
         }
     }
 }
@@ -208,6 +211,11 @@ pub struct Session {
     pub(crate) limits: Limits,
     pub(crate) started: Instant,
     pub(crate) deadline: Option<Instant>,
+    config: Config,
+    models: OnceCell<Arc<crate::provider::Models>>,
+    pub(crate) cassette: Option<Arc<Mutex<crate::provider::Cassette>>>,
+    /// Model calls and tokens so far, for `[limits] max_llm_calls/max_tokens`.
+    pub(crate) llm_used: std::cell::Cell<(u64, u64)>,
 }
 
 impl Session {
@@ -266,6 +274,17 @@ impl Session {
 
     pub fn bus(&self) -> &Bus {
         &self.bus
+    }
+
+    /// The project's model providers, read from the config on first use.
+    pub fn models(&self) -> Arc<crate::provider::Models> {
+        self.models
+            .get_or_init(|| Arc::new(crate::provider::Models::from_config(&self.config)))
+            .clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Puts an event from this spell on the bus (not to its handlers).
@@ -476,6 +495,10 @@ impl Runtime {
             deadline: limits.timeout().map(|t| started + t),
             limits,
             started,
+            config: opts.config.clone(),
+            models: OnceCell::new(),
+            cassette: opts.cassette.clone(),
+            llm_used: std::cell::Cell::new((0, 0)),
         }
     }
 }

@@ -104,3 +104,14 @@ pub fn block_on<F: Future>(session: &Session, fut: F) -> Result<F::Output> {
         std::thread::park_timeout(CHECK_EVERY);
     }
 }
+
+/// `fut`'s output, or `None` when `d` passes first. Usable on the spell's
+/// thread, which has no reactor of its own: the timer runs on the I/O runtime.
+pub async fn timeout<T>(d: Duration, fut: impl Future<Output = T>) -> Option<T> {
+    let fut = std::pin::pin!(fut);
+    let timer = std::pin::pin!(sleep(d));
+    match futures_util::future::select(fut, timer).await {
+        futures_util::future::Either::Left((v, _)) => Some(v),
+        futures_util::future::Either::Right(_) => None,
+    }
+}

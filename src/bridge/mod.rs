@@ -10,6 +10,7 @@ mod args;
 mod events;
 mod hooks;
 mod json;
+mod llm;
 mod log;
 mod state;
 mod workflow;
@@ -175,6 +176,7 @@ impl Registry {
         state::register(&mut r);
         events::register(&mut r);
         hooks::register(&mut r);
+        llm::register(&mut r);
         workflow::register(&mut r);
         r
     }
@@ -387,6 +389,15 @@ impl Call<'_> {
     pub fn call_script(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
         self.host.call(f, args)
     }
+}
+
+/// A tool offered to a model by name. Tools the spell defines arrive with
+/// the `tool` bridges; until then every name is unknown.
+pub(crate) fn tool_spec(_session: &Session, name: &str) -> Result<crate::provider::ToolSpec> {
+    Err(Error::new(
+        crate::error::ErrorCode::ToolNotFound,
+        format!("no tool named {name:?}; give opts.tools as {{name, description, params}} maps"),
+    ))
 }
 
 /// Per-spell dispatcher state: which hooks and handlers the spell installed.

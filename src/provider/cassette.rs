@@ -1,0 +1,272 @@
+//! Cassettes: every model exchange of a run, one JSON object per line.
+//!
+//! ```text
+//! {"llmspell_cassette":1}
+//! {"n":1,"op":"chat","request":{"model":"local/smollm2","messages":[...]},"reply":{"text":"Hi",...}}
+//! {"n":2,"op":"chat","request":{...},"error":{"code":"llm.rate_limited","message":"..."}}
+//! ```
+//!
+//! Requests hold what the spell asked (model, messages, options), never a
+//! key or header. Replay answers a request from the first unused exchange
+//! with the same op and an equal request; a request with none fails with
+//! `replay.miss` and a diff against the exchange that was expected next.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// How a run uses cassettes (`--record`, `--replay`, `--live-after`).
+#[derive(Debug, Clone, Default)]
+pub struct CassetteMode {
+    pub record: Option<PathBuf>,
+    pub replay: Option<PathBuf>,
+    /// Replay this many exchanges, then call the live provider.
+    pub live_after: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Exchange {
+    n: usize,
+    op: String,
+    request: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorData>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ErrorData {
+    code: String,
+    message: String,
+}
+
+/// A run's cassettes: the one replayed and the one recorded.
+pub struct Cassette {
+    replay: Vec<(Exchange, bool)>,
+    replay_file: Option<PathBuf>,
+    replayed: usize,
+    live_after: Option<usize>,
+    record: Option<std::fs::File>,
+    recorded: usize,
+}
+
+fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::ConfigInvalid,
+        format!("cassette {}: {e}", path.display()),
+    )
+}
+
+impl Cassette {
+    pub fn open(mode: &CassetteMode) -> Result<Cassette> {
+        let mut replay = Vec::new();
+        if let Some(path) = &mode.replay {
+            let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() || line.contains("\"llmspell_cassette\"") {
+                    continue;
+                }
+                let ex: Exchange = serde_json::from_str(line)
+                    .map_err(|e| io_error(path, format!("line {}: {e}", i + 1)))?;
+                replay.push((ex, false));
+            }
+        }
+        let record = match &mode.record {
+            Some(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| io_error(path, e))?;
+                }
+                let mut f = std::fs::File::create(path).map_err(|e| io_error(path, e))?;
+                writeln!(f, "{{\"llmspell_cassette\":1}}").map_err(|e| io_error(path, e))?;
+                Some(f)
+            }
+            None => None,
+        };
+        Ok(Cassette {
+            replay,
+            replay_file: mode.replay.clone(),
+            replayed: 0,
+            live_after: mode.live_after,
+            record,
+            recorded: 0,
+        })
+    }
+
+    /// The recorded answer to `request`: `None` when the call goes live.
+    pub fn answer(
+        &mut self,
+        op: &str,
+        request: &serde_json::Value,
+    ) -> Result<Option<std::result::Result<serde_json::Value, Error>>> {
+        let Some(file) = &self.replay_file else {
+            return Ok(None);
+        };
+        if self.live_after.is_some_and(|n| self.replayed >= n) {
+            return Ok(None);
+        }
+        let found = self
+            .replay
+            .iter_mut()
+            .find(|(ex, used)| !*used && ex.op == op && &ex.request == request);
+        let Some((ex, used)) = found else {
+            let expected = self.replay.iter().find(|(ex, used)| !*used && ex.op == op);
+            let diff = match expected {
+                Some((ex, _)) => format!(
+                    "the next recorded {op} request (exchange {}) differs:\n{}",
+                    ex.n,
+                    diff(&ex.request, request)
+                ),
+                None => format!(
+                    "every recorded {op} exchange is used; unexpected request:\n{}",
+                    pretty(request)
+                ),
+            };
+            return Err(Error::new(
+                ErrorCode::ReplayMiss,
+                format!(
+                    "{} has no answer for this request; record again with --record, or go live \
+                     from here with --live-after {}\n{diff}",
+                    file.display(),
+                    self.replayed
+                ),
+            ));
+        };
+        *used = true;
+        self.replayed += 1;
+        Ok(Some(match (&ex.reply, &ex.error) {
+            (_, Some(e)) => Err(Error::new(
+                ErrorCode::parse(&e.code).unwrap_or(ErrorCode::LlmHttp),
+                e.message.clone(),
+            )),
+            (Some(r), None) => Ok(r.clone()),
+            (None, None) => Ok(serde_json::Value::Null),
+        }))
+    }
+
+    /// Appends an exchange to the cassette being recorded.
+    pub fn record(
+        &mut self,
+        op: &str,
+        request: &serde_json::Value,
+        outcome: &std::result::Result<serde_json::Value, Error>,
+    ) -> Result<()> {
+        let Some(f) = &mut self.record else {
+            return Ok(());
+        };
+        self.recorded += 1;
+        let (reply, error) = match outcome {
+            Ok(v) => (Some(v.clone()), None),
+            Err(e) => (
+                None,
+                Some(ErrorData {
+                    code: e.code.as_str().into(),
+                    message: e.message.clone(),
+                }),
+            ),
+        };
+        let ex = Exchange {
+            n: self.recorded,
+            op: op.into(),
+            request: request.clone(),
+            reply,
+            error,
+        };
+        let line = serde_json::to_string(&ex)
+            .map_err(|e| Error::new(ErrorCode::StateIo, e.to_string()))?;
+        writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| {
+            Error::new(
+                ErrorCode::StateIo,
+                format!("cannot write the cassette: {e}"),
+            )
+        })
+    }
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// A line diff of two JSON values, pretty-printed: `-` recorded, `+` now.
+fn diff(recorded: &serde_json::Value, now: &serde_json::Value) -> String {
+    let a: Vec<String> = pretty(recorded).lines().map(str::to_owned).collect();
+    let b: Vec<String> = pretty(now).lines().map(str::to_owned).collect();
+    // Longest common subsequence over lines: fine for request-sized text.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!("  {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str(&format!("+ {}\n", b[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("- {}\n", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_exchange_replays_and_a_changed_request_misses_with_a_diff() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let req =
+            serde_json::json!({"model": "m/x", "messages": [{"role": "user", "content": "hi"}]});
+        let mut rec = Cassette::open(&CassetteMode {
+            record: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        rec.record("chat", &req, &Ok(serde_json::json!({"text": "hello"})))
+            .unwrap();
+        drop(rec);
+        let mode = CassetteMode {
+            replay: Some(path.clone()),
+            ..Default::default()
+        };
+        let mut play = Cassette::open(&mode).unwrap();
+        let got = play.answer("chat", &req).unwrap().unwrap().unwrap();
+        assert_eq!(got["text"], "hello");
+        let mut play = Cassette::open(&mode).unwrap();
+        let other =
+            serde_json::json!({"model": "m/x", "messages": [{"role": "user", "content": "bye"}]});
+        let e = play.answer("chat", &other).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ReplayMiss);
+        assert!(
+            e.message.contains("-         \"content\": \"hi\""),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("+         \"content\": \"bye\""),
+            "{}",
+            e.message
+        );
+        let mut fork = Cassette::open(&CassetteMode {
+            live_after: Some(0),
+            ..mode
+        })
+        .unwrap();
+        assert!(fork.answer("chat", &req).unwrap().is_none());
+    }
+}

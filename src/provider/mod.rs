@@ -1,0 +1,538 @@
+//! The seam over the `llm` crate: which provider and model a call goes to,
+//! per-call options that `llm` fixes when a provider is built, and the
+//! known defects of `llm` 1.3.8 routed around (each listed in UPSTREAM.md
+//! with a test). Record and replay sit here too ([`cassette`]).
+//!
+//! Nothing here knows about engines or script values, and no API key ever
+//! leaves this module: not in requests we record, events, logs or errors.
+
+pub mod cassette;
+mod convert;
+mod stream;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use llm::builder::{LLMBackend, LLMBuilder};
+use llm::chat::StructuredOutputFormat;
+use llm::LLMProvider;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, ProviderConfig};
+use crate::error::{Error, ErrorCode, Result};
+pub use cassette::{Cassette, CassetteMode};
+
+/// A call's time limit unless the provider or the call says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One message of a conversation, as the spell API has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    #[serde(default)]
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+/// A tool call the model asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// Parsed JSON; the raw text when the model sent something else.
+    pub arguments: serde_json::Value,
+}
+
+/// A tool offered to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub params: serde_json::Value,
+}
+
+/// One model call, with every option resolved. This is also what a
+/// cassette records as the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// `"provider/model"`.
+    pub model: String,
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
+}
+
+/// What came back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatReply {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// For streams: the pieces as they arrived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<String>,
+}
+
+/// How a provider is reached.
+#[derive(Debug, Clone)]
+struct Provider {
+    name: String,
+    kind: String,
+    backend: LLMBackend,
+    /// Set for servers that speak OpenAI's chat completions, which our own
+    /// streaming reader uses (llm's corrupts UTF-8 split across chunks).
+    chat_completions_url: Option<String>,
+    base_url: Option<String>,
+    key: String,
+    model: Option<String>,
+    timeout: Duration,
+}
+
+/// The providers of one project, built from `llmspell.toml` and the
+/// environment; shared by the runs of a runtime.
+pub struct Models {
+    providers: BTreeMap<String, Provider>,
+    default_model: Option<String>,
+    embed_model: Option<String>,
+    aliases: BTreeMap<String, String>,
+    built: Mutex<HashMap<String, Arc<dyn LLMProvider>>>,
+    client: reqwest::Client,
+    /// Configuration problems, reported when a call needs the provider.
+    problems: BTreeMap<String, String>,
+}
+
+/// The environment variables used when `llmspell.toml` names no provider:
+/// `(provider name and kind, key variable)`.
+const ENV_PROVIDERS: [(&str, &str); 10] = [
+    ("openai", "OPENAI_API_KEY"),
+    ("anthropic", "ANTHROPIC_API_KEY"),
+    ("google", "GOOGLE_API_KEY"),
+    ("groq", "GROQ_API_KEY"),
+    ("deepseek", "DEEPSEEK_API_KEY"),
+    ("xai", "XAI_API_KEY"),
+    ("mistral", "MISTRAL_API_KEY"),
+    ("openrouter", "OPENROUTER_API_KEY"),
+    ("cohere", "COHERE_API_KEY"),
+    ("azure_openai", "AZURE_OPENAI_API_KEY"),
+];
+
+impl Models {
+    pub fn from_config(config: &Config) -> Models {
+        let mut providers = BTreeMap::new();
+        let mut problems = BTreeMap::new();
+        let mut configured = config.providers.clone();
+        if configured.is_empty() {
+            for (name, var) in ENV_PROVIDERS {
+                if std::env::var_os(var).is_some() {
+                    configured.insert(
+                        name.into(),
+                        ProviderConfig {
+                            kind: name.into(),
+                            api_key_env: Some(var.into()),
+                            ..ProviderConfig::default()
+                        },
+                    );
+                }
+            }
+            if let Some(host) = std::env::var_os("OLLAMA_HOST") {
+                configured.insert(
+                    "ollama".into(),
+                    ProviderConfig {
+                        kind: "ollama".into(),
+                        base_url: Some(host.to_string_lossy().into_owned()),
+                        ..ProviderConfig::default()
+                    },
+                );
+            }
+        }
+        for (name, pc) in configured {
+            match provider(&name, &pc) {
+                Ok(p) => {
+                    providers.insert(name, p);
+                }
+                Err(e) => {
+                    problems.insert(name, e);
+                }
+            }
+        }
+        Models {
+            providers,
+            default_model: config.defaults.model.clone(),
+            embed_model: config.defaults.embed_model.clone(),
+            aliases: config.models.clone(),
+            built: Mutex::new(HashMap::new()),
+            client: reqwest::Client::new(),
+            problems,
+        }
+    }
+
+    /// `"provider/model"` for what a call asked (`None`: the default).
+    pub fn resolve(&self, asked: Option<&str>, embed: bool) -> Result<String> {
+        let fallback = if embed {
+            self.embed_model.as_ref().or(self.default_model.as_ref())
+        } else {
+            self.default_model.as_ref()
+        };
+        let name = match asked.or(fallback.map(String::as_str)) {
+            Some(n) => n.to_owned(),
+            None if self.providers.len() == 1 => {
+                let (name, p) = self.providers.iter().next().expect("one provider");
+                match &p.model {
+                    Some(m) => format!("{name}/{m}"),
+                    None => name.clone(),
+                }
+            }
+            None => return Err(no_model(self.providers.keys())),
+        };
+        let name = self.aliases.get(&name).cloned().unwrap_or(name);
+        let (provider, model) = match name.split_once('/') {
+            Some((p, m)) => (p.to_owned(), Some(m.to_owned())),
+            None => (name.clone(), None),
+        };
+        let p = self.provider(&provider)?;
+        let model = model.or_else(|| p.model.clone()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::LlmConfig,
+                format!(
+                    "no model named for provider {provider}: write \"{provider}/MODEL\" or set \
+                     model in [providers.{provider}]"
+                ),
+            )
+        })?;
+        Ok(format!("{provider}/{model}"))
+    }
+
+    fn provider(&self, name: &str) -> Result<&Provider> {
+        if let Some(problem) = self.problems.get(name) {
+            return Err(Error::new(ErrorCode::LlmConfig, problem.clone()));
+        }
+        self.providers.get(name).ok_or_else(|| {
+            Error::new(
+                ErrorCode::LlmConfig,
+                format!(
+                    "no provider {name:?}; configured: {}. Add [providers.{name}] to llmspell.toml",
+                    list(self.providers.keys())
+                ),
+            )
+        })
+    }
+
+    /// The time limit of a call: the call's own, else the provider's.
+    pub fn timeout(&self, model: &str, asked: Option<Duration>) -> Duration {
+        let provider = model.split_once('/').map_or(model, |(p, _)| p);
+        asked.unwrap_or_else(|| {
+            self.providers
+                .get(provider)
+                .map_or(DEFAULT_TIMEOUT, |p| p.timeout)
+        })
+    }
+
+    /// API keys, so that text from a provider can be cleaned of them.
+    pub fn secrets(&self) -> Vec<String> {
+        self.providers
+            .values()
+            .map(|p| p.key.clone())
+            .filter(|k| k.len() >= 8)
+            .collect()
+    }
+
+    /// One chat call, live. Runs on the I/O runtime.
+    pub async fn chat(self: Arc<Self>, req: ChatRequest) -> Result<ChatReply> {
+        let (provider, model) = self.split(&req.model)?;
+        let built = self.built(&provider, &model, &req)?;
+        let messages = convert::to_llm_messages(&req.messages);
+        let tools = convert::to_llm_tools(&req.tools);
+        let out = if tools.is_empty() {
+            built.chat(&messages).await
+        } else {
+            built.chat_with_tools(&messages, Some(&tools)).await
+        };
+        let reply = out.map_err(|e| convert::llm_error(e, &provider.name))?;
+        Ok(convert::from_llm_reply(reply.as_ref()))
+    }
+
+    /// One streamed chat call, live: each piece goes to `pieces` as it
+    /// arrives. The reply holds the whole text.
+    pub async fn stream(
+        self: Arc<Self>,
+        req: ChatRequest,
+        pieces: tokio::sync::mpsc::UnboundedSender<String>,
+        idle: Duration,
+    ) -> Result<ChatReply> {
+        let (provider, model) = self.split(&req.model)?;
+        match &provider.chat_completions_url {
+            Some(url) => {
+                let key = provider.key.clone();
+                stream::chat_completions(&self.client, url, &key, &model, &req, pieces, idle).await
+            }
+            None => {
+                let built = self.built(&provider, &model, &req)?;
+                let messages = convert::to_llm_messages(&req.messages);
+                stream::through_llm(built, messages, &provider.name, pieces).await
+            }
+        }
+    }
+
+    /// Embeddings, live.
+    pub async fn embed(
+        self: Arc<Self>,
+        model: String,
+        texts: Vec<String>,
+    ) -> Result<Vec<Vec<f32>>> {
+        let (provider, model) = self.split(&model)?;
+        let mut b = LLMBuilder::new()
+            .backend(embed_backend(&provider))
+            .api_key(provider.key.clone())
+            .model(model)
+            .timeout_seconds(provider.timeout.as_secs().max(1));
+        if let Some(url) = embed_base(&provider) {
+            b = b.base_url(url);
+        }
+        let built = b
+            .build()
+            .map_err(|e| convert::llm_error(e, &provider.name))?;
+        built
+            .embed(texts)
+            .await
+            .map_err(|e| convert::llm_error(e, &provider.name))
+    }
+
+    fn split(&self, model: &str) -> Result<(Provider, String)> {
+        let (p, m) = model.split_once('/').ok_or_else(|| {
+            Error::new(ErrorCode::LlmConfig, format!("{model}: not provider/model"))
+        })?;
+        Ok((self.provider(p)?.clone(), m.to_owned()))
+    }
+
+    /// `llm` fixes model, temperature, max_tokens, system and schema when a
+    /// provider is built: one built provider per distinct set, kept.
+    fn built(&self, p: &Provider, model: &str, req: &ChatRequest) -> Result<Arc<dyn LLMProvider>> {
+        let system = convert::system_prompt(req);
+        let key = serde_json::json!([
+            p.name,
+            model,
+            req.temperature,
+            req.max_tokens,
+            system,
+            req.schema
+        ])
+        .to_string();
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = built.get(&key) {
+            return Ok(b.clone());
+        }
+        let mut b = LLMBuilder::new()
+            .backend(p.backend.clone())
+            .api_key(p.key.clone())
+            .model(model)
+            // Our own timeout bounds the call; this one only backs it up.
+            .timeout_seconds(p.timeout.as_secs().max(1) + 5);
+        if let Some(url) = &p.base_url {
+            b = b.base_url(url.clone());
+        }
+        if let Some(t) = req.temperature {
+            b = b.temperature(t);
+        }
+        if let Some(n) = req.max_tokens {
+            b = b.max_tokens(n);
+        }
+        if let Some(s) = system {
+            b = b.system(s);
+        }
+        if let Some(schema) = &req.schema {
+            b = b.schema(StructuredOutputFormat {
+                name: "reply".into(),
+                description: None,
+                schema: Some(schema.clone()),
+                strict: None,
+            });
+        }
+        let provider: Arc<dyn LLMProvider> =
+            Arc::from(b.build().map_err(|e| convert::llm_error(e, &p.name))?);
+        if built.len() >= 64 {
+            built.clear();
+        }
+        built.insert(key, provider.clone());
+        Ok(provider)
+    }
+}
+
+fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let v: Vec<&str> = names.map(String::as_str).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn no_model<'a>(names: impl Iterator<Item = &'a String>) -> Error {
+    Error::new(
+        ErrorCode::LlmConfig,
+        format!(
+            "no model given and no default: pass opts.model = \"provider/model\" or set \
+             [defaults] model in llmspell.toml (providers: {}). Without an API key, \
+             scripts/local-model.sh start serves a local model",
+            list(names)
+        ),
+    )
+}
+
+/// Kinds that speak OpenAI's chat completions, with their usual base URL.
+fn chat_completions_base(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "openai" => "https://api.openai.com/v1",
+        "openai_compatible" => "",
+        "ollama" => "http://127.0.0.1:11434",
+        "groq" => "https://api.groq.com/openai/v1",
+        "openrouter" => "https://openrouter.ai/api/v1",
+        "deepseek" => "https://api.deepseek.com/v1",
+        "xai" => "https://api.x.ai/v1",
+        "mistral" => "https://api.mistral.ai/v1",
+        _ => return None,
+    })
+}
+
+fn provider(name: &str, pc: &ProviderConfig) -> std::result::Result<Provider, String> {
+    let kind = pc.kind.replace('-', "_");
+    let known = [
+        "openai",
+        "openai_compatible",
+        "ollama",
+        "anthropic",
+        "google",
+        "groq",
+        "deepseek",
+        "xai",
+        "mistral",
+        "openrouter",
+        "cohere",
+        "azure_openai",
+    ];
+    if !known.contains(&kind.as_str()) {
+        return Err(format!(
+            "[providers.{name}] kind {:?} is not one of {}",
+            pc.kind,
+            known.join(", ")
+        ));
+    }
+    // llm panics inside build() on a base URL it cannot parse: check first.
+    if let Some(url) = &pc.base_url {
+        match reqwest::Url::parse(url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+            _ => {
+                return Err(format!(
+                    "[providers.{name}] base_url {url:?} is not an http(s) URL"
+                ))
+            }
+        }
+    }
+    // llm's anthropic backend ignores base_url: refuse rather than call
+    // the real API when the user meant another server.
+    if kind == "anthropic" && pc.base_url.is_some() {
+        return Err(format!(
+            "[providers.{name}] kind anthropic cannot take a base_url (the llm crate ignores \
+             it, see UPSTREAM.md); for an Anthropic-compatible server use kind \
+             openai_compatible if it speaks /v1/chat/completions"
+        ));
+    }
+    let key = match &pc.api_key_env {
+        Some(var) => match std::env::var(var) {
+            Ok(k) if !k.is_empty() => k,
+            _ => {
+                return Err(format!(
+                    "[providers.{name}] needs an API key in the environment variable {var}, \
+                     which is not set"
+                ))
+            }
+        },
+        None if matches!(kind.as_str(), "openai_compatible" | "ollama") => {
+            // llm refuses an empty key; local servers ignore this one.
+            "none".into()
+        }
+        None => {
+            return Err(format!(
+                "[providers.{name}] needs api_key_env, the environment variable with its key"
+            ))
+        }
+    };
+    let mut base = pc.base_url.clone();
+    let mut chat_completions_url = None;
+    let backend = match chat_completions_base(&kind) {
+        Some(default) => {
+            let mut url = base.clone().unwrap_or_else(|| default.to_owned());
+            if url.is_empty() {
+                return Err(format!(
+                    "[providers.{name}] kind openai_compatible needs base_url (for example \
+                     http://127.0.0.1:8088/v1)"
+                ));
+            }
+            // Ollama's own API breaks streaming and tool messages in llm:
+            // reach it through its OpenAI-compatible /v1 instead.
+            if kind == "ollama" && !url.trim_end_matches('/').ends_with("/v1") {
+                url = format!("{}/v1", url.trim_end_matches('/'));
+            }
+            let url = url.trim_end_matches('/').to_owned();
+            chat_completions_url = Some(format!("{url}/chat/completions"));
+            base = Some(url);
+            // llm's openai backend speaks the Responses API, which breaks on
+            // conversations with earlier assistant turns; its groq backend
+            // is a plain chat-completions client that takes any base URL.
+            LLMBackend::Groq
+        }
+        None => kind
+            .replace('_', "-")
+            .parse::<LLMBackend>()
+            .map_err(|e| format!("[providers.{name}]: {e}"))?,
+    };
+    if matches!(
+        kind.as_str(),
+        "groq" | "openrouter" | "deepseek" | "xai" | "mistral"
+    ) && pc.base_url.is_none()
+    {
+        // Their own llm backends know their endpoints.
+        base = None;
+    }
+    Ok(Provider {
+        name: name.to_owned(),
+        kind,
+        backend,
+        chat_completions_url,
+        base_url: base,
+        key,
+        model: pc.model.clone(),
+        timeout: pc
+            .timeout_secs
+            .filter(|s| *s > 0.0)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64),
+    })
+}
+
+/// Embeddings: OpenAI's `/embeddings` for every chat-completions server.
+fn embed_backend(p: &Provider) -> LLMBackend {
+    if p.chat_completions_url.is_some() && p.kind != "mistral" {
+        LLMBackend::OpenAI
+    } else {
+        p.backend.clone()
+    }
+}
+
+fn embed_base(p: &Provider) -> Option<String> {
+    p.base_url.clone().map(|u| format!("{u}/"))
+}
