@@ -19,13 +19,16 @@ usage:
   llmspell run SPELL [--arg KEY=VALUE]... [--args-json JSON] [--timeout SECS]
                      [--instructions N] [--memory-mb N] [--call-depth N]
                      [--config FILE] [--pretty]
+                     [--record CASSETTE] [--replay CASSETTE [--live-after N]]
   llmspell check SPELL [--config FILE]
   llmspell api [--json]
   llmspell repl --engine lua|js|rhai [--config FILE]
 
 SPELL is a .lua, .js or .rhai file. The config is the nearest llmspell.toml
 from the spell's folder upwards, unless --config names one. The limit flags
-override its [limits]; 0 turns a limit off.
+override its [limits]; 0 turns a limit off. --record writes every model
+exchange to CASSETTE (JSON lines); --replay answers from one with no network,
+and --live-after N replays only the first N exchanges, then calls the model.
 ";
 
 enum Command {
@@ -54,6 +57,7 @@ struct RunArgs {
     call_depth: Option<u32>,
     config: Option<PathBuf>,
     pretty: bool,
+    cassette: llmspell::provider::CassetteMode,
 }
 
 fn number<T: std::str::FromStr>(p: &mut lexopt::Parser, flag: &str) -> Result<T, Error> {
@@ -84,6 +88,7 @@ fn parse_args() -> Result<Command, Error> {
     let mut pretty = false;
     let mut engine = None;
     let mut timeout = None;
+    let mut cassette = llmspell::provider::CassetteMode::default();
     let (mut instructions, mut memory_mb, mut call_depth) = (None, None, None);
     let mut args = serde_json::Map::new();
     let mut kv = Vec::new();
@@ -148,6 +153,15 @@ fn parse_args() -> Result<Command, Error> {
             Long("call-depth") if sub == "run" => {
                 call_depth = Some(number(&mut p, "--call-depth")?)
             }
+            Long("record") if sub == "run" => {
+                cassette.record = Some(PathBuf::from(p.value().map_err(usage_error)?))
+            }
+            Long("replay") if sub == "run" => {
+                cassette.replay = Some(PathBuf::from(p.value().map_err(usage_error)?))
+            }
+            Long("live-after") if sub == "run" => {
+                cassette.live_after = Some(number(&mut p, "--live-after")?)
+            }
             Short('h') | Long("help") => return Ok(Command::Help),
             other => return Err(usage_error(other.unexpected())),
         }
@@ -171,6 +185,7 @@ fn parse_args() -> Result<Command, Error> {
             call_depth,
             config,
             pretty,
+            cassette,
         }),
         "check" => Command::Check {
             spell: need_spell()?,
@@ -219,6 +234,13 @@ fn run(a: RunArgs) -> Result<(), Error> {
     }
     let mut opts = RunOptions::new(config);
     opts.args = a.args;
+    if a.cassette.live_after.is_some() && a.cassette.replay.is_none() {
+        return Err(usage_error("--live-after goes with --replay"));
+    }
+    if a.cassette.record.is_some() || a.cassette.replay.is_some() {
+        let c = llmspell::provider::Cassette::open(&a.cassette)?;
+        opts.cassette = Some(std::sync::Arc::new(std::sync::Mutex::new(c)));
+    }
     let outcome = Runtime::new().run(&spell, &opts);
     let value = outcome.result?;
     if !value.is_null() {

@@ -482,11 +482,9 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
             }
             .map(|v| serde_json::json!(v));
             if let Some(c) = &task.session.cassette {
-                c.lock().unwrap_or_else(|e| e.into_inner()).record(
-                    "embed",
-                    &key,
-                    &out.clone(),
-                )?;
+                c.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record("embed", &key, &out.clone())?;
             }
             out
         }

@@ -211,12 +211,12 @@ fn diff(recorded: &serde_json::Value, now: &serde_json::Value) -> String {
             out.push_str(&format!("  {}\n", a[i]));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+ {}\n", b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             out.push_str(&format!("- {}\n", a[i]));
             i += 1;
+        } else {
+            out.push_str(&format!("+ {}\n", b[j]));
+            j += 1;
         }
     }
     out
@@ -252,16 +252,13 @@ mod tests {
             serde_json::json!({"model": "m/x", "messages": [{"role": "user", "content": "bye"}]});
         let e = play.answer("chat", &other).unwrap_err();
         assert_eq!(e.code, ErrorCode::ReplayMiss);
-        assert!(
-            e.message.contains("-         \"content\": \"hi\""),
-            "{}",
+        let has = |mark: &str, text: &str| {
             e.message
-        );
-        assert!(
-            e.message.contains("+         \"content\": \"bye\""),
-            "{}",
-            e.message
-        );
+                .lines()
+                .any(|l| l.starts_with(mark) && l.contains(text))
+        };
+        assert!(has("- ", "\"content\": \"hi\""), "{}", e.message);
+        assert!(has("+ ", "\"content\": \"bye\""), "{}", e.message);
         let mut fork = Cassette::open(&CassetteMode {
             live_after: Some(0),
             ..mode

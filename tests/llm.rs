@@ -1,0 +1,478 @@
+//! Model calls against the scripted provider: exact replies, tool calls,
+//! faults, streams, budgets, events, and record/replay, in every engine.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use llmspell::provider::{Cassette, CassetteMode};
+use llmspell::{Config, EngineKind, ErrorCode, RunOptions, Runtime, Spell};
+use support::scripted::{Reply, Scripted};
+
+#[global_allocator]
+static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+struct Run {
+    result: llmspell::Result<serde_json::Value>,
+    events: Vec<llmspell::Event>,
+}
+
+fn run_with(toml: &str, kind: EngineKind, src: &str, cassette: Option<CassetteMode>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("llmspell.toml");
+    std::fs::write(&file, toml).unwrap();
+    let config = Config::load(&file).unwrap();
+    let mut opts = RunOptions::new(config);
+    opts.output = Arc::new(|_| {});
+    opts.log = Arc::new(|_, _, _| {});
+    if let Some(mode) = cassette {
+        opts.cassette = Some(Arc::new(Mutex::new(Cassette::open(&mode).unwrap())));
+    }
+    let name = format!("case.{}", kind.extension());
+    let mut spell = Spell::from_source(&name, src).unwrap();
+    spell.dir = dir.path().to_path_buf();
+    let rt = Runtime::new();
+    let rx = rt.bus().subscribe("llm.*");
+    let out = rt.run(&spell, &opts);
+    Run {
+        result: out.result,
+        events: rx.try_iter().collect(),
+    }
+}
+
+/// The same case in three languages.
+struct Case {
+    lua: &'static str,
+    js: &'static str,
+    rhai: &'static str,
+}
+
+impl Case {
+    fn each(&self, replies: impl Fn() -> Vec<Reply>, check: impl Fn(EngineKind, Run, &Scripted)) {
+        for (kind, src) in [
+            (EngineKind::Lua, self.lua),
+            (EngineKind::Js, self.js),
+            (EngineKind::Rhai, self.rhai),
+        ] {
+            let server = Scripted::start(replies());
+            let run = run_with(&server.toml(), kind, src, None);
+            check(kind, run, &server);
+        }
+    }
+}
+
+#[test]
+fn chat_returns_the_reply_usage_model_and_sends_options() {
+    Case {
+        lua: r#"return llm.chat("hi", {system = "be brief", temperature = 0, max_tokens = 9})"#,
+        js: r#"export default await llm.chat("hi", {system: "be brief", temperature: 0, max_tokens: 9});"#,
+        rhai: r#"llm.chat("hi", #{system: "be brief", temperature: 0, max_tokens: 9})"#,
+    }
+    .each(
+        || vec![Reply::text("Hello there")],
+        |kind, run, server| {
+            let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(r["text"], "Hello there", "{kind}");
+            assert_eq!(r["model"], "mock/m1");
+            assert_eq!(r["usage"], serde_json::json!({"input_tokens": 7, "output_tokens": 5}));
+            assert_eq!(r["tool_calls"], serde_json::json!([]));
+            let req = &server.requests.lock().unwrap()[0];
+            assert_eq!(req["model"], "m1");
+            assert_eq!(req["max_tokens"], 9);
+            assert_eq!(req["temperature"], 0.0);
+            assert_eq!(req["messages"][0]["role"], "system");
+            assert_eq!(req["messages"][1]["content"], "hi");
+            let topics: Vec<_> = run.events.iter().map(|e| e.topic.as_str()).collect();
+            assert_eq!(topics, ["llm.request", "llm.response"], "{kind}");
+            assert_eq!(run.events[1].data["usage"]["output_tokens"], 5);
+        },
+    );
+}
+
+#[test]
+fn per_call_options_reach_the_server_even_though_llm_fixes_them_at_build() {
+    let server = Scripted::start(vec![Reply::text("a"), Reply::text("b")]);
+    let src = r#"llm.chat("x", {temperature = 0.5, max_tokens = 3}); return llm.chat("y", {temperature = 1, max_tokens = 4, system = "s2"}).text"#;
+    let run = run_with(&server.toml(), EngineKind::Lua, src, None);
+    assert_eq!(run.result.unwrap(), "b");
+    let reqs = server.requests.lock().unwrap();
+    assert_eq!(
+        (reqs[0]["max_tokens"].clone(), reqs[1]["max_tokens"].clone()),
+        (3.into(), 4.into())
+    );
+    assert_eq!(reqs[1]["temperature"], 1.0);
+    assert_eq!(reqs[1]["messages"][0]["content"][0]["text"], "s2");
+}
+
+#[test]
+fn tool_calls_come_back_parsed_and_conversations_with_tool_results_go_out() {
+    Case {
+        lua: r#"
+local tools = {{name = "add", description = "adds", params = {type = "object", properties = {a = {type = "integer"}}}}}
+local r = llm.chat("add", {tools = tools})
+local c = r.tool_calls[1]
+local r2 = llm.chat({{role = "user", content = "add"}, {role = "assistant", content = "", tool_calls = r.tool_calls},
+  {role = "tool", tool_call_id = c.id, content = "3"}}, {tools = tools})
+return {call = c, text = r2.text}"#,
+        js: r#"
+const tools = [{name: "add", description: "adds", params: {type: "object", properties: {a: {type: "integer"}}}}];
+const r = await llm.chat("add", {tools});
+const c = r.tool_calls[0];
+const r2 = await llm.chat([{role: "user", content: "add"}, {role: "assistant", content: "", tool_calls: r.tool_calls},
+  {role: "tool", tool_call_id: c.id, content: "3"}], {tools});
+export default {call: c, text: r2.text};"#,
+        rhai: r#"
+let tools = [#{name: "add", description: "adds", params: #{type: "object", properties: #{a: #{type: "integer"}}}}];
+let r = llm.chat("add", #{tools: tools});
+let c = r.tool_calls[0];
+let r2 = llm.chat([#{role: "user", content: "add"}, #{role: "assistant", content: "", tool_calls: r.tool_calls},
+  #{role: "tool", tool_call_id: c.id, content: "3"}], #{tools: tools});
+#{"call": c, text: r2.text}"#,
+    }
+    .each(
+        || {
+            vec![
+                Reply::Text(String::new(), vec![("call_1".into(), "add".into(), r#"{"a": 1}"#.into())]),
+                Reply::text("three"),
+            ]
+        },
+        |kind, run, server| {
+            let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(r["call"], serde_json::json!({"id": "call_1", "name": "add", "arguments": {"a": 1}}));
+            assert_eq!(r["text"], "three");
+            let reqs = server.requests.lock().unwrap();
+            assert_eq!(reqs[0]["tools"][0]["function"]["name"], "add", "{kind}");
+            let msgs = reqs[1]["messages"].as_array().unwrap();
+            assert_eq!(msgs[1]["tool_calls"][0]["id"], "call_1", "{kind}");
+            assert_eq!(msgs[2]["role"], "tool");
+            assert_eq!(msgs[2]["tool_call_id"], "call_1");
+            assert_eq!(msgs[2]["content"], "3");
+        },
+    );
+}
+
+fn expect_code(replies: Vec<Reply>, opts_lua: &str, code: ErrorCode) {
+    let server = Scripted::start(replies);
+    let src = format!("return llm.chat('hi', {opts_lua})");
+    let run = run_with(&server.toml(), EngineKind::Lua, &src, None);
+    let e = run.result.expect_err("should fail");
+    assert_eq!(e.code, code, "{e}");
+    let last = run.events.last().expect("an llm.error event");
+    assert_eq!(last.topic, "llm.error");
+    assert_eq!(last.data["code"], code.as_str());
+}
+
+#[test]
+fn http_faults_map_to_their_codes() {
+    expect_code(
+        vec![Reply::Status(429, "slow down".into())],
+        "{}",
+        ErrorCode::LlmRateLimited,
+    );
+    expect_code(
+        vec![Reply::Status(500, "oops".into())],
+        "{}",
+        ErrorCode::LlmHttp,
+    );
+    expect_code(
+        vec![Reply::Status(503, "busy".into())],
+        "{}",
+        ErrorCode::LlmHttp,
+    );
+    expect_code(
+        vec![Reply::Raw("{not json".into())],
+        "{}",
+        ErrorCode::LlmBadReply,
+    );
+    expect_code(
+        vec![Reply::Slow(
+            Duration::from_millis(800),
+            Box::new(Reply::text("late")),
+        )],
+        "{timeout_ms = 150}",
+        ErrorCode::LlmTimeout,
+    );
+}
+
+#[test]
+fn a_refused_connection_is_llm_http_and_names_no_key() {
+    let toml = "[providers.gone]\nkind = \"openai_compatible\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\napi_key_env = \"LLMSPELL_TEST_KEY\"\n";
+    std::env::set_var("LLMSPELL_TEST_KEY", "sk-secret-value-123456");
+    let run = run_with(toml, EngineKind::Lua, "return llm.chat('hi')", None);
+    let e = run.result.unwrap_err();
+    assert_eq!(e.code, ErrorCode::LlmHttp, "{e}");
+    assert!(!e.message.contains("sk-secret"), "{e}");
+    for ev in &run.events {
+        assert!(!ev.data.to_string().contains("sk-secret"), "{:?}", ev);
+    }
+}
+
+#[test]
+fn the_key_goes_only_in_the_authorization_header() {
+    std::env::set_var("LLMSPELL_TEST_KEY2", "sk-only-in-header-999");
+    let server = Scripted::start(vec![Reply::text("ok")]);
+    let toml = server.toml().replace(
+        "model = \"m1\"\n",
+        "model = \"m1\"\napi_key_env = \"LLMSPELL_TEST_KEY2\"\n",
+    );
+    let run = run_with(&toml, EngineKind::Lua, "return llm.chat('hi').text", None);
+    assert_eq!(run.result.unwrap(), "ok");
+    assert_eq!(
+        server.auth.lock().unwrap()[0],
+        "authorization: Bearer sk-only-in-header-999"
+    );
+    assert!(!server.requests.lock().unwrap()[0]
+        .to_string()
+        .contains("sk-only"));
+}
+
+#[test]
+fn schema_replies_are_parsed_and_validated() {
+    let schema =
+        r#"{type = "object", required = {"name"}, properties = {name = {type = "string"}}}"#;
+    let server = Scripted::start(vec![
+        Reply::text("```json\n{\"name\": \"Ada\"}\n```"),
+        Reply::text("{\"name\": 3}"),
+        Reply::text("not json"),
+    ]);
+    let src = format!(
+        "local s = {schema}\nlocal a = llm.chat('x', {{schema = s}})\nlocal ok2, e2 = pcall(llm.chat, 'x', {{schema = s}})\nlocal ok3, e3 = pcall(llm.chat, 'x', {{schema = s}})\nreturn {{data = a.data, e2 = e2, e3 = e3}}"
+    );
+    let run = run_with(&server.toml(), EngineKind::Lua, &src, None);
+    let r = run.result.unwrap();
+    assert_eq!(r["data"], serde_json::json!({"name": "Ada"}));
+    assert!(
+        r["e2"].as_str().unwrap().starts_with("llm.bad_reply:"),
+        "{r}"
+    );
+    assert!(r["e2"].as_str().unwrap().contains("/name"), "{r}");
+    assert!(
+        r["e3"].as_str().unwrap().starts_with("llm.bad_reply:"),
+        "{r}"
+    );
+}
+
+#[test]
+fn streams_deliver_pieces_in_order_keep_split_characters_whole_and_stop_on_false() {
+    Case {
+        lua: r#"local got = {}
+local r = llm.stream("x", {}, function(p) got[#got + 1] = p end)
+local n = 0
+local r2 = llm.stream("x", {}, function(p) n = n + 1; return false end)
+return {got = got, text = r.text, stopped = r2.text, n = n, usage = r.usage}"#,
+        js: r#"const got = [];
+const r = await llm.stream("x", {}, (p) => { got.push(p); });
+let n = 0;
+const r2 = await llm.stream("x", {}, (p) => { n++; return false; });
+export default {got, text: r.text, stopped: r2.text, n, usage: r.usage};"#,
+        rhai: r#"let got = [];
+let r = llm.stream("x", #{}, |p| { got.push(p); });
+let c = #{n: 0};
+let r2 = llm.stream("x", #{}, |p| { c.n += 1; false });
+#{got: got, text: r.text, stopped: r2.text, n: c.n, usage: r.usage}"#,
+    }
+    .each(
+        || {
+            // "é" and "—" are split between two network writes.
+            vec![
+                Reply::stream(&["caf\u{e9} ", "\u{2014} ", "done"], Some(62), true),
+                Reply::stream(&["one ", "two ", "three"], None, true),
+            ]
+        },
+        |kind, run, _| {
+            let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(r["text"], "caf\u{e9} \u{2014} done", "{kind}");
+            assert_eq!(
+                r["got"],
+                serde_json::json!(["caf\u{e9} ", "\u{2014} ", "done"]),
+                "{kind}"
+            );
+            assert_eq!(r["stopped"], "one ", "{kind}");
+            assert_eq!(r["n"], 1, "{kind}");
+            assert_eq!(r["usage"]["output_tokens"], 3, "{kind}");
+        },
+    );
+}
+
+#[test]
+fn a_cut_stream_is_an_error_not_a_short_reply() {
+    let server = Scripted::start(vec![Reply::stream(&["par", "tial"], None, false)]);
+    let run = run_with(
+        &server.toml(),
+        EngineKind::Lua,
+        "return llm.stream('x', {}, function() end)",
+        None,
+    );
+    let e = run.result.unwrap_err();
+    assert_eq!(e.code, ErrorCode::LlmHttp, "{e}");
+    assert!(e.message.contains("cut"), "{e}");
+}
+
+#[test]
+fn budgets_stop_the_call_that_would_pass_them() {
+    let server = Scripted::start(vec![Reply::text("a"), Reply::text("b"), Reply::text("c")]);
+    let toml = format!("{}\n[limits]\nmax_llm_calls = 2\n", server.toml());
+    let src = "llm.chat('1') llm.chat('2') local ok, e = pcall(llm.chat, '3') return e";
+    let run = run_with(&toml, EngineKind::Lua, src, None);
+    let e = run.result.unwrap();
+    assert!(e.as_str().unwrap().starts_with("llm.budget:"), "{e}");
+    assert_eq!(server.requests.lock().unwrap().len(), 2);
+    let toml = format!(
+        "{}\n[limits]\nmax_tokens = 20\n",
+        Scripted::start(vec![]).toml()
+    );
+    let server = Scripted::start(vec![Reply::text("a")]);
+    let toml = toml.replace(
+        &toml[toml.find("base_url").unwrap()..toml.find("model =").unwrap()],
+        &format!("base_url = \"{}\"\n", server.url),
+    );
+    let src = "llm.chat('1') local ok, e = pcall(llm.chat, '2', {max_tokens = 10}) return e";
+    let e = run_with(&toml, EngineKind::Lua, src, None).result.unwrap();
+    assert!(e.as_str().unwrap().starts_with("llm.budget:"), "{e}");
+}
+
+#[test]
+fn hooks_rewrite_the_prompt_and_redact_the_reply() {
+    let server = Scripted::start(vec![Reply::text("the secret is 42")]);
+    let src = r#"
+hooks.before("llm.chat", function(c) return {args = {"rewritten: " .. c.args[1]}} end)
+hooks.after("llm.chat", function(c, r) r.text = r.text:gsub("%d+", "[n]"); return {result = r} end)
+return llm.chat("hi").text"#;
+    let run = run_with(&server.toml(), EngineKind::Lua, src, None);
+    assert_eq!(run.result.unwrap(), "the secret is [n]");
+    assert_eq!(
+        server.requests.lock().unwrap()[0]["messages"][0]["content"],
+        "rewritten: hi"
+    );
+}
+
+#[test]
+fn record_then_replay_with_no_server_and_fork_with_live_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let tape = dir.path().join("tape.jsonl");
+    let server = Scripted::start(vec![Reply::text("one"), Reply::text("two")]);
+    let src = "return {llm.chat('a').text, llm.chat('b').text}";
+    let rec = CassetteMode {
+        record: Some(tape.clone()),
+        ..Default::default()
+    };
+    let run = run_with(&server.toml(), EngineKind::Lua, src, Some(rec));
+    assert_eq!(run.result.unwrap(), serde_json::json!(["one", "two"]));
+    let text = std::fs::read_to_string(&tape).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    // The server is gone from this config: replay needs no network.
+    let offline = server.toml().replace(&server.url, "http://127.0.0.1:9/v1");
+    let play = CassetteMode {
+        replay: Some(tape.clone()),
+        ..Default::default()
+    };
+    let rhai = "[llm.chat(\"a\").text, llm.chat(\"b\").text]";
+    for (kind, src) in [(EngineKind::Lua, src), (EngineKind::Rhai, rhai)] {
+        let run = run_with(&offline, kind, src, Some(play.clone()));
+        assert_eq!(
+            run.result.unwrap(),
+            serde_json::json!(["one", "two"]),
+            "{kind}"
+        );
+    }
+    let js = "export default [(await llm.chat('a')).text, (await llm.chat('b')).text];";
+    assert_eq!(
+        run_with(&offline, EngineKind::Js, js, Some(play.clone()))
+            .result
+            .unwrap(),
+        serde_json::json!(["one", "two"])
+    );
+    let miss = run_with(
+        &offline,
+        EngineKind::Lua,
+        "return llm.chat('c')",
+        Some(play.clone()),
+    );
+    let e = miss.result.unwrap_err();
+    assert_eq!(e.code, ErrorCode::ReplayMiss);
+    let has = |mark: &str, text: &str| {
+        e.message
+            .lines()
+            .any(|l| l.starts_with(mark) && l.contains(text))
+    };
+    assert!(
+        has("- ", "\"content\": \"a\"") && has("+ ", "\"content\": \"c\""),
+        "{e}"
+    );
+    // Fork: the first exchange from the tape, the second live.
+    let live = Scripted::start(vec![Reply::text("fresh")]);
+    let fork = CassetteMode {
+        replay: Some(tape),
+        live_after: Some(1),
+        ..Default::default()
+    };
+    let run = run_with(&live.toml(), EngineKind::Lua, src, Some(fork));
+    assert_eq!(run.result.unwrap(), serde_json::json!(["one", "fresh"]));
+    assert_eq!(live.requests.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn embeddings_come_back_as_float_arrays() {
+    let server = Scripted::start(vec![Reply::Embed(4)]);
+    let run = run_with(
+        &server.toml(),
+        EngineKind::Rhai,
+        "llm.embed([\"a\", \"b\"])",
+        None,
+    );
+    assert_eq!(
+        run.result.unwrap(),
+        serde_json::json!([[0.5, 0.5, 0.5, 0.5], [0.25, 0.25, 0.25, 0.25]])
+    );
+    assert_eq!(
+        server.requests.lock().unwrap()[0]["input"],
+        serde_json::json!(["a", "b"])
+    );
+}
+
+#[test]
+fn bad_provider_config_is_llm_config_with_what_to_do() {
+    let cases = [
+        ("[providers.p]\nkind = \"openai_compatible\"\nbase_url = \"not a url\"\nmodel = \"m\"\n", "not an http(s) URL"),
+        ("[providers.p]\nkind = \"anthropic\"\nbase_url = \"http://127.0.0.1:1\"\napi_key_env = \"HOME\"\nmodel = \"m\"\n", "ignores"),
+        ("[providers.p]\nkind = \"telepathy\"\nmodel = \"m\"\n", "not one of"),
+        ("[providers.p]\nkind = \"openai\"\napi_key_env = \"LLMSPELL_UNSET_VAR\"\nmodel = \"m\"\n", "LLMSPELL_UNSET_VAR"),
+    ];
+    for (toml, want) in cases {
+        let run = run_with(
+            toml,
+            EngineKind::Lua,
+            "return llm.chat('hi', {model = 'p/m'})",
+            None,
+        );
+        let e = run.result.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LlmConfig, "{e}");
+        assert!(e.message.contains(want), "{want}: {e}");
+    }
+}
+
+#[test]
+fn parallel_model_calls_overlap() {
+    let replies = || {
+        (0..4)
+            .map(|_| Reply::Slow(Duration::from_millis(300), Box::new(Reply::text("x"))))
+            .collect::<Vec<_>>()
+    };
+    let server = Scripted::start(replies());
+    let src = "local f = function() return llm.chat('x').text end\nreturn workflow.parallel({f, f, f, f})";
+    let run = run_with(&server.toml(), EngineKind::Lua, src, None);
+    assert_eq!(run.result.unwrap(), serde_json::json!(["x", "x", "x", "x"]));
+    // All four were at the server at once.
+    assert_eq!(*server.most_in_flight.lock().unwrap(), 4);
+    let server = Scripted::start(replies());
+    let src = "fn f() { llm.chat(\"x\").text }\nworkflow.parallel([Fn(\"f\"), Fn(\"f\"), Fn(\"f\"), Fn(\"f\")])";
+    let run = run_with(&server.toml(), EngineKind::Rhai, src, None);
+    assert_eq!(run.result.unwrap(), serde_json::json!(["x", "x", "x", "x"]));
+    assert_eq!(*server.most_in_flight.lock().unwrap(), 4);
+    let server = Scripted::start(replies());
+    let src = "const f = async () => (await llm.chat('x')).text;\nexport default await Promise.all([f(), f(), f(), f()]);";
+    let run = run_with(&server.toml(), EngineKind::Js, src, None);
+    assert_eq!(run.result.unwrap(), serde_json::json!(["x", "x", "x", "x"]));
+    assert_eq!(*server.most_in_flight.lock().unwrap(), 4);
+}
