@@ -91,6 +91,46 @@ pub struct ProviderConfig {
     pub timeout_secs: Option<f64>,
 }
 
+/// `[capabilities]`: what the built-in tools may reach. Nothing by default.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Capabilities {
+    /// `read_file`, `write_file`, `list_files`: `true` (read and write),
+    /// `"read"`, or `false`. Paths stay inside the project folder.
+    pub fs: FsAccess,
+    /// Hosts `http_get` may fetch from: `"example.com"`, `"*.example.com"`.
+    pub net: Vec<String>,
+}
+
+/// How much of the project folder the file tools may touch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FsAccess {
+    #[default]
+    None,
+    Read,
+    ReadWrite,
+}
+
+impl<'de> Deserialize<'de> for FsAccess {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Flag(false) => Ok(FsAccess::None),
+            Raw::Flag(true) => Ok(FsAccess::ReadWrite),
+            Raw::Word(w) if w == "read" => Ok(FsAccess::Read),
+            Raw::Word(w) if w == "write" || w == "read-write" => Ok(FsAccess::ReadWrite),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "fs is true, false or \"read\", not {w:?}"
+            ))),
+        }
+    }
+}
+
 /// `[defaults]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -108,6 +148,7 @@ pub struct Config {
     pub log: LogConfig,
     pub providers: std::collections::BTreeMap<String, ProviderConfig>,
     pub defaults: Defaults,
+    pub capabilities: Capabilities,
     /// Aliases: `fast = "local/smollm2"`.
     pub models: std::collections::BTreeMap<String, String>,
     /// The folder the spells' state belongs to.
@@ -231,7 +272,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.providers["local"].kind, "openai");
-        assert!(c.other.contains_key("capabilities"));
+        assert!(c.other.is_empty());
+        assert_eq!(c.capabilities.fs, FsAccess::ReadWrite);
         let e = Config::parse(
             "[providers.local]\nkind = \"openai\"\napi_key = \"sk\"\n",
             Path::new("llmspell.toml"),

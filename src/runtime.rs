@@ -372,6 +372,8 @@ impl Session {
         self.dispatch.hooks.borrow_mut().clear();
         self.dispatch.subs.borrow_mut().clear();
         self.dispatch.hooked.set(false);
+        self.dispatch.tools.borrow_mut().clear();
+        self.dispatch.agents.borrow_mut().clear();
     }
 }
 

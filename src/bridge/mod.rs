@@ -6,6 +6,7 @@
 //! The dispatcher is where hooks run and events leave; its fast path (no hook
 //! installed) is one flag check and the call itself, and it must stay so.
 
+mod agent;
 mod args;
 mod events;
 mod hooks;
@@ -13,6 +14,7 @@ mod json;
 mod llm;
 mod log;
 mod state;
+mod tool;
 mod workflow;
 
 use std::cell::{Cell, RefCell};
@@ -54,6 +56,9 @@ pub struct Bridge {
     /// For bridges that wait: the body as a future, so that other waiting
     /// work (workflow branches, Promises) overlaps with it.
     pub body: Option<WaitingImpl>,
+    /// The name of the wrapper each engine's prelude puts around the
+    /// result, making a host handle an idiomatic object (`"agent"`).
+    pub wrap: Option<&'static str>,
 }
 
 impl Bridge {
@@ -72,6 +77,7 @@ impl Bridge {
             waits: false,
             run: Arc::new(run),
             body: None,
+            wrap: None,
         }
     }
 
@@ -102,6 +108,7 @@ impl Bridge {
                 ))
             }),
             body: Some(Arc::new(move |task, args| Box::pin(body(task, args)))),
+            wrap: None,
         }
     }
 
@@ -177,6 +184,8 @@ impl Registry {
         events::register(&mut r);
         hooks::register(&mut r);
         llm::register(&mut r);
+        tool::register(&mut r);
+        agent::register(&mut r);
         workflow::register(&mut r);
         r
     }
@@ -391,13 +400,9 @@ impl Call<'_> {
     }
 }
 
-/// A tool offered to a model by name. Tools the spell defines arrive with
-/// the `tool` bridges; until then every name is unknown.
-pub(crate) fn tool_spec(_session: &Session, name: &str) -> Result<crate::provider::ToolSpec> {
-    Err(Error::new(
-        crate::error::ErrorCode::ToolNotFound,
-        format!("no tool named {name:?}; give opts.tools as {{name, description, params}} maps"),
-    ))
+/// A tool offered to a model by name.
+pub(crate) fn tool_spec(session: &Session, name: &str) -> Result<crate::provider::ToolSpec> {
+    tool::spec(session, name)
 }
 
 /// Per-spell dispatcher state: which hooks and handlers the spell installed.
@@ -408,6 +413,8 @@ pub(crate) struct DispatchState {
     /// True when any hook is installed: the dispatcher leaves its fast path.
     pub hooked: Cell<bool>,
     pub next_id: Cell<i64>,
+    pub tools: RefCell<tool::Tools>,
+    pub agents: RefCell<agent::Agents>,
 }
 
 impl DispatchState {

@@ -66,6 +66,20 @@ const PRELUDE: &str = r#"
     warn: (...a) => L.warn(line(a)),
     error: (...a) => L.error(line(a)),
   });
+  // Host handles as objects: await bot.run("hi").
+  globalThis.__llmspell_wrappers = {
+    agent: (make) => (opts) => {
+      const h = make(opts);
+      return Object.freeze({
+        id: h.id,
+        name: h.name,
+        run: (input) => agent.run(h, input),
+        history: () => agent.history(h),
+        reset: () => agent.reset(h),
+        as_tool: (spec) => agent.as_tool(h, spec),
+      });
+    },
+  };
 })();
 "#;
 
@@ -228,6 +242,22 @@ impl JsEngine {
             let spell = to_js(&ctx, s.info.to_value()).map_err(internal)?;
             g.set("spell", spell).map_err(internal)?;
             ctx.eval::<(), _>(PRELUDE).map_err(internal)?;
+            let wrap = || -> rquickjs::Result<()> {
+                let wrappers: Object = g.get("__llmspell_wrappers")?;
+                for (module, ids) in s.registry.modules() {
+                    let obj: Object = g.get(module)?;
+                    for id in ids {
+                        let b = s.registry.get(id);
+                        if let Some(w) = b.wrap {
+                            let wrapper: Function = wrappers.get(w)?;
+                            let f: JsValue = obj.get(b.member())?;
+                            obj.set(b.member(), wrapper.call::<_, JsValue>((f,))?)?;
+                        }
+                    }
+                }
+                g.remove("__llmspell_wrappers")
+            };
+            wrap().map_err(internal)?;
             Ok(())
         })
     }

@@ -72,12 +72,23 @@ coroutine.wrap = function(f)
     error(r[2], 0)
   end
 end
-return function(async, block)
+local function pick(async, block)
   return function(...)
     if isyieldable() and not user[running()] then return async(...) end
     return block(...)
   end
 end
+-- Host handles as objects: bot:run("hi").
+local Agent = {}
+Agent.__index = Agent
+function Agent:run(input) return agent.run(self, input) end
+function Agent:history() return agent.history(self) end
+function Agent:reset() return agent.reset(self) end
+function Agent:as_tool(spec) return agent.as_tool(self, spec) end
+local wrappers = {
+  agent = function(new) return function(opts) return setmetatable(new(opts), Agent) end end,
+}
+return pick, wrappers
 "#;
 
 pub(crate) struct LuaEngine {
@@ -127,7 +138,7 @@ impl LuaEngine {
         let deny = lua.create_function(|lua, what: String| -> mlua::Result<()> {
             Err(ext(denied(&what).at(location(lua))))
         })?;
-        let pick: Function = lua
+        let (pick, wrappers): (Function, Table) = lua
             .load(PRELUDE)
             .set_name("=prelude")
             .call((fix, errstr, deny))?;
@@ -141,6 +152,10 @@ impl LuaEngine {
                     pick.call((self.waiting_fn(id)?, self.bridge_fn(id)?))?
                 } else {
                     self.bridge_fn(id)?
+                };
+                let f = match bridge.wrap {
+                    Some(w) => wrappers.get::<Function>(w)?.call(f)?,
+                    None => f,
                 };
                 t.raw_set(bridge.member(), f)?;
             }

@@ -35,6 +35,17 @@ const MAX_CALL_LEVELS: usize = 1000;
 /// The clock is read every this many operations.
 const SLOW_CHECK_MASK: u64 = 1023;
 
+/// Host handles as objects (`bot.run("hi")`), merged into every script.
+const PRELUDE: &str = r#"
+fn llmspell_wrap_agent(h) {
+    h.run = |input| agent.run(this, input);
+    h.history = || agent.history(this);
+    h.reset = || agent.reset(this);
+    h.as_tool = |spec| agent.as_tool(this, spec);
+    h
+}
+"#;
+
 /// A bridge module (`state`, `log`, ...) as a Rhai value.
 #[derive(Clone)]
 struct BridgeModule(usize);
@@ -51,6 +62,7 @@ pub(crate) struct RhaiEngine {
     /// The spell's compiled code, for calling its functions after it ran.
     ast: AST,
     shared: Rc<Shared>,
+    prelude: AST,
 }
 
 /// What waiting bridges' bodies need to call script functions: the engine
@@ -73,9 +85,13 @@ impl RhaiEngine {
         allow_keyword_members(&mut rhai);
         let shared = Rc::new(Shared::default());
         bridges(&mut rhai, &session, &shared);
+        let prelude = rhai
+            .compile(PRELUDE)
+            .map_err(|e| parse_error(&e, "prelude"))?;
         let rhai = Rc::new(rhai);
         *shared.rhai.borrow_mut() = Rc::downgrade(&rhai);
         Ok(RhaiEngine {
+            prelude,
             rhai,
             session,
             scope: Scope::new(),
@@ -89,6 +105,7 @@ impl RhaiEngine {
             .rhai
             .compile_with_scope(&self.scope, source)
             .map_err(|e| parse_error(&e, name))?;
+        ast = self.prelude.merge(&ast);
         ast.set_source(name);
         Ok(ast)
     }
@@ -148,15 +165,16 @@ impl Engine for RhaiEngine {
     }
 }
 
-/// `log.debug(...)`: `debug` is a Rhai keyword that cannot be called as a
-/// method, so after a `.` the tokenizer is told it is a plain name.
+/// `log.debug(...)`, `agent.new(...)`: `debug` and `new` are Rhai keywords
+/// that cannot be called as methods, so after a `.` the tokenizer is told
+/// they are plain names.
 fn allow_keyword_members(rhai: &mut Rhai) {
     use rhai::Token;
     let after_dot = Cell::new(false);
     #[allow(deprecated)] // "volatile", not deprecated: see rhai's note
     rhai.on_parse_token(move |token, _pos, _state| {
         let token = match token {
-            Token::Reserved(name) if after_dot.get() && name.as_str() == "debug" => {
+            Token::Reserved(name) if after_dot.get() && matches!(name.as_str(), "debug" | "new") => {
                 Token::Identifier(name)
             }
             other => other,
@@ -415,7 +433,10 @@ fn call_bridge<'a>(
         shared,
     };
     match s.dispatch(id, values, &mut host) {
-        Ok(v) => Ok(to_rhai(v)),
+        Ok(v) => match s.registry.get(id).wrap {
+            Some(w) => ctx.call_fn::<Dynamic>(format!("llmspell_wrap_{w}"), (to_rhai(v),)),
+            None => Ok(to_rhai(v)),
+        },
         Err(e) => Err(runtime_error(&e, pos)),
     }
 }

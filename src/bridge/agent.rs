@@ -1,0 +1,308 @@
+//! `agent`: a model that uses tools until it is done.
+//!
+//! Every model call and tool call of an agent goes through the dispatcher
+//! as `llm.chat` and `tool.call`, so hooks, events, budgets, cassettes and
+//! the debugger see each of them. Each engine's prelude turns the handle
+//! that `agent.new` returns into an object (`bot:run(...)`, `bot.run(...)`).
+
+use super::{Args, Bridge, Registry, Task};
+use crate::error::{Error, ErrorCode, Result};
+use crate::value::{Map, Value};
+
+const MAX_STEPS: i64 = 8;
+
+struct AgentState {
+    name: String,
+    /// The options every model call of this agent carries.
+    opts: Map,
+    max_steps: i64,
+    history: Vec<Value>,
+}
+
+/// The agents one spell made.
+#[derive(Default)]
+pub(crate) struct Agents {
+    list: Vec<AgentState>,
+}
+
+impl Agents {
+    pub fn clear(&mut self) {
+        self.list.clear();
+    }
+}
+
+pub(super) fn register(r: &mut Registry) {
+    let mut new = Bridge::new(
+        "agent.new",
+        "opts",
+        "an agent object",
+        "makes an agent from {name?, model?, system?, tools?, max_steps? = 8, temperature?}; \
+         its methods: run(input), history(), reset(), as_tool{name, description}",
+        |call, args| {
+            let opts = args.opt_map(0, "opts")?;
+            let mut chat = Map::new();
+            for key in ["model", "system", "temperature"] {
+                if let Some(v) = opts.get(key).filter(|v| !v.is_null()) {
+                    chat.insert(key.into(), v.clone());
+                }
+            }
+            let mut tools = Vec::new();
+            match opts.get("tools") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    for t in items {
+                        let Value::Str(name) = t else {
+                            return Err(args.error("opts.tools holds tool names (tool.define returns them)"));
+                        };
+                        super::tool::spec(call.session, name)?;
+                        tools.push(Value::Str(name.clone()));
+                    }
+                }
+                Some(_) => return Err(args.error("opts.tools must be an array of tool names")),
+            }
+            chat.insert("tools".into(), Value::Array(tools));
+            let max_steps = match opts.get("max_steps") {
+                None | Some(Value::Null) => MAX_STEPS,
+                Some(Value::Int(n)) if *n >= 1 => *n,
+                Some(_) => return Err(args.error("opts.max_steps must be a positive integer")),
+            };
+            let mut agents = call.session.dispatch.agents.borrow_mut();
+            let id = agents.list.len();
+            let name = match opts.get("name") {
+                Some(Value::Str(s)) => s.clone(),
+                _ => format!("agent{}", id + 1),
+            };
+            agents.list.push(AgentState {
+                name: name.clone(),
+                opts: chat,
+                max_steps,
+                history: Vec::new(),
+            });
+            Ok(handle(id, &name))
+        },
+    );
+    new.wrap = Some("agent");
+    r.add(new);
+    r.add(Bridge::waiting(
+        "agent.run",
+        "agent, input",
+        "{text, steps = [{tool, arguments, result?, error?}], usage}",
+        "asks the agent: each tool call the model makes is run in order and its result or \
+         error sent back, until a reply without tool calls or max_steps (agent.max_steps); \
+         the agent remembers the conversation",
+        |task, args| async move {
+            let id = agent_id(&task, &args)?;
+            let input = args.str(1, "input")?.to_owned();
+            run_agent(&task, id, input).await.map(Value::Map)
+        },
+    ));
+    r.add(Bridge::new(
+        "agent.history",
+        "agent",
+        "array of messages",
+        "the agent's conversation so far",
+        |call, args| {
+            let id = id_in(call.session, &args)?;
+            Ok(Value::Array(call.session.dispatch.agents.borrow().list[id].history.clone()))
+        },
+    ));
+    r.add(Bridge::new(
+        "agent.reset",
+        "agent",
+        "nothing",
+        "forgets the agent's conversation",
+        |call, args| {
+            let id = id_in(call.session, &args)?;
+            call.session.dispatch.agents.borrow_mut().list[id].history.clear();
+            Ok(Value::Null)
+        },
+    ));
+    r.add(Bridge::new(
+        "agent.as_tool",
+        "agent, spec",
+        "the tool's handle (its name)",
+        "the agent as a tool taking {task}, for other agents: spec is {name, description}",
+        |call, args| {
+            let id = id_in(call.session, &args)?;
+            let spec = args.opt_map(1, "spec")?;
+            let agent_name = call.session.dispatch.agents.borrow().list[id].name.clone();
+            let name = match spec.get("name") {
+                Some(Value::Str(s)) => s.clone(),
+                _ => agent_name.clone(),
+            };
+            let description = match spec.get("description") {
+                Some(Value::Str(s)) => s.clone(),
+                _ => format!("asks the agent {agent_name} to do a task"),
+            };
+            let params = serde_json::json!({
+                "type": "object",
+                "properties": {"task": {"type": "string", "description": "what to do"}},
+                "required": ["task"],
+            });
+            super::tool::define(call.session, name.clone(), description, params, super::tool::Run::Agent(id))
+                .map_err(|e| args.error(e))?;
+            Ok(Value::Str(name))
+        },
+    ));
+}
+
+fn handle(id: usize, name: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), Value::Int(id as i64 + 1));
+    m.insert("name".into(), Value::str(name));
+    Value::Map(m)
+}
+
+fn id_in(session: &crate::runtime::Session, args: &Args) -> Result<usize> {
+    let id = match args.get(0) {
+        Value::Map(m) => match m.get("id") {
+            Some(Value::Int(n)) => *n,
+            _ => 0,
+        },
+        _ => 0,
+    };
+    let n = session.dispatch.agents.borrow().list.len() as i64;
+    if id < 1 || id > n {
+        return Err(args.error("not an agent; make one with agent.new"));
+    }
+    Ok(id as usize - 1)
+}
+
+fn agent_id(task: &Task, args: &Args) -> Result<usize> {
+    id_in(&task.session, args)
+}
+
+fn message(role: &str, content: &str) -> Map {
+    let mut m = Map::new();
+    m.insert("role".into(), Value::str(role));
+    m.insert("content".into(), Value::str(content));
+    m
+}
+
+/// Tool results go back to the model as text: strings as they are, other
+/// values as JSON.
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        other => other.to_json().map(|j| j.to_string()).unwrap_or_default(),
+    }
+}
+
+fn int(v: Option<&Value>) -> i64 {
+    match v {
+        Some(Value::Int(n)) => *n,
+        _ => 0,
+    }
+}
+
+/// The tool-calling loop. The conversation is saved after every step, so
+/// an error part-way keeps what happened.
+pub(crate) async fn run_agent(task: &Task, id: usize, input: String) -> Result<Map> {
+    let (name, opts, max_steps, mut history) = {
+        let agents = task.session.dispatch.agents.borrow();
+        let a = &agents.list[id];
+        (a.name.clone(), a.opts.clone(), a.max_steps, a.history.clone())
+    };
+    let save = |history: &Vec<Value>| {
+        task.session.dispatch.agents.borrow_mut().list[id].history = history.clone();
+    };
+    history.push(Value::Map(message("user", &input)));
+    let mut steps = Vec::new();
+    let (mut input_tokens, mut output_tokens) = (0, 0);
+    for step in 1..=max_steps {
+        let reply = task
+            .call_bridge("llm.chat", vec![Value::Array(history.clone()), Value::Map(opts.clone())])
+            .await;
+        let reply = match reply {
+            Ok(Value::Map(m)) => m,
+            Ok(_) => return Err(Error::new(ErrorCode::LlmBadReply, "llm.chat gave no reply map")),
+            Err(e) => {
+                save(&history);
+                return Err(e);
+            }
+        };
+        if let Some(Value::Map(u)) = reply.get("usage") {
+            input_tokens += int(u.get("input_tokens"));
+            output_tokens += int(u.get("output_tokens"));
+        }
+        let text = match reply.get("text") {
+            Some(Value::Str(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let calls = match reply.get("tool_calls") {
+            Some(Value::Array(c)) => c.clone(),
+            _ => Vec::new(),
+        };
+        let mut said = message("assistant", &text);
+        if !calls.is_empty() {
+            said.insert("tool_calls".into(), Value::Array(calls.clone()));
+        }
+        history.push(Value::Map(said));
+        save(&history);
+        task.emit("agent.step", || {
+            let mut m = Map::new();
+            m.insert("agent".into(), Value::str(&name));
+            m.insert("step".into(), Value::Int(step));
+            m.insert("text".into(), Value::str(&text));
+            let tools = calls
+                .iter()
+                .filter_map(|c| match c {
+                    Value::Map(c) => c.get("name").cloned(),
+                    _ => None,
+                })
+                .collect();
+            m.insert("tools".into(), Value::Array(tools));
+            Value::Map(m)
+        })?;
+        if calls.is_empty() {
+            let mut out = Map::new();
+            out.insert("text".into(), Value::Str(text));
+            out.insert("steps".into(), Value::Array(steps));
+            let mut usage = Map::new();
+            usage.insert("input_tokens".into(), Value::Int(input_tokens));
+            usage.insert("output_tokens".into(), Value::Int(output_tokens));
+            out.insert("usage".into(), Value::Map(usage));
+            return Ok(out);
+        }
+        for call in calls {
+            let Value::Map(call) = call else { continue };
+            let tool = call.get("name").cloned().unwrap_or(Value::Null);
+            let arguments = call.get("arguments").cloned().unwrap_or(Value::Null);
+            let out = task
+                .call_bridge("tool.call", vec![tool.clone(), arguments.clone()])
+                .await;
+            let mut record = Map::new();
+            record.insert("tool".into(), tool);
+            record.insert("arguments".into(), arguments);
+            let content = match out {
+                Ok(v) => {
+                    let text = as_text(&v);
+                    record.insert("result".into(), v);
+                    text
+                }
+                Err(e) if e.code.is_fatal() => {
+                    save(&history);
+                    return Err(e);
+                }
+                Err(e) => {
+                    record.insert("error".into(), super::workflow::error_value(&e));
+                    format!("error: {e}")
+                }
+            };
+            steps.push(Value::Map(record));
+            let mut result = message("tool", &content);
+            if let Some(id) = call.get("id") {
+                result.insert("tool_call_id".into(), id.clone());
+            }
+            history.push(Value::Map(result));
+            save(&history);
+        }
+    }
+    Err(Error::new(
+        ErrorCode::AgentMaxSteps,
+        format!(
+            "agent {name} took {max_steps} steps without a final reply; raise max_steps or give \
+             it a clearer task"
+        ),
+    ))
+}
