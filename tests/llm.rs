@@ -476,3 +476,102 @@ fn parallel_model_calls_overlap() {
     assert_eq!(run.result.unwrap(), serde_json::json!(["x", "x", "x", "x"]));
     assert_eq!(*server.most_in_flight.lock().unwrap(), 4);
 }
+
+fn call(id: &str, name: &str, args: &str) -> Reply {
+    Reply::Text(String::new(), vec![(id.into(), name.into(), args.into())])
+}
+
+#[test]
+fn agents_run_tools_in_order_send_results_and_errors_back_and_remember() {
+    Case {
+        lua: r#"
+tool.define{name = "add", description = "adds", params = {type = "object", properties = {a = {type = "integer"}, b = {type = "integer"}}, required = {"a", "b"}},
+  run = function(x) return x.a + x.b end}
+local bot = agent.new{name = "m", system = "use tools", tools = {"add"}}
+local r = bot:run("2+3?")
+return {text = r.text, steps = r.steps, usage = r.usage, n = #bot:history(), last = bot:history()[6].content}"#,
+        js: r#"
+tool.define({name: "add", description: "adds", params: {type: "object", properties: {a: {type: "integer"}, b: {type: "integer"}}, required: ["a", "b"]},
+  run: (x) => x.a + x.b});
+const bot = agent.new({name: "m", system: "use tools", tools: ["add"]});
+const r = await bot.run("2+3?");
+export default {text: r.text, steps: r.steps, usage: r.usage, n: bot.history().length, last: bot.history()[5].content};"#,
+        rhai: r#"
+tool.define(#{name: "add", description: "adds", params: #{type: "object", properties: #{a: #{type: "integer"}, b: #{type: "integer"}}, required: ["a", "b"]},
+  run: |x| x.a + x.b});
+let bot = agent.new(#{name: "m", system: "use tools", tools: ["add"]});
+let r = bot.run("2+3?");
+#{text: r.text, steps: r.steps, usage: r.usage, n: bot.history().len(), last: bot.history()[5].content}"#,
+    }
+    .each(
+        || vec![call("c1", "add", r#"{"a":2,"b":3}"#), call("c2", "nope", "{}"), Reply::text("5")],
+        |kind, run, server| {
+            let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(r["text"], "5", "{kind}");
+            assert_eq!(r["steps"][0], serde_json::json!({"tool": "add", "arguments": {"a": 2, "b": 3}, "result": 5}), "{kind}");
+            assert_eq!(r["steps"][1]["error"]["code"], "tool.not_found", "{kind}");
+            assert_eq!(r["usage"], serde_json::json!({"input_tokens": 21, "output_tokens": 15}), "{kind}");
+            assert_eq!(r["n"], 6, "{kind}");
+            assert_eq!(r["last"], "5", "{kind}");
+            let reqs = server.requests.lock().unwrap();
+            assert_eq!(reqs.len(), 3);
+            assert_eq!(reqs[0]["tools"][0]["function"]["name"], "add");
+            let m1 = reqs[1]["messages"].as_array().unwrap();
+            assert_eq!(m1.last().unwrap()["content"], "5", "{kind}");
+            assert_eq!(m1.last().unwrap()["tool_call_id"], "c1");
+            let m2 = reqs[2]["messages"].as_array().unwrap();
+            assert!(m2.last().unwrap()["content"].as_str().unwrap().starts_with("error: tool.not_found"), "{kind}");
+            let topics: Vec<_> = run.events.iter().map(|e| e.topic.as_str()).filter(|t| *t != "llm.request").collect();
+            assert_eq!(topics.iter().filter(|t| **t == "llm.response").count(), 3, "{kind}");
+        },
+    );
+}
+
+#[test]
+fn agents_stop_at_max_steps_and_delegate_to_agents_as_tools() {
+    let server = Scripted::start(vec![call("a", "calculator", r#"{"expression":"1+1"}"#); 3]);
+    let src =
+        "local bot = agent.new{tools = {'calculator'}, max_steps = 2}\nreturn bot:run('loop')";
+    let e = run_with(&server.toml(), EngineKind::Lua, src, None)
+        .result
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::AgentMaxSteps, "{e}");
+    assert_eq!(server.requests.lock().unwrap().len(), 2);
+
+    Case {
+        lua: r#"
+local helper = agent.new{name = "helper", system = "you help"}
+local boss = agent.new{name = "boss", tools = {helper:as_tool{name = "ask_helper", description = "asks the helper"}}}
+local seen = {}
+hooks.before("tool.call", function(c) seen[#seen + 1] = c.args[1] end)
+local r = boss:run("delegate")
+return {text = r.text, result = r.steps[1].result, seen = seen, helper = #helper:history()}"#,
+        js: r#"
+const helper = agent.new({name: "helper", system: "you help"});
+const boss = agent.new({name: "boss", tools: [helper.as_tool({name: "ask_helper", description: "asks the helper"})]});
+const seen = [];
+hooks.before("tool.call", (c) => { seen.push(c.args[0]); });
+const r = await boss.run("delegate");
+export default {text: r.text, result: r.steps[0].result, seen, helper: helper.history().length};"#,
+        rhai: r#"
+let helper = agent.new(#{name: "helper", system: "you help"});
+let boss = agent.new(#{name: "boss", tools: [helper.as_tool(#{name: "ask_helper", description: "asks the helper"})]});
+let seen = [];
+hooks.before("tool.call", |c| { seen.push(c.args[0]); });
+let r = boss.run("delegate");
+#{text: r.text, result: r.steps[0].result, seen: seen, helper: helper.history().len()}"#,
+    }
+    .each(
+        || vec![call("t1", "ask_helper", r#"{"task":"do it"}"#), Reply::text("inner done"), Reply::text("all done")],
+        |kind, run, server| {
+            let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(r["text"], "all done", "{kind}");
+            assert_eq!(r["result"], "inner done", "{kind}");
+            assert_eq!(r["seen"], serde_json::json!(["ask_helper"]), "{kind}");
+            assert_eq!(r["helper"], 2, "{kind}");
+            let reqs = server.requests.lock().unwrap();
+            assert_eq!(reqs[1]["messages"][1]["content"], "do it", "{kind}");
+            assert_eq!(reqs[1]["messages"][0]["content"][0]["text"], "you help", "{kind}");
+        },
+    );
+}

@@ -52,7 +52,8 @@ pub(super) fn register(r: &mut Registry) {
                 Some(Value::Array(items)) => {
                     for t in items {
                         let Value::Str(name) = t else {
-                            return Err(args.error("opts.tools holds tool names (tool.define returns them)"));
+                            return Err(args
+                                .error("opts.tools holds tool names (tool.define returns them)"));
                         };
                         super::tool::spec(call.session, name)?;
                         tools.push(Value::Str(name.clone()));
@@ -103,7 +104,11 @@ pub(super) fn register(r: &mut Registry) {
         "the agent's conversation so far",
         |call, args| {
             let id = id_in(call.session, &args)?;
-            Ok(Value::Array(call.session.dispatch.agents.borrow().list[id].history.clone()))
+            Ok(Value::Array(
+                call.session.dispatch.agents.borrow().list[id]
+                    .history
+                    .clone(),
+            ))
         },
     ));
     r.add(Bridge::new(
@@ -113,7 +118,9 @@ pub(super) fn register(r: &mut Registry) {
         "forgets the agent's conversation",
         |call, args| {
             let id = id_in(call.session, &args)?;
-            call.session.dispatch.agents.borrow_mut().list[id].history.clear();
+            call.session.dispatch.agents.borrow_mut().list[id]
+                .history
+                .clear();
             Ok(Value::Null)
         },
     ));
@@ -139,8 +146,14 @@ pub(super) fn register(r: &mut Registry) {
                 "properties": {"task": {"type": "string", "description": "what to do"}},
                 "required": ["task"],
             });
-            super::tool::define(call.session, name.clone(), description, params, super::tool::Run::Agent(id))
-                .map_err(|e| args.error(e))?;
+            super::tool::define(
+                call.session,
+                name.clone(),
+                description,
+                params,
+                super::tool::Run::Agent(id),
+            )
+            .map_err(|e| args.error(e))?;
             Ok(Value::Str(name))
         },
     ));
@@ -201,7 +214,12 @@ pub(crate) async fn run_agent(task: &Task, id: usize, input: String) -> Result<M
     let (name, opts, max_steps, mut history) = {
         let agents = task.session.dispatch.agents.borrow();
         let a = &agents.list[id];
-        (a.name.clone(), a.opts.clone(), a.max_steps, a.history.clone())
+        (
+            a.name.clone(),
+            a.opts.clone(),
+            a.max_steps,
+            a.history.clone(),
+        )
     };
     let save = |history: &Vec<Value>| {
         task.session.dispatch.agents.borrow_mut().list[id].history = history.clone();
@@ -211,11 +229,19 @@ pub(crate) async fn run_agent(task: &Task, id: usize, input: String) -> Result<M
     let (mut input_tokens, mut output_tokens) = (0, 0);
     for step in 1..=max_steps {
         let reply = task
-            .call_bridge("llm.chat", vec![Value::Array(history.clone()), Value::Map(opts.clone())])
+            .call_bridge(
+                "llm.chat",
+                vec![Value::Array(history.clone()), Value::Map(opts.clone())],
+            )
             .await;
         let reply = match reply {
             Ok(Value::Map(m)) => m,
-            Ok(_) => return Err(Error::new(ErrorCode::LlmBadReply, "llm.chat gave no reply map")),
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorCode::LlmBadReply,
+                    "llm.chat gave no reply map",
+                ))
+            }
             Err(e) => {
                 save(&history);
                 return Err(e);

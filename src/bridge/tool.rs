@@ -60,7 +60,9 @@ const BUILTINS: [Builtin; 6] = [
         name: "calculator",
         description: "evaluates an arithmetic expression: numbers, + - * / % ^, parentheses",
         params: r#"{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}"#,
-        run: |_, a| Box::pin(async move { calculate(a["expression"].as_str().unwrap_or_default()) }),
+        run: |_, a| {
+            Box::pin(async move { calculate(a["expression"].as_str().unwrap_or_default()) })
+        },
     },
     Builtin {
         name: "datetime",
@@ -90,7 +92,8 @@ const BUILTINS: [Builtin; 6] = [
     },
     Builtin {
         name: "list_files",
-        description: "lists a folder inside the project folder, folders ending in / (capability fs)",
+        description:
+            "lists a folder inside the project folder, folders ending in / (capability fs)",
         params: r#"{"type":"object","properties":{"path":{"type":"string"}}}"#,
         run: |t, a| Box::pin(async move { list_files(&t, a["path"].as_str().unwrap_or(".")) }),
     },
@@ -98,7 +101,12 @@ const BUILTINS: [Builtin; 6] = [
         name: "http_get",
         description: "fetches a URL from a host in the net allow-list: {status, body}",
         params: r#"{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}"#,
-        run: |t, a| Box::pin(http_get(t, a["url"].as_str().unwrap_or_default().to_owned())),
+        run: |t, a| {
+            Box::pin(http_get(
+                t,
+                a["url"].as_str().unwrap_or_default().to_owned(),
+            ))
+        },
     },
 ];
 
@@ -136,8 +144,14 @@ pub(super) fn register(r: &mut Registry) {
                 Some(v @ Value::Map(_)) => v.to_json()?,
                 Some(_) => return Err(args.error("spec.params must be a JSON schema map")),
             };
-            define(call.session, name.clone(), description, params, Run::Script(run.clone()))
-                .map_err(|e| args.error(e))?;
+            define(
+                call.session,
+                name.clone(),
+                description,
+                params,
+                Run::Script(run.clone()),
+            )
+            .map_err(|e| args.error(e))?;
             Ok(Value::Str(name))
         },
     ));
@@ -181,7 +195,8 @@ pub(super) fn register(r: &mut Registry) {
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn listing(name: &str, description: &str, params: &serde_json::Value, builtin: bool) -> Value {
@@ -310,8 +325,11 @@ pub(crate) async fn call_tool(task: &Task, name: &str, input: serde_json::Value)
         (None, None) => unreachable!("checked above"),
     };
     let out = out.map_err(|e| match e.code {
-        ErrorCode::SpellError => Error::new(ErrorCode::ToolFailed, format!("tool {name} failed: {}", e.message))
-            .at(e.location),
+        ErrorCode::SpellError => Error::new(
+            ErrorCode::ToolFailed,
+            format!("tool {name} failed: {}", e.message),
+        )
+        .at(e.location),
         _ => e,
     });
     let latency = started.elapsed().as_millis() as i64;
@@ -345,22 +363,32 @@ fn inside(task: &Task, rel: &str, need: FsAccess) -> Result<PathBuf> {
         _ => granted == FsAccess::ReadWrite,
     };
     if !allowed {
-        let want = if need == FsAccess::Read { "fs = \"read\" or fs = true" } else { "fs = true" };
+        let want = if need == FsAccess::Read {
+            "fs = \"read\" or fs = true"
+        } else {
+            "fs = true"
+        };
         return Err(denied(format!(
             "the file tools need [capabilities] {want} in llmspell.toml"
         )));
     }
     let p = Path::new(rel);
     if p.is_absolute()
-        || p.components()
-            .any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_)))
+        || p.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        })
     {
         return Err(denied(format!(
             "{rel:?} is outside the project folder; give a path relative to it, without .."
         )));
     }
     if p.components().any(|c| c.as_os_str() == ".llmspell") {
-        return Err(denied(format!("{rel:?} is llmspell's own state; use the state bridge")));
+        return Err(denied(format!(
+            "{rel:?} is llmspell's own state; use the state bridge"
+        )));
     }
     let root = std::fs::canonicalize(&task.session.config().project_dir)
         .map_err(|e| failed("project folder", e))?;
@@ -375,7 +403,9 @@ fn inside(task: &Task, rel: &str, need: FsAccess) -> Result<PathBuf> {
     let dangling = std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink())
         && !full.exists();
     if !real.starts_with(&root) || dangling {
-        return Err(denied(format!("{rel:?} leads out of the project folder through a link")));
+        return Err(denied(format!(
+            "{rel:?} leads out of the project folder through a link"
+        )));
     }
     Ok(full)
 }
@@ -431,7 +461,8 @@ fn host_allowed(host: &str, allow: &[String]) -> bool {
 }
 
 async fn http_get(task: Task, url: String) -> Result<Value> {
-    let parsed = reqwest::Url::parse(&url).map_err(|e| failed("http_get", format!("{url:?}: {e}")))?;
+    let parsed =
+        reqwest::Url::parse(&url).map_err(|e| failed("http_get", format!("{url:?}: {e}")))?;
     let host = parsed.host_str().unwrap_or_default().to_owned();
     let allow = &task.session.config().capabilities.net;
     if !matches!(parsed.scheme(), "http" | "https") || !host_allowed(&host, allow) {
@@ -592,13 +623,20 @@ fn calculate(expr: &str) -> Result<Value> {
         if p.i == p.s.len() {
             Ok(v)
         } else {
-            Err(format!("unexpected {:?} at {}", expr[p.i..].chars().next().unwrap_or(' '), p.i + 1))
+            Err(format!(
+                "unexpected {:?} at {}",
+                expr[p.i..].chars().next().unwrap_or(' '),
+                p.i + 1
+            ))
         }
     });
     match v {
         Ok(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Ok(Value::Int(v as i64)),
         Ok(v) if v.is_finite() => Ok(Value::Float(v)),
-        Ok(_) => Err(failed("calculator", format!("{expr:?} has no finite value"))),
+        Ok(_) => Err(failed(
+            "calculator",
+            format!("{expr:?} has no finite value"),
+        )),
         Err(e) => Err(failed("calculator", format!("{expr:?}: {e}"))),
     }
 }
@@ -616,7 +654,11 @@ mod tests {
         assert_eq!(ok("-4 / 8"), Value::Float(-0.5));
         assert_eq!(ok("7 % 4"), Value::Int(3));
         for bad in ["1 +", "1 / 0", "2 ** 3", "abc", "((1)", &"(".repeat(500)] {
-            assert_eq!(calculate(bad).unwrap_err().code, ErrorCode::ToolFailed, "{bad}");
+            assert_eq!(
+                calculate(bad).unwrap_err().code,
+                ErrorCode::ToolFailed,
+                "{bad}"
+            );
         }
     }
 

@@ -82,7 +82,7 @@ impl RhaiEngine {
             p.register_into_engine(&mut rhai);
         });
         limits(&mut rhai, &session);
-        allow_keyword_members(&mut rhai);
+        allow_keyword_members(&mut rhai, modules_with_call(&session.registry));
         let shared = Rc::new(Shared::default());
         bridges(&mut rhai, &session, &shared);
         let prelude = rhai
@@ -167,21 +167,51 @@ impl Engine for RhaiEngine {
 
 /// `log.debug(...)`, `agent.new(...)`: `debug` and `new` are Rhai keywords
 /// that cannot be called as methods, so after a `.` the tokenizer is told
-/// they are plain names.
-fn allow_keyword_members(rhai: &mut Rhai) {
+/// they are plain names. And Rhai takes any `x.call(f, ...)` to mean "call
+/// the function pointer f": after a bridge module that has a `call`
+/// (`tool.call`), the name is changed to [`CALL_ALIAS`], which the bridge is
+/// registered under as well.
+fn allow_keyword_members(rhai: &mut Rhai, modules_with_call: Vec<&'static str>) {
     use rhai::Token;
     let after_dot = Cell::new(false);
+    let module_before_dot = Cell::new(false);
+    let module_now = Cell::new(false);
     #[allow(deprecated)] // "volatile", not deprecated: see rhai's note
     rhai.on_parse_token(move |token, _pos, _state| {
         let token = match token {
-            Token::Reserved(name) if after_dot.get() && matches!(name.as_str(), "debug" | "new") => {
+            Token::Reserved(name)
+                if after_dot.get() && matches!(name.as_str(), "debug" | "new") =>
+            {
                 Token::Identifier(name)
+            }
+            Token::Reserved(name) | Token::Identifier(name)
+                if after_dot.get() && module_before_dot.get() && name.as_str() == "call" =>
+            {
+                Token::Identifier(Box::new(CALL_ALIAS.into()))
             }
             other => other,
         };
-        after_dot.set(matches!(token, Token::Period));
+        let is_period = matches!(token, Token::Period);
+        if is_period {
+            module_before_dot.set(module_now.get());
+        }
+        module_now
+            .set(matches!(&token, Token::Identifier(n) if modules_with_call.contains(&n.as_str())));
+        after_dot.set(is_period);
         token
     });
+}
+
+/// See [`allow_keyword_members`].
+const CALL_ALIAS: &str = "llmspell_call";
+
+fn modules_with_call(registry: &crate::bridge::Registry) -> Vec<&'static str> {
+    registry
+        .bridges()
+        .iter()
+        .filter(|b| b.member() == "call")
+        .filter_map(|b| b.module())
+        .collect()
 }
 
 fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
@@ -343,7 +373,8 @@ fn bridges(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>) {
             let s = s.clone();
             let shared = shared.clone();
             let by_module = by_module.clone();
-            rhai.register_raw_fn(member, types, move |ctx, args| {
+            let name = if member == "call" { CALL_ALIAS } else { member };
+            rhai.register_raw_fn(name, types, move |ctx, args| {
                 let module = args[0].clone_cast::<BridgeModule>().0;
                 let Some(id) = by_module[module] else {
                     return Err(runtime_error(
@@ -723,7 +754,10 @@ fn to_rhai(v: Value) -> Dynamic {
 /// Compiles without running.
 pub(crate) fn check(name: &str, source: &str) -> Result<()> {
     let mut rhai = Rhai::new_raw();
-    allow_keyword_members(&mut rhai);
+    allow_keyword_members(
+        &mut rhai,
+        modules_with_call(&crate::bridge::Registry::standard()),
+    );
     rhai.compile(source)
         .map(|_| ())
         .map_err(|e| parse_error(&e, name))
