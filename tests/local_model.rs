@@ -39,7 +39,10 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-model.sh");
-        let _ = Command::new("bash").arg(&script).args(["stop", PORT]).status();
+        let _ = Command::new("bash")
+            .arg(&script)
+            .args(["stop", PORT])
+            .status();
     }
 }
 
@@ -95,13 +98,23 @@ try { ran = bot.run("What is 12 * 7?"); } catch (e) { agent_ok = false; ran = e;
 #[test]
 fn the_local_model_answers_chat_stream_schema_and_agent_calls_in_every_engine() {
     let _server = Server::start();
-    for (kind, src) in [(EngineKind::Lua, LUA), (EngineKind::Js, JS), (EngineKind::Rhai, RHAI)] {
+    for (kind, src) in [
+        (EngineKind::Lua, LUA),
+        (EngineKind::Js, JS),
+        (EngineKind::Rhai, RHAI),
+    ] {
         let r = run(kind, src).unwrap_or_else(|e| panic!("{kind}: {}", e.report()));
         let chat = &r["chat"];
         assert!(!chat["text"].as_str().unwrap().is_empty(), "{kind}: {r}");
         assert_eq!(chat["model"], "local/smollm2");
-        assert!(chat["usage"]["input_tokens"].as_i64().unwrap() > 0, "{kind}: {r}");
-        assert!(chat["usage"]["output_tokens"].as_i64().unwrap() > 0, "{kind}: {r}");
+        assert!(
+            chat["usage"]["input_tokens"].as_i64().unwrap() > 0,
+            "{kind}: {r}"
+        );
+        assert!(
+            chat["usage"]["output_tokens"].as_i64().unwrap() > 0,
+            "{kind}: {r}"
+        );
         assert!(chat["latency_ms"].as_i64().unwrap() > 0);
         // Streams come in pieces, and the pieces make up the text.
         assert!(r["pieces"].as_i64().unwrap() > 1, "{kind}: {r}");
@@ -116,7 +129,10 @@ fn the_local_model_answers_chat_stream_schema_and_agent_calls_in_every_engine() 
             assert!(r["agent"]["usage"]["input_tokens"].as_i64().unwrap() > 0);
         } else {
             let text = r["agent"].as_str().unwrap();
-            assert!(text.starts_with(ErrorCode::AgentMaxSteps.as_str()), "{kind}: {text}");
+            assert!(
+                text.starts_with(ErrorCode::AgentMaxSteps.as_str()),
+                "{kind}: {text}"
+            );
         }
     }
 }

@@ -1,18 +1,21 @@
 //! Every example spell in `spells/` runs, in all three languages, through
 //! the real `llmspell` binary, and its output and result are checked
 //! against `spells/NAME.expect` (`{engine}` there stands for the engine).
+//! Spells that call models replay the cassette the expect file names, so
+//! they run with no server; `tests/local_model.rs` covers the live model.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value as Json;
 
-fn run(project: &Path, file: &str) -> (Vec<String>, Json) {
-    let out = Command::new(env!("CARGO_BIN_EXE_llmspell"))
-        .args(["run", file])
-        .current_dir(project)
-        .output()
-        .expect("run llmspell");
+fn run(project: &Path, file: &str, cassette: Option<&Path>) -> (Vec<String>, Json) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmspell"));
+    cmd.args(["run", file]);
+    if let Some(cassette) = cassette {
+        cmd.arg("--replay").arg(cassette);
+    }
+    let out = cmd.current_dir(project).output().expect("run llmspell");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{file}: {stderr}");
     let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
@@ -51,13 +54,19 @@ fn every_example_spell_runs_alike_in_every_engine() {
             // A fresh project each time: state from one run must not leak.
             let project = tempfile::tempdir().unwrap();
             let file = format!("{name}.{engine}");
-            std::fs::copy(spells.join(&file), project.path().join(&file))
-                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            for f in [file.as_str(), "llmspell.toml"] {
+                std::fs::copy(spells.join(f), project.path().join(f))
+                    .unwrap_or_else(|e| panic!("{f}: {e}"));
+            }
+            let cassette = expect
+                .get("cassette")
+                .and_then(Json::as_str)
+                .map(|c| spells.join(c));
             let runs = expect.get("runs").and_then(Json::as_u64).unwrap_or(1);
             let mut output = Vec::new();
             let mut result = Json::Null;
             for _ in 0..runs {
-                let (lines, r) = run(project.path(), &file);
+                let (lines, r) = run(project.path(), &file, cassette.as_deref());
                 output.extend(lines);
                 result = r;
             }

@@ -36,8 +36,8 @@ pub(super) fn register(r: &mut Registry) {
         "agent.new",
         "opts",
         "an agent object",
-        "makes an agent from {name?, model?, system?, tools?, max_steps? = 8, temperature?}; \
-         its methods: run(input), history(), reset(), as_tool{name, description}",
+        "makes an agent from {name?, model?, system?, tools?, max_steps? = 8, temperature?, \
+         history?} (history: messages to start from, such as a worked example); its methods: run(input), history(), reset(), as_tool{name, description}",
         |call, args| {
             let opts = args.opt_map(0, "opts")?;
             let mut chat = Map::new();
@@ -67,6 +67,16 @@ pub(super) fn register(r: &mut Registry) {
                 Some(Value::Int(n)) if *n >= 1 => *n,
                 Some(_) => return Err(args.error("opts.max_steps must be a positive integer")),
             };
+            // A conversation to start from: worked examples help small models.
+            let history = match opts.get("history") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(v @ Value::Array(items)) => {
+                    serde_json::from_value::<Vec<crate::provider::Message>>(v.to_json()?)
+                        .map_err(|e| args.error(format!("opts.history: {e}")))?;
+                    items.clone()
+                }
+                Some(_) => return Err(args.error("opts.history must be an array of messages")),
+            };
             let mut agents = call.session.dispatch.agents.borrow_mut();
             let id = agents.list.len();
             let name = match opts.get("name") {
@@ -77,7 +87,7 @@ pub(super) fn register(r: &mut Registry) {
                 name: name.clone(),
                 opts: chat,
                 max_steps,
-                history: Vec::new(),
+                history,
             });
             Ok(handle(id, &name))
         },

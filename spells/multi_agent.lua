@@ -1,0 +1,17 @@
+-- multi_agent: one agent delegates to another through a tool.
+local poet = agent.new{
+  name = "poet", temperature = 0, max_steps = 2,
+  system = "You write one short line of verse about the topic you are given.",
+}
+local editor = agent.new{
+  name = "editor", temperature = 0, max_steps = 3,
+  history = {
+    {role = "user", content = "A line about the moon, please."},
+    {role = "assistant", content = "", tool_calls = {{id = "ex1", name = "write_verse", arguments = {task = "the moon"}}}},
+  },
+  system = "You get verse written by calling the write_verse tool with a task, then reply with the verse.",
+  tools = {poet:as_tool{name = "write_verse", description = "asks the poet for a line of verse"}},
+}
+local ok, out = pcall(editor.run, editor, "A line about the sea, please.")
+print(ok and out.text or ("gave up: " .. out))
+return {editor = #editor:history(), poet = #poet:history()}
