@@ -56,6 +56,16 @@ impl<T> Drop for IoTask<T> {
     }
 }
 
+/// Runs `fut` on the I/O runtime with a time limit: `None` when `d` passes
+/// first. One task holds both the work and its timer, so a call that
+/// answers in time costs no more wake-ups than the work itself.
+pub fn spawn_io_timeout<T: Send + 'static>(
+    d: Duration,
+    fut: impl Future<Output = T> + Send + 'static,
+) -> impl Future<Output = Result<Option<T>>> + 'static {
+    spawn_io(async move { tokio::time::timeout(d, fut).await.ok() })
+}
+
 /// Sleeps without holding the spell's thread (other waiting work goes on).
 pub fn sleep(d: Duration) -> impl Future<Output = Result<()>> + 'static {
     spawn_io(async move { tokio::time::sleep(d).await })
@@ -102,16 +112,5 @@ pub fn block_on<F: Future>(session: &Session, fut: F) -> Result<F::Output> {
             }
         }
         std::thread::park_timeout(CHECK_EVERY);
-    }
-}
-
-/// `fut`'s output, or `None` when `d` passes first. Usable on the spell's
-/// thread, which has no reactor of its own: the timer runs on the I/O runtime.
-pub async fn timeout<T>(d: Duration, fut: impl Future<Output = T>) -> Option<T> {
-    let fut = std::pin::pin!(fut);
-    let timer = std::pin::pin!(sleep(d));
-    match futures_util::future::select(fut, timer).await {
-        futures_util::future::Either::Left((v, _)) => Some(v),
-        futures_util::future::Either::Right(_) => None,
     }
 }

@@ -91,6 +91,17 @@ fn chat_returns_the_reply_usage_model_and_sends_options() {
 }
 
 #[test]
+fn calls_in_a_row_reuse_one_connection() {
+    let server = Scripted::start((0..5).map(|_| Reply::text("ok")).collect());
+    let src = "for i = 1, 5 do llm.chat('hi') end";
+    run_with(&server.toml(), EngineKind::Lua, src, None)
+        .result
+        .unwrap();
+    assert_eq!(server.requests.lock().unwrap().len(), 5);
+    assert_eq!(*server.connections.lock().unwrap(), 1);
+}
+
+#[test]
 fn per_call_options_reach_the_server_even_though_llm_fixes_them_at_build() {
     let server = Scripted::start(vec![Reply::text("a"), Reply::text("b")]);
     let src = r#"llm.chat("x", {temperature = 0.5, max_tokens = 3}); return llm.chat("y", {temperature = 1, max_tokens = 4, system = "s2"}).text"#;
@@ -228,6 +239,53 @@ fn the_key_goes_only_in_the_authorization_header() {
 }
 
 #[test]
+fn every_chat_completions_kind_works_end_to_end_through_its_base_url() {
+    // The kinds llmspell sends over OpenAI's chat completions (through llm's
+    // groq backend for calls, its own reader for streams). Each gets a reply,
+    // a tool call, a stream and a rate limit from the scripted server.
+    std::env::set_var("LLMSPELL_TEST_KIND_KEY", "k");
+    for kind in [
+        "openai",
+        "openai_compatible",
+        "ollama",
+        "groq",
+        "openrouter",
+        "deepseek",
+        "xai",
+        "mistral",
+    ] {
+        let server = Scripted::start(vec![
+            Reply::text("plain"),
+            call("c1", "calculator", r#"{"expression": "1+1"}"#),
+            Reply::stream(&["str", "eam"], None, true),
+            Reply::Status(429, "slow down".into()),
+        ]);
+        let toml = format!(
+            "[providers.p]\nkind = \"{kind}\"\nbase_url = \"{}\"\nmodel = \"m1\"\napi_key_env = \"LLMSPELL_TEST_KIND_KEY\"\n\n[defaults]\nmodel = \"p/m1\"\n",
+            server.url
+        );
+        let src = r#"local a = llm.chat("hi").text
+local b = llm.chat("add", {tools = {"calculator"}}).tool_calls[1].name
+local c = llm.stream("s", {}, function() end).text
+local ok, d = pcall(llm.chat, "again")
+return {a, b, c, d:match("^[%w._]+")}"#;
+        let run = run_with(&toml, EngineKind::Lua, src, None);
+        let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(
+            r,
+            serde_json::json!(["plain", "calculator", "stream", "llm.rate_limited"]),
+            "{kind}"
+        );
+        let paths = server.paths.lock().unwrap();
+        assert_eq!(paths.len(), 4, "{kind}: {paths:?}");
+        for path in paths.iter() {
+            assert_eq!(path, "POST /v1/chat/completions", "{kind}");
+        }
+        assert_eq!(server.requests.lock().unwrap()[0]["model"], "m1", "{kind}");
+    }
+}
+
+#[test]
 fn schema_replies_are_parsed_and_validated() {
     let schema =
         r#"{type = "object", required = {"name"}, properties = {name = {type = "string"}}}"#;
@@ -307,6 +365,32 @@ fn a_cut_stream_is_an_error_not_a_short_reply() {
     let e = run.result.unwrap_err();
     assert_eq!(e.code, ErrorCode::LlmHttp, "{e}");
     assert!(e.message.contains("cut"), "{e}");
+}
+
+#[test]
+fn a_stream_timeout_bounds_each_gap_not_the_whole_stream_and_ends_it_once() {
+    // llm bounds a whole streamed body by one timeout and then yields
+    // errors without end; llmspell bounds the wait for each next piece.
+    let gap = Duration::from_millis(120);
+    let server = Scripted::start(vec![
+        Reply::stream(&["a", "b", "c", "d", "e"], None, true).paced(gap),
+        Reply::stream(&["x", "y"], None, true).paced(Duration::from_millis(700)),
+    ]);
+    let src = r#"local long = llm.stream("x", {timeout_ms = 300}, function() end).text
+local n = 0
+local ok, err = pcall(llm.stream, "y", {timeout_ms = 300}, function() n = n + 1 end)
+return {long, n, err:match("^[%w._]+")}"#;
+    let started = std::time::Instant::now();
+    let run = run_with(&server.toml(), EngineKind::Lua, src, None);
+    let r = run.result.unwrap();
+    // The first stream took longer than its timeout in all, and finished.
+    assert!(started.elapsed() > Duration::from_millis(800));
+    assert_eq!(r[0], "abcde");
+    // The second stalled after its first piece: one timeout, then nothing.
+    assert_eq!(r[1], 1);
+    assert_eq!(r[2], "llm.timeout");
+    let errors = run.events.iter().filter(|e| e.topic == "llm.error").count();
+    assert_eq!(errors, 1);
 }
 
 #[test]

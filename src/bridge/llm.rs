@@ -275,9 +275,8 @@ async fn answer(
     let models = task.session.models();
     let out = match on_chunk {
         None => {
-            let call = crate::wait::spawn_io(models.chat(req.clone()));
-            match crate::wait::timeout(timeout, call).await {
-                Some(r) => r?,
+            match crate::wait::spawn_io_timeout(timeout, models.chat(req.clone())).await? {
+                Some(r) => r,
                 None => Err(Error::new(
                     ErrorCode::LlmTimeout,
                     format!(
@@ -472,10 +471,11 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
         Some(r) => r,
         None => {
             let timeout = models.timeout(&model, None);
-            let call = crate::wait::spawn_io(models.clone().embed(model.clone(), texts.clone()));
-            let out = match crate::wait::timeout(timeout, call).await {
-                Some(r) => r.and_then(|r| r),
-                None => Err(Error::new(
+            let call = models.clone().embed(model.clone(), texts.clone());
+            let out = match crate::wait::spawn_io_timeout(timeout, call).await {
+                Ok(Some(r)) => r,
+                Err(e) => Err(e),
+                Ok(None) => Err(Error::new(
                     ErrorCode::LlmTimeout,
                     format!("no embeddings from {model} in time"),
                 )),

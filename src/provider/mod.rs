@@ -501,14 +501,6 @@ fn provider(name: &str, pc: &ProviderConfig) -> std::result::Result<Provider, St
             .parse::<LLMBackend>()
             .map_err(|e| format!("[providers.{name}]: {e}"))?,
     };
-    if matches!(
-        kind.as_str(),
-        "groq" | "openrouter" | "deepseek" | "xai" | "mistral"
-    ) && pc.base_url.is_none()
-    {
-        // Their own llm backends know their endpoints.
-        base = None;
-    }
     Ok(Provider {
         name: name.to_owned(),
         kind,
@@ -535,4 +527,47 @@ fn embed_backend(p: &Provider) -> LLMBackend {
 
 fn embed_base(p: &Provider) -> Option<String> {
     p.base_url.clone().map(|u| format!("{u}/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built(kind: &str, base_url: Option<&str>) -> Provider {
+        let pc = ProviderConfig {
+            kind: kind.into(),
+            base_url: base_url.map(str::to_owned),
+            api_key_env: Some("PATH".into()),
+            ..ProviderConfig::default()
+        };
+        provider("p", &pc).unwrap_or_else(|e| panic!("{kind}: {e}"))
+    }
+
+    #[test]
+    fn chat_completions_kinds_go_to_their_own_service_by_default() {
+        for (kind, want) in [
+            ("openai", "https://api.openai.com/v1/chat/completions"),
+            ("groq", "https://api.groq.com/openai/v1/chat/completions"),
+            (
+                "openrouter",
+                "https://openrouter.ai/api/v1/chat/completions",
+            ),
+            ("deepseek", "https://api.deepseek.com/v1/chat/completions"),
+            ("xai", "https://api.x.ai/v1/chat/completions"),
+            ("mistral", "https://api.mistral.ai/v1/chat/completions"),
+            ("ollama", "http://127.0.0.1:11434/v1/chat/completions"),
+        ] {
+            let p = built(kind, None);
+            assert_eq!(p.chat_completions_url.as_deref(), Some(want), "{kind}");
+            // Non-streamed calls go through llm with the same base URL.
+            assert_eq!(
+                p.base_url.as_deref(),
+                want.strip_suffix("/chat/completions"),
+                "{kind}"
+            );
+        }
+        let p = built("ollama", Some("http://gpu-box:11434/"));
+        assert_eq!(p.base_url.as_deref(), Some("http://gpu-box:11434/v1"));
+        assert!(built("anthropic", None).chat_completions_url.is_none());
+    }
 }

@@ -23,11 +23,21 @@ pub enum Reply {
     Slow(Duration, Box<Reply>),
     /// A stream: each item is sent as its own network write, raw bytes.
     Stream(Vec<Vec<u8>>),
+    /// A stream with this gap between writes.
+    Paced(Duration, Vec<Vec<u8>>),
     /// Embeddings of this many dimensions for each input.
     Embed(usize),
 }
 
 impl Reply {
+    /// This stream, with `gap` between its writes.
+    pub fn paced(self, gap: Duration) -> Reply {
+        match self {
+            Reply::Stream(writes) => Reply::Paced(gap, writes),
+            other => other,
+        }
+    }
+
     pub fn text(t: &str) -> Reply {
         Reply::Text(t.to_owned(), Vec::new())
     }
@@ -65,32 +75,57 @@ pub struct Scripted {
     pub requests: Arc<Mutex<Vec<serde_json::Value>>>,
     /// The `Authorization` headers received.
     pub auth: Arc<Mutex<Vec<String>>>,
+    /// The request lines received (`POST /v1/chat/completions`).
+    pub paths: Arc<Mutex<Vec<String>>>,
     /// The most requests that were being answered at the same time.
     pub most_in_flight: Arc<Mutex<usize>>,
+    /// Connections accepted.
+    pub connections: Arc<Mutex<usize>>,
 }
 
 impl Scripted {
     pub fn start(replies: Vec<Reply>) -> Scripted {
+        Scripted::serving(Box::new(replies.into_iter()))
+    }
+
+    /// A server that gives the same reply to every request (benchmarks).
+    pub fn always(reply: Reply) -> Scripted {
+        Scripted::serving(Box::new(std::iter::repeat(reply)))
+    }
+
+    fn serving(replies: Box<dyn Iterator<Item = Reply> + Send>) -> Scripted {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let replies = Arc::new(Mutex::new(replies.into_iter()));
+        let replies = Arc::new(Mutex::new(replies));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let auth = Arc::new(Mutex::new(Vec::new()));
+        let paths = Arc::new(Mutex::new(Vec::new()));
         let most_in_flight = Arc::new(Mutex::new(0));
         let flight = Flight(Arc::new(Mutex::new(0)), most_in_flight.clone());
-        let (r, q, a) = (replies, requests.clone(), auth.clone());
+        let connections = Arc::new(Mutex::new(0));
+        let accepted = connections.clone();
+        let seen = Seen {
+            requests: requests.clone(),
+            auth: auth.clone(),
+            paths: paths.clone(),
+        };
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (r, q, a, f) = (r.clone(), q.clone(), a.clone(), flight.clone());
-                std::thread::spawn(move || serve(conn, r, q, a, f));
+                *accepted.lock().unwrap() += 1;
+                // One write per reply and no Nagle delay: replies are instant.
+                let _ = conn.set_nodelay(true);
+                let (r, s, f) = (replies.clone(), seen.clone(), flight.clone());
+                std::thread::spawn(move || serve(conn, r, s, f));
             }
         });
         Scripted {
             url,
             requests,
             auth,
+            paths,
             most_in_flight,
+            connections,
         }
     }
 
@@ -102,19 +137,21 @@ impl Scripted {
     }
 }
 
-type Replies = Arc<Mutex<std::vec::IntoIter<Reply>>>;
+type Replies = Arc<Mutex<Box<dyn Iterator<Item = Reply> + Send>>>;
 
 /// Requests being answered now, and the most at once.
 #[derive(Clone)]
 struct Flight(Arc<Mutex<usize>>, Arc<Mutex<usize>>);
 
-fn serve(
-    conn: TcpStream,
-    replies: Replies,
+/// What the server keeps of each request.
+#[derive(Clone)]
+struct Seen {
     requests: Arc<Mutex<Vec<serde_json::Value>>>,
     auth: Arc<Mutex<Vec<String>>>,
-    flight: Flight,
-) {
+    paths: Arc<Mutex<Vec<String>>>,
+}
+
+fn serve(conn: TcpStream, replies: Replies, seen: Seen, flight: Flight) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut out = conn;
     loop {
@@ -122,6 +159,8 @@ fn serve(
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        let request_line: Vec<&str> = line.split_whitespace().take(2).collect();
+        seen.paths.lock().unwrap().push(request_line.join(" "));
         let mut len = 0usize;
         loop {
             let mut h = String::new();
@@ -137,7 +176,7 @@ fn serve(
                 len = v.trim().parse().unwrap_or(0);
             }
             if lower.starts_with("authorization:") {
-                auth.lock().unwrap().push(h.to_owned());
+                seen.auth.lock().unwrap().push(h.to_owned());
             }
         }
         let mut body = vec![0; len];
@@ -145,7 +184,7 @@ fn serve(
             return;
         }
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        requests.lock().unwrap().push(json);
+        seen.requests.lock().unwrap().push(json);
         let reply = replies
             .lock()
             .unwrap()
@@ -172,7 +211,7 @@ fn answer(out: &mut TcpStream, reply: Reply) -> bool {
             "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
             body.len()
         );
-        out.write_all(head.as_bytes()).is_ok() && out.write_all(body.as_bytes()).is_ok()
+        out.write_all(format!("{head}{body}").as_bytes()).is_ok()
     };
     match reply {
         Reply::Text(text, calls) => {
@@ -205,7 +244,8 @@ fn answer(out: &mut TcpStream, reply: Reply) -> bool {
                 "usage": {"prompt_tokens": 2, "total_tokens": 2}});
             send(out, 200, &body.to_string())
         }
-        Reply::Stream(writes) => {
+        Reply::Stream(writes) => answer(out, Reply::Paced(Duration::from_millis(15), writes)),
+        Reply::Paced(gap, writes) => {
             let head =
                 "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
             if out.write_all(head.as_bytes()).is_err() {
@@ -215,7 +255,7 @@ fn answer(out: &mut TcpStream, reply: Reply) -> bool {
                 if out.write_all(&w).and_then(|_| out.flush()).is_err() {
                     return false;
                 }
-                std::thread::sleep(Duration::from_millis(15));
+                std::thread::sleep(gap);
             }
             false
         }

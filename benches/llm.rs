@@ -1,0 +1,126 @@
+//! What a spell adds to model calls: N = 200 sequential `llm.chat` calls
+//! from a spell in each engine, against the same 200 calls made by Rust
+//! directly through `llm`, both to a local server that replies at once;
+//! and `workflow.parallel` of 8 calls that each take 200 ms, against one.
+//!
+//! The server is the scripted provider of the tests (tests/support).
+//! benches/README.md has the numbers measured here.
+
+#[path = "../tests/support/scripted.rs"]
+mod scripted;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use llm::builder::{LLMBackend, LLMBuilder};
+use llm::chat::ChatMessage;
+use llmspell::{Config, EngineKind, RunOptions, Runtime, Spell};
+use scripted::{Reply, Scripted};
+
+const N: usize = 200;
+const ENGINES: [EngineKind; 3] = [EngineKind::Lua, EngineKind::Js, EngineKind::Rhai];
+
+fn options(server: &Scripted, dir: &std::path::Path) -> RunOptions {
+    let file = dir.join("llmspell.toml");
+    std::fs::write(&file, server.toml()).unwrap();
+    let mut opts = RunOptions::new(Config::load(&file).unwrap());
+    opts.output = Arc::new(|_| {});
+    opts
+}
+
+fn spell(kind: EngineKind, source: &str) -> Spell {
+    Spell::from_source(&format!("bench.{}", kind.extension()), source).unwrap()
+}
+
+fn sequential(kind: EngineKind) -> String {
+    match kind {
+        EngineKind::Lua => format!("for i = 1, {N} do llm.chat('hi') end"),
+        EngineKind::Js => format!("for (let i = 0; i < {N}; i++) await llm.chat('hi');"),
+        EngineKind::Rhai => format!("for i in 0..{N} {{ llm.chat(\"hi\"); }}"),
+    }
+}
+
+fn parallel(kind: EngineKind, n: usize) -> String {
+    match kind {
+        EngineKind::Lua => format!(
+            "local f = function() return llm.chat('hi').text end\nlocal fs = {{}}\n\
+             for i = 1, {n} do fs[i] = f end\nreturn workflow.parallel(fs)"
+        ),
+        EngineKind::Js => format!(
+            "const f = async () => (await llm.chat('hi')).text;\n\
+             export default await workflow.parallel(Array.from({{length: {n}}}, () => f));"
+        ),
+        EngineKind::Rhai => format!(
+            "fn f() {{ llm.chat(\"hi\").text }}\nlet fs = [];\n\
+             for i in 0..{n} {{ fs.push(Fn(\"f\")); }}\nworkflow.parallel(fs)"
+        ),
+    }
+}
+
+fn chat_overhead(c: &mut Criterion) {
+    let server = Scripted::always(Reply::text("ok"));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&server, dir.path());
+    let mut group = c.benchmark_group("llm_chat_200");
+    group.sample_size(20);
+
+    // The same calls from Rust through llm, the way llmspell builds them.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let direct = LLMBuilder::new()
+        .backend(LLMBackend::Groq)
+        .api_key("none")
+        .base_url(&server.url)
+        .model("m1")
+        .timeout_seconds(65) // as llmspell builds it: its own limit plus 5 s
+        .build()
+        .unwrap();
+    let messages = [ChatMessage::user().content("hi").build()];
+    group.bench_function("rust direct through llm", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                for _ in 0..N {
+                    direct.chat(&messages).await.unwrap();
+                }
+            })
+        })
+    });
+
+    let runtime = Runtime::new();
+    for kind in ENGINES {
+        let s = spell(kind, &sequential(kind));
+        group.bench_with_input(BenchmarkId::new("spell", kind), &s, |b, s| {
+            b.iter(|| runtime.run(s, &opts).result.unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn parallel_overlap(c: &mut Criterion) {
+    let server = Scripted::always(Reply::Slow(
+        Duration::from_millis(200),
+        Box::new(Reply::text("ok")),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&server, dir.path());
+    let mut group = c.benchmark_group("workflow_parallel_200ms");
+    group.sample_size(10);
+    let runtime = Runtime::new();
+    for kind in ENGINES {
+        for n in [1, 8] {
+            let s = spell(kind, &parallel(kind, n));
+            let id = BenchmarkId::new(format!("{n} call(s)"), kind);
+            group.bench_with_input(id, &s, |b, s| {
+                b.iter(|| runtime.run(s, &opts).result.unwrap())
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, chat_overhead, parallel_overlap);
+criterion_main!(benches);
