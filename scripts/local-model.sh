@@ -24,7 +24,8 @@ build() {
   mkdir -p "$cache/bin"
   local work
   work="$(mktemp -d)"
-  trap 'rm -rf "$work"' RETURN
+  # Clean up when build returns, and only then (a RETURN trap outlives it).
+  trap 'rm -rf "$work"; trap - RETURN' RETURN
   # Build tools in a private venv, so nothing of the user's Python changes.
   python3 -m venv "$work/venv"
   "$work/venv/bin/pip" install -q cmake ninja

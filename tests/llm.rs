@@ -486,14 +486,23 @@ fn record_then_replay_with_no_server_and_fork_with_live_after() {
     );
     // Fork: the first exchange from the tape, the second live.
     let live = Scripted::start(vec![Reply::text("fresh")]);
+    let forked = tape.with_extension("fork.jsonl");
     let fork = CassetteMode {
         replay: Some(tape),
         live_after: Some(1),
-        ..Default::default()
+        record: Some(forked.clone()),
     };
     let run = run_with(&live.toml(), EngineKind::Lua, src, Some(fork));
     assert_eq!(run.result.unwrap(), serde_json::json!(["one", "fresh"]));
     assert_eq!(live.requests.lock().unwrap().len(), 1);
+    // Recording the fork keeps the replayed exchange and the live one, and
+    // the new cassette replays the whole run with no server.
+    let replay = CassetteMode {
+        replay: Some(forked),
+        ..Default::default()
+    };
+    let run = run_with(&offline, EngineKind::Lua, src, Some(replay));
+    assert_eq!(run.result.unwrap(), serde_json::json!(["one", "fresh"]));
 }
 
 #[test]
@@ -588,12 +597,14 @@ let r = bot.run("2+3?");
 #{text: r.text, steps: r.steps, usage: r.usage, n: bot.history().len(), last: bot.history()[5].content}"#,
     }
     .each(
-        || vec![call("c1", "add", r#"{"a":2,"b":3}"#), call("c2", "nope", "{}"), Reply::text("5")],
+        // calculator exists but was not given to this agent: not run.
+        || vec![call("c1", "add", r#"{"a":2,"b":3}"#), call("c2", "calculator", r#"{"expression":"6*7"}"#), Reply::text("5")],
         |kind, run, server| {
             let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert_eq!(r["text"], "5", "{kind}");
             assert_eq!(r["steps"][0], serde_json::json!({"tool": "add", "arguments": {"a": 2, "b": 3}, "result": 5}), "{kind}");
             assert_eq!(r["steps"][1]["error"]["code"], "tool.not_found", "{kind}");
+            assert!(r["steps"][1].get("result").is_none(), "{kind}");
             assert_eq!(r["usage"], serde_json::json!({"input_tokens": 21, "output_tokens": 15}), "{kind}");
             assert_eq!(r["n"], 6, "{kind}");
             assert_eq!(r["last"], "5", "{kind}");

@@ -27,6 +27,10 @@ impl Server {
             .args(["start", PORT])
             .output()
             .expect("bash runs scripts/local-model.sh");
+        if !out.status.success() {
+            // Whatever it left running goes too.
+            drop(Server);
+        }
         assert!(
             out.status.success(),
             "scripts/local-model.sh start {PORT} failed:\n{}",

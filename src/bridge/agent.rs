@@ -304,9 +304,23 @@ pub(crate) async fn run_agent(task: &Task, id: usize, input: String) -> Result<M
             let Value::Map(call) = call else { continue };
             let tool = call.get("name").cloned().unwrap_or(Value::Null);
             let arguments = call.get("arguments").cloned().unwrap_or(Value::Null);
-            let out = task
-                .call_bridge("tool.call", vec![tool.clone(), arguments.clone()])
-                .await;
+            // Only the tools this agent was given: a model cannot reach others.
+            let offered = match (&tool, opts.get("tools")) {
+                (Value::Str(name), Some(Value::Array(names))) => names.contains(&Value::str(name)),
+                _ => false,
+            };
+            let out = if offered {
+                task.call_bridge("tool.call", vec![tool.clone(), arguments.clone()])
+                    .await
+            } else {
+                Err(Error::new(
+                    ErrorCode::ToolNotFound,
+                    format!(
+                        "agent {name}: the model asked for {}, which is not one of its tools",
+                        as_text(&tool)
+                    ),
+                ))
+            };
             let mut record = Map::new();
             record.insert("tool".into(), tool);
             record.insert("arguments".into(), arguments);

@@ -248,10 +248,15 @@ async fn answer(
     let key =
         serde_json::to_value(req).map_err(|e| Error::new(ErrorCode::SpellError, e.to_string()))?;
     if let Some(cassette) = &task.session.cassette {
-        let recorded = cassette
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .answer(op, &key)?;
+        let recorded = {
+            let mut c = cassette.lock().unwrap_or_else(|e| e.into_inner());
+            let recorded = c.answer(op, &key)?;
+            // A fork (--replay with --record) writes the replayed part too.
+            if let Some(r) = &recorded {
+                c.record(op, &key, r)?;
+            }
+            recorded
+        };
         if let Some(recorded) = recorded {
             let reply: ChatReply = serde_json::from_value(recorded?).map_err(|e| {
                 Error::new(
@@ -461,10 +466,14 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
         Value::Map(m)
     })?;
     let recorded = match &task.session.cassette {
-        Some(c) => c
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .answer("embed", &key)?,
+        Some(c) => {
+            let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
+            let recorded = c.answer("embed", &key)?;
+            if let Some(r) = &recorded {
+                c.record("embed", &key, r)?;
+            }
+            recorded
+        }
         None => None,
     };
     let vectors: Result<serde_json::Value> = match recorded {
