@@ -90,9 +90,74 @@ fn chat_overhead(c: &mut Criterion) {
         })
     });
 
+    let models = Arc::new(llmspell::provider::Models::from_config(&opts.config));
+    let req: llmspell::provider::ChatRequest = serde_json::from_value(serde_json::json!({
+        "model": "mock/m1", "messages": [{"role": "user", "content": "hi"}]
+    }))
+    .unwrap();
+    // llmspell's provider seam alone, from a plain thread through its I/O
+    // runtime: what the spell adds is the rest.
+    group.bench_function("provider seam from a thread", |b| {
+        b.iter(|| {
+            for _ in 0..N {
+                let (m, r) = (models.clone(), req.clone());
+                let (tx, rx) = std::sync::mpsc::channel();
+                llmspell::wait::io().spawn(async move {
+                    tx.send(m.chat(r).await.is_ok()).unwrap();
+                });
+                assert!(rx.recv().unwrap());
+            }
+        })
+    });
     let runtime = Runtime::new();
     for kind in ENGINES {
         let s = spell(kind, &sequential(kind));
+        group.bench_with_input(BenchmarkId::new("spell", kind), &s, |b, s| {
+            b.iter(|| runtime.run(s, &opts).result.unwrap())
+        });
+    }
+    group.finish();
+}
+
+/// The same comparison when each reply takes 5 ms, as from a fast local
+/// model: N = 50 calls.
+fn chat_overhead_5ms(c: &mut Criterion) {
+    const CALLS: usize = 50;
+    let server = Scripted::always(Reply::Slow(
+        Duration::from_millis(5),
+        Box::new(Reply::text("ok")),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&server, dir.path());
+    let mut group = c.benchmark_group("llm_chat_50_replies_5ms");
+    group.sample_size(10);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let direct = LLMBuilder::new()
+        .backend(LLMBackend::Groq)
+        .api_key("none")
+        .base_url(&server.url)
+        .model("m1")
+        .timeout_seconds(65)
+        .build()
+        .unwrap();
+    let messages = [ChatMessage::user().content("hi").build()];
+    group.bench_function("rust direct through llm", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                for _ in 0..CALLS {
+                    direct.chat(&messages).await.unwrap();
+                }
+            })
+        })
+    });
+    let runtime = Runtime::new();
+    for kind in ENGINES {
+        let source = sequential(kind).replace(&N.to_string(), &CALLS.to_string());
+        let s = spell(kind, &source);
         group.bench_with_input(BenchmarkId::new("spell", kind), &s, |b, s| {
             b.iter(|| runtime.run(s, &opts).result.unwrap())
         });
@@ -122,5 +187,5 @@ fn parallel_overlap(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, chat_overhead, parallel_overlap);
+criterion_group!(benches, chat_overhead, chat_overhead_5ms, parallel_overlap);
 criterion_main!(benches);
