@@ -102,6 +102,23 @@ fn calls_in_a_row_reuse_one_connection() {
 }
 
 #[test]
+fn later_runs_reuse_the_first_runs_connection() {
+    let server = Scripted::start((0..3).map(|_| Reply::text("ok")).collect());
+    for (kind, src) in [
+        (EngineKind::Lua, "return llm.chat('hi').text"),
+        (
+            EngineKind::Js,
+            "export default (await llm.chat('hi')).text;",
+        ),
+        (EngineKind::Rhai, "llm.chat(\"hi\").text"),
+    ] {
+        let run = run_with(&server.toml(), kind, src, None);
+        assert_eq!(run.result.unwrap(), "ok", "{kind}");
+    }
+    assert_eq!(*server.connections.lock().unwrap(), 1);
+}
+
+#[test]
 fn per_call_options_reach_the_server_even_though_llm_fixes_them_at_build() {
     let server = Scripted::start(vec![Reply::text("a"), Reply::text("b")]);
     let src = r#"llm.chat("x", {temperature = 0.5, max_tokens = 3}); return llm.chat("y", {temperature = 1, max_tokens = 4, system = "s2"}).text"#;

@@ -11,7 +11,7 @@ mod convert;
 mod stream;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use llm::builder::{LLMBackend, LLMBuilder};
@@ -111,8 +111,6 @@ pub struct Models {
     default_model: Option<String>,
     embed_model: Option<String>,
     aliases: BTreeMap<String, String>,
-    built: Mutex<HashMap<String, Arc<dyn LLMProvider>>>,
-    client: reqwest::Client,
     /// Configuration problems, reported when a call needs the provider.
     problems: BTreeMap<String, String>,
 }
@@ -176,8 +174,6 @@ impl Models {
             default_model: config.defaults.model.clone(),
             embed_model: config.defaults.embed_model.clone(),
             aliases: config.models.clone(),
-            built: Mutex::new(HashMap::new()),
-            client: reqwest::Client::new(),
             problems,
         }
     }
@@ -279,7 +275,7 @@ impl Models {
         match &provider.chat_completions_url {
             Some(url) => {
                 let key = provider.key.clone();
-                stream::chat_completions(&self.client, url, &key, &model, &req, pieces, idle).await
+                stream::chat_completions(client(), url, &key, &model, &req, pieces, idle).await
             }
             None => {
                 let built = self.built(&provider, &model, &req)?;
@@ -321,11 +317,19 @@ impl Models {
     }
 
     /// `llm` fixes model, temperature, max_tokens, system and schema when a
-    /// provider is built: one built provider per distinct set, kept.
+    /// provider is built: one built provider per distinct set, kept for
+    /// every run in the process, so runs after the first reuse its HTTP
+    /// client and its open connections.
     fn built(&self, p: &Provider, model: &str, req: &ChatRequest) -> Result<Arc<dyn LLMProvider>> {
         let system = convert::system_prompt(req);
+        // Everything the built provider depends on; the key only as a hash.
+        let mut key_hash = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(&p.key, &mut key_hash);
         let key = serde_json::json!([
-            p.name,
+            p.kind,
+            p.base_url,
+            std::hash::Hasher::finish(&key_hash),
+            p.timeout.as_secs_f64(),
             model,
             req.temperature,
             req.max_tokens,
@@ -333,7 +337,11 @@ impl Models {
             req.schema
         ])
         .to_string();
-        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        static BUILT: OnceLock<Mutex<HashMap<String, Arc<dyn LLMProvider>>>> = OnceLock::new();
+        let mut built = BUILT
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(b) = built.get(&key) {
             return Ok(b.clone());
         }
@@ -371,6 +379,13 @@ impl Models {
         built.insert(key, provider.clone());
         Ok(provider)
     }
+}
+
+/// The HTTP client for llmspell's own requests (streams), shared by every
+/// run in the process.
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
 }
 
 fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
