@@ -304,27 +304,42 @@ return {a, b, c, d:match("^[%w._]+")}"#;
 
 #[test]
 fn schema_replies_are_parsed_and_validated() {
-    let schema =
-        r#"{type = "object", required = {"name"}, properties = {name = {type = "string"}}}"#;
-    let server = Scripted::start(vec![
-        Reply::text("```json\n{\"name\": \"Ada\"}\n```"),
-        Reply::text("{\"name\": 3}"),
-        Reply::text("not json"),
-    ]);
-    let src = format!(
-        "local s = {schema}\nlocal a = llm.chat('x', {{schema = s}})\nlocal ok2, e2 = pcall(llm.chat, 'x', {{schema = s}})\nlocal ok3, e3 = pcall(llm.chat, 'x', {{schema = s}})\nreturn {{data = a.data, e2 = e2, e3 = e3}}"
-    );
-    let run = run_with(&server.toml(), EngineKind::Lua, &src, None);
-    let r = run.result.unwrap();
-    assert_eq!(r["data"], serde_json::json!({"name": "Ada"}));
-    assert!(
-        r["e2"].as_str().unwrap().starts_with("llm.bad_reply:"),
-        "{r}"
-    );
-    assert!(r["e2"].as_str().unwrap().contains("/name"), "{r}");
-    assert!(
-        r["e3"].as_str().unwrap().starts_with("llm.bad_reply:"),
-        "{r}"
+    Case {
+        lua: r#"local s = {type = "object", required = {"name"}, properties = {name = {type = "string"}}}
+local a = llm.chat("x", {schema = s})
+local ok2, e2 = pcall(llm.chat, "x", {schema = s})
+local ok3, e3 = pcall(llm.chat, "x", {schema = s})
+return {data = a.data, e2 = e2, e3 = e3}"#,
+        js: r#"const s = {type: "object", required: ["name"], properties: {name: {type: "string"}}};
+const a = await llm.chat("x", {schema: s});
+let e2, e3;
+try { await llm.chat("x", {schema: s}); } catch (e) { e2 = `${e.code}: ${e.message}`; }
+try { await llm.chat("x", {schema: s}); } catch (e) { e3 = `${e.code}: ${e.message}`; }
+export default {data: a.data, e2, e3};"#,
+        rhai: r#"let s = #{type: "object", required: ["name"], properties: #{name: #{type: "string"}}};
+let a = llm.chat("x", #{schema: s});
+let e2 = ""; let e3 = "";
+try { llm.chat("x", #{schema: s}); } catch (e) { e2 = e; }
+try { llm.chat("x", #{schema: s}); } catch (e) { e3 = e; }
+#{data: a.data, e2: e2, e3: e3}"#,
+    }
+    .each(
+        || {
+            vec![
+                Reply::text("```json\n{\"name\": \"Ada\"}\n```"),
+                Reply::text("{\"name\": 3}"),
+                Reply::text("not json"),
+            ]
+        },
+        |kind, run, _| {
+            let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(r["data"], serde_json::json!({"name": "Ada"}), "{kind}");
+            let e2 = r["e2"].as_str().unwrap();
+            assert!(e2.starts_with("llm.bad_reply:"), "{kind}: {r}");
+            assert!(e2.contains("/name"), "{kind}: {r}");
+            let e3 = r["e3"].as_str().unwrap();
+            assert!(e3.starts_with("llm.bad_reply:"), "{kind}: {r}");
+        },
     );
 }
 
@@ -412,39 +427,56 @@ return {long, n, err:match("^[%w._]+")}"#;
 
 #[test]
 fn budgets_stop_the_call_that_would_pass_them() {
-    let server = Scripted::start(vec![Reply::text("a"), Reply::text("b"), Reply::text("c")]);
-    let toml = format!("{}\n[limits]\nmax_llm_calls = 2\n", server.toml());
-    let src = "llm.chat('1') llm.chat('2') local ok, e = pcall(llm.chat, '3') return e";
-    let run = run_with(&toml, EngineKind::Lua, src, None);
-    let e = run.result.unwrap();
-    assert!(e.as_str().unwrap().starts_with("llm.budget:"), "{e}");
-    assert_eq!(server.requests.lock().unwrap().len(), 2);
-    let toml = format!(
-        "{}\n[limits]\nmax_tokens = 20\n",
-        Scripted::start(vec![]).toml()
-    );
+    for (kind, src) in [
+        (EngineKind::Lua, "llm.chat('1') llm.chat('2') local ok, e = pcall(llm.chat, '3') return e"),
+        (
+            EngineKind::Js,
+            "await llm.chat('1'); await llm.chat('2'); let e; try { await llm.chat('3'); } catch (x) { e = `${x.code}: ${x.message}`; } export default e;",
+        ),
+        (
+            EngineKind::Rhai,
+            "llm.chat(\"1\"); llm.chat(\"2\"); let e = \"\"; try { llm.chat(\"3\"); } catch (x) { e = x; } e",
+        ),
+    ] {
+        let server = Scripted::start(vec![Reply::text("a"), Reply::text("b"), Reply::text("c")]);
+        let toml = format!("{}\n[limits]\nmax_llm_calls = 2\n", server.toml());
+        let e = run_with(&toml, kind, src, None).result.unwrap();
+        assert!(e.as_str().unwrap().starts_with("llm.budget:"), "{kind}: {e}");
+        assert_eq!(server.requests.lock().unwrap().len(), 2, "{kind}");
+    }
+    // Tokens: 12 used, and a call that may use 10 more would pass 20.
     let server = Scripted::start(vec![Reply::text("a")]);
-    let toml = toml.replace(
-        &toml[toml.find("base_url").unwrap()..toml.find("model =").unwrap()],
-        &format!("base_url = \"{}\"\n", server.url),
-    );
+    let toml = format!("{}\n[limits]\nmax_tokens = 20\n", server.toml());
     let src = "llm.chat('1') local ok, e = pcall(llm.chat, '2', {max_tokens = 10}) return e";
     let e = run_with(&toml, EngineKind::Lua, src, None).result.unwrap();
     assert!(e.as_str().unwrap().starts_with("llm.budget:"), "{e}");
+    assert_eq!(server.requests.lock().unwrap().len(), 1);
 }
 
 #[test]
 fn hooks_rewrite_the_prompt_and_redact_the_reply() {
-    let server = Scripted::start(vec![Reply::text("the secret is 42")]);
-    let src = r#"
-hooks.before("llm.chat", function(c) return {args = {"rewritten: " .. c.args[1]}} end)
+    Case {
+        lua: r#"hooks.before("llm.chat", function(c) return {args = {"rewritten: " .. c.args[1]}} end)
 hooks.after("llm.chat", function(c, r) r.text = r.text:gsub("%d+", "[n]"); return {result = r} end)
-return llm.chat("hi").text"#;
-    let run = run_with(&server.toml(), EngineKind::Lua, src, None);
-    assert_eq!(run.result.unwrap(), "the secret is [n]");
-    assert_eq!(
-        server.requests.lock().unwrap()[0]["messages"][0]["content"],
-        "rewritten: hi"
+return llm.chat("hi").text"#,
+        js: r#"hooks.before("llm.chat", (c) => ({args: ["rewritten: " + c.args[0]]}));
+hooks.after("llm.chat", (c, r) => { r.text = r.text.replace(/\d+/g, "[n]"); return {result: r}; });
+export default (await llm.chat("hi")).text;"#,
+        rhai: r#"hooks.before("llm.chat", |c| #{args: ["rewritten: " + c.args[0]]});
+hooks.after("llm.chat", |c, r| { r.text.replace("42", "[n]"); #{result: r} });
+llm.chat("hi").text"#,
+    }
+    .each(
+        || vec![Reply::text("the secret is 42")],
+        |kind, run, server| {
+            let r = run.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(r, "the secret is [n]", "{kind}");
+            assert_eq!(
+                server.requests.lock().unwrap()[0]["messages"][0]["content"],
+                "rewritten: hi",
+                "{kind}"
+            );
+        },
     );
 }
 
@@ -524,20 +556,24 @@ fn record_then_replay_with_no_server_and_fork_with_live_after() {
 
 #[test]
 fn embeddings_come_back_as_float_arrays() {
-    let server = Scripted::start(vec![Reply::Embed(4)]);
-    let run = run_with(
-        &server.toml(),
-        EngineKind::Rhai,
-        "llm.embed([\"a\", \"b\"])",
-        None,
-    );
-    assert_eq!(
-        run.result.unwrap(),
-        serde_json::json!([[0.5, 0.5, 0.5, 0.5], [0.25, 0.25, 0.25, 0.25]])
-    );
-    assert_eq!(
-        server.requests.lock().unwrap()[0]["input"],
-        serde_json::json!(["a", "b"])
+    Case {
+        lua: r#"return llm.embed({"a", "b"})"#,
+        js: r#"export default await llm.embed(["a", "b"]);"#,
+        rhai: r#"llm.embed(["a", "b"])"#,
+    }
+    .each(
+        || vec![Reply::Embed(4)],
+        |kind, run, server| {
+            assert_eq!(
+                run.result.unwrap_or_else(|e| panic!("{kind}: {e}")),
+                serde_json::json!([[0.5, 0.5, 0.5, 0.5], [0.25, 0.25, 0.25, 0.25]]),
+                "{kind}"
+            );
+            assert_eq!(
+                server.requests.lock().unwrap()[0]["input"],
+                serde_json::json!(["a", "b"])
+            );
+        },
     );
 }
 
