@@ -18,6 +18,7 @@ pub mod alloc;
 pub mod bridge;
 pub mod bus;
 pub mod config;
+pub mod debug;
 pub mod engine;
 pub mod error;
 mod fiber;

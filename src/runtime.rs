@@ -85,6 +85,8 @@ pub struct RunOptions {
     pub stop: StopHandle,
     /// Record and/or replay model exchanges (`--record`, `--replay`).
     pub cassette: Option<Arc<Mutex<crate::provider::Cassette>>>,
+    /// Pauses the spell at its bridge calls (see [`crate::debug`]).
+    pub debugger: Option<crate::debug::Debugger>,
 }
 
 impl RunOptions {
@@ -106,6 +108,7 @@ impl RunOptions {
             }),
             stop: StopHandle::new(),
             cassette: None,
+            debugger: None,
         }
     }
 }
@@ -216,6 +219,7 @@ pub struct Session {
     pub(crate) cassette: Option<Arc<Mutex<crate::provider::Cassette>>>,
     /// Model calls and tokens so far, for `[limits] max_llm_calls/max_tokens`.
     pub(crate) llm_used: std::cell::Cell<(u64, u64)>,
+    pub(crate) debugger: Option<crate::debug::Debugger>,
 }
 
 impl Session {
@@ -501,6 +505,7 @@ impl Runtime {
             models: OnceCell::new(),
             cassette: opts.cassette.clone(),
             llm_used: std::cell::Cell::new((0, 0)),
+            debugger: opts.debugger.clone(),
         }
     }
 }

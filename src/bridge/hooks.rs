@@ -205,6 +205,7 @@ pub(super) fn run_before(
             return Ok((args, Some(r)));
         }
     }
+    let args = crate::debug::before(session, point, args, || host.location())?;
     Ok((args, None))
 }
 
@@ -232,7 +233,7 @@ pub(super) fn run_after(
             }
         }
     }
-    Ok(result)
+    crate::debug::after(session, point, args, result, || host.location())
 }
 
 fn hook_event(point: &str, id: i64) -> Value {

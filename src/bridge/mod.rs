@@ -435,6 +435,12 @@ impl Session {
         }
     }
 
+    /// Calls go through hooks and the debugger only when there are some.
+    #[inline]
+    fn slow_path(&self) -> bool {
+        self.dispatch.hooked.get() || self.debugger.is_some()
+    }
+
     /// The one way a script calls into the host.
     #[inline]
     pub fn dispatch(
@@ -450,7 +456,7 @@ impl Session {
             let fut = self.dispatch_waiting(id, args, host);
             return crate::wait::block_on(self, fut)?;
         }
-        if !self.dispatch.hooked.get() {
+        if !self.slow_path() {
             let mut call = Call {
                 session: self,
                 host,
@@ -481,8 +487,7 @@ impl Session {
         if let Err(e) = self.check_stop() {
             return ready(Err(e));
         }
-        let hooked = self.dispatch.hooked.get();
-        let (args, early) = if hooked {
+        let (args, early) = if self.slow_path() {
             match hooks::run_before(self, point, args.into_vec(), host) {
                 Ok(x) => x,
                 Err(e) => return ready(Err(self.stopped_or(e))),
@@ -514,7 +519,7 @@ impl Session {
         };
         Box::pin(async move {
             let out = match body.await {
-                Ok(result) if session.dispatch.hooked.get() => {
+                Ok(result) if session.slow_path() => {
                     hooks::run_after(&session, point, &args, result, &mut HostRef(later))
                 }
                 other => other,

@@ -627,6 +627,13 @@ impl crate::bridge::ScriptHost for JsHost<'_, '_> {
         from_js(&out)
     }
 
+    fn location(&mut self) -> Option<Location> {
+        // QuickJS keeps no current line to ask for: read it off a fresh
+        // stack trace (only a debugger pause asks, so the cost is rare).
+        let stack: String = self.ctx.eval("new Error().stack").ok()?;
+        stack_location(&stack, &self.session.info.name)
+    }
+
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         Rc::new(JsAsync {
             slot: self.slot.clone(),

@@ -1,0 +1,227 @@
+//! Pausing a spell at its bridge calls, for a debugger (the IDE, a test).
+//!
+//! A [`Debugger`] is handed to a run in [`crate::RunOptions`]. The spell's
+//! thread pauses before a bridge call that matches a break pattern (or any
+//! call, when stepping) and, after a step, once more when the call has
+//! returned; the debugger sees the call, its arguments or its result and
+//! the spell's place, may replace the arguments or the result, and says
+//! how to go on. A paused spell still stops at once when it is stopped.
+//! This module never blocks the debugger's side: only the spell waits.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crate::bus::pattern_matches;
+use crate::error::{ErrorCode, Location, Result};
+use crate::runtime::Session;
+use crate::value::Value;
+
+/// Where in a bridge call the spell is paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Before the call: `args` are what the bridge will get.
+    Before,
+    /// After the call: `result` is what the spell will get.
+    After,
+}
+
+/// A paused bridge call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pause {
+    pub when: When,
+    /// The bridge, as scripts call it (`llm.chat`).
+    pub call: String,
+    pub args: Vec<serde_json::Value>,
+    pub result: Option<serde_json::Value>,
+    /// The spell's place, when the engine knows it.
+    pub location: Option<Location>,
+}
+
+/// How a paused spell goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Run until the next call that matches a break pattern.
+    Continue,
+    /// Pause after this call returns, then before the next bridge call.
+    Step,
+    /// End the spell with `cancelled`.
+    Abort,
+}
+
+#[derive(Default)]
+struct State {
+    patterns: Vec<String>,
+    stepping: bool,
+    paused: Option<Pause>,
+    answer: Option<(Resume, Option<serde_json::Value>)>,
+}
+
+/// The debugger's handle on one run; clones share it.
+#[derive(Clone, Default)]
+pub struct Debugger {
+    shared: Arc<(Mutex<State>, Condvar)>,
+}
+
+/// How often a paused spell looks at its stop flag.
+const CHECK_EVERY: Duration = Duration::from_millis(5);
+
+impl Debugger {
+    pub fn new() -> Debugger {
+        Debugger::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Pauses before calls matching `pattern` (`"*"`, `"llm.*"`, `"tool.call"`).
+    pub fn break_on(&self, pattern: &str) {
+        self.state().patterns.push(pattern.to_owned());
+    }
+
+    pub fn clear_breaks(&self) {
+        self.state().patterns.clear();
+    }
+
+    /// The pause the spell is in, if it is paused.
+    pub fn paused(&self) -> Option<Pause> {
+        self.state().paused.clone()
+    }
+
+    /// Waits up to `timeout` for the spell to pause.
+    pub fn wait_paused(&self, timeout: Duration) -> Option<Pause> {
+        let (lock, changed) = &*self.shared;
+        let state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (state, _) = changed
+            .wait_timeout_while(state, timeout, |s| s.paused.is_none() || s.answer.is_some())
+            .unwrap_or_else(|e| e.into_inner());
+        state.paused.clone()
+    }
+
+    /// Lets a paused spell go on. `edited` replaces the pending call's
+    /// arguments (an array) before it, or its result after it.
+    pub fn resume(&self, how: Resume, edited: Option<serde_json::Value>) {
+        let mut state = self.state();
+        if state.paused.is_some() {
+            state.answer = Some((how, edited));
+            self.shared.1.notify_all();
+        }
+    }
+
+    /// Whether the spell pauses at this point of this call.
+    fn wants(&self, when: When, call: &str) -> bool {
+        let state = self.state();
+        match when {
+            When::Before => {
+                state.stepping || state.patterns.iter().any(|p| pattern_matches(p, call))
+            }
+            When::After => state.stepping,
+        }
+    }
+
+    /// On the spell's thread: pauses, and gives back what the debugger
+    /// edited.
+    fn pause(&self, session: &Session, pause: Pause) -> Result<Option<serde_json::Value>> {
+        {
+            let mut state = self.state();
+            state.paused = Some(pause.clone());
+            state.answer = None;
+            self.shared.1.notify_all();
+        }
+        session.publish("debug.paused", pause_event(&pause), crate::bus::now_ms());
+        let (lock, changed) = &*self.shared;
+        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let answer = loop {
+            if let Some(answer) = state.answer.take() {
+                break answer;
+            }
+            if let Err(e) = session.check_stop() {
+                state.paused = None;
+                return Err(e);
+            }
+            state = changed
+                .wait_timeout(state, CHECK_EVERY)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        };
+        state.paused = None;
+        let (how, edited) = answer;
+        match how {
+            Resume::Continue => state.stepping = false,
+            Resume::Step => state.stepping = true,
+            Resume::Abort => {
+                drop(state);
+                return Err(session.trip(ErrorCode::Cancelled));
+            }
+        }
+        self.shared.1.notify_all();
+        Ok(edited)
+    }
+}
+
+fn pause_event(p: &Pause) -> serde_json::Value {
+    serde_json::json!({
+        "when": if p.when == When::Before { "before" } else { "after" },
+        "call": p.call,
+        "args": p.args,
+        "result": p.result,
+        "file": p.location.as_ref().map(|l| l.file.clone()),
+        "line": p.location.as_ref().map(|l| l.line),
+    })
+}
+
+/// Before a bridge call: the arguments it will be called with.
+pub(crate) fn before(
+    session: &Session,
+    point: &str,
+    args: Vec<Value>,
+    location: impl FnOnce() -> Option<Location>,
+) -> Result<Vec<Value>> {
+    let Some(debugger) = session
+        .debugger
+        .as_ref()
+        .filter(|d| d.wants(When::Before, point))
+    else {
+        return Ok(args);
+    };
+    let pause = Pause {
+        when: When::Before,
+        call: point.to_owned(),
+        args: args.iter().map(Value::to_json).collect::<Result<_>>()?,
+        result: None,
+        location: location(),
+    };
+    match debugger.pause(session, pause)? {
+        None => Ok(args),
+        Some(serde_json::Value::Array(edited)) => Ok(edited.iter().map(Value::from_json).collect()),
+        Some(other) => Ok(vec![Value::from_json(&other)]),
+    }
+}
+
+/// After a bridge call: the result the spell will get.
+pub(crate) fn after(
+    session: &Session,
+    point: &str,
+    args: &[Value],
+    result: Value,
+    location: impl FnOnce() -> Option<Location>,
+) -> Result<Value> {
+    let Some(debugger) = session
+        .debugger
+        .as_ref()
+        .filter(|d| d.wants(When::After, point))
+    else {
+        return Ok(result);
+    };
+    let pause = Pause {
+        when: When::After,
+        call: point.to_owned(),
+        args: args.iter().map(Value::to_json).collect::<Result<_>>()?,
+        result: Some(result.to_json()?),
+        location: location(),
+    };
+    Ok(match debugger.pause(session, pause)? {
+        None => result,
+        Some(edited) => Value::from_json(&edited),
+    })
+}

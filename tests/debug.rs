@@ -1,0 +1,163 @@
+//! Pausing at bridge calls, in every engine: break patterns, stepping,
+//! arguments edited before a call and results after it, abort and stop
+//! while paused.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use llmspell::debug::{Debugger, Resume, When};
+use llmspell::{Config, EngineKind, ErrorCode, RunHandle, RunOptions, Runtime, Spell};
+use serde_json::json;
+use support::scripted::{Reply, Scripted};
+
+#[global_allocator]
+static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start(
+    rt: &Runtime,
+    dir: &std::path::Path,
+    config: Config,
+    kind: EngineKind,
+    src: &str,
+    debugger: &Debugger,
+) -> RunHandle {
+    let mut spell = Spell::from_source(&format!("debug.{}", kind.extension()), src).unwrap();
+    spell.dir = dir.to_path_buf();
+    let mut opts = RunOptions::new(config);
+    opts.output = Arc::new(|_| {});
+    opts.debugger = Some(debugger.clone());
+    rt.spawn(spell, opts)
+}
+
+#[test]
+fn breaks_step_and_edit_arguments_and_results_in_every_engine() {
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "state.set(\"a\", 1)\nlocal s = json.encode({n = 2})\nreturn state.get(\"a\")",
+        ),
+        (
+            EngineKind::Js,
+            "state.set(\"a\", 1);\nconst s = json.encode({n: 2});\nexport default state.get(\"a\");",
+        ),
+        (
+            EngineKind::Rhai,
+            "state.set(\"a\", 1);\nlet s = json.encode(#{n: 2});\nstate.get(\"a\")",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.break_on("state.*");
+        let run = start(&rt, dir.path(), Config::for_dir(dir.path()), kind, src, &debugger);
+
+        let p = debugger.wait_paused(WAIT).expect("paused before state.set");
+        assert_eq!((p.when, p.call.as_str()), (When::Before, "state.set"), "{kind}");
+        assert_eq!(p.args, vec![json!("a"), json!(1)], "{kind}");
+        assert_eq!(p.location.map(|l| l.line), Some(1), "{kind}");
+        debugger.resume(Resume::Step, Some(json!(["a", 5])));
+
+        let p = debugger.wait_paused(WAIT).expect("paused after state.set");
+        assert_eq!((p.when, p.call.as_str()), (When::After, "state.set"), "{kind}");
+        assert_eq!(p.args, vec![json!("a"), json!(5)], "{kind}");
+        // Continue: json.encode matches no pattern, so the next pause is
+        // before state.get.
+        debugger.resume(Resume::Continue, None);
+
+        let p = debugger.wait_paused(WAIT).expect("paused before state.get");
+        assert_eq!((p.when, p.call.as_str()), (When::Before, "state.get"), "{kind}");
+        assert_eq!(p.location.map(|l| l.line), Some(3), "{kind}");
+        debugger.resume(Resume::Step, None);
+
+        let p = debugger.wait_paused(WAIT).expect("paused after state.get");
+        assert_eq!(p.result, Some(json!(5)), "{kind}: the edited write was saved");
+        debugger.resume(Resume::Continue, Some(json!(7)));
+
+        let out = run.join();
+        assert_eq!(out.result.unwrap(), json!(7), "{kind}");
+        assert!(debugger.paused().is_none());
+    }
+}
+
+#[test]
+fn a_model_call_pauses_and_its_prompt_and_reply_can_be_edited() {
+    for (kind, src) in [
+        (EngineKind::Lua, "return llm.chat(\"hi\").text"),
+        (
+            EngineKind::Js,
+            "export default (await llm.chat(\"hi\")).text;",
+        ),
+        (EngineKind::Rhai, "llm.chat(\"hi\").text"),
+    ] {
+        let server = Scripted::start(vec![Reply::text("from the model")]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("llmspell.toml");
+        std::fs::write(&file, server.toml()).unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.break_on("llm.*");
+        let config = Config::load(&file).unwrap();
+        let run = start(&rt, dir.path(), config, kind, src, &debugger);
+
+        let p = debugger.wait_paused(WAIT).expect("paused before llm.chat");
+        assert_eq!(
+            (p.when, p.call.as_str()),
+            (When::Before, "llm.chat"),
+            "{kind}"
+        );
+        debugger.resume(Resume::Step, Some(json!(["changed"])));
+
+        let p = debugger.wait_paused(WAIT).expect("paused after llm.chat");
+        assert_eq!(p.when, When::After, "{kind}");
+        let mut reply = p.result.unwrap();
+        assert_eq!(reply["text"], "from the model", "{kind}");
+        reply["text"] = json!("edited at the pause");
+        debugger.resume(Resume::Continue, Some(reply));
+
+        assert_eq!(
+            run.join().result.unwrap(),
+            json!("edited at the pause"),
+            "{kind}"
+        );
+        let sent = &server.requests.lock().unwrap()[0];
+        assert_eq!(sent["messages"][0]["content"], "changed", "{kind}");
+    }
+}
+
+#[test]
+fn abort_or_stop_ends_a_paused_spell_and_nothing_after_runs() {
+    for kind in [EngineKind::Lua, EngineKind::Js, EngineKind::Rhai] {
+        for stop in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let rt = Runtime::new();
+            let debugger = Debugger::new();
+            debugger.break_on("*");
+            let src = match kind {
+                EngineKind::Js => "state.set(\"x\", 1);",
+                _ => "state.set(\"x\", 1)",
+            };
+            let config = Config::for_dir(dir.path());
+            let run = start(&rt, dir.path(), config, kind, src, &debugger);
+            debugger.wait_paused(WAIT).expect("paused");
+            if stop {
+                run.stop_handle().stop();
+            } else {
+                debugger.resume(Resume::Abort, None);
+            }
+            let e = run.join().result.unwrap_err();
+            assert_eq!(e.code, ErrorCode::Cancelled, "{kind}: {e}");
+            assert!(debugger.paused().is_none(), "{kind}");
+            // The write never happened.
+            let check = Spell::from_source("check.lua", "return state.get(\"x\")").unwrap();
+            let mut check = check;
+            check.dir = dir.path().to_path_buf();
+            let mut opts = RunOptions::new(Config::for_dir(dir.path()));
+            opts.output = Arc::new(|_| {});
+            assert_eq!(rt.run(&check, &opts).result.unwrap(), json!(null), "{kind}");
+        }
+    }
+}
