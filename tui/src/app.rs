@@ -1,0 +1,200 @@
+//! The IDE's state and the one place it changes: `update(&mut App, Action)`.
+//!
+//! Terminal keys, spell output, bus events and finished runs all arrive as
+//! [`Action`]s. `update` never does I/O and never waits: what needs the
+//! outside world (reading a file, starting or stopping a run) comes back as
+//! an [`Effect`] for the main loop to carry out.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+/// How many output lines and inspector events are kept; older ones go.
+pub const KEEP_OUTPUT: usize = 5_000;
+pub const KEEP_EVENTS: usize = 10_000;
+
+/// The pane that has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Spells,
+    Output,
+    Inspector,
+}
+
+/// What the status bar shows about the last run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Idle,
+    Running {
+        spell: String,
+    },
+    Finished {
+        spell: String,
+        ok: bool,
+        text: String,
+        ms: u64,
+    },
+}
+
+/// Something that happened: a key, or news from a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Up,
+    Down,
+    NextPane,
+    Run,
+    Stop,
+    Quit,
+    /// The terminal changed size: nothing to change but the picture.
+    Resize,
+    /// The text of the selected spell, read by the main loop.
+    Source(String),
+    /// A line the running spell printed.
+    Output(String),
+    /// An event from the bus.
+    Event {
+        topic: String,
+        data: serde_json::Value,
+    },
+    /// The run ended: its result as JSON, or its coded error.
+    Finished {
+        result: Result<serde_json::Value, String>,
+        ms: u64,
+    },
+}
+
+/// Work for the main loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Load(PathBuf),
+    Start(PathBuf),
+    Stop,
+}
+
+pub struct App {
+    pub dir: PathBuf,
+    /// Spell files in the folder, sorted.
+    pub spells: Vec<String>,
+    pub selected: usize,
+    pub source: String,
+    pub focus: Focus,
+    pub output: VecDeque<String>,
+    /// `(topic, data)` of bus events, newest last.
+    pub events: VecDeque<(String, serde_json::Value)>,
+    pub status: Status,
+    pub quit: bool,
+}
+
+impl App {
+    /// The IDE on a folder whose spell files are `spells`.
+    pub fn new(dir: PathBuf, mut spells: Vec<String>) -> App {
+        spells.sort();
+        App {
+            dir,
+            spells,
+            selected: 0,
+            source: String::new(),
+            focus: Focus::Spells,
+            output: VecDeque::new(),
+            events: VecDeque::new(),
+            status: Status::Idle,
+            quit: false,
+        }
+    }
+
+    /// The spell files (`.lua`, `.js`, `.rhai`) directly in `dir`.
+    pub fn scan(dir: &std::path::Path) -> std::io::Result<Vec<String>> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if llmspell::EngineKind::from_path(&path).is_ok() {
+                if let Some(name) = path.file_name() {
+                    found.push(name.to_string_lossy().into_owned());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    pub fn selected_path(&self) -> Option<PathBuf> {
+        self.spells.get(self.selected).map(|s| self.dir.join(s))
+    }
+
+    fn running(&self) -> bool {
+        matches!(self.status, Status::Running { .. })
+    }
+}
+
+/// Applies one action; returns the work it asks of the main loop.
+pub fn update(app: &mut App, action: Action) -> Option<Effect> {
+    match action {
+        Action::Up | Action::Down if app.focus == Focus::Spells && !app.spells.is_empty() => {
+            let last = app.spells.len() - 1;
+            app.selected = match action {
+                Action::Up => app.selected.saturating_sub(1),
+                _ => (app.selected + 1).min(last),
+            };
+            app.selected_path().map(Effect::Load)
+        }
+        Action::Up | Action::Down | Action::Resize => None,
+        Action::NextPane => {
+            app.focus = match app.focus {
+                Focus::Spells => Focus::Output,
+                Focus::Output => Focus::Inspector,
+                Focus::Inspector => Focus::Spells,
+            };
+            None
+        }
+        Action::Run if app.running() => None,
+        Action::Run => {
+            let path = app.selected_path()?;
+            app.output.clear();
+            app.status = Status::Running {
+                spell: app.spells[app.selected].clone(),
+            };
+            Some(Effect::Start(path))
+        }
+        Action::Stop if app.running() => Some(Effect::Stop),
+        Action::Stop => None,
+        Action::Quit => {
+            app.quit = true;
+            app.running().then_some(Effect::Stop)
+        }
+        Action::Source(text) => {
+            app.source = text;
+            None
+        }
+        Action::Output(line) => {
+            push_bounded(&mut app.output, line, KEEP_OUTPUT);
+            None
+        }
+        Action::Event { topic, data } => {
+            push_bounded(&mut app.events, (topic, data), KEEP_EVENTS);
+            None
+        }
+        Action::Finished { result, ms } => {
+            let spell = match &app.status {
+                Status::Running { spell } => spell.clone(),
+                _ => String::new(),
+            };
+            let (ok, text) = match result {
+                Ok(serde_json::Value::Null) => (true, "ok".to_owned()),
+                Ok(v) => (true, v.to_string()),
+                Err(e) => (false, e),
+            };
+            app.status = Status::Finished {
+                spell,
+                ok,
+                text,
+                ms,
+            };
+            None
+        }
+    }
+}
+
+fn push_bounded<T>(q: &mut VecDeque<T>, item: T, keep: usize) {
+    if q.len() == keep {
+        q.pop_front();
+    }
+    q.push_back(item);
+}

@@ -1,0 +1,70 @@
+//! Carrying out what `update` asks: reading a spell, starting a run on its
+//! own thread, stopping it. Nothing here waits on a spell; its output and
+//! its end come back to the loop as actions.
+
+use std::path::Path;
+use std::sync::{mpsc, Arc};
+use std::time::Instant;
+
+use llmspell::{Config, RunOptions, Runtime, Spell, StopHandle};
+
+use crate::app::{Action, Effect};
+
+/// Carries out `effect`; `run` holds the stop handle of the current run.
+pub fn carry_out(
+    effect: Effect,
+    runtime: &Runtime,
+    tx: &mpsc::Sender<Action>,
+    run: &mut Option<StopHandle>,
+) {
+    match effect {
+        Effect::Load(path) => {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| format!("cannot read {}: {e}", path.display()));
+            let _ = tx.send(Action::Source(text));
+        }
+        Effect::Stop => {
+            if let Some(stop) = run {
+                stop.stop();
+            }
+        }
+        Effect::Start(path) => *run = start(&path, runtime, tx),
+    }
+}
+
+/// Starts a run on its own thread; its output and its end come back as actions.
+pub fn start(path: &Path, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> Option<StopHandle> {
+    let started = Instant::now();
+    let finish = |result: Result<serde_json::Value, String>| Action::Finished {
+        result,
+        ms: started.elapsed().as_millis() as u64,
+    };
+    let prepared = Spell::load(path).and_then(|spell| {
+        let config = Config::discover(&spell.dir)?;
+        Ok((spell, config))
+    });
+    let (spell, config) = match prepared {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = tx.send(finish(Err(e.report())));
+            return None;
+        }
+    };
+    let mut opts = RunOptions::new(config);
+    let out = tx.clone();
+    opts.output = Arc::new(move |line: &str| {
+        let _ = out.send(Action::Output(line.to_owned()));
+    });
+    opts.log = Arc::new(|_, _, _| {});
+    let handle = runtime.spawn(spell, opts);
+    let stop = handle.stop_handle();
+    let tx = tx.clone();
+    std::thread::spawn(move || {
+        let outcome = handle.join();
+        let _ = tx.send(Action::Finished {
+            result: outcome.result.map_err(|e| e.report()),
+            ms: started.elapsed().as_millis() as u64,
+        });
+    });
+    Some(stop)
+}

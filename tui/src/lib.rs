@@ -1,0 +1,8 @@
+//! llmspell-tui: the terminal IDE. `app` holds the state and its one
+//! update function, `ui` draws it, `keys` turns terminal keys into actions;
+//! the binary runs the loop. It uses only llmspell's public API and bus.
+
+pub mod app;
+pub mod effects;
+pub mod keys;
+pub mod ui;

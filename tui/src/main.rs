@@ -1,0 +1,101 @@
+//! `llmspell-tui [DIR]`: the loop. Keys, spell output, bus events and ended
+//! runs arrive on one channel as actions; `update` applies them; effects
+//! (read a file, start or stop a run) are carried out here, never waited on.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use llmspell::{Runtime, StopHandle};
+use llmspell_tui::app::{update, Action, App, Effect};
+use llmspell_tui::effects::carry_out;
+use llmspell_tui::{keys, ui};
+
+#[global_allocator]
+static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+fn main() -> ExitCode {
+    let dir = std::env::args_os()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let spells = match App::scan(&dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "llmspell-tui: {}: {e}; give a folder of spells",
+                dir.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let mut app = App::new(dir, spells);
+    let (tx, rx) = mpsc::channel::<Action>();
+    let runtime = Runtime::new();
+    forward_events(&runtime, tx.clone());
+    forward_keys(tx.clone());
+    let mut terminal = ratatui::init();
+    let mut run: Option<StopHandle> = None;
+    if let Some(path) = app.selected_path() {
+        carry_out(Effect::Load(path), &runtime, &tx, &mut run);
+    }
+    let outcome = loop {
+        if let Err(e) = terminal.draw(|f| ui::render(&app, f)) {
+            break Err(e.to_string());
+        }
+        let Ok(action) = rx.recv() else {
+            break Ok(());
+        };
+        // Apply everything already waiting before drawing again.
+        let mut effects: Vec<Effect> = update(&mut app, action).into_iter().collect();
+        while let Ok(more) = rx.try_recv() {
+            effects.extend(update(&mut app, more));
+        }
+        for effect in effects {
+            carry_out(effect, &runtime, &tx, &mut run);
+        }
+        if app.quit {
+            break Ok(());
+        }
+    };
+    ratatui::restore();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("llmspell-tui: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn forward_events(runtime: &Runtime, tx: mpsc::Sender<Action>) {
+    let events = runtime.bus().subscribe("*");
+    std::thread::spawn(move || {
+        for e in events {
+            let action = Action::Event {
+                topic: e.topic,
+                data: e.data,
+            };
+            if tx.send(action).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn forward_keys(tx: mpsc::Sender<Action>) {
+    std::thread::spawn(move || loop {
+        let Ok(event) = crossterm::event::read() else {
+            return;
+        };
+        let action = match event {
+            crossterm::event::Event::Key(key) => keys::action_for(key),
+            crossterm::event::Event::Resize(..) => Some(Action::Resize),
+            _ => None,
+        };
+        if let Some(action) = action {
+            if tx.send(action).is_err() {
+                return;
+            }
+        }
+    });
+}

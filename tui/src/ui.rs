@@ -1,0 +1,119 @@
+//! Drawing the IDE: a pure function of [`App`]; it never changes state.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
+use ratatui::Frame;
+
+use crate::app::{App, Focus, Status};
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let [body, status] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(frame.area());
+    let [spells, centre, inspector] = Layout::horizontal([
+        Constraint::Percentage(20),
+        Constraint::Percentage(50),
+        Constraint::Percentage(30),
+    ])
+    .areas(body);
+    let [source, output] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(centre);
+    spell_list(app, frame, spells);
+    source_view(app, frame, source);
+    output_view(app, frame, output);
+    inspector_view(app, frame, inspector);
+    status_bar(app, frame, status);
+}
+
+fn block(title: &str, focused: bool) -> Block<'_> {
+    let style = if focused {
+        Style::default().fg(Color::Cyan)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    };
+    Block::bordered().title(title).border_style(style)
+}
+
+fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
+    let items: Vec<ListItem> = app
+        .spells
+        .iter()
+        .map(|s| ListItem::new(s.as_str()))
+        .collect();
+    let list = List::new(items)
+        .block(block("Spells", app.focus == Focus::Spells))
+        .highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+    let mut state = ListState::default().with_selected(Some(app.selected));
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn source_view(app: &App, frame: &mut Frame, area: Rect) {
+    let title = app.spells.get(app.selected).map_or("", String::as_str);
+    let lines: Vec<Line> = app
+        .source
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{:>3} ", i + 1),
+                    Style::default().fg(Color::DarkGray),
+                ),
+                Span::raw(l),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block(title, false)), area);
+}
+
+/// The last lines of `items` that fit in `area` inside its border.
+fn tail<T>(items: &std::collections::VecDeque<T>, area: Rect) -> impl Iterator<Item = &T> {
+    let room = area.height.saturating_sub(2) as usize;
+    items.iter().skip(items.len().saturating_sub(room))
+}
+
+fn output_view(app: &App, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = tail(&app.output, area)
+        .map(|l| Line::raw(l.as_str()))
+        .collect();
+    let widget = Paragraph::new(lines).block(block("Output", app.focus == Focus::Output));
+    frame.render_widget(widget, area);
+}
+
+fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = tail(&app.events, area)
+        .map(|(topic, data)| {
+            Line::from(vec![
+                Span::styled(format!("{topic} "), Style::default().fg(Color::Yellow)),
+                Span::raw(data.to_string()),
+            ])
+        })
+        .collect();
+    let title = format!("Events ({})", app.events.len());
+    let widget = Paragraph::new(lines).block(block(&title, app.focus == Focus::Inspector));
+    frame.render_widget(widget, area);
+}
+
+fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
+    let (text, style) = match &app.status {
+        Status::Idle => (
+            "F5 run  Shift+F5 stop  Tab pane  q quit".to_owned(),
+            Style::default().fg(Color::DarkGray),
+        ),
+        Status::Running { spell } => (
+            format!("running {spell}..."),
+            Style::default().fg(Color::Yellow),
+        ),
+        Status::Finished {
+            spell,
+            ok,
+            text,
+            ms,
+        } => (
+            format!("{spell}: {text} ({ms} ms)"),
+            Style::default().fg(if *ok { Color::Green } else { Color::Red }),
+        ),
+    };
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}

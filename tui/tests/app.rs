@@ -1,0 +1,155 @@
+//! The IDE's state, its pictures, and a real run through the same effects
+//! the binary carries out.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use llmspell_tui::app::{update, Action, App, Effect, Focus, Status, KEEP_OUTPUT};
+use llmspell_tui::effects::carry_out;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use serde_json::json;
+
+#[global_allocator]
+static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+fn app() -> App {
+    App::new(
+        PathBuf::from("/project"),
+        vec!["hello.lua".into(), "chat.js".into(), "agent.rhai".into()],
+    )
+}
+
+#[test]
+fn moving_through_spells_loads_each_and_stops_at_the_ends() {
+    let mut a = app();
+    assert_eq!(a.spells, ["agent.rhai", "chat.js", "hello.lua"]);
+    assert_eq!(
+        update(&mut a, Action::Up),
+        Some(Effect::Load("/project/agent.rhai".into()))
+    );
+    assert_eq!(
+        update(&mut a, Action::Down),
+        Some(Effect::Load("/project/chat.js".into()))
+    );
+    update(&mut a, Action::Down);
+    update(&mut a, Action::Down);
+    assert_eq!(a.selected, 2);
+    // Keys for the list do nothing in another pane.
+    update(&mut a, Action::NextPane);
+    assert_eq!(a.focus, Focus::Output);
+    assert_eq!(update(&mut a, Action::Up), None);
+    assert_eq!(a.selected, 2);
+}
+
+#[test]
+fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
+    let mut a = app();
+    assert_eq!(
+        update(&mut a, Action::Run),
+        Some(Effect::Start("/project/agent.rhai".into()))
+    );
+    assert!(matches!(a.status, Status::Running { .. }));
+    assert_eq!(update(&mut a, Action::Run), None, "one run at a time");
+    assert_eq!(update(&mut a, Action::Quit), Some(Effect::Stop));
+    for i in 0..KEEP_OUTPUT + 10 {
+        update(&mut a, Action::Output(format!("line {i}")));
+    }
+    assert_eq!(a.output.len(), KEEP_OUTPUT, "output is bounded");
+    assert_eq!(a.output[0], "line 10");
+    update(
+        &mut a,
+        Action::Finished {
+            result: Err("cancelled: stopped".into()),
+            ms: 3,
+        },
+    );
+    let Status::Finished { ok, text, .. } = &a.status else {
+        panic!("{:?}", a.status)
+    };
+    assert!(!ok);
+    assert_eq!(text, "cancelled: stopped");
+    assert_eq!(update(&mut a, Action::Stop), None, "nothing to stop");
+}
+
+fn picture(a: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| llmspell_tui::ui::render(a, f)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn busy_app() -> App {
+    let mut a = app();
+    update(&mut a, Action::Down);
+    update(
+        &mut a,
+        Action::Source(
+            "const r = await llm.chat(\"hi\");\nprint(r.text);\nexport default r.model;".into(),
+        ),
+    );
+    update(&mut a, Action::Run);
+    update(&mut a, Action::Output("Hello there".into()));
+    for topic in ["spell.start", "llm.request", "llm.response", "spell.end"] {
+        update(
+            &mut a,
+            Action::Event {
+                topic: topic.into(),
+                data: json!({"model": "local/smollm2"}),
+            },
+        );
+    }
+    update(
+        &mut a,
+        Action::Finished {
+            result: Ok(json!("local/smollm2")),
+            ms: 42,
+        },
+    );
+    a
+}
+
+#[test]
+fn the_whole_layout_at_80x24_and_120x40() {
+    insta::assert_snapshot!("layout_80x24", picture(&busy_app(), 80, 24));
+    insta::assert_snapshot!("layout_120x40", picture(&busy_app(), 120, 40));
+    insta::assert_snapshot!("idle_80x24", picture(&app(), 80, 24));
+}
+
+#[test]
+fn running_a_real_spell_sends_its_output_events_and_end_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hi.lua");
+    std::fs::write(
+        &file,
+        "print('hi from ' .. spell.engine)\nstate.set('seen', true)\nreturn 7",
+    )
+    .unwrap();
+    let runtime = llmspell::Runtime::new();
+    let events = runtime.bus().subscribe("state.*");
+    let all = runtime.bus().subscribe("*");
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    carry_out(Effect::Start(file), &runtime, &tx, &mut run);
+    assert!(run.is_some());
+    let mut got = Vec::new();
+    loop {
+        match rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the run ends")
+        {
+            Action::Finished { result, .. } => {
+                assert_eq!(result, Ok(json!(7)));
+                break;
+            }
+            other => got.push(other),
+        }
+    }
+    assert_eq!(got, [Action::Output("hi from lua".into())]);
+    assert_eq!(
+        events.recv_timeout(Duration::from_secs(1)).unwrap().topic,
+        "state.set"
+    );
+    let topics: Vec<String> = all.try_iter().map(|e| e.topic).collect();
+    assert_eq!(topics, ["spell.start", "state.set", "spell.end"]);
+}
