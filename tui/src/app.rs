@@ -60,12 +60,16 @@ pub enum Action {
         result: Result<serde_json::Value, String>,
         ms: u64,
     },
+    /// The project's state, read by the main loop: `(key, value)`, sorted.
+    State(Vec<(String, serde_json::Value)>),
 }
 
 /// Work for the main loop.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Load(PathBuf),
+    /// Read the state of the project in this folder again.
+    LoadState(PathBuf),
     Start(PathBuf),
     Stop,
 }
@@ -81,6 +85,8 @@ pub struct App {
     /// `(topic, data)` of bus events, newest last.
     pub events: VecDeque<(String, serde_json::Value)>,
     pub status: Status,
+    /// The project's state as last read.
+    pub state: Vec<(String, serde_json::Value)>,
     pub quit: bool,
 }
 
@@ -97,6 +103,7 @@ impl App {
             output: VecDeque::new(),
             events: VecDeque::new(),
             status: Status::Idle,
+            state: Vec::new(),
             quit: false,
         }
     }
@@ -168,7 +175,13 @@ pub fn update(app: &mut App, action: Action) -> Option<Effect> {
             None
         }
         Action::Event { topic, data } => {
+            // A write anywhere in the project shows in the state viewer.
+            let changed = topic.starts_with("state.");
             push_bounded(&mut app.events, (topic, data), KEEP_EVENTS);
+            changed.then(|| Effect::LoadState(app.dir.clone()))
+        }
+        Action::State(entries) => {
+            app.state = entries;
             None
         }
         Action::Finished { result, ms } => {
@@ -187,7 +200,7 @@ pub fn update(app: &mut App, action: Action) -> Option<Effect> {
                 text,
                 ms,
             };
-            None
+            Some(Effect::LoadState(app.dir.clone()))
         }
     }
 }

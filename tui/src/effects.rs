@@ -18,6 +18,9 @@ pub fn carry_out(
     run: &mut Option<StopHandle>,
 ) {
     match effect {
+        Effect::LoadState(dir) => {
+            let _ = tx.send(Action::State(read_state(&dir)));
+        }
         Effect::Load(path) => {
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| format!("cannot read {}: {e}", path.display()));
@@ -30,6 +33,23 @@ pub fn carry_out(
         }
         Effect::Start(path) => *run = start(&path, runtime, tx),
     }
+}
+
+/// The project's state, `(key, value)` sorted by key; an unreadable store
+/// shows as one entry saying why.
+pub fn read_state(dir: &Path) -> Vec<(String, serde_json::Value)> {
+    let project = Config::discover(dir).map_or_else(|_| dir.to_path_buf(), |c| c.project_dir);
+    let read = || -> llmspell::Result<Vec<(String, serde_json::Value)>> {
+        let store = llmspell::store::Store::open(&project)?;
+        let mut out = Vec::new();
+        for key in store.keys("")? {
+            if let Some(entry) = store.get(&key)? {
+                out.push((key, entry.value));
+            }
+        }
+        Ok(out)
+    };
+    read().unwrap_or_else(|e| vec![("(state)".into(), serde_json::Value::String(e.report()))])
 }
 
 /// Starts a run on its own thread; its output and its end come back as actions.

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
     if let Some(path) = app.selected_path() {
         carry_out(Effect::Load(path), &runtime, &tx, &mut run);
     }
+    carry_out(Effect::LoadState(app.dir.clone()), &runtime, &tx, &mut run);
     let outcome = loop {
         if let Err(e) = terminal.draw(|f| ui::render(&app, f)) {
             break Err(e.to_string());
@@ -50,6 +51,8 @@ fn main() -> ExitCode {
         while let Ok(more) = rx.try_recv() {
             effects.extend(update(&mut app, more));
         }
+        // A burst of state events needs one read, not one each.
+        effects.dedup();
         for effect in effects {
             carry_out(effect, &runtime, &tx, &mut run);
         }

@@ -19,10 +19,13 @@ pub fn render(app: &App, frame: &mut Frame) {
     .areas(body);
     let [source, output] =
         Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(centre);
+    let [inspector, state] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(inspector);
     spell_list(app, frame, spells);
     source_view(app, frame, source);
     output_view(app, frame, output);
     inspector_view(app, frame, inspector);
+    state_view(app, frame, state);
     status_bar(app, frame, status);
 }
 
@@ -93,6 +96,21 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     let title = format!("Events ({})", app.events.len());
     let widget = Paragraph::new(lines).block(block(&title, app.focus == Focus::Inspector));
     frame.render_widget(widget, area);
+}
+
+fn state_view(app: &App, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = app
+        .state
+        .iter()
+        .map(|(key, value)| {
+            Line::from(vec![
+                Span::styled(format!("{key} = "), Style::default().fg(Color::Cyan)),
+                Span::raw(value.to_string()),
+            ])
+        })
+        .collect();
+    let title = format!("State ({})", app.state.len());
+    frame.render_widget(Paragraph::new(lines).block(block(&title, false)), area);
 }
 
 fn status_bar(app: &App, frame: &mut Frame, area: Rect) {

@@ -44,6 +44,26 @@ fn moving_through_spells_loads_each_and_stops_at_the_ends() {
 }
 
 #[test]
+fn state_writes_reload_the_state_viewer() {
+    let mut a = app();
+    let write = Action::Event {
+        topic: "state.set".into(),
+        data: json!({"key": "n"}),
+    };
+    assert_eq!(
+        update(&mut a, write),
+        Some(Effect::LoadState("/project".into()))
+    );
+    let other = Action::Event {
+        topic: "log".into(),
+        data: json!({}),
+    };
+    assert_eq!(update(&mut a, other), None);
+    update(&mut a, Action::State(vec![("n".into(), json!(2))]));
+    assert_eq!(a.state, [("n".to_owned(), json!(2))]);
+}
+
+#[test]
 fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
     let mut a = app();
     assert_eq!(
@@ -58,14 +78,15 @@ fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
     }
     assert_eq!(a.output.len(), KEEP_OUTPUT, "output is bounded");
     assert_eq!(a.output[0], "line 10");
-    update(
+    let after = update(
         &mut a,
         Action::Finished {
             result: Err("cancelled: stopped".into()),
             ms: 3,
         },
     );
-    let Status::Finished { ok, text, .. } = &a.status else {
+    assert_eq!(after, Some(Effect::LoadState("/project".into())));
+    let Status::Finished { ok, text, .. } = &a.status.clone() else {
         panic!("{:?}", a.status)
     };
     assert!(!ok);
@@ -99,6 +120,13 @@ fn busy_app() -> App {
             },
         );
     }
+    update(
+        &mut a,
+        Action::State(vec![
+            ("counter/runs".into(), json!(3)),
+            ("greeting".into(), json!("hi")),
+        ]),
+    );
     update(
         &mut a,
         Action::Finished {
@@ -150,6 +178,14 @@ fn running_a_real_spell_sends_its_output_events_and_end_back() {
         events.recv_timeout(Duration::from_secs(1)).unwrap().topic,
         "state.set"
     );
+    carry_out(
+        Effect::LoadState(dir.path().into()),
+        &runtime,
+        &tx,
+        &mut run,
+    );
+    let state = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(state, Action::State(vec![("seen".into(), json!(true))]));
     let topics: Vec<String> = all.try_iter().map(|e| e.topic).collect();
     assert_eq!(topics, ["spell.start", "state.set", "spell.end"]);
 }
