@@ -62,6 +62,12 @@ pub enum Action {
     },
     /// The project's state, read by the main loop: `(key, value)`, sorted.
     State(Vec<(String, serde_json::Value)>),
+    /// Files in the folder changed on disk.
+    Changed(Vec<PathBuf>),
+    /// The folder's spell files, read again.
+    Spells(Vec<String>),
+    /// Re-run the open spell whenever it is saved, or stop doing so.
+    ToggleAutoRun,
 }
 
 /// Work for the main loop.
@@ -70,6 +76,8 @@ pub enum Effect {
     Load(PathBuf),
     /// Read the state of the project in this folder again.
     LoadState(PathBuf),
+    /// Read the folder's list of spells again.
+    Scan(PathBuf),
     Start(PathBuf),
     Stop,
 }
@@ -87,6 +95,8 @@ pub struct App {
     pub status: Status,
     /// The project's state as last read.
     pub state: Vec<(String, serde_json::Value)>,
+    /// Re-run the open spell when its file is saved.
+    pub auto_run: bool,
     pub quit: bool,
 }
 
@@ -104,6 +114,7 @@ impl App {
             events: VecDeque::new(),
             status: Status::Idle,
             state: Vec::new(),
+            auto_run: false,
             quit: false,
         }
     }
@@ -132,8 +143,50 @@ impl App {
 }
 
 /// Applies one action; returns the work it asks of the main loop.
-pub fn update(app: &mut App, action: Action) -> Option<Effect> {
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
+        Action::Changed(paths) => changed(app, &paths),
+        Action::Spells(mut spells) => {
+            spells.sort();
+            let selected = app.spells.get(app.selected).cloned();
+            app.spells = spells;
+            app.selected = selected
+                .and_then(|name| app.spells.iter().position(|s| *s == name))
+                .unwrap_or(0)
+                .min(app.spells.len().saturating_sub(1));
+            Vec::new()
+        }
+        Action::ToggleAutoRun => {
+            app.auto_run = !app.auto_run;
+            Vec::new()
+        }
+        other => apply(app, other).into_iter().collect(),
+    }
+}
+
+/// Files changed on disk (saved here or in any other editor): the list is
+/// read again, the open spell reloaded, and re-run when auto-run is on.
+fn changed(app: &mut App, paths: &[PathBuf]) -> Vec<Effect> {
+    let mut effects = vec![Effect::Scan(app.dir.clone())];
+    let Some(open) = app.selected_path() else {
+        return effects;
+    };
+    if paths.iter().any(|p| same_file(p, &open)) {
+        effects.push(Effect::Load(open));
+        if app.auto_run {
+            effects.extend(apply(app, Action::Run));
+        }
+    }
+    effects
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a == b || (a.file_name() == b.file_name() && a.canonicalize().ok() == b.canonicalize().ok())
+}
+
+fn apply(app: &mut App, action: Action) -> Option<Effect> {
+    match action {
+        Action::Changed(_) | Action::Spells(_) | Action::ToggleAutoRun => None,
         Action::Up | Action::Down if app.focus == Focus::Spells && !app.spells.is_empty() => {
             let last = app.spells.len() - 1;
             app.selected = match action {

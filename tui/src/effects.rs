@@ -18,6 +18,11 @@ pub fn carry_out(
     run: &mut Option<StopHandle>,
 ) {
     match effect {
+        Effect::Scan(dir) => {
+            if let Ok(spells) = crate::app::App::scan(&dir) {
+                let _ = tx.send(Action::Spells(spells));
+            }
+        }
         Effect::LoadState(dir) => {
             let _ = tx.send(Action::State(read_state(&dir)));
         }

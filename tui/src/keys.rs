@@ -18,6 +18,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::Tab => Action::NextPane,
+        KeyCode::Char('a') if !ctrl => Action::ToggleAutoRun,
         _ => return None,
     })
 }

@@ -6,3 +6,4 @@ pub mod app;
 pub mod effects;
 pub mod keys;
 pub mod ui;
+pub mod watch;

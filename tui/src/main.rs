@@ -33,6 +33,12 @@ fn main() -> ExitCode {
     let runtime = Runtime::new();
     forward_events(&runtime, tx.clone());
     forward_keys(tx.clone());
+    // Without a watcher the IDE still works; saved files just do not reload.
+    let _watching = llmspell_tui::watch::watch(&app.dir, tx.clone())
+        .map_err(|e| {
+            let _ = tx.send(Action::Output(format!("not watching for changes: {e}")));
+        })
+        .ok();
     let mut terminal = ratatui::init();
     let mut run: Option<StopHandle> = None;
     if let Some(path) = app.selected_path() {
@@ -47,7 +53,7 @@ fn main() -> ExitCode {
             break Ok(());
         };
         // Apply everything already waiting before drawing again.
-        let mut effects: Vec<Effect> = update(&mut app, action).into_iter().collect();
+        let mut effects: Vec<Effect> = update(&mut app, action);
         while let Ok(more) = rx.try_recv() {
             effects.extend(update(&mut app, more));
         }

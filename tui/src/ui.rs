@@ -116,7 +116,7 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
 fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     let (text, style) = match &app.status {
         Status::Idle => (
-            "F5 run  Shift+F5 stop  Tab pane  q quit".to_owned(),
+            "F5 run  Shift+F5 stop  a auto-run  Tab pane  q quit".to_owned(),
             Style::default().fg(Color::DarkGray),
         ),
         Status::Running { spell } => (
@@ -132,6 +132,11 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             format!("{spell}: {text} ({ms} ms)"),
             Style::default().fg(if *ok { Color::Green } else { Color::Red }),
         ),
+    };
+    let text = if app.auto_run {
+        format!("[auto-run] {text}")
+    } else {
+        text
     };
     frame.render_widget(Paragraph::new(text).style(style), area);
 }

@@ -27,11 +27,11 @@ fn moving_through_spells_loads_each_and_stops_at_the_ends() {
     assert_eq!(a.spells, ["agent.rhai", "chat.js", "hello.lua"]);
     assert_eq!(
         update(&mut a, Action::Up),
-        Some(Effect::Load("/project/agent.rhai".into()))
+        vec![Effect::Load("/project/agent.rhai".into())]
     );
     assert_eq!(
         update(&mut a, Action::Down),
-        Some(Effect::Load("/project/chat.js".into()))
+        vec![Effect::Load("/project/chat.js".into())]
     );
     update(&mut a, Action::Down);
     update(&mut a, Action::Down);
@@ -39,7 +39,7 @@ fn moving_through_spells_loads_each_and_stops_at_the_ends() {
     // Keys for the list do nothing in another pane.
     update(&mut a, Action::NextPane);
     assert_eq!(a.focus, Focus::Output);
-    assert_eq!(update(&mut a, Action::Up), None);
+    assert_eq!(update(&mut a, Action::Up), vec![]);
     assert_eq!(a.selected, 2);
 }
 
@@ -52,15 +52,68 @@ fn state_writes_reload_the_state_viewer() {
     };
     assert_eq!(
         update(&mut a, write),
-        Some(Effect::LoadState("/project".into()))
+        vec![Effect::LoadState("/project".into())]
     );
     let other = Action::Event {
         topic: "log".into(),
         data: json!({}),
     };
-    assert_eq!(update(&mut a, other), None);
+    assert_eq!(update(&mut a, other), vec![]);
     update(&mut a, Action::State(vec![("n".into(), json!(2))]));
     assert_eq!(a.state, [("n".to_owned(), json!(2))]);
+}
+
+#[test]
+fn a_saved_spell_reloads_and_reruns_only_with_auto_run() {
+    let mut a = app();
+    let open = PathBuf::from("/project/agent.rhai");
+    let saved = Action::Changed(vec![open.clone()]);
+    assert_eq!(
+        update(&mut a, saved.clone()),
+        vec![Effect::Scan("/project".into()), Effect::Load(open.clone())]
+    );
+    let other = Action::Changed(vec!["/project/hello.lua".into()]);
+    assert_eq!(update(&mut a, other), vec![Effect::Scan("/project".into())]);
+    update(&mut a, Action::ToggleAutoRun);
+    assert_eq!(
+        update(&mut a, saved.clone()),
+        vec![
+            Effect::Scan("/project".into()),
+            Effect::Load(open.clone()),
+            Effect::Start(open.clone())
+        ]
+    );
+    // Saved again while it runs: reloaded, not started twice.
+    assert_eq!(
+        update(&mut a, saved),
+        vec![Effect::Scan("/project".into()), Effect::Load(open)]
+    );
+    // A new list keeps the open spell selected.
+    update(
+        &mut a,
+        Action::Spells(vec!["b.lua".into(), "agent.rhai".into(), "a.js".into()]),
+    );
+    assert_eq!(a.spells[a.selected], "agent.rhai");
+}
+
+#[test]
+fn a_file_saved_by_another_program_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let _watching = llmspell_tui::watch::watch(dir.path(), tx).unwrap();
+    let file = dir.path().join("new.lua");
+    std::fs::write(&file, "return 1").unwrap();
+    let Action::Changed(paths) = rx.recv_timeout(Duration::from_secs(10)).unwrap() else {
+        panic!("not a change");
+    };
+    assert!(
+        paths.iter().any(|p| p.file_name() == file.file_name()),
+        "{paths:?}"
+    );
+    // Reading is not a change.
+    while rx.recv_timeout(Duration::from_millis(300)).is_ok() {}
+    let _ = std::fs::read_to_string(&file).unwrap();
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
 }
 
 #[test]
@@ -68,11 +121,11 @@ fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
     let mut a = app();
     assert_eq!(
         update(&mut a, Action::Run),
-        Some(Effect::Start("/project/agent.rhai".into()))
+        vec![Effect::Start("/project/agent.rhai".into())]
     );
     assert!(matches!(a.status, Status::Running { .. }));
-    assert_eq!(update(&mut a, Action::Run), None, "one run at a time");
-    assert_eq!(update(&mut a, Action::Quit), Some(Effect::Stop));
+    assert_eq!(update(&mut a, Action::Run), vec![], "one run at a time");
+    assert_eq!(update(&mut a, Action::Quit), vec![Effect::Stop]);
     for i in 0..KEEP_OUTPUT + 10 {
         update(&mut a, Action::Output(format!("line {i}")));
     }
@@ -85,13 +138,13 @@ fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
             ms: 3,
         },
     );
-    assert_eq!(after, Some(Effect::LoadState("/project".into())));
+    assert_eq!(after, vec![Effect::LoadState("/project".into())]);
     let Status::Finished { ok, text, .. } = &a.status.clone() else {
         panic!("{:?}", a.status)
     };
     assert!(!ok);
     assert_eq!(text, "cancelled: stopped");
-    assert_eq!(update(&mut a, Action::Stop), None, "nothing to stop");
+    assert_eq!(update(&mut a, Action::Stop), vec![], "nothing to stop");
 }
 
 fn picture(a: &App, width: u16, height: u16) -> String {
