@@ -54,6 +54,8 @@ struct State {
     stepping: bool,
     paused: Option<Pause>,
     answer: Option<(Resume, Option<serde_json::Value>)>,
+    /// Pauses so far: tells one pause from the next, even when they look alike.
+    count: u64,
 }
 
 /// The debugger's handle on one run; clones share it.
@@ -98,6 +100,25 @@ impl Debugger {
         state.paused.clone()
     }
 
+    /// Waits up to `timeout` for a pause later than the one numbered `seen`
+    /// (0 before any): its number and the pause. For a debugger that shows
+    /// each pause once.
+    pub fn wait_next_pause(&self, seen: u64, timeout: Duration) -> Option<(u64, Pause)> {
+        let (lock, changed) = &*self.shared;
+        let state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (state, _) = changed
+            .wait_timeout_while(state, timeout, |s| {
+                s.count <= seen || s.paused.is_none() || s.answer.is_some()
+            })
+            .unwrap_or_else(|e| e.into_inner());
+        match &state.paused {
+            Some(p) if state.count > seen && state.answer.is_none() => {
+                Some((state.count, p.clone()))
+            }
+            _ => None,
+        }
+    }
+
     /// Lets a paused spell go on. `edited` replaces the pending call's
     /// arguments (an array) before it, or its result after it.
     pub fn resume(&self, how: Resume, edited: Option<serde_json::Value>) {
@@ -126,6 +147,7 @@ impl Debugger {
             let mut state = self.state();
             state.paused = Some(pause.clone());
             state.answer = None;
+            state.count += 1;
             self.shared.1.notify_all();
         }
         session.publish("debug.paused", pause_event(&pause), crate::bus::now_ms());

@@ -161,3 +161,25 @@ fn abort_or_stop_ends_a_paused_spell_and_nothing_after_runs() {
         }
     }
 }
+
+#[test]
+fn pauses_that_look_alike_are_still_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let debugger = Debugger::new();
+    debugger.break_on("state.set");
+    let src = "for i = 1, 2 do state.set(\"same\", 1) end";
+    let config = Config::for_dir(dir.path());
+    let run = start(&rt, dir.path(), config, EngineKind::Lua, src, &debugger);
+    let (first, p1) = debugger.wait_next_pause(0, WAIT).expect("first pause");
+    // Not answered yet: there is no later pause to see.
+    assert!(debugger
+        .wait_next_pause(first, Duration::from_millis(100))
+        .is_none());
+    debugger.resume(Resume::Continue, None);
+    let (second, p2) = debugger.wait_next_pause(first, WAIT).expect("second pause");
+    assert_eq!(p1, p2);
+    assert!(second > first);
+    debugger.resume(Resume::Continue, None);
+    assert_eq!(run.join().result.unwrap(), json!(null));
+}

@@ -8,6 +8,8 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 
+use llmspell::debug::{Pause, Resume};
+
 /// How many output lines and inspector events are kept; older ones go.
 pub const KEEP_OUTPUT: usize = 5_000;
 pub const KEEP_EVENTS: usize = 10_000;
@@ -68,6 +70,14 @@ pub enum Action {
     Spells(Vec<String>),
     /// Re-run the open spell whenever it is saved, or stop doing so.
     ToggleAutoRun,
+    /// Runs pause before every bridge call, or not.
+    ToggleDebug,
+    /// The run paused at a bridge call.
+    Paused(Pause),
+    /// At a pause: run on to the end, to the next bridge call, or abort.
+    Continue,
+    Step,
+    Abort,
 }
 
 /// Work for the main loop.
@@ -78,6 +88,10 @@ pub enum Effect {
     LoadState(PathBuf),
     /// Read the folder's list of spells again.
     Scan(PathBuf),
+    /// Start a run that pauses before every bridge call.
+    StartDebug(PathBuf),
+    /// Let a paused run go on.
+    Resume(Resume),
     Start(PathBuf),
     Stop,
 }
@@ -97,6 +111,10 @@ pub struct App {
     pub state: Vec<(String, serde_json::Value)>,
     /// Re-run the open spell when its file is saved.
     pub auto_run: bool,
+    /// Runs pause before every bridge call.
+    pub debug: bool,
+    /// Where the run is paused, if it is.
+    pub paused: Option<Pause>,
     pub quit: bool,
 }
 
@@ -115,6 +133,8 @@ impl App {
             status: Status::Idle,
             state: Vec::new(),
             auto_run: false,
+            debug: false,
+            paused: None,
             quit: false,
         }
     }
@@ -160,6 +180,19 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.auto_run = !app.auto_run;
             Vec::new()
         }
+        Action::ToggleDebug => {
+            app.debug = !app.debug;
+            Vec::new()
+        }
+        Action::Paused(p) => {
+            app.paused = Some(p);
+            Vec::new()
+        }
+        // F5 at a pause goes on, as in every debugger.
+        Action::Continue | Action::Run if app.paused.is_some() => resume(app, Resume::Continue),
+        Action::Step if app.paused.is_some() => resume(app, Resume::Step),
+        Action::Abort if app.paused.is_some() => resume(app, Resume::Abort),
+        Action::Continue | Action::Step | Action::Abort => Vec::new(),
         other => apply(app, other).into_iter().collect(),
     }
 }
@@ -180,13 +213,25 @@ fn changed(app: &mut App, paths: &[PathBuf]) -> Vec<Effect> {
     effects
 }
 
+fn resume(app: &mut App, how: Resume) -> Vec<Effect> {
+    app.paused = None;
+    vec![Effect::Resume(how)]
+}
+
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     a == b || (a.file_name() == b.file_name() && a.canonicalize().ok() == b.canonicalize().ok())
 }
 
 fn apply(app: &mut App, action: Action) -> Option<Effect> {
     match action {
-        Action::Changed(_) | Action::Spells(_) | Action::ToggleAutoRun => None,
+        Action::Changed(_)
+        | Action::Spells(_)
+        | Action::ToggleAutoRun
+        | Action::ToggleDebug
+        | Action::Paused(_)
+        | Action::Continue
+        | Action::Step
+        | Action::Abort => None,
         Action::Up | Action::Down if app.focus == Focus::Spells && !app.spells.is_empty() => {
             let last = app.spells.len() - 1;
             app.selected = match action {
@@ -211,7 +256,11 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.status = Status::Running {
                 spell: app.spells[app.selected].clone(),
             };
-            Some(Effect::Start(path))
+            Some(if app.debug {
+                Effect::StartDebug(path)
+            } else {
+                Effect::Start(path)
+            })
         }
         Action::Stop if app.running() => Some(Effect::Stop),
         Action::Stop => None,
@@ -247,6 +296,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                 Ok(v) => (true, v.to_string()),
                 Err(e) => (false, e),
             };
+            app.paused = None;
             app.status = Status::Finished {
                 spell,
                 ok,

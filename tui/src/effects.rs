@@ -3,19 +3,27 @@
 //! its end come back to the loop as actions.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use llmspell::debug::Debugger;
 use llmspell::{Config, RunOptions, Runtime, Spell, StopHandle};
 
 use crate::app::{Action, Effect};
 
-/// Carries out `effect`; `run` holds the stop handle of the current run.
+/// The run in progress: how to stop it, and its debugger when it has one.
+pub struct Running {
+    pub stop: StopHandle,
+    pub debugger: Option<Debugger>,
+}
+
+/// Carries out `effect`; `run` is the current run.
 pub fn carry_out(
     effect: Effect,
     runtime: &Runtime,
     tx: &mpsc::Sender<Action>,
-    run: &mut Option<StopHandle>,
+    run: &mut Option<Running>,
 ) {
     match effect {
         Effect::Scan(dir) => {
@@ -32,11 +40,17 @@ pub fn carry_out(
             let _ = tx.send(Action::Source(text));
         }
         Effect::Stop => {
-            if let Some(stop) = run {
-                stop.stop();
+            if let Some(run) = run {
+                run.stop.stop();
             }
         }
-        Effect::Start(path) => *run = start(&path, runtime, tx),
+        Effect::Start(path) => *run = start(&path, runtime, tx, false),
+        Effect::StartDebug(path) => *run = start(&path, runtime, tx, true),
+        Effect::Resume(how) => {
+            if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
+                debugger.resume(how, None);
+            }
+        }
     }
 }
 
@@ -57,8 +71,14 @@ pub fn read_state(dir: &Path) -> Vec<(String, serde_json::Value)> {
     read().unwrap_or_else(|e| vec![("(state)".into(), serde_json::Value::String(e.report()))])
 }
 
-/// Starts a run on its own thread; its output and its end come back as actions.
-pub fn start(path: &Path, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> Option<StopHandle> {
+/// Starts a run on its own thread; its output, its pauses (with `debug`,
+/// before every bridge call) and its end come back as actions.
+pub fn start(
+    path: &Path,
+    runtime: &Runtime,
+    tx: &mpsc::Sender<Action>,
+    debug: bool,
+) -> Option<Running> {
     let started = Instant::now();
     let finish = |result: Result<serde_json::Value, String>| Action::Finished {
         result,
@@ -81,15 +101,41 @@ pub fn start(path: &Path, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> Optio
         let _ = out.send(Action::Output(line.to_owned()));
     });
     opts.log = Arc::new(|_, _, _| {});
+    let debugger = debug.then(|| {
+        let d = Debugger::new();
+        d.break_on("*");
+        d
+    });
+    opts.debugger = debugger.clone();
     let handle = runtime.spawn(spell, opts);
     let stop = handle.stop_handle();
+    let ended = Arc::new(AtomicBool::new(false));
+    if let Some(d) = &debugger {
+        forward_pauses(d.clone(), ended.clone(), tx.clone());
+    }
     let tx = tx.clone();
     std::thread::spawn(move || {
         let outcome = handle.join();
+        ended.store(true, Ordering::Release);
         let _ = tx.send(Action::Finished {
             result: outcome.result.map_err(|e| e.report()),
             ms: started.elapsed().as_millis() as u64,
         });
     });
-    Some(stop)
+    Some(Running { stop, debugger })
+}
+
+/// Each new pause of a run, as an action, until the run ends.
+fn forward_pauses(debugger: Debugger, ended: Arc<AtomicBool>, tx: mpsc::Sender<Action>) {
+    std::thread::spawn(move || {
+        let mut seen = 0;
+        while !ended.load(Ordering::Acquire) {
+            if let Some((n, p)) = debugger.wait_next_pause(seen, Duration::from_millis(50)) {
+                seen = n;
+                if tx.send(Action::Paused(p)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
 }

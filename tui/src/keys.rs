@@ -13,6 +13,10 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
     Some(match key.code {
         KeyCode::F(5) if shift => Action::Stop,
         KeyCode::F(5) => Action::Run,
+        KeyCode::F(10) | KeyCode::Char('n') => Action::Step,
+        KeyCode::Char('c') if !ctrl => Action::Continue,
+        KeyCode::Char('x') => Action::Abort,
+        KeyCode::Char('d') => Action::ToggleDebug,
         KeyCode::Char('c') if ctrl => Action::Stop,
         KeyCode::Char('q') if !ctrl => Action::Quit,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
 
-use llmspell::{Runtime, StopHandle};
+use llmspell::Runtime;
 use llmspell_tui::app::{update, Action, App, Effect};
 use llmspell_tui::effects::carry_out;
 use llmspell_tui::{keys, ui};
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         })
         .ok();
     let mut terminal = ratatui::init();
-    let mut run: Option<StopHandle> = None;
+    let mut run = None;
     if let Some(path) = app.selected_path() {
         carry_out(Effect::Load(path), &runtime, &tx, &mut run);
     }

@@ -6,6 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
+use llmspell::debug::{Pause, When};
+
 use crate::app::{App, Focus, Status};
 
 pub fn render(app: &App, frame: &mut Frame) {
@@ -76,7 +78,30 @@ fn tail<T>(items: &std::collections::VecDeque<T>, area: Rect) -> impl Iterator<I
     items.iter().skip(items.len().saturating_sub(room))
 }
 
+/// A paused bridge call: what it is, where, and what goes in or came out.
+fn pause_view(pause: &Pause, frame: &mut Frame, area: Rect) {
+    let place = pause
+        .location
+        .as_ref()
+        .map_or(String::new(), |l| format!(" at {}:{}", l.file, l.line));
+    let (when, body) = match pause.when {
+        When::Before => ("before", serde_json::Value::Array(pause.args.clone())),
+        When::After => ("after", pause.result.clone().unwrap_or_default()),
+    };
+    let title = format!("Paused {when} {}{place}", pause.call);
+    let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+    let lines: Vec<Line> = text.lines().map(Line::raw).collect();
+    let style = Style::default().fg(Color::Magenta);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(title).border_style(style)),
+        area,
+    );
+}
+
 fn output_view(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some(pause) = &app.paused {
+        return pause_view(pause, frame, area);
+    }
     let lines: Vec<Line> = tail(&app.output, area)
         .map(|l| Line::raw(l.as_str()))
         .collect();
@@ -116,7 +141,7 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
 fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     let (text, style) = match &app.status {
         Status::Idle => (
-            "F5 run  Shift+F5 stop  a auto-run  Tab pane  q quit".to_owned(),
+            "F5 run  Shift+F5 stop  d debug  a auto-run  Tab pane  q quit".to_owned(),
             Style::default().fg(Color::DarkGray),
         ),
         Status::Running { spell } => (
@@ -133,10 +158,20 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             Style::default().fg(if *ok { Color::Green } else { Color::Red }),
         ),
     };
-    let text = if app.auto_run {
-        format!("[auto-run] {text}")
-    } else {
-        text
+    let (text, style) = match &app.paused {
+        Some(p) => (
+            format!("paused at {}: F5/c continue  F10/n step  x abort", p.call),
+            Style::default().fg(Color::Magenta),
+        ),
+        None => (text, style),
     };
+    let mut marks = String::new();
+    if app.debug {
+        marks.push_str("[debug] ");
+    }
+    if app.auto_run {
+        marks.push_str("[auto-run] ");
+    }
+    let text = format!("{marks}{text}");
     frame.render_widget(Paragraph::new(text).style(style), area);
 }

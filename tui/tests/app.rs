@@ -242,3 +242,109 @@ fn running_a_real_spell_sends_its_output_events_and_end_back() {
     let topics: Vec<String> = all.try_iter().map(|e| e.topic).collect();
     assert_eq!(topics, ["spell.start", "state.set", "spell.end"]);
 }
+
+#[test]
+fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
+    use llmspell::debug::{Pause, Resume, When};
+    let mut a = app();
+    update(&mut a, Action::ToggleDebug);
+    assert_eq!(
+        update(&mut a, Action::Run),
+        vec![Effect::StartDebug("/project/agent.rhai".into())]
+    );
+    assert_eq!(update(&mut a, Action::Step), vec![], "not paused yet");
+    let pause = Pause {
+        when: When::Before,
+        call: "llm.chat".into(),
+        args: vec![json!("hi")],
+        result: None,
+        location: Some(llmspell::Location {
+            file: "agent.rhai".into(),
+            line: 3,
+        }),
+    };
+    update(&mut a, Action::Paused(pause.clone()));
+    let paused = picture(&a, 80, 24);
+    assert!(
+        paused.contains("Paused before llm.chat at agent.rhai:3"),
+        "{paused}"
+    );
+    assert!(paused.contains("\"hi\""), "{paused}");
+    assert_eq!(
+        update(&mut a, Action::Step),
+        vec![Effect::Resume(Resume::Step)]
+    );
+    assert!(a.paused.is_none());
+    update(&mut a, Action::Paused(pause.clone()));
+    assert_eq!(
+        update(&mut a, Action::Run),
+        vec![Effect::Resume(Resume::Continue)]
+    );
+    update(&mut a, Action::Paused(pause));
+    assert_eq!(
+        update(&mut a, Action::Abort),
+        vec![Effect::Resume(Resume::Abort)]
+    );
+}
+
+#[test]
+fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("d.lua");
+    std::fs::write(&file, "print('one')\nreturn json.encode({a = 1})").unwrap();
+    let runtime = llmspell::Runtime::new();
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    let next = || rx.recv_timeout(Duration::from_secs(10)).expect("an action");
+    carry_out(Effect::StartDebug(file), &runtime, &tx, &mut run);
+    let Action::Paused(p) = next() else {
+        panic!("not paused")
+    };
+    assert_eq!((p.call.as_str(), p.location.unwrap().line), ("print", 1));
+    carry_out(
+        Effect::Resume(llmspell::debug::Resume::Step),
+        &runtime,
+        &tx,
+        &mut run,
+    );
+    // print's line arrives while the call runs, then the pause after it.
+    assert_eq!(next(), Action::Output("one".into()));
+    let Action::Paused(p) = next() else {
+        panic!("not paused after print")
+    };
+    assert_eq!(p.when, llmspell::debug::When::After);
+    carry_out(
+        Effect::Resume(llmspell::debug::Resume::Continue),
+        &runtime,
+        &tx,
+        &mut run,
+    );
+    // Debug mode breaks before every call: continue stops at the next one.
+    let Action::Paused(p) = next() else {
+        panic!("not paused before json.encode")
+    };
+    assert_eq!(
+        (p.call.as_str(), p.args[0].clone()),
+        ("json.encode", json!({"a": 1}))
+    );
+    carry_out(
+        Effect::Resume(llmspell::debug::Resume::Continue),
+        &runtime,
+        &tx,
+        &mut run,
+    );
+    let mut rest = Vec::new();
+    loop {
+        match next() {
+            Action::Finished { result, .. } => {
+                assert_eq!(result, Ok(json!("{\"a\":1}")));
+                break;
+            }
+            other => rest.push(other),
+        }
+    }
+    assert!(
+        !rest.iter().any(|a| matches!(a, Action::Paused(_))),
+        "{rest:?}"
+    );
+}
