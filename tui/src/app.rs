@@ -72,6 +72,9 @@ pub enum Action {
     ToggleAutoRun,
     /// Runs pause before every bridge call, or not.
     ToggleDebug,
+    /// Show or hide the keys.
+    Help,
+    CloseHelp,
     /// The run paused at a bridge call.
     Paused(Pause),
     /// At a pause: run on to the end, to the next bridge call, or abort.
@@ -115,6 +118,8 @@ pub struct App {
     pub debug: bool,
     /// Where the run is paused, if it is.
     pub paused: Option<Pause>,
+    /// The keys are shown over everything.
+    pub help: bool,
     pub quit: bool,
 }
 
@@ -135,6 +140,7 @@ impl App {
             auto_run: false,
             debug: false,
             paused: None,
+            help: false,
             quit: false,
         }
     }
@@ -184,6 +190,14 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.debug = !app.debug;
             Vec::new()
         }
+        Action::Help => {
+            app.help = !app.help;
+            Vec::new()
+        }
+        Action::CloseHelp => {
+            app.help = false;
+            Vec::new()
+        }
         Action::Paused(p) => {
             app.paused = Some(p);
             Vec::new()
@@ -228,6 +242,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::Spells(_)
         | Action::ToggleAutoRun
         | Action::ToggleDebug
+        | Action::Help
+        | Action::CloseHelp
         | Action::Paused(_)
         | Action::Continue
         | Action::Step

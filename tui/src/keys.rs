@@ -4,6 +4,21 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::app::Action;
 
+/// Every key, as the help shows it: keep in step with `action_for`.
+pub const HELP: &[(&str, &str)] = &[
+    ("F5", "run the open spell; at a pause, go on"),
+    ("Shift+F5, Ctrl+C", "stop the run"),
+    ("Up/Down, k/j", "choose a spell"),
+    ("Tab", "next pane"),
+    ("a", "auto-run: run again on every save"),
+    ("d", "debug: pause before every bridge call"),
+    ("c", "at a pause: go on to the next call"),
+    ("F10, n", "at a pause: step over this call"),
+    ("x", "at a pause: abort the run"),
+    ("F1, ?", "this help (Esc closes it)"),
+    ("q", "quit"),
+];
+
 pub fn action_for(key: KeyEvent) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
@@ -22,6 +37,8 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::Tab => Action::NextPane,
+        KeyCode::F(1) | KeyCode::Char('?') => Action::Help,
+        KeyCode::Esc => Action::CloseHelp,
         KeyCode::Char('a') if !ctrl => Action::ToggleAutoRun,
         _ => return None,
     })

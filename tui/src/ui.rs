@@ -3,7 +3,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
+use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
 use llmspell::debug::{Pause, When};
@@ -29,6 +29,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     inspector_view(app, frame, inspector);
     state_view(app, frame, state);
     status_bar(app, frame, status);
+    if app.help {
+        help(frame);
+    }
 }
 
 fn block(title: &str, focused: bool) -> Block<'_> {
@@ -138,10 +141,40 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(block(&title, false)), area);
 }
 
+/// The keys, over the middle of the screen.
+fn help(frame: &mut Frame) {
+    // A 16-column key, a space, the text, and the border.
+    let width = crate::keys::HELP
+        .iter()
+        .map(|(_, what)| what.len())
+        .max()
+        .unwrap_or(20) as u16
+        + 19;
+    let height = crate::keys::HELP.len() as u16 + 2;
+    let area = frame.area();
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    let popup = Rect::new((area.width - w) / 2, (area.height - h) / 2, w, h);
+    let lines: Vec<Line> = crate::keys::HELP
+        .iter()
+        .map(|(key, what)| {
+            Line::from(vec![
+                Span::styled(format!("{key:<16} "), Style::default().fg(Color::Cyan)),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title("Keys")),
+        popup,
+    );
+}
+
 fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     let (text, style) = match &app.status {
         Status::Idle => (
-            "F5 run  Shift+F5 stop  d debug  a auto-run  Tab pane  q quit".to_owned(),
+            "F5 run  Shift+F5 stop  d debug  a auto-run  F1 keys  q quit".to_owned(),
             Style::default().fg(Color::DarkGray),
         ),
         Status::Running { spell } => (

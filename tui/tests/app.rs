@@ -195,6 +195,11 @@ fn the_whole_layout_at_80x24_and_120x40() {
     insta::assert_snapshot!("layout_80x24", picture(&busy_app(), 80, 24));
     insta::assert_snapshot!("layout_120x40", picture(&busy_app(), 120, 40));
     insta::assert_snapshot!("idle_80x24", picture(&app(), 80, 24));
+    let mut help = app();
+    update(&mut help, Action::Help);
+    insta::assert_snapshot!("help_80x24", picture(&help, 80, 24));
+    update(&mut help, Action::CloseHelp);
+    assert_eq!(picture(&help, 80, 24), picture(&app(), 80, 24));
 }
 
 #[test]
