@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use llmspell::debug::{Pause, Resume};
 
+use crate::editor::Editor;
+
 /// How many output lines and inspector events are kept; older ones go.
 pub const KEEP_OUTPUT: usize = 5_000;
 pub const KEEP_EVENTS: usize = 10_000;
@@ -18,6 +20,7 @@ pub const KEEP_EVENTS: usize = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Spells,
+    Editor,
     Output,
     Inspector,
 }
@@ -50,6 +53,14 @@ pub enum Action {
     Resize,
     /// The text of the selected spell, read by the main loop.
     Source(String),
+    /// A key from the terminal, mapped by the keymap for the focused pane.
+    Key(crossterm::event::KeyEvent),
+    /// A key typed into the editor.
+    EditorKey(crossterm::event::KeyEvent),
+    /// Write the buffer to its file (Ctrl+S).
+    Save,
+    /// The buffer was written, as this text.
+    Saved(String),
     /// A line the running spell printed.
     Output(String),
     /// An event from the bus.
@@ -74,7 +85,8 @@ pub enum Action {
     ToggleDebug,
     /// Show or hide the keys.
     Help,
-    CloseHelp,
+    /// Closes the help, or leaves the editor for the spell list.
+    Escape,
     /// The run paused at a bridge call.
     Paused(Pause),
     /// At a pause: run on to the end, to the next bridge call, or abort.
@@ -95,6 +107,8 @@ pub enum Effect {
     StartDebug(PathBuf),
     /// Let a paused run go on.
     Resume(Resume),
+    /// Write this text to this spell file.
+    Save(PathBuf, String),
     Start(PathBuf),
     Stop,
 }
@@ -104,7 +118,12 @@ pub struct App {
     /// Spell files in the folder, sorted.
     pub spells: Vec<String>,
     pub selected: usize,
-    pub source: String,
+    /// The open spell's buffer.
+    pub editor: Editor,
+    /// One line for the status bar, until the next key.
+    pub notice: Option<String>,
+    /// Quit was asked once with unsaved edits.
+    quit_asked: bool,
     pub focus: Focus,
     pub output: VecDeque<String>,
     /// `(topic, data)` of bus events, newest last.
@@ -131,7 +150,9 @@ impl App {
             dir,
             spells,
             selected: 0,
-            source: String::new(),
+            editor: Editor::default(),
+            notice: None,
+            quit_asked: false,
             focus: Focus::Spells,
             output: VecDeque::new(),
             events: VecDeque::new(),
@@ -170,7 +191,43 @@ impl App {
 
 /// Applies one action; returns the work it asks of the main loop.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    if matches!(
+        action,
+        Action::EditorKey(_) | Action::Up | Action::Down | Action::Run
+    ) {
+        app.notice = None;
+    }
+    if action != Action::Quit {
+        app.quit_asked = false;
+    }
+    if let Action::Key(key) = action {
+        let in_editor = app.focus == Focus::Editor && !app.help;
+        return match crate::keys::action_for(key, in_editor) {
+            Some(action) => update(app, action),
+            None => Vec::new(),
+        };
+    }
     match action {
+        // Another spell would replace the buffer: not while it has edits.
+        Action::Up | Action::Down if app.focus == Focus::Spells && app.editor.dirty() => {
+            app.notice = Some("unsaved edits: Ctrl+S saves them first".into());
+            Vec::new()
+        }
+        Action::Quit if app.editor.dirty() && !app.quit_asked => {
+            app.quit_asked = true;
+            app.notice = Some("unsaved edits: Ctrl+S saves, q again quits without saving".into());
+            Vec::new()
+        }
+        // Runs are of the file on disk: save the buffer first.
+        Action::Run if app.paused.is_none() && !app.running() && app.editor.dirty() => {
+            let Some(path) = app.selected_path() else {
+                return Vec::new();
+            };
+            let save = Effect::Save(path, app.editor.text());
+            let mut effects = vec![save];
+            effects.extend(apply(app, Action::Run));
+            effects
+        }
         Action::Changed(paths) => changed(app, &paths),
         Action::Spells(mut spells) => {
             spells.sort();
@@ -194,8 +251,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.help = !app.help;
             Vec::new()
         }
-        Action::CloseHelp => {
-            app.help = false;
+        Action::Escape => {
+            if app.help {
+                app.help = false;
+            } else if app.focus == Focus::Editor {
+                app.focus = Focus::Spells;
+            }
             Vec::new()
         }
         Action::Paused(p) => {
@@ -239,11 +300,12 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 fn apply(app: &mut App, action: Action) -> Option<Effect> {
     match action {
         Action::Changed(_)
+        | Action::Key(_)
         | Action::Spells(_)
         | Action::ToggleAutoRun
         | Action::ToggleDebug
         | Action::Help
-        | Action::CloseHelp
+        | Action::Escape
         | Action::Paused(_)
         | Action::Continue
         | Action::Step
@@ -259,7 +321,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         Action::Up | Action::Down | Action::Resize => None,
         Action::NextPane => {
             app.focus = match app.focus {
-                Focus::Spells => Focus::Output,
+                Focus::Spells => Focus::Editor,
+                Focus::Editor => Focus::Output,
                 Focus::Output => Focus::Inspector,
                 Focus::Inspector => Focus::Spells,
             };
@@ -285,7 +348,27 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.running().then_some(Effect::Stop)
         }
         Action::Source(text) => {
-            app.source = text;
+            if text == app.editor.text() {
+                // Our own save coming back from the watcher: nothing new.
+                app.editor.saved_as(text);
+            } else if app.editor.dirty() {
+                app.notice = Some("the file changed on disk; your unsaved edits are kept".into());
+            } else {
+                app.editor = Editor::new(&text);
+            }
+            None
+        }
+        Action::EditorKey(key) => {
+            app.editor.area.input(key);
+            None
+        }
+        Action::Save => {
+            let path = app.selected_path()?;
+            Some(Effect::Save(path, app.editor.text()))
+        }
+        Action::Saved(text) => {
+            app.editor.saved_as(text);
+            app.notice = Some("saved".into());
             None
         }
         Action::Output(line) => {

@@ -46,6 +46,17 @@ pub fn carry_out(
         }
         Effect::Start(path) => *run = start(&path, runtime, tx, false),
         Effect::StartDebug(path) => *run = start(&path, runtime, tx, true),
+        Effect::Save(path, text) => match std::fs::write(&path, &text) {
+            Ok(()) => {
+                let _ = tx.send(Action::Saved(text));
+            }
+            Err(e) => {
+                let _ = tx.send(Action::Output(format!(
+                    "cannot save {}: {e}",
+                    path.display()
+                )));
+            }
+        },
         Effect::Resume(how) => {
             if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
                 debugger.resume(how, None);

@@ -9,7 +9,9 @@ pub const HELP: &[(&str, &str)] = &[
     ("F5", "run the open spell; at a pause, go on"),
     ("Shift+F5, Ctrl+C", "stop the run"),
     ("Up/Down, k/j", "choose a spell"),
-    ("Tab", "next pane"),
+    ("Tab", "next pane (Esc leaves the editor)"),
+    ("Ctrl+S", "save the open spell"),
+    ("Ctrl+Q", "quit (asks again with unsaved edits)"),
     ("a", "auto-run: run again on every save"),
     ("d", "debug: pause before every bridge call"),
     ("c", "at a pause: go on to the next call"),
@@ -19,13 +21,21 @@ pub const HELP: &[(&str, &str)] = &[
     ("q", "quit"),
 ];
 
-pub fn action_for(key: KeyEvent) -> Option<Action> {
+/// The action for `key`; in the editor, keys that are not commands type.
+pub fn action_for(key: KeyEvent, in_editor: bool) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+    let command = matches!(key.code, KeyCode::F(_) | KeyCode::Tab | KeyCode::Esc)
+        || (ctrl && matches!(key.code, KeyCode::Char('s' | 'c' | 'q')));
+    if in_editor && !command {
+        return Some(Action::EditorKey(key));
+    }
     Some(match key.code {
+        KeyCode::Char('s') if ctrl => Action::Save,
+        KeyCode::Char('q') if ctrl => Action::Quit,
         KeyCode::F(5) if shift => Action::Stop,
         KeyCode::F(5) => Action::Run,
         KeyCode::F(10) | KeyCode::Char('n') => Action::Step,
@@ -38,7 +48,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::Tab => Action::NextPane,
         KeyCode::F(1) | KeyCode::Char('?') => Action::Help,
-        KeyCode::Esc => Action::CloseHelp,
+        KeyCode::Esc => Action::Escape,
         KeyCode::Char('a') if !ctrl => Action::ToggleAutoRun,
         _ => return None,
     })

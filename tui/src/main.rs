@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use llmspell::Runtime;
 use llmspell_tui::app::{update, Action, App, Effect};
 use llmspell_tui::effects::carry_out;
-use llmspell_tui::{keys, ui};
+use llmspell_tui::ui;
 
 #[global_allocator]
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
@@ -97,7 +97,7 @@ fn forward_keys(tx: mpsc::Sender<Action>) {
             return;
         };
         let action = match event {
-            crossterm::event::Event::Key(key) => keys::action_for(key),
+            crossterm::event::Event::Key(key) => Some(Action::Key(key)),
             crossterm::event::Event::Resize(..) => Some(Action::Resize),
             _ => None,
         };

@@ -24,7 +24,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     let [inspector, state] =
         Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(inspector);
     spell_list(app, frame, spells);
-    source_view(app, frame, source);
+    editor_view(app, frame, source);
     output_view(app, frame, output);
     inspector_view(app, frame, inspector);
     state_view(app, frame, state);
@@ -56,23 +56,17 @@ fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn source_view(app: &App, frame: &mut Frame, area: Rect) {
-    let title = app.spells.get(app.selected).map_or("", String::as_str);
-    let lines: Vec<Line> = app
-        .source
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            Line::from(vec![
-                Span::styled(
-                    format!("{:>3} ", i + 1),
-                    Style::default().fg(Color::DarkGray),
-                ),
-                Span::raw(l),
-            ])
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block(title, false)), area);
+fn editor_view(app: &App, frame: &mut Frame, area: Rect) {
+    let name = app.spells.get(app.selected).map_or("", String::as_str);
+    let title = if app.editor.dirty() {
+        format!("{name} ●")
+    } else {
+        name.to_owned()
+    };
+    let outer = block(&title, app.focus == Focus::Editor);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    frame.render_widget(&app.editor.area, inner);
 }
 
 /// The last lines of `items` that fit in `area` inside its border.
@@ -190,6 +184,10 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             format!("{spell}: {text} ({ms} ms)"),
             Style::default().fg(if *ok { Color::Green } else { Color::Red }),
         ),
+    };
+    let (text, style) = match &app.notice {
+        Some(n) => (n.clone(), Style::default().fg(Color::Yellow)),
+        None => (text, style),
     };
     let (text, style) = match &app.paused {
         Some(p) => (

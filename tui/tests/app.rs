@@ -38,7 +38,7 @@ fn moving_through_spells_loads_each_and_stops_at_the_ends() {
     assert_eq!(a.selected, 2);
     // Keys for the list do nothing in another pane.
     update(&mut a, Action::NextPane);
-    assert_eq!(a.focus, Focus::Output);
+    assert_eq!(a.focus, Focus::Editor);
     assert_eq!(update(&mut a, Action::Up), vec![]);
     assert_eq!(a.selected, 2);
 }
@@ -198,7 +198,7 @@ fn the_whole_layout_at_80x24_and_120x40() {
     let mut help = app();
     update(&mut help, Action::Help);
     insta::assert_snapshot!("help_80x24", picture(&help, 80, 24));
-    update(&mut help, Action::CloseHelp);
+    update(&mut help, Action::Escape);
     assert_eq!(picture(&help, 80, 24), picture(&app(), 80, 24));
 }
 
@@ -352,4 +352,70 @@ fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
         !rest.iter().any(|a| matches!(a, Action::Paused(_))),
         "{rest:?}"
     );
+}
+
+fn key(c: char) -> Action {
+    Action::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char(c),
+    ))
+}
+
+#[test]
+fn the_editor_types_saves_and_never_loses_edits() {
+    let mut a = app();
+    update(&mut a, Action::Source("return 1\n".into()));
+    assert!(!a.editor.dirty());
+    // In the spell list a letter is a command; in the editor it types.
+    update(&mut a, Action::NextPane);
+    for c in "-- hi ".chars() {
+        update(&mut a, key(c));
+    }
+    assert_eq!(a.editor.text(), "-- hi return 1\n");
+    assert!(a.editor.dirty());
+    assert!(picture(&a, 80, 24).contains("agent.rhai ●"));
+    // Leaving the editor, another spell is refused while edits are unsaved.
+    update(&mut a, Action::Escape);
+    assert_eq!(a.focus, Focus::Spells);
+    assert_eq!(update(&mut a, Action::Down), vec![]);
+    assert_eq!(a.selected, 0);
+    // A change on disk keeps the edits.
+    update(&mut a, Action::Source("return 2\n".into()));
+    assert_eq!(a.editor.text(), "-- hi return 1\n");
+    // q asks first; a run saves first.
+    assert_eq!(update(&mut a, key('q')), vec![]);
+    assert!(!a.quit);
+    let path = PathBuf::from("/project/agent.rhai");
+    assert_eq!(
+        update(&mut a, Action::Run),
+        vec![
+            Effect::Save(path.clone(), "-- hi return 1\n".into()),
+            Effect::Start(path.clone())
+        ]
+    );
+    update(&mut a, Action::Saved("-- hi return 1\n".into()));
+    assert!(!a.editor.dirty());
+    assert!(!picture(&a, 80, 24).contains("●"));
+    // Ctrl+S saves from the editor.
+    update(&mut a, Action::NextPane);
+    assert_eq!(a.focus, Focus::Editor);
+    let ctrl_s = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('s'),
+        crossterm::event::KeyModifiers::CONTROL,
+    );
+    assert_eq!(
+        update(&mut a, Action::Key(ctrl_s)),
+        vec![Effect::Save(path, "-- hi return 1\n".into())]
+    );
+}
+
+#[test]
+fn quitting_with_unsaved_edits_asks_once() {
+    let mut a = app();
+    update(&mut a, Action::Source("x".into()));
+    update(&mut a, Action::NextPane);
+    update(&mut a, key('y'));
+    assert_eq!(update(&mut a, Action::Quit), vec![]);
+    assert!(!a.quit);
+    update(&mut a, Action::Quit);
+    assert!(a.quit);
 }
