@@ -181,6 +181,13 @@ impl Debugger {
     }
 }
 
+/// A value as the debugger shows it; what JSON cannot hold (a function)
+/// shows as `"<function>"`.
+fn shown(v: &Value) -> serde_json::Value {
+    v.to_json()
+        .unwrap_or_else(|_| serde_json::Value::String("<function>".into()))
+}
+
 fn pause_event(p: &Pause) -> serde_json::Value {
     serde_json::json!({
         "when": if p.when == When::Before { "before" } else { "after" },
@@ -209,15 +216,24 @@ pub(crate) fn before(
     let pause = Pause {
         when: When::Before,
         call: point.to_owned(),
-        args: args.iter().map(Value::to_json).collect::<Result<_>>()?,
+        args: args.iter().map(shown).collect(),
         result: None,
         location: location(),
     };
-    match debugger.pause(session, pause)? {
-        None => Ok(args),
-        Some(serde_json::Value::Array(edited)) => Ok(edited.iter().map(Value::from_json).collect()),
-        Some(other) => Ok(vec![Value::from_json(&other)]),
-    }
+    let edited = match debugger.pause(session, pause)? {
+        None => return Ok(args),
+        Some(serde_json::Value::Array(edited)) => edited,
+        Some(other) => vec![other],
+    };
+    // A function (a callback) cannot be edited as JSON: it stays as it was.
+    Ok(edited
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match args.get(i) {
+            Some(original) if original.to_json().is_err() => original.clone(),
+            _ => Value::from_json(e),
+        })
+        .collect())
 }
 
 /// After a bridge call: the result the spell will get.
@@ -238,8 +254,8 @@ pub(crate) fn after(
     let pause = Pause {
         when: When::After,
         call: point.to_owned(),
-        args: args.iter().map(Value::to_json).collect::<Result<_>>()?,
-        result: Some(result.to_json()?),
+        args: args.iter().map(shown).collect(),
+        result: Some(shown(&result)),
         location: location(),
     };
     Ok(match debugger.pause(session, pause)? {

@@ -183,3 +183,33 @@ fn pauses_that_look_alike_are_still_told_apart() {
     debugger.resume(Resume::Continue, None);
     assert_eq!(run.join().result.unwrap(), json!(null));
 }
+
+#[test]
+fn calls_that_take_functions_pause_and_keep_their_functions() {
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "return state.update(\"n\", function(n) return (n or 0) + 1 end)",
+        ),
+        (
+            EngineKind::Js,
+            "export default await state.update(\"n\", (n) => (n ?? 0) + 1);",
+        ),
+        (
+            EngineKind::Rhai,
+            "state.update(\"n\", |n| if n == () { 1 } else { n + 1 })",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.break_on("state.update");
+        let config = Config::for_dir(dir.path());
+        let run = start(&rt, dir.path(), config, kind, src, &debugger);
+        let p = debugger.wait_paused(WAIT).expect("paused");
+        assert_eq!(p.args, vec![json!("n"), json!("<function>")], "{kind}");
+        // Editing the key keeps the function.
+        debugger.resume(Resume::Continue, Some(json!(["m", "<function>"])));
+        assert_eq!(run.join().result.unwrap(), json!(1), "{kind}");
+    }
+}
