@@ -1,0 +1,108 @@
+//! The IDE's costs: drawing a whole frame after 100,000 events have gone
+//! through the inspector (and the memory the state holds then), and the
+//! time from saving a spell to its re-run starting (auto-run on).
+//! The figures measured are in benches/README.md.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use llmspell_tui::app::{update, Action, App, Effect};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+#[global_allocator]
+static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+const EVENTS: usize = 100_000;
+
+fn busy_app() -> App {
+    let spells = (0..40).map(|i| format!("spell{i}.lua")).collect();
+    let mut app = App::new(PathBuf::from("/project"), spells);
+    let source: String = (0..200)
+        .map(|i| format!("local x{i} = llm.chat(\"question {i}\").text\n"))
+        .collect();
+    update(&mut app, Action::Source(source));
+    for i in 0..EVENTS {
+        let data = serde_json::json!({
+            "model": "local/smollm2", "latency_ms": i % 900,
+            "usage": {"input_tokens": 31, "output_tokens": 12},
+            "text": "a reply of a typical length from a small local model",
+        });
+        update(
+            &mut app,
+            Action::Event {
+                topic: "llm.response".into(),
+                data,
+            },
+        );
+        if i % 10 == 0 {
+            update(&mut app, Action::Output(format!("line {i}")));
+        }
+    }
+    app
+}
+
+fn frame(c: &mut Criterion) {
+    let before = llmspell::alloc::thread_live_bytes();
+    let app = busy_app();
+    let held = llmspell::alloc::thread_live_bytes() - before;
+    eprintln!(
+        "state after {EVENTS} events: {:.1} MiB ({} events kept)",
+        held as f64 / (1024.0 * 1024.0),
+        app.events.len()
+    );
+    let mut terminal = Terminal::new(TestBackend::new(160, 50)).unwrap();
+    c.bench_function("whole frame 160x50 after 100k events", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| llmspell_tui::ui::render(&app, f))
+                .unwrap();
+        })
+    });
+}
+
+fn save_to_rerun(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.lua");
+    std::fs::write(&file, "return 1\n").unwrap();
+    let mut app = App::new(dir.path().to_path_buf(), vec!["a.lua".into()]);
+    update(&mut app, Action::Source("return 1\n".into()));
+    update(&mut app, Action::ToggleAutoRun);
+    let (tx, rx) = mpsc::channel();
+    let _watching = llmspell_tui::watch::watch(dir.path(), tx).unwrap();
+    let mut group = c.benchmark_group("hot reload");
+    group.sample_size(20);
+    group.bench_function("save to re-run starting", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let saved = Instant::now();
+                std::fs::write(&file, format!("return {i}\n")).unwrap();
+                loop {
+                    let action = rx.recv_timeout(Duration::from_secs(5)).expect("a change");
+                    let effects = update(&mut app, action);
+                    if effects.iter().any(|e| matches!(e, Effect::Start(_))) {
+                        total += saved.elapsed();
+                        break;
+                    }
+                }
+                // The run "ends" at once: the next save may start another.
+                update(
+                    &mut app,
+                    Action::Finished {
+                        result: Ok(serde_json::Value::Null),
+                        ms: 0,
+                    },
+                );
+                while rx.try_recv().is_ok() {}
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, frame, save_to_rerun);
+criterion_main!(benches);
