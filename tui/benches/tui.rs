@@ -51,7 +51,7 @@ fn frame(c: &mut Criterion) {
     eprintln!(
         "state after {EVENTS} events: {:.1} MiB ({} events kept)",
         held as f64 / (1024.0 * 1024.0),
-        app.events.len()
+        app.inspector.events.len()
     );
     let mut terminal = Terminal::new(TestBackend::new(160, 50)).unwrap();
     c.bench_function("whole frame 160x50 after 100k events", |b| {

@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use llmspell::debug::{Pause, Resume};
 
 use crate::editor::Editor;
+use crate::inspector::Inspector;
+pub use crate::inspector::KEEP_EVENTS;
 
-/// How many output lines and inspector events are kept; older ones go.
+/// How many output lines are kept; older ones go.
 pub const KEEP_OUTPUT: usize = 5_000;
-pub const KEEP_EVENTS: usize = 10_000;
 
 /// The pane that has the keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +88,16 @@ pub enum Action {
     Help,
     /// Closes the help, or leaves the editor for the spell list.
     Escape,
+    /// Inspector: follow the newest event again.
+    Follow,
+    /// Inspector: show the next family of topics.
+    NextFilter,
+    /// Inspector: freeze the view, or let it move again.
+    PauseEvents,
+    /// Inspector: the selected event's whole JSON, or back.
+    Detail,
+    /// Inspector: copy the selected event (OSC 52).
+    Copy,
     /// The run paused at a bridge call.
     Paused(Pause),
     /// At a pause: run on to the end, to the next bridge call, or abort.
@@ -109,6 +120,8 @@ pub enum Effect {
     Resume(Resume),
     /// Write this text to this spell file.
     Save(PathBuf, String),
+    /// Put this text on the terminal's clipboard.
+    Copy(String),
     Start(PathBuf),
     Stop,
 }
@@ -126,8 +139,8 @@ pub struct App {
     quit_asked: bool,
     pub focus: Focus,
     pub output: VecDeque<String>,
-    /// `(topic, data)` of bus events, newest last.
-    pub events: VecDeque<(String, serde_json::Value)>,
+    /// Every event from the bus, for the inspector.
+    pub inspector: Inspector,
     pub status: Status,
     /// The project's state as last read.
     pub state: Vec<(String, serde_json::Value)>,
@@ -155,7 +168,7 @@ impl App {
             quit_asked: false,
             focus: Focus::Spells,
             output: VecDeque::new(),
-            events: VecDeque::new(),
+            inspector: Inspector::default(),
             status: Status::Idle,
             state: Vec::new(),
             auto_run: false,
@@ -254,6 +267,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Escape => {
             if app.help {
                 app.help = false;
+            } else if app.inspector.detail {
+                app.inspector.detail = false;
             } else if app.focus == Focus::Editor {
                 app.focus = Focus::Spells;
             }
@@ -318,7 +333,37 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             };
             app.selected_path().map(Effect::Load)
         }
+        Action::Up if app.focus == Focus::Inspector => {
+            app.inspector.up();
+            None
+        }
+        Action::Down if app.focus == Focus::Inspector => {
+            app.inspector.down();
+            None
+        }
         Action::Up | Action::Down | Action::Resize => None,
+        Action::Follow => {
+            app.inspector.selected = None;
+            None
+        }
+        Action::NextFilter => {
+            app.inspector.next_filter();
+            None
+        }
+        Action::PauseEvents => {
+            app.inspector.toggle_pause();
+            None
+        }
+        Action::Detail => {
+            app.inspector.detail = !app.inspector.detail && app.inspector.current().is_some();
+            None
+        }
+        Action::Copy => {
+            let (topic, data) = app.inspector.current()?;
+            let text = serde_json::json!({"topic": topic, "data": data}).to_string();
+            app.notice = Some(format!("copied {topic} ({} bytes)", text.len()));
+            Some(Effect::Copy(text))
+        }
         Action::NextPane => {
             app.focus = match app.focus {
                 Focus::Spells => Focus::Editor,
@@ -378,7 +423,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         Action::Event { topic, data } => {
             // A write anywhere in the project shows in the state viewer.
             let changed = topic.starts_with("state.");
-            push_bounded(&mut app.events, (topic, data), KEEP_EVENTS);
+            app.inspector.push(topic, data);
             changed.then(|| Effect::LoadState(app.dir.clone()))
         }
         Action::State(entries) => {

@@ -57,12 +57,39 @@ pub fn carry_out(
                 )));
             }
         },
+        Effect::Copy(text) => copy(&text),
         Effect::Resume(how) => {
             if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
                 debugger.resume(how, None);
             }
         }
     }
+}
+
+/// Puts `text` on the clipboard of the terminal (and of the machine the
+/// terminal runs on, over ssh too) with the OSC 52 escape.
+fn copy(text: &str) {
+    use std::io::Write;
+    let encoded = base64(text.as_bytes());
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// The project's state, `(key, value)` sorted by key; an unreadable store
@@ -149,4 +176,22 @@ fn forward_pauses(debugger: Debugger, ended: Arc<AtomicBool>, tx: mpsc::Sender<A
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_standard_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded, "{plain}");
+        }
+    }
 }

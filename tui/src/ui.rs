@@ -107,17 +107,66 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = tail(&app.events, area)
-        .map(|(topic, data)| {
-            Line::from(vec![
+    let ins = &app.inspector;
+    let visible = ins.visible();
+    // Show the selected event, or the newest when following.
+    let room = area.height.saturating_sub(2) as usize;
+    let end = match ins.selected {
+        Some(sel) => visible
+            .iter()
+            .position(|&v| v == sel)
+            .map_or(visible.len(), |p| (p + 1).max(room.min(visible.len()))),
+        None => visible.len(),
+    };
+    let start = end.saturating_sub(room);
+    let lines: Vec<Line> = visible[start..end]
+        .iter()
+        .map(|&i| {
+            let (topic, data) = &ins.events[i];
+            let line = Line::from(vec![
                 Span::styled(format!("{topic} "), Style::default().fg(Color::Yellow)),
                 Span::raw(data.to_string()),
-            ])
+            ]);
+            if ins.selected == Some(i) {
+                line.style(Style::default().add_modifier(Modifier::REVERSED))
+            } else {
+                line
+            }
         })
         .collect();
-    let title = format!("Events ({})", app.events.len());
+    let mut title = format!("Events ({})", ins.events.len());
+    if ins.filter_name() != "*" {
+        title.push_str(&format!(" {}", ins.filter_name()));
+    }
+    if ins.frozen.is_some() {
+        title.push_str(" paused");
+    }
     let widget = Paragraph::new(lines).block(block(&title, app.focus == Focus::Inspector));
     frame.render_widget(widget, area);
+    if ins.detail {
+        if let Some((topic, data)) = ins.current() {
+            event_detail(frame, topic, data);
+        }
+    }
+}
+
+/// One event's whole JSON, over the middle of the screen.
+fn event_detail(frame: &mut Frame, topic: &str, data: &serde_json::Value) {
+    let area = frame.area();
+    let popup = Rect::new(
+        area.width / 8,
+        area.height / 8,
+        area.width * 3 / 4,
+        area.height * 3 / 4,
+    );
+    let text = serde_json::to_string_pretty(data).unwrap_or_default();
+    let lines: Vec<Line> = text.lines().map(Line::raw).collect();
+    let title = format!("{topic} (Esc closes, y copies)");
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(title)),
+        popup,
+    );
 }
 
 fn state_view(app: &App, frame: &mut Frame, area: Rect) {

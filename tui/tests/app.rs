@@ -419,3 +419,49 @@ fn quitting_with_unsaved_edits_asks_once() {
     update(&mut a, Action::Quit);
     assert!(a.quit);
 }
+
+#[test]
+fn the_inspector_selects_filters_pauses_shows_and_copies_events() {
+    let mut a = busy_app();
+    while a.focus != Focus::Inspector {
+        update(&mut a, Action::NextPane);
+    }
+    update(&mut a, Action::Up);
+    update(&mut a, Action::Up);
+    assert_eq!(a.inspector.current().unwrap().0, "llm.response");
+    update(&mut a, Action::Detail);
+    let shown = picture(&a, 100, 30);
+    assert!(
+        shown.contains("llm.response (Esc closes, y copies)"),
+        "{shown}"
+    );
+    assert!(shown.contains("\"model\": \"local/smollm2\""), "{shown}");
+    let copied = update(&mut a, Action::Copy);
+    let [Effect::Copy(text)] = &copied[..] else {
+        panic!("{copied:?}")
+    };
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(text).unwrap()["topic"],
+        "llm.response"
+    );
+    update(&mut a, Action::Escape);
+    assert!(!a.inspector.detail);
+    update(&mut a, Action::NextFilter);
+    update(&mut a, Action::PauseEvents);
+    update(
+        &mut a,
+        Action::Event {
+            topic: "llm.request".into(),
+            data: json!({}),
+        },
+    );
+    let shown = picture(&a, 100, 30);
+    assert!(shown.contains("Events (5) llm.* paused"), "{shown}");
+    assert_eq!(
+        a.inspector.visible().len(),
+        2,
+        "frozen: the new event waits"
+    );
+    update(&mut a, Action::PauseEvents);
+    assert_eq!(a.inspector.visible().len(), 3);
+}
