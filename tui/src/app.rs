@@ -100,6 +100,8 @@ pub enum Action {
     Copy,
     /// The run paused at a bridge call.
     Paused(Pause),
+    /// At a pause: edit the arguments or the result as JSON.
+    EditPause,
     /// At a pause: run on to the end, to the next bridge call, or abort.
     Continue,
     Step,
@@ -117,7 +119,7 @@ pub enum Effect {
     /// Start a run that pauses before every bridge call.
     StartDebug(PathBuf),
     /// Let a paused run go on.
-    Resume(Resume),
+    Resume(Resume, Option<serde_json::Value>),
     /// Write this text to this spell file.
     Save(PathBuf, String),
     /// Put this text on the terminal's clipboard.
@@ -150,6 +152,8 @@ pub struct App {
     pub debug: bool,
     /// Where the run is paused, if it is.
     pub paused: Option<Pause>,
+    /// The arguments or result of the pause, being edited as JSON.
+    pub pause_edit: Option<Editor>,
     /// The keys are shown over everything.
     pub help: bool,
     pub quit: bool,
@@ -174,6 +178,7 @@ impl App {
             auto_run: false,
             debug: false,
             paused: None,
+            pause_edit: None,
             help: false,
             quit: false,
         }
@@ -214,7 +219,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         app.quit_asked = false;
     }
     if let Action::Key(key) = action {
-        let in_editor = app.focus == Focus::Editor && !app.help;
+        let in_editor = (app.focus == Focus::Editor || app.pause_edit.is_some()) && !app.help;
         return match crate::keys::action_for(key, in_editor) {
             Some(action) => update(app, action),
             None => Vec::new(),
@@ -267,6 +272,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Escape => {
             if app.help {
                 app.help = false;
+            } else if app.pause_edit.is_some() {
+                app.pause_edit = None;
+                app.notice = Some("edit dropped; still paused".into());
             } else if app.inspector.detail {
                 app.inspector.detail = false;
             } else if app.focus == Focus::Editor {
@@ -279,6 +287,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         // F5 at a pause goes on, as in every debugger.
+        // At a pause, e edits what goes in (before) or comes out (after).
+        Action::EditPause if app.pause_edit.is_none() => {
+            let Some(p) = &app.paused else {
+                return Vec::new();
+            };
+            let value = match p.when {
+                llmspell::debug::When::Before => serde_json::Value::Array(p.args.clone()),
+                llmspell::debug::When::After => p.result.clone().unwrap_or_default(),
+            };
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            app.pause_edit = Some(Editor::new(&text));
+            Vec::new()
+        }
+        Action::EditPause => Vec::new(),
         Action::Continue | Action::Run if app.paused.is_some() => resume(app, Resume::Continue),
         Action::Step if app.paused.is_some() => resume(app, Resume::Step),
         Action::Abort if app.paused.is_some() => resume(app, Resume::Abort),
@@ -304,8 +326,20 @@ fn changed(app: &mut App, paths: &[PathBuf]) -> Vec<Effect> {
 }
 
 fn resume(app: &mut App, how: Resume) -> Vec<Effect> {
+    // What was edited at the pause goes with the resume, if it parses.
+    let edited = match app.pause_edit.take() {
+        None => None,
+        Some(edit) => match serde_json::from_str(&edit.text()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                app.notice = Some(format!("not JSON ({e}); fix it, or Esc to drop the edit"));
+                app.pause_edit = Some(edit);
+                return Vec::new();
+            }
+        },
+    };
     app.paused = None;
-    vec![Effect::Resume(how)]
+    vec![Effect::Resume(how, edited)]
 }
 
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
@@ -322,6 +356,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::Help
         | Action::Escape
         | Action::Paused(_)
+        | Action::EditPause
         | Action::Continue
         | Action::Step
         | Action::Abort => None,
@@ -404,7 +439,10 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             None
         }
         Action::EditorKey(key) => {
-            app.editor.area.input(key);
+            match &mut app.pause_edit {
+                Some(edit) => edit.area.input(key),
+                None => app.editor.area.input(key),
+            };
             None
         }
         Action::Save => {

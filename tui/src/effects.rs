@@ -58,9 +58,9 @@ pub fn carry_out(
             }
         },
         Effect::Copy(text) => copy(&text),
-        Effect::Resume(how) => {
+        Effect::Resume(how, edited) => {
             if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
-                debugger.resume(how, None);
+                debugger.resume(how, edited);
             }
         }
     }

@@ -17,6 +17,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("c", "at a pause: go on to the next call"),
     ("F10, n", "at a pause: step over this call"),
     ("x", "at a pause: abort the run"),
+    (
+        "e",
+        "at a pause: edit arguments/reply as JSON (then F5 or F10)",
+    ),
     ("f", "events: next topic filter"),
     ("p", "events: pause or resume the view"),
     ("Enter", "events: the selected event in full"),
@@ -46,6 +50,7 @@ pub fn action_for(key: KeyEvent, in_editor: bool) -> Option<Action> {
         KeyCode::F(10) | KeyCode::Char('n') => Action::Step,
         KeyCode::Char('c') if !ctrl => Action::Continue,
         KeyCode::Char('x') => Action::Abort,
+        KeyCode::Char('e') => Action::EditPause,
         KeyCode::Char('d') => Action::ToggleDebug,
         KeyCode::Char('c') if ctrl => Action::Stop,
         KeyCode::Char('q') if !ctrl => Action::Quit,

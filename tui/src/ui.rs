@@ -96,6 +96,23 @@ fn pause_view(pause: &Pause, frame: &mut Frame, area: Rect) {
 }
 
 fn output_view(app: &App, frame: &mut Frame, area: Rect) {
+    if let (Some(pause), Some(edit)) = (&app.paused, &app.pause_edit) {
+        let what = match pause.when {
+            When::Before => "arguments",
+            When::After => "reply",
+        };
+        let title = format!(
+            "Edit the {what} of {}: F5 go on, F10 step, Esc drop",
+            pause.call
+        );
+        let outer = Block::bordered()
+            .title(title)
+            .border_style(Style::default().fg(Color::Magenta));
+        let inner = outer.inner(area);
+        frame.render_widget(outer, area);
+        frame.render_widget(&edit.area, inner);
+        return;
+    }
     if let Some(pause) = &app.paused {
         return pause_view(pause, frame, area);
     }
@@ -240,7 +257,10 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     };
     let (text, style) = match &app.paused {
         Some(p) => (
-            format!("paused at {}: F5/c continue  F10/n step  x abort", p.call),
+            format!(
+                "paused at {}: F5/c continue  F10/n step  e edit  x abort",
+                p.call
+            ),
             Style::default().fg(Color::Magenta),
         ),
         None => (text, style),

@@ -277,18 +277,18 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
     assert!(paused.contains("\"hi\""), "{paused}");
     assert_eq!(
         update(&mut a, Action::Step),
-        vec![Effect::Resume(Resume::Step)]
+        vec![Effect::Resume(Resume::Step, None)]
     );
     assert!(a.paused.is_none());
     update(&mut a, Action::Paused(pause.clone()));
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::Resume(Resume::Continue)]
+        vec![Effect::Resume(Resume::Continue, None)]
     );
     update(&mut a, Action::Paused(pause));
     assert_eq!(
         update(&mut a, Action::Abort),
-        vec![Effect::Resume(Resume::Abort)]
+        vec![Effect::Resume(Resume::Abort, None)]
     );
 }
 
@@ -307,7 +307,7 @@ fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
     };
     assert_eq!((p.call.as_str(), p.location.unwrap().line), ("print", 1));
     carry_out(
-        Effect::Resume(llmspell::debug::Resume::Step),
+        Effect::Resume(llmspell::debug::Resume::Step, None),
         &runtime,
         &tx,
         &mut run,
@@ -319,7 +319,7 @@ fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
     };
     assert_eq!(p.when, llmspell::debug::When::After);
     carry_out(
-        Effect::Resume(llmspell::debug::Resume::Continue),
+        Effect::Resume(llmspell::debug::Resume::Continue, None),
         &runtime,
         &tx,
         &mut run,
@@ -333,7 +333,7 @@ fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
         ("json.encode", json!({"a": 1}))
     );
     carry_out(
-        Effect::Resume(llmspell::debug::Resume::Continue),
+        Effect::Resume(llmspell::debug::Resume::Continue, None),
         &runtime,
         &tx,
         &mut run,
@@ -464,4 +464,60 @@ fn the_inspector_selects_filters_pauses_shows_and_copies_events() {
     );
     update(&mut a, Action::PauseEvents);
     assert_eq!(a.inspector.visible().len(), 3);
+}
+
+#[test]
+fn at_a_pause_the_arguments_are_edited_as_json_and_sent_with_the_resume() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use llmspell::debug::{Pause, Resume, When};
+    let mut a = app();
+    update(
+        &mut a,
+        Action::Paused(Pause {
+            when: When::Before,
+            call: "llm.chat".into(),
+            args: vec![json!("hi")],
+            result: None,
+            location: None,
+        }),
+    );
+    update(&mut a, key('e'));
+    let shown = picture(&a, 100, 30);
+    assert!(shown.contains("Edit the arguments of llm.chat"), "{shown}");
+    // Replace the whole text: select all is not needed, Ctrl+A/Ctrl+K-style
+    // keys are the editor's; here: end of buffer, then type a new array.
+    let ctrl = |c| Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    for _ in 0..5 {
+        update(&mut a, ctrl('k')); // delete to the end of the line
+        update(&mut a, ctrl('d')); // and the line break
+    }
+    for c in "[\"hello there\"]".chars() {
+        update(&mut a, key(c));
+    }
+    let f5 = Action::Key(KeyEvent::from(KeyCode::F(5)));
+    assert_eq!(
+        update(&mut a, f5.clone()),
+        vec![Effect::Resume(
+            Resume::Continue,
+            Some(json!(["hello there"]))
+        )]
+    );
+    assert!(a.paused.is_none() && a.pause_edit.is_none());
+    // Text that is not JSON stays in the editor, still paused.
+    update(
+        &mut a,
+        Action::Paused(Pause {
+            when: When::After,
+            call: "llm.chat".into(),
+            args: vec![],
+            result: Some(json!({"text": "x"})),
+            location: None,
+        }),
+    );
+    update(&mut a, key('e'));
+    update(&mut a, key('{'));
+    assert_eq!(update(&mut a, f5), vec![]);
+    assert!(a.paused.is_some() && a.pause_edit.is_some());
+    update(&mut a, Action::Escape);
+    assert!(a.pause_edit.is_none() && a.paused.is_some());
 }
