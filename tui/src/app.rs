@@ -24,6 +24,7 @@ pub enum Focus {
     Editor,
     Output,
     Inspector,
+    State,
 }
 
 /// What the status bar shows about the last run.
@@ -101,7 +102,9 @@ pub enum Action {
     /// The run paused at a bridge call.
     Paused(Pause),
     /// At a pause: edit the arguments or the result as JSON.
-    EditPause,
+    Edit,
+    /// State pane: delete the selected key.
+    DeleteKey,
     /// At a pause: run on to the end, to the next bridge call, or abort.
     Continue,
     Step,
@@ -124,6 +127,9 @@ pub enum Effect {
     Save(PathBuf, String),
     /// Put this text on the terminal's clipboard.
     Copy(String),
+    /// Set a key of the project (in this folder)'s state.
+    SetState(PathBuf, String, serde_json::Value),
+    DeleteState(PathBuf, String),
     Start(PathBuf),
     Stop,
 }
@@ -154,6 +160,10 @@ pub struct App {
     pub paused: Option<Pause>,
     /// The arguments or result of the pause, being edited as JSON.
     pub pause_edit: Option<Editor>,
+    /// The State pane's selected key.
+    pub state_selected: usize,
+    /// A state value being edited as JSON: its key and the text.
+    pub state_edit: Option<(String, Editor)>,
     /// The keys are shown over everything.
     pub help: bool,
     pub quit: bool,
@@ -179,6 +189,8 @@ impl App {
             debug: false,
             paused: None,
             pause_edit: None,
+            state_selected: 0,
+            state_edit: None,
             help: false,
             quit: false,
         }
@@ -219,7 +231,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         app.quit_asked = false;
     }
     if let Action::Key(key) = action {
-        let in_editor = (app.focus == Focus::Editor || app.pause_edit.is_some()) && !app.help;
+        let editing = app.pause_edit.is_some() || app.state_edit.is_some();
+        let in_editor = (app.focus == Focus::Editor || editing) && !app.help;
         return match crate::keys::action_for(key, in_editor) {
             Some(action) => update(app, action),
             None => Vec::new(),
@@ -272,6 +285,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Escape => {
             if app.help {
                 app.help = false;
+            } else if app.state_edit.is_some() {
+                app.state_edit = None;
             } else if app.pause_edit.is_some() {
                 app.pause_edit = None;
                 app.notice = Some("edit dropped; still paused".into());
@@ -288,7 +303,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         // F5 at a pause goes on, as in every debugger.
         // At a pause, e edits what goes in (before) or comes out (after).
-        Action::EditPause if app.pause_edit.is_none() => {
+        Action::Edit if app.paused.is_some() && app.pause_edit.is_none() => {
             let Some(p) = &app.paused else {
                 return Vec::new();
             };
@@ -300,7 +315,36 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.pause_edit = Some(Editor::new(&text));
             Vec::new()
         }
-        Action::EditPause => Vec::new(),
+        // In the State pane, e edits the selected key's value.
+        Action::Edit if app.focus == Focus::State && app.state_edit.is_none() => {
+            let Some((key, value)) = app.state.get(app.state_selected) else {
+                return Vec::new();
+            };
+            let text = serde_json::to_string_pretty(value).unwrap_or_default();
+            app.state_edit = Some((key.clone(), Editor::new(&text)));
+            Vec::new()
+        }
+        Action::Edit => Vec::new(),
+        Action::DeleteKey if app.focus == Focus::State && app.state_edit.is_none() => {
+            match app.state.get(app.state_selected) {
+                Some((key, _)) => vec![Effect::DeleteState(app.dir.clone(), key.clone())],
+                None => Vec::new(),
+            }
+        }
+        Action::DeleteKey => Vec::new(),
+        Action::Save if app.state_edit.is_some() => {
+            let Some((key, edit)) = app.state_edit.take() else {
+                return Vec::new();
+            };
+            match serde_json::from_str(&edit.text()) {
+                Ok(value) => vec![Effect::SetState(app.dir.clone(), key, value)],
+                Err(e) => {
+                    app.notice = Some(format!("not JSON ({e}); fix it, or Esc to drop the edit"));
+                    app.state_edit = Some((key, edit));
+                    Vec::new()
+                }
+            }
+        }
         Action::Continue | Action::Run if app.paused.is_some() => resume(app, Resume::Continue),
         Action::Step if app.paused.is_some() => resume(app, Resume::Step),
         Action::Abort if app.paused.is_some() => resume(app, Resume::Abort),
@@ -356,7 +400,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::Help
         | Action::Escape
         | Action::Paused(_)
-        | Action::EditPause
+        | Action::Edit
+        | Action::DeleteKey
         | Action::Continue
         | Action::Step
         | Action::Abort => None,
@@ -367,6 +412,14 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                 _ => (app.selected + 1).min(last),
             };
             app.selected_path().map(Effect::Load)
+        }
+        Action::Up if app.focus == Focus::State => {
+            app.state_selected = app.state_selected.saturating_sub(1);
+            None
+        }
+        Action::Down if app.focus == Focus::State => {
+            app.state_selected = (app.state_selected + 1).min(app.state.len().saturating_sub(1));
+            None
         }
         Action::Up if app.focus == Focus::Inspector => {
             app.inspector.up();
@@ -404,7 +457,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                 Focus::Spells => Focus::Editor,
                 Focus::Editor => Focus::Output,
                 Focus::Output => Focus::Inspector,
-                Focus::Inspector => Focus::Spells,
+                Focus::Inspector => Focus::State,
+                Focus::State => Focus::Spells,
             };
             None
         }
@@ -439,9 +493,9 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             None
         }
         Action::EditorKey(key) => {
-            match &mut app.pause_edit {
-                Some(edit) => edit.area.input(key),
-                None => app.editor.area.input(key),
+            match (&mut app.pause_edit, &mut app.state_edit) {
+                (Some(edit), _) | (None, Some((_, edit))) => edit.area.input(key),
+                (None, None) => app.editor.area.input(key),
             };
             None
         }
@@ -466,6 +520,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         }
         Action::State(entries) => {
             app.state = entries;
+            app.state_selected = app.state_selected.min(app.state.len().saturating_sub(1));
             None
         }
         Action::Finished { result, ms } => {

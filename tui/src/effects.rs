@@ -58,12 +58,34 @@ pub fn carry_out(
             }
         },
         Effect::Copy(text) => copy(&text),
+        Effect::SetState(dir, key, value) => {
+            let done = store(&dir).and_then(|s| s.set(&key, &value));
+            state_written(&dir, done, tx);
+        }
+        Effect::DeleteState(dir, key) => {
+            let done = store(&dir).and_then(|s| s.delete(&key).map(|_| ()));
+            state_written(&dir, done, tx);
+        }
         Effect::Resume(how, edited) => {
             if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
                 debugger.resume(how, edited);
             }
         }
     }
+}
+
+/// The state of the project in `dir` (the folder of its llmspell.toml).
+fn store(dir: &Path) -> llmspell::Result<llmspell::store::Store> {
+    let project = Config::discover(dir).map_or_else(|_| dir.to_path_buf(), |c| c.project_dir);
+    llmspell::store::Store::open(&project)
+}
+
+/// After the IDE wrote state: the new state, or why the write failed.
+fn state_written(dir: &Path, done: llmspell::Result<()>, tx: &mpsc::Sender<Action>) {
+    if let Err(e) = done {
+        let _ = tx.send(Action::Output(format!("state not written: {}", e.report())));
+    }
+    let _ = tx.send(Action::State(read_state(dir)));
 }
 
 /// Puts `text` on the clipboard of the terminal (and of the machine the
@@ -95,9 +117,8 @@ fn base64(bytes: &[u8]) -> String {
 /// The project's state, `(key, value)` sorted by key; an unreadable store
 /// shows as one entry saying why.
 pub fn read_state(dir: &Path) -> Vec<(String, serde_json::Value)> {
-    let project = Config::discover(dir).map_or_else(|_| dir.to_path_buf(), |c| c.project_dir);
     let read = || -> llmspell::Result<Vec<(String, serde_json::Value)>> {
-        let store = llmspell::store::Store::open(&project)?;
+        let store = store(dir)?;
         let mut out = Vec::new();
         for key in store.keys("")? {
             if let Some(entry) = store.get(&key)? {

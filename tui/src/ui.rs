@@ -187,18 +187,34 @@ fn event_detail(frame: &mut Frame, topic: &str, data: &serde_json::Value) {
 }
 
 fn state_view(app: &App, frame: &mut Frame, area: Rect) {
+    let focused = app.focus == Focus::State;
+    if let Some((key, edit)) = &app.state_edit {
+        let outer = Block::bordered()
+            .title(format!("{key}: Ctrl+S sets, Esc drops"))
+            .border_style(Style::default().fg(Color::Magenta));
+        let inner = outer.inner(area);
+        frame.render_widget(outer, area);
+        frame.render_widget(&edit.area, inner);
+        return;
+    }
     let lines: Vec<Line> = app
         .state
         .iter()
-        .map(|(key, value)| {
-            Line::from(vec![
+        .enumerate()
+        .map(|(i, (key, value))| {
+            let line = Line::from(vec![
                 Span::styled(format!("{key} = "), Style::default().fg(Color::Cyan)),
                 Span::raw(value.to_string()),
-            ])
+            ]);
+            if focused && i == app.state_selected {
+                line.style(Style::default().add_modifier(Modifier::REVERSED))
+            } else {
+                line
+            }
         })
         .collect();
     let title = format!("State ({})", app.state.len());
-    frame.render_widget(Paragraph::new(lines).block(block(&title, false)), area);
+    frame.render_widget(Paragraph::new(lines).block(block(&title, focused)), area);
 }
 
 /// The keys, over the middle of the screen.

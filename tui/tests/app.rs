@@ -521,3 +521,65 @@ fn at_a_pause_the_arguments_are_edited_as_json_and_sent_with_the_resume() {
     update(&mut a, Action::Escape);
     assert!(a.pause_edit.is_none() && a.paused.is_some());
 }
+
+#[test]
+fn the_state_pane_edits_and_deletes_keys() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = App::new(dir.path().to_path_buf(), vec![]);
+    let runtime = llmspell::Runtime::new();
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    let mut carry = |effects: Vec<Effect>, a: &mut App| {
+        for e in effects {
+            carry_out(e, &runtime, &tx, &mut run);
+        }
+        while let Ok(action) = rx.recv_timeout(Duration::from_millis(200)) {
+            update(a, action);
+        }
+    };
+    // Seed two keys through the IDE itself.
+    let dir_path = dir.path().to_path_buf();
+    carry(
+        vec![
+            Effect::SetState(dir_path.clone(), "a".into(), json!(1)),
+            Effect::SetState(dir_path.clone(), "b".into(), json!({"x": true})),
+        ],
+        &mut a,
+    );
+    assert_eq!(
+        a.state,
+        [
+            ("a".to_owned(), json!(1)),
+            ("b".to_owned(), json!({"x": true}))
+        ]
+    );
+    while a.focus != Focus::State {
+        update(&mut a, Action::NextPane);
+    }
+    // Edit a: its JSON opens; replace it and set it with Ctrl+S.
+    update(&mut a, key('e'));
+    assert!(picture(&a, 100, 30).contains("a: Ctrl+S sets, Esc drops"));
+    let ctrl = |c| Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    update(&mut a, ctrl('k'));
+    for c in "[1, 2]".chars() {
+        update(&mut a, key(c));
+    }
+    let effects = update(&mut a, ctrl('s'));
+    assert_eq!(
+        effects,
+        vec![Effect::SetState(
+            dir_path.clone(),
+            "a".into(),
+            json!([1, 2])
+        )]
+    );
+    carry(effects, &mut a);
+    assert_eq!(a.state[0], ("a".to_owned(), json!([1, 2])));
+    // Delete b.
+    update(&mut a, Action::Down);
+    let effects = update(&mut a, key('D'));
+    assert_eq!(effects, vec![Effect::DeleteState(dir_path, "b".into())]);
+    carry(effects, &mut a);
+    assert_eq!(a.state, [("a".to_owned(), json!([1, 2]))]);
+}
