@@ -105,6 +105,15 @@ pub enum Action {
     Edit,
     /// State pane: delete the selected key.
     DeleteKey,
+    /// The bottom pane shows the next of Output, Lua, JavaScript, Rhai.
+    NextTab,
+    /// REPL: evaluate the input.
+    ReplSubmit,
+    /// REPL: the previous or next entry of this engine's history.
+    HistoryPrev,
+    HistoryNext,
+    /// A line from a REPL: printed, or an entry's value or error.
+    ReplLine(llmspell::EngineKind, String),
     /// At a pause: run on to the end, to the next bridge call, or abort.
     Continue,
     Step,
@@ -127,6 +136,8 @@ pub enum Effect {
     Save(PathBuf, String),
     /// Put this text on the terminal's clipboard.
     Copy(String),
+    /// Evaluate an entry in this engine's REPL (the loop owns the REPLs).
+    ReplEval(llmspell::EngineKind, String),
     /// Set a key of the project (in this folder)'s state.
     SetState(PathBuf, String, serde_json::Value),
     DeleteState(PathBuf, String),
@@ -164,6 +175,14 @@ pub struct App {
     pub state_selected: usize,
     /// A state value being edited as JSON: its key and the text.
     pub state_edit: Option<(String, Editor)>,
+    /// What the bottom pane shows: `None` the run's output, else a REPL.
+    pub tab: Option<llmspell::EngineKind>,
+    /// The REPL input line(s).
+    pub repl_input: Editor,
+    /// Each engine's REPL transcript and entry history, and where Up/Down are.
+    pub repl_log: std::collections::HashMap<llmspell::EngineKind, VecDeque<String>>,
+    pub repl_history: std::collections::HashMap<llmspell::EngineKind, Vec<String>>,
+    repl_recall: Option<usize>,
     /// The keys are shown over everything.
     pub help: bool,
     pub quit: bool,
@@ -191,6 +210,11 @@ impl App {
             pause_edit: None,
             state_selected: 0,
             state_edit: None,
+            tab: None,
+            repl_input: Editor::input(""),
+            repl_log: Default::default(),
+            repl_history: Default::default(),
+            repl_recall: None,
             help: false,
             quit: false,
         }
@@ -214,6 +238,11 @@ impl App {
         self.spells.get(self.selected).map(|s| self.dir.join(s))
     }
 
+    /// Keys go to the REPL input: a REPL tab is shown and its pane has focus.
+    pub fn repl_typing(&self) -> bool {
+        self.tab.is_some() && self.focus == Focus::Output
+    }
+
     fn running(&self) -> bool {
         matches!(self.status, Status::Running { .. })
     }
@@ -231,7 +260,24 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         app.quit_asked = false;
     }
     if let Action::Key(key) = action {
-        let editing = app.pause_edit.is_some() || app.state_edit.is_some();
+        if app.repl_typing() && !app.help {
+            use crossterm::event::{KeyCode, KeyModifiers};
+            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+            let alt = key.modifiers.contains(KeyModifiers::ALT);
+            let one_line = app.repl_input.area.lines().len() <= 1;
+            let mapped = match key.code {
+                KeyCode::Enter if alt => Some(Action::EditorKey(KeyCode::Enter.into())),
+                KeyCode::Enter => Some(Action::ReplSubmit),
+                KeyCode::Char('j') if ctrl => Some(Action::EditorKey(KeyCode::Enter.into())),
+                KeyCode::Up if one_line => Some(Action::HistoryPrev),
+                KeyCode::Down if one_line => Some(Action::HistoryNext),
+                _ => None,
+            };
+            if let Some(action) = mapped {
+                return update(app, action);
+            }
+        }
+        let editing = app.pause_edit.is_some() || app.state_edit.is_some() || app.repl_typing();
         let in_editor = (app.focus == Focus::Editor || editing) && !app.help;
         return match crate::keys::action_for(key, in_editor) {
             Some(action) => update(app, action),
@@ -332,6 +378,60 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::DeleteKey => Vec::new(),
+        Action::NextTab => {
+            use llmspell::EngineKind::{Js, Lua, Rhai};
+            app.tab = match app.tab {
+                None => Some(Lua),
+                Some(Lua) => Some(Js),
+                Some(Js) => Some(Rhai),
+                Some(Rhai) => None,
+            };
+            app.repl_recall = None;
+            Vec::new()
+        }
+        Action::ReplSubmit => {
+            let Some(kind) = app.tab else {
+                return Vec::new();
+            };
+            let entry = app.repl_input.area.lines().join("\n");
+            if entry.trim().is_empty() {
+                return Vec::new();
+            }
+            app.repl_input = Editor::input("");
+            app.repl_recall = None;
+            let log = app.repl_log.entry(kind).or_default();
+            for (i, line) in entry.lines().enumerate() {
+                let prompt = if i == 0 { "> " } else { ". " };
+                push_bounded(log, format!("{prompt}{line}"), KEEP_OUTPUT);
+            }
+            let history = app.repl_history.entry(kind).or_default();
+            if history.last() != Some(&entry) {
+                history.push(entry.clone());
+            }
+            vec![Effect::ReplEval(kind, entry)]
+        }
+        Action::HistoryPrev | Action::HistoryNext => {
+            let Some(kind) = app.tab else {
+                return Vec::new();
+            };
+            let history = app.repl_history.get(&kind).map_or(&[][..], Vec::as_slice);
+            let at = match (action == Action::HistoryPrev, app.repl_recall) {
+                (true, None) => history.len().checked_sub(1),
+                (true, Some(i)) => Some(i.saturating_sub(1)),
+                (false, Some(i)) if i + 1 < history.len() => Some(i + 1),
+                (false, _) => None,
+            };
+            app.repl_recall = at;
+            app.repl_input = Editor::input(at.map_or("", |i| history[i].as_str()));
+            app.repl_input
+                .area
+                .move_cursor(ratatui_textarea::CursorMove::End);
+            Vec::new()
+        }
+        Action::ReplLine(kind, line) => {
+            push_bounded(app.repl_log.entry(kind).or_default(), line, KEEP_OUTPUT);
+            Vec::new()
+        }
         Action::Save if app.state_edit.is_some() => {
             let Some((key, edit)) = app.state_edit.take() else {
                 return Vec::new();
@@ -402,6 +502,11 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::Paused(_)
         | Action::Edit
         | Action::DeleteKey
+        | Action::NextTab
+        | Action::ReplSubmit
+        | Action::HistoryPrev
+        | Action::HistoryNext
+        | Action::ReplLine(..)
         | Action::Continue
         | Action::Step
         | Action::Abort => None,
@@ -493,8 +598,10 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             None
         }
         Action::EditorKey(key) => {
+            let typing_repl = app.repl_typing();
             match (&mut app.pause_edit, &mut app.state_edit) {
                 (Some(edit), _) | (None, Some((_, edit))) => edit.area.input(key),
+                (None, None) if typing_repl => app.repl_input.area.input(key),
                 (None, None) => app.editor.area.input(key),
             };
             None

@@ -29,6 +29,13 @@ impl Editor {
         }
     }
 
+    /// An input box: no line numbers.
+    pub fn input(text: &str) -> Editor {
+        let mut e = Editor::new(text);
+        e.area.remove_line_number();
+        e
+    }
+
     /// The buffer's text, one `\n` after each line but the last, as saved.
     pub fn text(&self) -> String {
         let mut text = self.area.lines().join("\n");

@@ -58,6 +58,8 @@ pub fn carry_out(
             }
         },
         Effect::Copy(text) => copy(&text),
+        // The loop owns the REPLs (`crate::repl::Repls`) and evaluates there.
+        Effect::ReplEval(..) => {}
         Effect::SetState(dir, key, value) => {
             let done = store(&dir).and_then(|s| s.set(&key, &value));
             state_written(&dir, done, tx);

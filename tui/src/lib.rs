@@ -7,5 +7,6 @@ pub mod editor;
 pub mod effects;
 pub mod inspector;
 pub mod keys;
+pub mod repl;
 pub mod ui;
 pub mod watch;

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         .ok();
     let mut terminal = ratatui::init();
     let mut run = None;
+    let mut repls = llmspell_tui::repl::Repls::default();
     if let Some(path) = app.selected_path() {
         carry_out(Effect::Load(path), &runtime, &tx, &mut run);
     }
@@ -60,7 +61,10 @@ fn main() -> ExitCode {
         // A burst of state events needs one read, not one each.
         effects.dedup();
         for effect in effects {
-            carry_out(effect, &runtime, &tx, &mut run);
+            match effect {
+                Effect::ReplEval(kind, entry) => repls.eval(kind, &app.dir, entry, &tx),
+                other => carry_out(other, &runtime, &tx, &mut run),
+            }
         }
         if app.quit {
             break Ok(());

@@ -69,6 +69,35 @@ fn editor_view(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(&app.editor.area, inner);
 }
 
+/// An engine's REPL: its transcript, and the input under it.
+fn repl_view(app: &App, kind: llmspell::EngineKind, frame: &mut Frame, area: Rect) {
+    let title = format!("{} REPL (F2: next; Enter runs)", kind_name(kind));
+    let outer = block(&title, app.focus == Focus::Output);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let input_rows = (app.repl_input.area.lines().len() as u16).clamp(1, 4);
+    let [log_area, input_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(input_rows)]).areas(inner);
+    let empty = std::collections::VecDeque::new();
+    let log = app.repl_log.get(&kind).unwrap_or(&empty);
+    let room = log_area.height as usize;
+    let lines: Vec<Line> = log
+        .iter()
+        .skip(log.len().saturating_sub(room))
+        .map(|l| Line::raw(l.as_str()))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), log_area);
+    frame.render_widget(&app.repl_input.area, input_area);
+}
+
+fn kind_name(kind: llmspell::EngineKind) -> &'static str {
+    match kind {
+        llmspell::EngineKind::Lua => "Lua",
+        llmspell::EngineKind::Js => "JavaScript",
+        llmspell::EngineKind::Rhai => "Rhai",
+    }
+}
+
 /// The last lines of `items` that fit in `area` inside its border.
 fn tail<T>(items: &std::collections::VecDeque<T>, area: Rect) -> impl Iterator<Item = &T> {
     let room = area.height.saturating_sub(2) as usize;
@@ -115,6 +144,9 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
     }
     if let Some(pause) = &app.paused {
         return pause_view(pause, frame, area);
+    }
+    if let Some(kind) = app.tab {
+        return repl_view(app, kind, frame, area);
     }
     let lines: Vec<Line> = tail(&app.output, area)
         .map(|l| Line::raw(l.as_str()))

@@ -583,3 +583,56 @@ fn the_state_pane_edits_and_deletes_keys() {
     carry(effects, &mut a);
     assert_eq!(a.state, [("a".to_owned(), json!([1, 2]))]);
 }
+
+#[test]
+fn a_repl_per_engine_keeps_state_history_and_shows_values() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = App::new(dir.path().to_path_buf(), vec![]);
+    let (tx, rx) = mpsc::channel();
+    let mut repls = llmspell_tui::repl::Repls::default();
+    let enter = || Action::Key(KeyEvent::from(KeyCode::Enter));
+    let mut submit = |a: &mut App, text: &str| {
+        for c in text.chars() {
+            update(a, key(c));
+        }
+        for effect in update(a, enter()) {
+            let Effect::ReplEval(kind, entry) = effect else {
+                panic!("{effect:?}")
+            };
+            repls.eval(kind, dir.path(), entry, &tx);
+        }
+    };
+    update(&mut a, Action::NextTab); // Lua
+    update(&mut a, Action::NextPane);
+    update(&mut a, Action::NextPane);
+    assert!(a.repl_typing());
+    submit(&mut a, "x = 20");
+    submit(&mut a, "print('p'); return x + 1");
+    let want = ["=> 21"];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(action) = rx.recv_timeout(Duration::from_millis(100)) {
+            update(&mut a, action);
+        }
+        let log: Vec<&String> = a.repl_log[&llmspell::EngineKind::Lua].iter().collect();
+        if log.iter().any(|l| want.contains(&l.as_str())) {
+            assert_eq!(
+                log,
+                ["> x = 20", "> print('p'); return x + 1", "p", "=> 21"],
+                "state kept between entries"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{log:?}");
+    }
+    assert!(picture(&a, 100, 30).contains("Lua REPL"));
+    // Up recalls the last entry, then the one before.
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Up)));
+    assert_eq!(a.repl_input.text(), "print('p'); return x + 1");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Up)));
+    assert_eq!(a.repl_input.text(), "x = 20");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
+    assert_eq!(a.repl_input.text(), "");
+}
