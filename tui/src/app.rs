@@ -52,7 +52,9 @@ pub enum Action {
     Stop,
     Quit,
     /// The terminal changed size: nothing to change but the picture.
-    Resize,
+    Resize(u16, u16),
+    /// A mouse click at (column, row): focuses the pane under it.
+    Click(u16, u16),
     /// The text of the selected spell, read by the main loop.
     Source(String),
     /// A key from the terminal, mapped by the keymap for the focused pane.
@@ -177,6 +179,8 @@ pub struct App {
     pub state_edit: Option<(String, Editor)>,
     /// What the bottom pane shows: `None` the run's output, else a REPL.
     pub tab: Option<llmspell::EngineKind>,
+    /// The terminal's size, for mouse clicks.
+    pub screen: ratatui::layout::Rect,
     /// The REPL input line(s).
     pub repl_input: Editor,
     /// Each engine's REPL transcript and entry history, and where Up/Down are.
@@ -211,6 +215,7 @@ impl App {
             state_selected: 0,
             state_edit: None,
             tab: None,
+            screen: ratatui::layout::Rect::new(0, 0, 80, 24),
             repl_input: Editor::input(""),
             repl_log: Default::default(),
             repl_history: Default::default(),
@@ -534,7 +539,17 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.inspector.down();
             None
         }
-        Action::Up | Action::Down | Action::Resize => None,
+        Action::Up | Action::Down => None,
+        Action::Resize(width, height) => {
+            app.screen = ratatui::layout::Rect::new(0, 0, width, height);
+            None
+        }
+        Action::Click(column, row) => {
+            if let Some(pane) = crate::ui::pane_at(app.screen, column, row) {
+                app.focus = pane;
+            }
+            None
+        }
         Action::Follow => {
             app.inspector.selected = None;
             None

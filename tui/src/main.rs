@@ -40,6 +40,10 @@ fn main() -> ExitCode {
         })
         .ok();
     let mut terminal = ratatui::init();
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    if let Ok(size) = terminal.size() {
+        let _ = tx.send(Action::Resize(size.width, size.height));
+    }
     let mut run = None;
     let mut repls = llmspell_tui::repl::Repls::default();
     if let Some(path) = app.selected_path() {
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
             break Ok(());
         }
     };
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,7 +107,12 @@ fn forward_keys(tx: mpsc::Sender<Action>) {
         };
         let action = match event {
             crossterm::event::Event::Key(key) => Some(Action::Key(key)),
-            crossterm::event::Event::Resize(..) => Some(Action::Resize),
+            crossterm::event::Event::Resize(w, h) => Some(Action::Resize(w, h)),
+            crossterm::event::Event::Mouse(m)
+                if matches!(m.kind, crossterm::event::MouseEventKind::Down(_)) =>
+            {
+                Some(Action::Click(m.column, m.row))
+            }
             _ => None,
         };
         if let Some(action) = action {

@@ -10,10 +10,12 @@ use llmspell::debug::{Pause, When};
 
 use crate::app::{App, Focus, Status};
 
-pub fn render(app: &App, frame: &mut Frame) {
-    let [body, status] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(frame.area());
-    let [spells, centre, inspector] = Layout::horizontal([
+/// Where each pane is on a screen of `area`, with the status bar last:
+/// `[spells, editor, output, inspector, state, status]`. Drawing and mouse
+/// clicks both use it.
+pub fn panes(area: Rect) -> [Rect; 6] {
+    let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let [spells, centre, right] = Layout::horizontal([
         Constraint::Percentage(20),
         Constraint::Percentage(50),
         Constraint::Percentage(30),
@@ -22,7 +24,28 @@ pub fn render(app: &App, frame: &mut Frame) {
     let [source, output] =
         Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(centre);
     let [inspector, state] =
-        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(inspector);
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+    [spells, source, output, inspector, state, status]
+}
+
+/// The pane under a point of the screen, if any.
+pub fn pane_at(area: Rect, column: u16, row: u16) -> Option<Focus> {
+    let [spells, editor, output, inspector, state, _] = panes(area);
+    let at = ratatui::layout::Position::new(column, row);
+    [
+        (spells, Focus::Spells),
+        (editor, Focus::Editor),
+        (output, Focus::Output),
+        (inspector, Focus::Inspector),
+        (state, Focus::State),
+    ]
+    .into_iter()
+    .find(|(r, _)| r.contains(at))
+    .map(|(_, f)| f)
+}
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let [spells, source, output, inspector, state, status] = panes(frame.area());
     spell_list(app, frame, spells);
     editor_view(app, frame, source);
     output_view(app, frame, output);

@@ -636,3 +636,23 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
     update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
     assert_eq!(a.repl_input.text(), "");
 }
+
+#[test]
+fn a_click_focuses_the_pane_under_it() {
+    let mut a = app();
+    update(&mut a, Action::Resize(120, 40));
+    let panes = llmspell_tui::ui::panes(ratatui::layout::Rect::new(0, 0, 120, 40));
+    for (rect, want) in [
+        (panes[4], Focus::State),
+        (panes[1], Focus::Editor),
+        (panes[3], Focus::Inspector),
+        (panes[2], Focus::Output),
+        (panes[0], Focus::Spells),
+    ] {
+        update(&mut a, Action::Click(rect.x + 2, rect.y + 1));
+        assert_eq!(a.focus, want);
+    }
+    // The status bar is no pane: focus stays.
+    update(&mut a, Action::Click(5, 39));
+    assert_eq!(a.focus, Focus::Spells);
+}
