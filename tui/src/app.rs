@@ -114,6 +114,8 @@ pub enum Action {
     /// REPL: the previous or next entry of this engine's history.
     HistoryPrev,
     HistoryNext,
+    /// An engine's saved REPL history, oldest first.
+    History(llmspell::EngineKind, Vec<String>),
     /// A line from a REPL: printed, or an entry's value or error.
     ReplLine(llmspell::EngineKind, String),
     /// At a pause: run on to the end, to the next bridge call, or abort.
@@ -138,6 +140,8 @@ pub enum Effect {
     Save(PathBuf, String),
     /// Put this text on the terminal's clipboard.
     Copy(String),
+    /// Read this engine's saved REPL history (of the project in this folder).
+    LoadHistory(PathBuf, llmspell::EngineKind),
     /// Evaluate an entry in this engine's REPL (the loop owns the REPLs).
     ReplEval(llmspell::EngineKind, String),
     /// Set a key of the project (in this folder)'s state.
@@ -392,7 +396,13 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Some(Rhai) => None,
             };
             app.repl_recall = None;
-            Vec::new()
+            match app.tab {
+                Some(kind) if !app.repl_history.contains_key(&kind) => {
+                    app.repl_history.insert(kind, Vec::new());
+                    vec![Effect::LoadHistory(app.dir.clone(), kind)]
+                }
+                _ => Vec::new(),
+            }
         }
         Action::ReplSubmit => {
             let Some(kind) = app.tab else {
@@ -431,6 +441,13 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.repl_input
                 .area
                 .move_cursor(ratatui_textarea::CursorMove::End);
+            Vec::new()
+        }
+        Action::History(kind, mut saved) => {
+            // Entries made before the file was read come after it.
+            let now = app.repl_history.remove(&kind).unwrap_or_default();
+            saved.extend(now);
+            app.repl_history.insert(kind, saved);
             Vec::new()
         }
         Action::ReplLine(kind, line) => {
@@ -512,6 +529,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::HistoryPrev
         | Action::HistoryNext
         | Action::ReplLine(..)
+        | Action::History(..)
         | Action::Continue
         | Action::Step
         | Action::Abort => None,

@@ -60,6 +60,10 @@ pub fn carry_out(
         Effect::Copy(text) => copy(&text),
         // The loop owns the REPLs (`crate::repl::Repls`) and evaluates there.
         Effect::ReplEval(..) => {}
+        Effect::LoadHistory(dir, kind) => {
+            let saved = crate::repl::load_history(&crate::repl::history_file(&dir, kind));
+            let _ = tx.send(Action::History(kind, saved));
+        }
         Effect::SetState(dir, key, value) => {
             let done = store(&dir).and_then(|s| s.set(&key, &value));
             state_written(&dir, done, tx);

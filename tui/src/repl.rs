@@ -17,10 +17,71 @@ pub struct Repls {
     inputs: HashMap<EngineKind, mpsc::Sender<String>>,
 }
 
+/// `.llmspell/history-ENGINE` of the project in `dir`: the same file the
+/// `llmspell repl` command keeps, in its format (rustyline's `#V2`: one
+/// entry a line, newlines and backslashes escaped).
+pub fn history_file(dir: &Path, kind: EngineKind) -> std::path::PathBuf {
+    let project = Config::discover(dir).map_or_else(|_| dir.to_path_buf(), |c| c.project_dir);
+    project.join(".llmspell").join(format!("history-{kind}"))
+}
+
+/// The entries in a history file, oldest first; none when it is missing.
+pub fn load_history(path: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut lines = text.lines().peekable();
+    let escaped = lines.peek() == Some(&"#V2");
+    if escaped {
+        lines.next();
+    }
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| if escaped { unescape(l) } else { l.to_owned() })
+        .collect()
+}
+
+/// Adds one entry to a history file, creating it (and `.llmspell/`).
+pub fn append_history(path: &Path, entry: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let new = !path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    if new {
+        writeln!(f, "#V2")?;
+    }
+    writeln!(f, "{}", entry.replace('\\', "\\\\").replace('\n', "\\n"))
+}
+
+fn unescape(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some('n')) => {
+                out.push('\n');
+                chars.next();
+            }
+            ('\\', Some('\\')) => {
+                out.push('\\');
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 impl Repls {
     /// Sends `entry` to the `kind` REPL of the project in `dir`, starting
     /// that REPL on first use.
     pub fn eval(&mut self, kind: EngineKind, dir: &Path, entry: String, tx: &mpsc::Sender<Action>) {
+        let _ = append_history(&history_file(dir, kind), &entry);
         let input = self
             .inputs
             .entry(kind)
@@ -68,4 +129,29 @@ fn start(kind: EngineKind, dir: &Path, tx: mpsc::Sender<Action>) -> mpsc::Sender
         return dead;
     }
     input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_round_trips_in_the_cli_repls_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".llmspell/history-lua");
+        let entries = ["x = 1", "for i = 1, 2 do\n  print(i)\nend", r"s = 'a\b'"];
+        for e in entries {
+            append_history(&path, e).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "#V2\nx = 1\nfor i = 1, 2 do\\n  print(i)\\nend\ns = 'a\\\\b'\n"
+        );
+        assert_eq!(load_history(&path), entries);
+        // A plain (pre-#V2) file is read line by line.
+        std::fs::write(&path, "a\nb\n").unwrap();
+        assert_eq!(load_history(&path), ["a", "b"]);
+        assert!(load_history(&dir.path().join("missing")).is_empty());
+    }
 }

@@ -603,7 +603,18 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
             repls.eval(kind, dir.path(), entry, &tx);
         }
     };
-    update(&mut a, Action::NextTab); // Lua
+    // The first visit to a tab reads its saved history.
+    assert_eq!(
+        update(&mut a, Action::NextTab),
+        vec![Effect::LoadHistory(
+            dir.path().into(),
+            llmspell::EngineKind::Lua
+        )]
+    );
+    update(
+        &mut a,
+        Action::History(llmspell::EngineKind::Lua, vec!["old = 1".into()]),
+    );
     update(&mut a, Action::NextPane);
     update(&mut a, Action::NextPane);
     assert!(a.repl_typing());
@@ -632,9 +643,18 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
     assert_eq!(a.repl_input.text(), "print('p'); return x + 1");
     update(&mut a, Action::Key(KeyEvent::from(KeyCode::Up)));
     assert_eq!(a.repl_input.text(), "x = 20");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Up)));
+    assert_eq!(a.repl_input.text(), "old = 1", "saved history comes first");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
     update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
     update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
     assert_eq!(a.repl_input.text(), "");
+    // The entries were saved where `llmspell repl` keeps its history.
+    let saved = llmspell_tui::repl::history_file(dir.path(), llmspell::EngineKind::Lua);
+    assert_eq!(
+        llmspell_tui::repl::load_history(&saved),
+        ["x = 20", "print('p'); return x + 1"]
+    );
 }
 
 #[test]
