@@ -14,6 +14,9 @@ use crate::editor::Editor;
 use crate::inspector::Inspector;
 pub use crate::inspector::KEEP_EVENTS;
 
+/// The bridge calls a debug run can pause before (`b` cycles them).
+pub const BREAK_PATTERNS: &[&str] = &["*", "llm.*", "tool.call", "state.*", "workflow.*"];
+
 /// How many output lines are kept; older ones go.
 pub const KEEP_OUTPUT: usize = 5_000;
 
@@ -87,6 +90,8 @@ pub enum Action {
     ToggleAutoRun,
     /// Runs pause before every bridge call, or not.
     ToggleDebug,
+    /// Debug runs pause at the next family of bridge calls.
+    NextBreakPattern,
     /// Show or hide the keys.
     Help,
     /// Closes the help, or leaves the editor for the spell list.
@@ -133,7 +138,8 @@ pub enum Effect {
     /// Read the folder's list of spells again.
     Scan(PathBuf),
     /// Start a run that pauses before every bridge call.
-    StartDebug(PathBuf),
+    /// Start a run that pauses before bridge calls matching the pattern.
+    StartDebug(PathBuf, String),
     /// Let a paused run go on.
     Resume(Resume, Option<serde_json::Value>),
     /// Write this text to this spell file.
@@ -171,8 +177,10 @@ pub struct App {
     pub state: Vec<(String, serde_json::Value)>,
     /// Re-run the open spell when its file is saved.
     pub auto_run: bool,
-    /// Runs pause before every bridge call.
+    /// Runs pause before bridge calls.
     pub debug: bool,
+    /// Which of [`BREAK_PATTERNS`] debug runs pause at.
+    pub break_pattern: usize,
     /// Where the run is paused, if it is.
     pub paused: Option<Pause>,
     /// The arguments or result of the pause, being edited as JSON.
@@ -214,6 +222,7 @@ impl App {
             state: Vec::new(),
             auto_run: false,
             debug: false,
+            break_pattern: 0,
             paused: None,
             pause_edit: None,
             state_selected: 0,
@@ -331,6 +340,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::ToggleDebug => {
             app.debug = !app.debug;
+            Vec::new()
+        }
+        Action::NextBreakPattern => {
+            app.break_pattern = (app.break_pattern + 1) % BREAK_PATTERNS.len();
+            app.debug = true;
             Vec::new()
         }
         Action::Help => {
@@ -519,6 +533,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::Spells(_)
         | Action::ToggleAutoRun
         | Action::ToggleDebug
+        | Action::NextBreakPattern
         | Action::Help
         | Action::Escape
         | Action::Paused(_)
@@ -608,7 +623,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                 spell: app.spells[app.selected].clone(),
             };
             Some(if app.debug {
-                Effect::StartDebug(path)
+                Effect::StartDebug(path, BREAK_PATTERNS[app.break_pattern].to_owned())
             } else {
                 Effect::Start(path)
             })

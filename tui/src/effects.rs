@@ -44,8 +44,8 @@ pub fn carry_out(
                 run.stop.stop();
             }
         }
-        Effect::Start(path) => *run = start(&path, runtime, tx, false),
-        Effect::StartDebug(path) => *run = start(&path, runtime, tx, true),
+        Effect::Start(path) => *run = start(&path, runtime, tx, None),
+        Effect::StartDebug(path, pattern) => *run = start(&path, runtime, tx, Some(&pattern)),
         Effect::Save(path, text) => match std::fs::write(&path, &text) {
             Ok(()) => {
                 let _ = tx.send(Action::Saved(text));
@@ -136,13 +136,14 @@ pub fn read_state(dir: &Path) -> Vec<(String, serde_json::Value)> {
     read().unwrap_or_else(|e| vec![("(state)".into(), serde_json::Value::String(e.report()))])
 }
 
-/// Starts a run on its own thread; its output, its pauses (with `debug`,
-/// before every bridge call) and its end come back as actions.
+/// Starts a run on its own thread; its output, its pauses (with
+/// `break_on`, before each bridge call matching it) and its end come back
+/// as actions.
 pub fn start(
     path: &Path,
     runtime: &Runtime,
     tx: &mpsc::Sender<Action>,
-    debug: bool,
+    break_on: Option<&str>,
 ) -> Option<Running> {
     let started = Instant::now();
     let finish = |result: Result<serde_json::Value, String>| Action::Finished {
@@ -166,9 +167,9 @@ pub fn start(
         let _ = out.send(Action::Output(line.to_owned()));
     });
     opts.log = Arc::new(|_, _, _| {});
-    let debugger = debug.then(|| {
+    let debugger = break_on.map(|pattern| {
         let d = Debugger::new();
-        d.break_on("*");
+        d.break_on(pattern);
         d
     });
     opts.debugger = debugger.clone();

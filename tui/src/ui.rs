@@ -338,7 +338,8 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     };
     let mut marks = String::new();
     if app.debug {
-        marks.push_str("[debug] ");
+        let pattern = crate::app::BREAK_PATTERNS[app.break_pattern];
+        marks.push_str(&format!("[debug {pattern}] "));
     }
     if app.auto_run {
         marks.push_str("[auto-run] ");

@@ -255,9 +255,25 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
     update(&mut a, Action::ToggleDebug);
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::StartDebug("/project/agent.rhai".into())]
+        vec![Effect::StartDebug("/project/agent.rhai".into(), "*".into())]
     );
     assert_eq!(update(&mut a, Action::Step), vec![], "not paused yet");
+    update(
+        &mut a,
+        Action::Finished {
+            result: Ok(json!(null)),
+            ms: 1,
+        },
+    );
+    update(&mut a, Action::NextBreakPattern);
+    assert_eq!(
+        update(&mut a, Action::Run),
+        vec![Effect::StartDebug(
+            "/project/agent.rhai".into(),
+            "llm.*".into()
+        )]
+    );
+    assert!(picture(&a, 100, 30).contains("[debug llm.*]"));
     let pause = Pause {
         when: When::Before,
         call: "llm.chat".into(),
@@ -301,7 +317,12 @@ fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
     let (tx, rx) = mpsc::channel();
     let mut run = None;
     let next = || rx.recv_timeout(Duration::from_secs(10)).expect("an action");
-    carry_out(Effect::StartDebug(file), &runtime, &tx, &mut run);
+    carry_out(
+        Effect::StartDebug(file, "*".into()),
+        &runtime,
+        &tx,
+        &mut run,
+    );
     let Action::Paused(p) = next() else {
         panic!("not paused")
     };
