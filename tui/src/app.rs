@@ -191,6 +191,8 @@ pub struct App {
     pub state_edit: Option<(String, Editor)>,
     /// What the bottom pane shows: `None` the run's output, else a REPL.
     pub tab: Option<llmspell::EngineKind>,
+    /// The colours.
+    pub theme: crate::theme::Theme,
     /// The terminal's size, for mouse clicks.
     pub screen: ratatui::layout::Rect,
     /// The REPL input line(s).
@@ -229,6 +231,7 @@ impl App {
             state_edit: None,
             tab: None,
             screen: ratatui::layout::Rect::new(0, 0, 80, 24),
+            theme: crate::theme::Theme::default(),
             repl_input: Editor::input(""),
             repl_log: Default::default(),
             repl_history: Default::default(),

@@ -8,5 +8,6 @@ pub mod effects;
 pub mod inspector;
 pub mod keys;
 pub mod repl;
+pub mod theme;
 pub mod ui;
 pub mod watch;

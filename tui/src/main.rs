@@ -15,9 +15,30 @@ use llmspell_tui::ui;
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
 
 fn main() -> ExitCode {
-    let dir = std::env::args_os()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    // llmspell-tui [DIR] [--theme dark|light|FILE]
+    let mut dir = PathBuf::from(".");
+    let mut theme = "dark".to_owned();
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--theme" {
+            theme = args
+                .next()
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+        } else if arg == "--help" || arg == "-h" {
+            println!("usage: llmspell-tui [DIR] [--theme dark|light|FILE]\nF1 in the IDE shows every key.");
+            return ExitCode::SUCCESS;
+        } else {
+            dir = PathBuf::from(arg);
+        }
+    }
+    let theme = match llmspell_tui::theme::Theme::load(&theme) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("llmspell-tui: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let spells = match App::scan(&dir) {
         Ok(s) => s,
         Err(e) => {
@@ -29,6 +50,7 @@ fn main() -> ExitCode {
         }
     };
     let mut app = App::new(dir, spells);
+    app.theme = theme;
     let (tx, rx) = mpsc::channel::<Action>();
     let runtime = Runtime::new();
     forward_events(&runtime, tx.clone());

@@ -1,7 +1,7 @@
 //! Drawing the IDE: a pure function of [`App`]; it never changes state.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
@@ -9,6 +9,7 @@ use ratatui::Frame;
 use llmspell::debug::{Pause, When};
 
 use crate::app::{App, Focus, Status};
+use crate::theme::Theme;
 
 /// Where each pane is on a screen of `area`, with the status bar last:
 /// `[spells, editor, output, inspector, state, status]`. Drawing and mouse
@@ -53,15 +54,15 @@ pub fn render(app: &App, frame: &mut Frame) {
     state_view(app, frame, state);
     status_bar(app, frame, status);
     if app.help {
-        help(frame);
+        help(&app.theme, frame);
     }
 }
 
-fn block(title: &str, focused: bool) -> Block<'_> {
+fn block<'a>(theme: &Theme, title: &'a str, focused: bool) -> Block<'a> {
     let style = if focused {
-        Style::default().fg(Color::Cyan)
+        Style::default().fg(theme.focus)
     } else {
-        Style::default().fg(Color::DarkGray)
+        Style::default().fg(theme.dim)
     };
     Block::bordered().title(title).border_style(style)
 }
@@ -73,7 +74,7 @@ fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
         .map(|s| ListItem::new(s.as_str()))
         .collect();
     let list = List::new(items)
-        .block(block("Spells", app.focus == Focus::Spells))
+        .block(block(&app.theme, "Spells", app.focus == Focus::Spells))
         .highlight_style(Style::default().add_modifier(Modifier::REVERSED));
     let mut state = ListState::default().with_selected(Some(app.selected));
     frame.render_stateful_widget(list, area, &mut state);
@@ -86,7 +87,7 @@ fn editor_view(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         name.to_owned()
     };
-    let outer = block(&title, app.focus == Focus::Editor);
+    let outer = block(&app.theme, &title, app.focus == Focus::Editor);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     frame.render_widget(&app.editor.area, inner);
@@ -95,7 +96,7 @@ fn editor_view(app: &App, frame: &mut Frame, area: Rect) {
 /// An engine's REPL: its transcript, and the input under it.
 fn repl_view(app: &App, kind: llmspell::EngineKind, frame: &mut Frame, area: Rect) {
     let title = format!("{} REPL (F2: next; Enter runs)", kind_name(kind));
-    let outer = block(&title, app.focus == Focus::Output);
+    let outer = block(&app.theme, &title, app.focus == Focus::Output);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     let input_rows = (app.repl_input.area.lines().len() as u16).clamp(1, 4);
@@ -128,7 +129,7 @@ fn tail<T>(items: &std::collections::VecDeque<T>, area: Rect) -> impl Iterator<I
 }
 
 /// A paused bridge call: what it is, where, and what goes in or came out.
-fn pause_view(pause: &Pause, frame: &mut Frame, area: Rect) {
+fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
     let place = pause
         .location
         .as_ref()
@@ -140,7 +141,7 @@ fn pause_view(pause: &Pause, frame: &mut Frame, area: Rect) {
     let title = format!("Paused {when} {}{place}", pause.call);
     let text = serde_json::to_string_pretty(&body).unwrap_or_default();
     let lines: Vec<Line> = text.lines().map(Line::raw).collect();
-    let style = Style::default().fg(Color::Magenta);
+    let style = Style::default().fg(theme.pause);
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(title).border_style(style)),
         area,
@@ -159,14 +160,14 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
         );
         let outer = Block::bordered()
             .title(title)
-            .border_style(Style::default().fg(Color::Magenta));
+            .border_style(Style::default().fg(app.theme.pause));
         let inner = outer.inner(area);
         frame.render_widget(outer, area);
         frame.render_widget(&edit.area, inner);
         return;
     }
     if let Some(pause) = &app.paused {
-        return pause_view(pause, frame, area);
+        return pause_view(&app.theme, pause, frame, area);
     }
     if let Some(kind) = app.tab {
         return repl_view(app, kind, frame, area);
@@ -174,7 +175,8 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
     let lines: Vec<Line> = tail(&app.output, area)
         .map(|l| Line::raw(l.as_str()))
         .collect();
-    let widget = Paragraph::new(lines).block(block("Output", app.focus == Focus::Output));
+    let widget =
+        Paragraph::new(lines).block(block(&app.theme, "Output", app.focus == Focus::Output));
     frame.render_widget(widget, area);
 }
 
@@ -196,7 +198,7 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
         .map(|&i| {
             let (topic, data) = &ins.events[i];
             let line = Line::from(vec![
-                Span::styled(format!("{topic} "), Style::default().fg(Color::Yellow)),
+                Span::styled(format!("{topic} "), Style::default().fg(app.theme.accent)),
                 Span::raw(data.to_string()),
             ]);
             if ins.selected == Some(i) {
@@ -213,7 +215,8 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     if ins.frozen.is_some() {
         title.push_str(" paused");
     }
-    let widget = Paragraph::new(lines).block(block(&title, app.focus == Focus::Inspector));
+    let widget =
+        Paragraph::new(lines).block(block(&app.theme, &title, app.focus == Focus::Inspector));
     frame.render_widget(widget, area);
     if ins.detail {
         if let Some((topic, data)) = ins.current() {
@@ -246,7 +249,7 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
     if let Some((key, edit)) = &app.state_edit {
         let outer = Block::bordered()
             .title(format!("{key}: Ctrl+S sets, Esc drops"))
-            .border_style(Style::default().fg(Color::Magenta));
+            .border_style(Style::default().fg(app.theme.pause));
         let inner = outer.inner(area);
         frame.render_widget(outer, area);
         frame.render_widget(&edit.area, inner);
@@ -258,7 +261,7 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
         .enumerate()
         .map(|(i, (key, value))| {
             let line = Line::from(vec![
-                Span::styled(format!("{key} = "), Style::default().fg(Color::Cyan)),
+                Span::styled(format!("{key} = "), Style::default().fg(app.theme.key)),
                 Span::raw(value.to_string()),
             ]);
             if focused && i == app.state_selected {
@@ -269,11 +272,14 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
         })
         .collect();
     let title = format!("State ({})", app.state.len());
-    frame.render_widget(Paragraph::new(lines).block(block(&title, focused)), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block(&app.theme, &title, focused)),
+        area,
+    );
 }
 
 /// The keys, over the middle of the screen.
-fn help(frame: &mut Frame) {
+fn help(theme: &Theme, frame: &mut Frame) {
     // A 16-column key, a space, the text, and the border.
     let width = crate::keys::HELP
         .iter()
@@ -290,7 +296,7 @@ fn help(frame: &mut Frame) {
         .iter()
         .map(|(key, what)| {
             Line::from(vec![
-                Span::styled(format!("{key:<16} "), Style::default().fg(Color::Cyan)),
+                Span::styled(format!("{key:<16} "), Style::default().fg(theme.key)),
                 Span::raw(*what),
             ])
         })
@@ -306,11 +312,11 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     let (text, style) = match &app.status {
         Status::Idle => (
             "F5 run  Shift+F5 stop  d debug  a auto-run  F1 keys  q quit".to_owned(),
-            Style::default().fg(Color::DarkGray),
+            Style::default().fg(app.theme.dim),
         ),
         Status::Running { spell } => (
             format!("running {spell}..."),
-            Style::default().fg(Color::Yellow),
+            Style::default().fg(app.theme.accent),
         ),
         Status::Finished {
             spell,
@@ -319,11 +325,11 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             ms,
         } => (
             format!("{spell}: {text} ({ms} ms)"),
-            Style::default().fg(if *ok { Color::Green } else { Color::Red }),
+            Style::default().fg(if *ok { app.theme.ok } else { app.theme.error }),
         ),
     };
     let (text, style) = match &app.notice {
-        Some(n) => (n.clone(), Style::default().fg(Color::Yellow)),
+        Some(n) => (n.clone(), Style::default().fg(app.theme.accent)),
         None => (text, style),
     };
     let (text, style) = match &app.paused {
@@ -332,7 +338,7 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
                 "paused at {}: F5/c continue  F10/n step  e edit  x abort",
                 p.call
             ),
-            Style::default().fg(Color::Magenta),
+            Style::default().fg(app.theme.pause),
         ),
         None => (text, style),
     };
