@@ -33,11 +33,51 @@ fn spell(kind: EngineKind, source: &str) -> Spell {
     Spell::from_source(&format!("bench.{}", kind.extension()), source).unwrap()
 }
 
-fn sequential(kind: EngineKind) -> String {
+fn sequential(kind: EngineKind, n: usize) -> String {
     match kind {
-        EngineKind::Lua => format!("for i = 1, {N} do llm.chat('hi') end"),
-        EngineKind::Js => format!("for (let i = 0; i < {N}; i++) await llm.chat('hi');"),
-        EngineKind::Rhai => format!("for i in 0..{N} {{ llm.chat(\"hi\"); }}"),
+        EngineKind::Lua => format!("for i = 1, {n} do llm.chat('hi') end"),
+        EngineKind::Js => format!("for (let i = 0; i < {n}; i++) await llm.chat('hi');"),
+        EngineKind::Rhai => format!("for i in 0..{n} {{ llm.chat(\"hi\"); }}"),
+    }
+}
+
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// `n` calls from Rust through llm, built the way llmspell builds them.
+fn rust_direct(group: &mut Group, url: &str, n: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let direct = LLMBuilder::new()
+        .backend(LLMBackend::Groq)
+        .api_key("none")
+        .base_url(url)
+        .model("m1")
+        .timeout_seconds(65) // as llmspell builds it: its own limit plus 5 s
+        .build()
+        .unwrap();
+    let messages = [ChatMessage::user().content("hi").build()];
+    group.bench_function("rust direct through llm", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    direct.chat(&messages).await.unwrap();
+                }
+            })
+        })
+    });
+}
+
+/// The same `n` calls from a spell, in each engine.
+fn from_spells(group: &mut Group, opts: &RunOptions, n: usize) {
+    let runtime = Runtime::new();
+    for kind in ENGINES {
+        let s = spell(kind, &sequential(kind, n));
+        group.bench_with_input(BenchmarkId::new("spell", kind), &s, |b, s| {
+            b.iter(|| runtime.run(s, opts).result.unwrap())
+        });
     }
 }
 
@@ -65,30 +105,7 @@ fn chat_overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("llm_chat_200");
     group.sample_size(20);
 
-    // The same calls from Rust through llm, the way llmspell builds them.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let direct = LLMBuilder::new()
-        .backend(LLMBackend::Groq)
-        .api_key("none")
-        .base_url(&server.url)
-        .model("m1")
-        .timeout_seconds(65) // as llmspell builds it: its own limit plus 5 s
-        .build()
-        .unwrap();
-    let messages = [ChatMessage::user().content("hi").build()];
-    group.bench_function("rust direct through llm", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                for _ in 0..N {
-                    direct.chat(&messages).await.unwrap();
-                }
-            })
-        })
-    });
+    rust_direct(&mut group, &server.url, N);
 
     let models = Arc::new(llmspell::provider::Models::from_config(&opts.config));
     let req: llmspell::provider::ChatRequest = serde_json::from_value(serde_json::json!({
@@ -109,13 +126,7 @@ fn chat_overhead(c: &mut Criterion) {
             }
         })
     });
-    let runtime = Runtime::new();
-    for kind in ENGINES {
-        let s = spell(kind, &sequential(kind));
-        group.bench_with_input(BenchmarkId::new("spell", kind), &s, |b, s| {
-            b.iter(|| runtime.run(s, &opts).result.unwrap())
-        });
-    }
+    from_spells(&mut group, &opts, N);
     group.finish();
 }
 
@@ -131,37 +142,8 @@ fn chat_overhead_5ms(c: &mut Criterion) {
     let opts = options(&server, dir.path());
     let mut group = c.benchmark_group("llm_chat_50_replies_5ms");
     group.sample_size(10);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let direct = LLMBuilder::new()
-        .backend(LLMBackend::Groq)
-        .api_key("none")
-        .base_url(&server.url)
-        .model("m1")
-        .timeout_seconds(65)
-        .build()
-        .unwrap();
-    let messages = [ChatMessage::user().content("hi").build()];
-    group.bench_function("rust direct through llm", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                for _ in 0..CALLS {
-                    direct.chat(&messages).await.unwrap();
-                }
-            })
-        })
-    });
-    let runtime = Runtime::new();
-    for kind in ENGINES {
-        let source = sequential(kind).replace(&N.to_string(), &CALLS.to_string());
-        let s = spell(kind, &source);
-        group.bench_with_input(BenchmarkId::new("spell", kind), &s, |b, s| {
-            b.iter(|| runtime.run(s, &opts).result.unwrap())
-        });
-    }
+    rust_direct(&mut group, &server.url, CALLS);
+    from_spells(&mut group, &opts, CALLS);
     group.finish();
 }
 

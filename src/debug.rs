@@ -199,6 +199,28 @@ fn pause_event(p: &Pause) -> serde_json::Value {
     })
 }
 
+/// Pauses at this point of a call if the debugger wants to: what it edited.
+fn pause_at(
+    session: &Session,
+    when: When,
+    point: &str,
+    args: &[Value],
+    result: Option<&Value>,
+    location: impl FnOnce() -> Option<Location>,
+) -> Result<Option<serde_json::Value>> {
+    let Some(debugger) = session.debugger.as_ref().filter(|d| d.wants(when, point)) else {
+        return Ok(None);
+    };
+    let pause = Pause {
+        when,
+        call: point.to_owned(),
+        args: args.iter().map(shown).collect(),
+        result: result.map(shown),
+        location: location(),
+    };
+    debugger.pause(session, pause)
+}
+
 /// Before a bridge call: the arguments it will be called with.
 pub(crate) fn before(
     session: &Session,
@@ -206,21 +228,7 @@ pub(crate) fn before(
     args: Vec<Value>,
     location: impl FnOnce() -> Option<Location>,
 ) -> Result<Vec<Value>> {
-    let Some(debugger) = session
-        .debugger
-        .as_ref()
-        .filter(|d| d.wants(When::Before, point))
-    else {
-        return Ok(args);
-    };
-    let pause = Pause {
-        when: When::Before,
-        call: point.to_owned(),
-        args: args.iter().map(shown).collect(),
-        result: None,
-        location: location(),
-    };
-    let edited = match debugger.pause(session, pause)? {
+    let edited = match pause_at(session, When::Before, point, &args, None, location)? {
         None => return Ok(args),
         Some(serde_json::Value::Array(edited)) => edited,
         Some(other) => vec![other],
@@ -244,22 +252,10 @@ pub(crate) fn after(
     result: Value,
     location: impl FnOnce() -> Option<Location>,
 ) -> Result<Value> {
-    let Some(debugger) = session
-        .debugger
-        .as_ref()
-        .filter(|d| d.wants(When::After, point))
-    else {
-        return Ok(result);
-    };
-    let pause = Pause {
-        when: When::After,
-        call: point.to_owned(),
-        args: args.iter().map(shown).collect(),
-        result: Some(shown(&result)),
-        location: location(),
-    };
-    Ok(match debugger.pause(session, pause)? {
-        None => result,
-        Some(edited) => Value::from_json(&edited),
-    })
+    Ok(
+        match pause_at(session, When::After, point, args, Some(&result), location)? {
+            None => result,
+            Some(edited) => Value::from_json(&edited),
+        },
+    )
 }
