@@ -14,7 +14,8 @@ use crate::app::Action;
 /// The REPLs started so far, one per engine.
 #[derive(Default)]
 pub struct Repls {
-    inputs: HashMap<EngineKind, mpsc::Sender<String>>,
+    /// Each REPL's input, and its history file (found once, not per entry).
+    inputs: HashMap<EngineKind, (mpsc::Sender<String>, std::path::PathBuf)>,
 }
 
 /// `.llmspell/history-ENGINE` of the project in `dir`: the same file the
@@ -81,11 +82,11 @@ impl Repls {
     /// Sends `entry` to the `kind` REPL of the project in `dir`, starting
     /// that REPL on first use.
     pub fn eval(&mut self, kind: EngineKind, dir: &Path, entry: String, tx: &mpsc::Sender<Action>) {
-        let _ = append_history(&history_file(dir, kind), &entry);
-        let input = self
+        let (input, history) = self
             .inputs
             .entry(kind)
-            .or_insert_with(|| start(kind, dir, tx.clone()));
+            .or_insert_with(|| (start(kind, dir, tx.clone()), history_file(dir, kind)));
+        let _ = append_history(history, &entry);
         if input.send(entry).is_err() {
             let _ = tx.send(Action::ReplLine(kind, "the REPL has ended".into()));
             self.inputs.remove(&kind);
