@@ -1,12 +1,16 @@
-//! Pausing a spell at its bridge calls, for a debugger (the IDE, a test).
+//! Pausing a spell at its bridge calls and lines, for a debugger (the IDE,
+//! a test).
 //!
 //! A [`Debugger`] is handed to a run in [`crate::RunOptions`]. The spell's
 //! thread pauses before a bridge call that matches a break pattern (or any
 //! call, when stepping) and, after a step, once more when the call has
-//! returned; the debugger sees the call, its arguments or its result and
-//! the spell's place, may replace the arguments or the result, and says
-//! how to go on. A paused spell still stops at once when it is stopped.
-//! This module never blocks the debugger's side: only the spell waits.
+//! returned; the debugger sees the call, its arguments or its result, the
+//! spell's place and (Lua, Rhai) its locals, may replace the arguments or
+//! the result, and says how to go on. Lua and Rhai spells also pause at
+//! line breakpoints, and can step line by line; JavaScript has no line
+//! hook (see `engines.md`), so there a line step is a bridge-call step.
+//! A paused spell still stops at once when it is stopped. This module
+//! never blocks the debugger's side: only the spell waits.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -23,7 +27,12 @@ pub enum When {
     Before,
     /// After the call: `result` is what the spell will get.
     After,
+    /// At the start of a line (`call` is `"line"`), in Lua and Rhai.
+    Line,
 }
+
+/// A local variable's name and value, as the debugger shows it.
+pub type Local = (String, serde_json::Value);
 
 /// A paused bridge call.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +44,9 @@ pub struct Pause {
     pub result: Option<serde_json::Value>,
     /// The spell's place, when the engine knows it.
     pub location: Option<Location>,
+    /// The innermost spell function's locals, in Lua and Rhai, in the order
+    /// they were declared; empty in JavaScript.
+    pub locals: Vec<Local>,
 }
 
 /// How a paused spell goes on.
@@ -44,6 +56,8 @@ pub enum Resume {
     Continue,
     /// Pause after this call returns, then before the next bridge call.
     Step,
+    /// As [`Resume::Step`], and also at the next line (Lua and Rhai).
+    StepLine,
     /// End the spell with `cancelled`.
     Abort,
 }
@@ -51,7 +65,10 @@ pub enum Resume {
 #[derive(Default)]
 struct State {
     patterns: Vec<String>,
+    /// Line breakpoints. A spell is one file, so a line number is enough.
+    lines: Vec<u32>,
     stepping: bool,
+    line_stepping: bool,
     paused: Option<Pause>,
     answer: Option<(Resume, Option<serde_json::Value>)>,
     /// Pauses so far: tells one pause from the next, even when they look alike.
@@ -83,6 +100,16 @@ impl Debugger {
 
     pub fn clear_breaks(&self) {
         self.state().patterns.clear();
+    }
+
+    /// Pauses a Lua or Rhai spell when it reaches one of these lines
+    /// (replacing the ones set before). May be called while it runs.
+    pub fn set_line_breaks(&self, lines: impl IntoIterator<Item = u32>) {
+        self.state().lines = lines.into_iter().collect();
+    }
+
+    pub fn line_breaks(&self) -> Vec<u32> {
+        self.state().lines.clone()
     }
 
     /// The pause the spell is in, if it is paused.
@@ -137,7 +164,14 @@ impl Debugger {
                 state.stepping || state.patterns.iter().any(|p| pattern_matches(p, call))
             }
             When::After => state.stepping,
+            When::Line => false,
         }
+    }
+
+    /// Whether the spell pauses on reaching `line`.
+    fn wants_line(&self, line: u32) -> bool {
+        let state = self.state();
+        state.line_stepping || state.lines.contains(&line)
     }
 
     /// On the spell's thread: pauses, and gives back what the debugger
@@ -168,14 +202,15 @@ impl Debugger {
         };
         state.paused = None;
         let (how, edited) = answer;
-        match how {
-            Resume::Continue => state.stepping = false,
-            Resume::Step => state.stepping = true,
+        (state.stepping, state.line_stepping) = match how {
+            Resume::Continue => (false, false),
+            Resume::Step => (true, false),
+            Resume::StepLine => (true, true),
             Resume::Abort => {
                 drop(state);
                 return Err(session.trip(ErrorCode::Cancelled));
             }
-        }
+        };
         self.shared.1.notify_all();
         Ok(edited)
     }
@@ -190,13 +225,23 @@ fn shown(v: &Value) -> serde_json::Value {
 
 fn pause_event(p: &Pause) -> serde_json::Value {
     serde_json::json!({
-        "when": if p.when == When::Before { "before" } else { "after" },
+        "when": match p.when {
+            When::Before => "before",
+            When::After => "after",
+            When::Line => "line",
+        },
         "call": p.call,
         "args": p.args,
         "result": p.result,
         "file": p.location.as_ref().map(|l| l.file.clone()),
         "line": p.location.as_ref().map(|l| l.line),
+        "locals": p.locals.iter().map(|(k, v)| serde_json::json!([k, v])).collect::<Vec<_>>(),
     })
+}
+
+/// A local's value as the debugger shows it.
+pub(crate) fn local(name: &str, v: &Value) -> Local {
+    (name.to_owned(), shown(v))
 }
 
 /// Pauses at this point of a call if the debugger wants to: what it edited.
@@ -206,7 +251,7 @@ fn pause_at(
     point: &str,
     args: &[Value],
     result: Option<&Value>,
-    location: impl FnOnce() -> Option<Location>,
+    host: &mut dyn crate::bridge::ScriptHost,
 ) -> Result<Option<serde_json::Value>> {
     let Some(debugger) = session.debugger.as_ref().filter(|d| d.wants(when, point)) else {
         return Ok(None);
@@ -216,9 +261,35 @@ fn pause_at(
         call: point.to_owned(),
         args: args.iter().map(shown).collect(),
         result: result.map(shown),
-        location: location(),
+        location: host.location(),
+        locals: host.locals(),
     };
     debugger.pause(session, pause)
+}
+
+/// On a Lua or Rhai spell's thread, at the start of `line`: pauses there
+/// if the debugger has a breakpoint on it or is stepping by lines.
+pub(crate) fn at_line(
+    session: &Session,
+    file: &str,
+    line: u32,
+    locals: impl FnOnce() -> Vec<Local>,
+) -> Result<()> {
+    let Some(debugger) = session.debugger.as_ref().filter(|d| d.wants_line(line)) else {
+        return Ok(());
+    };
+    let pause = Pause {
+        when: When::Line,
+        call: "line".into(),
+        args: Vec::new(),
+        result: None,
+        location: Some(Location {
+            file: file.to_owned(),
+            line,
+        }),
+        locals: locals(),
+    };
+    debugger.pause(session, pause).map(drop)
 }
 
 /// Before a bridge call: the arguments it will be called with.
@@ -226,9 +297,9 @@ pub(crate) fn before(
     session: &Session,
     point: &str,
     args: Vec<Value>,
-    location: impl FnOnce() -> Option<Location>,
+    host: &mut dyn crate::bridge::ScriptHost,
 ) -> Result<Vec<Value>> {
-    let edited = match pause_at(session, When::Before, point, &args, None, location)? {
+    let edited = match pause_at(session, When::Before, point, &args, None, host)? {
         None => return Ok(args),
         Some(serde_json::Value::Array(edited)) => edited,
         Some(other) => vec![other],
@@ -250,10 +321,10 @@ pub(crate) fn after(
     point: &str,
     args: &[Value],
     result: Value,
-    location: impl FnOnce() -> Option<Location>,
+    host: &mut dyn crate::bridge::ScriptHost,
 ) -> Result<Value> {
     Ok(
-        match pause_at(session, When::After, point, args, Some(&result), location)? {
+        match pause_at(session, When::After, point, args, Some(&result), host)? {
             None => result,
             Some(edited) => Value::from_json(&edited),
         },

@@ -178,7 +178,10 @@ fn pauses_that_look_alike_are_still_told_apart() {
         .is_none());
     debugger.resume(Resume::Continue, None);
     let (second, p2) = debugger.wait_next_pause(first, WAIT).expect("second pause");
-    assert_eq!(p1, p2);
+    assert_eq!(
+        (&p1.call, &p1.args, &p1.location),
+        (&p2.call, &p2.args, &p2.location)
+    );
     assert!(second > first);
     debugger.resume(Resume::Continue, None);
     assert_eq!(run.join().result.unwrap(), json!(null));
@@ -212,4 +215,207 @@ fn calls_that_take_functions_pause_and_keep_their_functions() {
         debugger.resume(Resume::Continue, Some(json!(["m", "<function>"])));
         assert_eq!(run.join().result.unwrap(), json!(1), "{kind}");
     }
+}
+
+/// The names and values of a pause's locals.
+fn locals(p: &llmspell::debug::Pause) -> Vec<(&str, serde_json::Value)> {
+    p.locals
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect()
+}
+
+#[test]
+fn lua_and_rhai_stop_at_line_breakpoints_and_show_their_locals() {
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "local a = 1\nlocal t = {x = \"y\"}\nlocal b = a + 1\nfor i = 1, 2 do\n  b = b + i\nend\nreturn b",
+        ),
+        (
+            EngineKind::Rhai,
+            "let a = 1;\nlet t = #{x: \"y\"};\nlet b = a + 1;\nfor i in 1..=2 {\n  b += i;\n}\nb",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.set_line_breaks([3, 5]);
+        let run = start(&rt, dir.path(), Config::for_dir(dir.path()), kind, src, &debugger);
+
+        let p = debugger.wait_paused(WAIT).expect("paused at line 3");
+        assert_eq!((p.when, p.call.as_str()), (When::Line, "line"), "{kind}");
+        let at = p.location.clone().unwrap();
+        assert_eq!((at.file.as_str(), at.line), (&*format!("debug.{}", kind.extension()), 3), "{kind}");
+        // Line 3 has not run yet: `b` is not there.
+        assert_eq!(locals(&p), vec![("a", json!(1)), ("t", json!({"x": "y"}))], "{kind}");
+
+        debugger.resume(Resume::Continue, None);
+        let p = debugger.wait_paused(WAIT).expect("paused in the loop");
+        assert_eq!(p.location.as_ref().unwrap().line, 5, "{kind}");
+        let l = locals(&p);
+        assert!(l.contains(&("b", json!(2))) && l.contains(&("i", json!(1))), "{kind}: {l:?}");
+
+        // Breakpoints change while paused: without line 5 the loop runs out.
+        debugger.set_line_breaks([]);
+        debugger.resume(Resume::Continue, None);
+        assert_eq!(run.join().result.unwrap(), json!(5), "{kind}");
+    }
+}
+
+#[test]
+fn a_line_step_goes_to_the_next_line_in_lua_and_rhai_and_to_the_next_call_in_js() {
+    for (kind, src, lines) in [
+        (
+            EngineKind::Lua,
+            "local a = 1\nlocal b = 2\nstate.set(\"k\", a + b)\nreturn 0",
+            vec![2, 3],
+        ),
+        (
+            EngineKind::Rhai,
+            "let a = 1;\nlet b = 2;\nstate.set(\"k\", a + b);\n0",
+            vec![2, 3],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.set_line_breaks([1]);
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        let (mut seen, p) = debugger.wait_next_pause(0, WAIT).expect("paused at line 1");
+        assert_eq!(p.location.unwrap().line, 1, "{kind}");
+        for line in lines {
+            debugger.resume(Resume::StepLine, None);
+            let (n, p) = debugger.wait_next_pause(seen, WAIT).expect("a line step");
+            seen = n;
+            assert_eq!(
+                (p.when, p.location.unwrap().line),
+                (When::Line, line),
+                "{kind}"
+            );
+        }
+        // On line 3, a line step goes into the call on it: before, then after.
+        debugger.resume(Resume::StepLine, None);
+        let (n, p) = debugger
+            .wait_next_pause(seen, WAIT)
+            .expect("before state.set");
+        assert_eq!(
+            (p.when, p.call.as_str()),
+            (When::Before, "state.set"),
+            "{kind}"
+        );
+        assert_eq!(locals(&p), vec![("a", json!(1)), ("b", json!(2))], "{kind}");
+        debugger.resume(Resume::StepLine, None);
+        let (_, p) = debugger.wait_next_pause(n, WAIT).expect("after state.set");
+        assert_eq!(p.when, When::After, "{kind}");
+        assert_eq!(p.location.unwrap().line, 3, "{kind}");
+        debugger.resume(Resume::Continue, None);
+        assert_eq!(run.join().result.unwrap(), json!(0), "{kind}");
+    }
+
+    // JavaScript has no line hook: a line step is a step to the next call.
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let debugger = Debugger::new();
+    debugger.break_on("state.set");
+    debugger.set_line_breaks([1]);
+    let src = "const a = 1;\nstate.set(\"k\", a);\nexport default state.get(\"k\");";
+    let run = start(
+        &rt,
+        dir.path(),
+        Config::for_dir(dir.path()),
+        EngineKind::Js,
+        src,
+        &debugger,
+    );
+    let (n, p) = debugger.wait_next_pause(0, WAIT).expect("paused");
+    assert_eq!((p.when, p.call.as_str()), (When::Before, "state.set"));
+    assert!(p.locals.is_empty());
+    debugger.resume(Resume::StepLine, None);
+    let (n, p) = debugger.wait_next_pause(n, WAIT).expect("after state.set");
+    assert_eq!(p.when, When::After);
+    debugger.resume(Resume::StepLine, None);
+    let (_, p) = debugger.wait_next_pause(n, WAIT).expect("before state.get");
+    assert_eq!((p.when, p.call.as_str()), (When::Before, "state.get"));
+    debugger.resume(Resume::Continue, None);
+    assert_eq!(run.join().result.unwrap(), json!(1));
+}
+
+#[test]
+fn a_model_call_pause_in_lua_and_rhai_shows_its_place_and_locals() {
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "local topic = \"owls\"\nlocal r = llm.chat(topic)\nreturn r.text",
+        ),
+        (
+            EngineKind::Rhai,
+            "let topic = \"owls\";\nlet r = llm.chat(topic);\nr.text",
+        ),
+    ] {
+        let server = Scripted::start(vec![Reply::text("hoot")]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("llmspell.toml");
+        std::fs::write(&file, server.toml()).unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.break_on("llm.chat");
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::load(&file).unwrap(),
+            kind,
+            src,
+            &debugger,
+        );
+        let (n, p) = debugger.wait_next_pause(0, WAIT).expect("before llm.chat");
+        assert_eq!(p.location.as_ref().map(|l| l.line), Some(2), "{kind}");
+        assert_eq!(locals(&p), vec![("topic", json!("owls"))], "{kind}");
+        debugger.resume(Resume::Step, None);
+        let (_, p) = debugger.wait_next_pause(n, WAIT).expect("after llm.chat");
+        assert_eq!(p.when, When::After, "{kind}");
+        assert_eq!(
+            p.location.as_ref().map(|l| l.line),
+            Some(2),
+            "{kind}: the place is kept"
+        );
+        assert_eq!(locals(&p), vec![("topic", json!("owls"))], "{kind}");
+        debugger.resume(Resume::Continue, None);
+        assert_eq!(run.join().result.unwrap(), json!("hoot"), "{kind}");
+    }
+}
+
+#[test]
+fn a_rhai_line_breakpoint_is_not_hit_inside_llmspells_own_prelude() {
+    // The prelude's agent handle methods sit on its own lines 2 to 6; a
+    // breakpoint on those lines of the spell must only stop the spell.
+    let server = Scripted::start(vec![Reply::text("a"), Reply::text("b")]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("llmspell.toml");
+    std::fs::write(&file, server.toml()).unwrap();
+    let rt = Runtime::new();
+    let debugger = Debugger::new();
+    debugger.set_line_breaks([3, 4]);
+    let src = "let bot = agent.new(#{name: \"b\"});\nlet one = bot.run(\"x\");\nlet two = bot.run(\"y\");\n\n`${one.text}${two.text}`";
+    let config = Config::load(&file).unwrap();
+    let run = start(&rt, dir.path(), config, EngineKind::Rhai, src, &debugger);
+    let (n, p) = debugger.wait_next_pause(0, WAIT).expect("paused at line 3");
+    assert_eq!(p.location.as_ref().unwrap().line, 3);
+    assert!(
+        locals(&p).iter().any(|(k, _)| *k == "one"),
+        "{:?}",
+        p.locals
+    );
+    debugger.resume(Resume::Continue, None);
+    assert!(debugger
+        .wait_next_pause(n, Duration::from_millis(300))
+        .is_none());
+    assert_eq!(run.join().result.unwrap(), json!("ab"));
 }

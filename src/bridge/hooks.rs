@@ -205,7 +205,7 @@ pub(super) fn run_before(
             return Ok((args, Some(r)));
         }
     }
-    let args = crate::debug::before(session, point, args, || host.location())?;
+    let args = crate::debug::before(session, point, args, host)?;
     Ok((args, None))
 }
 
@@ -233,7 +233,7 @@ pub(super) fn run_after(
             }
         }
     }
-    crate::debug::after(session, point, args, result, || host.location())
+    crate::debug::after(session, point, args, result, host)
 }
 
 fn hook_event(point: &str, id: i64) -> Value {

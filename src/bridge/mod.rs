@@ -304,6 +304,12 @@ pub trait ScriptHost {
         None
     }
 
+    /// The innermost spell function's locals, for a debugger pause, when
+    /// the engine can tell.
+    fn locals(&mut self) -> Vec<crate::debug::Local> {
+        Vec::new()
+    }
+
     /// The same engine as seen from a waiting bridge's body.
     fn waiting(&self) -> Rc<dyn AsyncHost>;
 }
@@ -336,6 +342,29 @@ impl ScriptHost for HostRef {
     }
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         self.0.clone()
+    }
+}
+
+/// A waiting call's host after the call was made: the place and locals it
+/// was made from, for a debugger's pause when it returns.
+struct Placed {
+    host: HostRef,
+    location: Option<Location>,
+    locals: Vec<crate::debug::Local>,
+}
+
+impl ScriptHost for Placed {
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        self.host.call(f, args)
+    }
+    fn location(&mut self) -> Option<Location> {
+        self.location.clone()
+    }
+    fn locals(&mut self) -> Vec<crate::debug::Local> {
+        self.locals.clone()
+    }
+    fn waiting(&self) -> Rc<dyn AsyncHost> {
+        self.host.waiting()
     }
 }
 
@@ -495,6 +524,12 @@ impl Session {
         } else {
             (args.into_vec(), None)
         };
+        // A debugger may pause when the call returns: where it was made
+        // from, and the locals then, are only known now.
+        let (location, locals) = match self.debugger {
+            Some(_) => (host.location(), host.locals()),
+            None => (None, Vec::new()),
+        };
         let body = match (early, &bridge.body) {
             (Some(r), _) => ready(Ok(r)),
             (None, Some(body)) => {
@@ -520,7 +555,12 @@ impl Session {
         Box::pin(async move {
             let out = match body.await {
                 Ok(result) if session.slow_path() => {
-                    hooks::run_after(&session, point, &args, result, &mut HostRef(later))
+                    let mut host = Placed {
+                        host: HostRef(later),
+                        location,
+                        locals,
+                    };
+                    hooks::run_after(&session, point, &args, result, &mut host)
                 }
                 other => other,
             };

@@ -13,13 +13,14 @@ use std::ffi::c_void;
 use std::rc::Rc;
 
 use futures_util::future::LocalBoxFuture;
+use mlua::debug::{Debug, DebugEvent};
 use mlua::{
     chunk::ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table,
     Value as LuaValue, VmState, WeakLua,
 };
 
 use super::{lua_pattern, split_location, Engine};
-use crate::bridge::{ArgList, AsyncHost, HostRef, ScriptHost};
+use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
 use crate::value::{Callback, Map, Path, Value};
@@ -198,9 +199,16 @@ impl LuaEngine {
         })?;
         let depth = s.limits.call_depth as usize;
         let watch_slow = s.deadline.is_some() || depth > 0;
-        self.lua.set_global_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            move |lua, _debug| {
+        let mut triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
+        // Line breakpoints: only a debugged run pays for a hook on every line.
+        if s.debugger.is_some() {
+            triggers = triggers.every_line();
+        }
+        self.lua.set_global_hook(triggers, move |lua, debug| {
+            if debug.event() == DebugEvent::Line {
+                return at_line(lua, &s, debug).map(|()| VmState::Continue);
+            }
+            {
                 s.check_stop().map_err(ext)?;
                 let n = ticks.get() + 1;
                 ticks.set(n);
@@ -216,8 +224,8 @@ impl LuaEngine {
                     }
                 }
                 Ok(VmState::Continue)
-            },
-        )
+            }
+        })
     }
 
     fn bridge_fn(&self, id: usize) -> mlua::Result<Function> {
@@ -259,7 +267,13 @@ impl LuaEngine {
                 });
                 let fut = match converted {
                     Err(e) => Box::pin(std::future::ready(Err(e))),
-                    Ok(()) => s.dispatch_waiting(id, values, &mut HostRef(later.clone())),
+                    Ok(()) => {
+                        let mut host = CallSite {
+                            lua: &lua,
+                            later: &later,
+                        };
+                        s.dispatch_waiting(id, values, &mut host)
+                    }
                 };
                 async move {
                     match fut.await {
@@ -428,13 +442,85 @@ fn caught(lua: &Lua, s: &Session, e: &LuaValue) -> mlua::Result<LuaValue> {
     }
 }
 
+/// A line event: the debugger's line breakpoints and line steps.
+fn at_line(lua: &Lua, s: &Session, debug: &Debug) -> mlua::Result<()> {
+    let (Some(line), src) = (debug.current_line(), debug.source()) else {
+        return Ok(());
+    };
+    // Only the spell's own file has lines to break at.
+    if !src.source.as_deref().unwrap_or_default().starts_with('@') {
+        return Ok(());
+    }
+    let file = src.short_src.as_deref().unwrap_or_default();
+    crate::debug::at_line(s, file, line as u32, || locals(lua)).map_err(ext)
+}
+
+/// The locals of the innermost spell function on the stack, from the raw
+/// C API (`lua_getlocal`; mlua has no safe way to them).
+fn locals(lua: &Lua) -> Vec<crate::debug::Local> {
+    // SAFETY: `push_locals` only reads the stack and pushes at most two
+    // values per local, after checking there is room for them.
+    let pushed: mlua::Result<MultiValue> = unsafe { lua.exec_raw((), |l| push_locals(l)) };
+    let Ok(pushed) = pushed else {
+        return Vec::new();
+    };
+    let mut out: Vec<crate::debug::Local> = Vec::new();
+    for pair in pushed.into_vec().chunks(2) {
+        let [value, LuaValue::String(name)] = pair else {
+            continue;
+        };
+        let name = name.to_string_lossy();
+        let value = from_lua(value).unwrap_or(Value::Str("<function>".into()));
+        // A later local of the same name shadows the earlier one.
+        out.retain(|(n, _)| *n != name);
+        out.push(crate::debug::local(&name, &value));
+    }
+    out
+}
+
+/// Pushes each active local of the innermost function of the spell's file
+/// as its value then its name. Other frames (C functions such as the bridge
+/// and `exec_raw`'s own, our prelude, mlua's async wrapper) are passed
+/// over; names starting with `(` are Lua's internal temporaries.
+unsafe fn push_locals(l: *mut mlua::lua_State) {
+    use mlua::ffi;
+    use std::ffi::CStr;
+    unsafe {
+        let mut ar: ffi::lua_Debug = std::mem::zeroed();
+        let mut level = 0;
+        loop {
+            if ffi::lua_getstack(l, level, &mut ar) == 0 || level > 16 {
+                return;
+            }
+            ffi::lua_getinfo(l, c"S".as_ptr(), &mut ar);
+            if CStr::from_ptr(ar.source).to_bytes().starts_with(b"@") {
+                break;
+            }
+            level += 1;
+        }
+        let mut n = 1;
+        while ffi::lua_checkstack(l, 2) != 0 {
+            let name = ffi::lua_getlocal(l, &ar, n);
+            if name.is_null() {
+                break;
+            }
+            if *name == b'(' as std::ffi::c_char {
+                ffi::lua_pop(l, 1);
+            } else {
+                ffi::lua_pushstring(l, name);
+            }
+            n += 1;
+        }
+    }
+}
+
 /// The script line that called into Rust, from the Lua stack.
 fn location(lua: &Lua) -> Option<Location> {
     (1..8).find_map(|level| {
         lua.inspect_stack(level, |d| {
             let line = d.current_line()?;
             let src = d.source();
-            if src.what == "C" || src.short_src.as_deref() == Some("prelude") {
+            if !src.source.as_deref().unwrap_or_default().starts_with('@') {
                 return None;
             }
             let file = src.short_src.as_deref()?.to_owned();
@@ -478,11 +564,40 @@ impl crate::bridge::ScriptHost for LuaHost<'_> {
         location(self.lua)
     }
 
+    fn locals(&mut self) -> Vec<crate::debug::Local> {
+        locals(self.lua)
+    }
+
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         Rc::new(LuaAsync {
             lua: self.lua.weak(),
             session: self.session.clone(),
         })
+    }
+}
+
+/// Where a waiting bridge was called from: the Lua state, for the place
+/// and locals a debugger shows, and the engine its body will use.
+struct CallSite<'a> {
+    lua: &'a Lua,
+    later: &'a Rc<dyn AsyncHost>,
+}
+
+impl crate::bridge::ScriptHost for CallSite<'_> {
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        self.later.call(f, args)
+    }
+
+    fn location(&mut self) -> Option<Location> {
+        location(self.lua)
+    }
+
+    fn locals(&mut self) -> Vec<crate::debug::Local> {
+        locals(self.lua)
+    }
+
+    fn waiting(&self) -> Rc<dyn AsyncHost> {
+        self.later.clone()
     }
 }
 

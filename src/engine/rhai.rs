@@ -71,6 +71,9 @@ pub(crate) struct RhaiEngine {
 struct Shared {
     rhai: RefCell<Weak<Rhai>>,
     functions: RefCell<Rc<AST>>,
+    /// In a debugged run, the locals as the current statement began: a
+    /// bridge call cannot see the scope, so a pause at one shows these.
+    locals: RefCell<Vec<(String, Dynamic)>>,
 }
 
 type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
@@ -88,6 +91,14 @@ impl RhaiEngine {
         let prelude = rhai
             .compile(PRELUDE)
             .map_err(|e| parse_error(&e, "prelude"))?;
+        if session.debugger.is_some() {
+            // The prelude's functions (closures too) are not the spell's lines.
+            let ours = prelude
+                .iter_functions()
+                .map(|f| f.name.to_owned())
+                .collect();
+            debug_lines(&mut rhai, &session, &shared, ours);
+        }
         let rhai = Rc::new(rhai);
         *shared.rhai.borrow_mut() = Rc::downgrade(&rhai);
         Ok(RhaiEngine {
@@ -200,6 +211,67 @@ fn allow_keyword_members(rhai: &mut Rhai, modules_with_call: Vec<&'static str>) 
         after_dot.set(is_period);
         token
     });
+}
+
+/// A debugged run: Rhai's debugger interface, told to stop at every node,
+/// gives us each line as it begins (for line breakpoints and line steps)
+/// and the scope (for the locals a pause shows). Only a debugged run pays
+/// for it.
+#[allow(deprecated)] // Rhai marks its debugger interface "volatile".
+fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: Vec<String>) {
+    use rhai::debugger::{DebuggerCommand, DebuggerEvent};
+    use rhai::{ASTNode, Expr};
+    let (s, shared) = (s.clone(), shared.clone());
+    let last_line = Cell::new(0u32);
+    rhai.register_debugger(
+        |_, debugger| debugger,
+        move |ctx, event, node, source, pos| {
+            // A node about to run; not a function returning to its caller.
+            if !matches!(event, DebuggerEvent::Start | DebuggerEvent::Step) {
+                return Ok(DebuggerCommand::StepInto);
+            }
+            let in_prelude = ctx
+                .global_runtime_state()
+                .debugger()
+                .call_stack()
+                .last()
+                .is_some_and(|f| prelude.iter().any(|p| *p == f.fn_name));
+            let Some(line) = pos.line().filter(|_| !in_prelude) else {
+                return Ok(DebuggerCommand::StepInto);
+            };
+            let line = line as u32;
+            let new_line = last_line.replace(line) != line;
+            if new_line || matches!(node, ASTNode::Stmt(_) | ASTNode::Expr(Expr::Dot(..))) {
+                let mut locals = shared.locals.borrow_mut();
+                locals.clear();
+                for (name, _, value) in ctx.scope().iter_raw() {
+                    // Newest first: a shadowed `let` is left out.
+                    if !locals.iter().any(|(n, _)| n == name) {
+                        locals.push((name.to_owned(), value.clone()));
+                    }
+                }
+                locals.reverse();
+            }
+            if new_line {
+                let file = source.unwrap_or(&s.info.name);
+                crate::debug::at_line(&s, file, line, || shown_locals(&shared))
+                    .map_err(|e| runtime_error(&e, pos))?;
+            }
+            Ok(DebuggerCommand::StepInto)
+        },
+    );
+}
+
+fn shown_locals(shared: &Shared) -> Vec<crate::debug::Local> {
+    shared
+        .locals
+        .borrow()
+        .iter()
+        .map(|(name, v)| {
+            let value = from_rhai(v, &mut Path::root()).unwrap_or(Value::Str("<function>".into()));
+            crate::debug::local(name, &value)
+        })
+        .collect()
 }
 
 /// See [`allow_keyword_members`].
@@ -587,6 +659,10 @@ impl crate::bridge::ScriptHost for CallHost<'_, '_> {
             self.ctx.call_position(),
             &self.session.info.name,
         )
+    }
+
+    fn locals(&mut self) -> Vec<crate::debug::Local> {
+        shown_locals(self.shared)
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {

@@ -83,7 +83,7 @@ fn save_to_rerun(c: &mut Criterion) {
                 loop {
                     let action = rx.recv_timeout(Duration::from_secs(5)).expect("a change");
                     let effects = update(&mut app, action);
-                    if effects.iter().any(|e| matches!(e, Effect::Start(_))) {
+                    if effects.iter().any(|e| matches!(e, Effect::Start(..))) {
                         total += saved.elapsed();
                         break;
                     }
@@ -93,6 +93,7 @@ fn save_to_rerun(c: &mut Criterion) {
                     &mut app,
                     Action::Finished {
                         result: Ok(serde_json::Value::Null),
+                        error_line: None,
                         ms: 0,
                     },
                 );

@@ -5,7 +5,7 @@
 //! outside world (reading a file, starting or stopping a run) comes back as
 //! an [`Effect`] for the main loop to carry out.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 
 use llmspell::debug::{Pause, Resume};
@@ -75,9 +75,11 @@ pub enum Action {
         topic: String,
         data: serde_json::Value,
     },
-    /// The run ended: its result as JSON, or its coded error.
+    /// The run ended: its result as JSON, or its coded error (and the
+    /// line of the spell it came from, when known).
     Finished {
         result: Result<serde_json::Value, String>,
+        error_line: Option<u32>,
         ms: u64,
     },
     /// The project's state, read by the main loop: `(key, value)`, sorted.
@@ -127,6 +129,23 @@ pub enum Action {
     Continue,
     Step,
     Abort,
+    /// At a pause: to the next line (Lua, Rhai) or into the next call.
+    StepLine,
+    /// Editor: a line breakpoint on the cursor's line, or off it (F9).
+    ToggleBreakpoint,
+    /// REPL: complete the name before the cursor.
+    Complete,
+    /// The names a REPL completes: globals and bridge functions.
+    Completions(Vec<String>),
+}
+
+/// What a debugged run pauses at.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Breaks {
+    /// Before bridge calls matching this (debug mode), if any.
+    pub pattern: Option<String>,
+    /// At these lines (Lua and Rhai).
+    pub lines: Vec<u32>,
 }
 
 /// Work for the main loop.
@@ -137,9 +156,12 @@ pub enum Effect {
     LoadState(PathBuf),
     /// Read the folder's list of spells again.
     Scan(PathBuf),
-    /// Start a run that pauses before every bridge call.
-    /// Start a run that pauses before bridge calls matching the pattern.
-    StartDebug(PathBuf, String),
+    /// Start a run of this spell; with breaks, under a debugger.
+    Start(PathBuf, Option<Breaks>),
+    /// The running spell's line breakpoints changed.
+    LineBreaks(Vec<u32>),
+    /// Start this engine's REPL (it sends its completions back).
+    OpenRepl(llmspell::EngineKind),
     /// Let a paused run go on.
     Resume(Resume, Option<serde_json::Value>),
     /// Write this text to this spell file.
@@ -153,7 +175,6 @@ pub enum Effect {
     /// Set a key of the project (in this folder)'s state.
     SetState(PathBuf, String, serde_json::Value),
     DeleteState(PathBuf, String),
-    Start(PathBuf),
     Stop,
 }
 
@@ -201,8 +222,20 @@ pub struct App {
     pub repl_log: std::collections::HashMap<llmspell::EngineKind, VecDeque<String>>,
     pub repl_history: std::collections::HashMap<llmspell::EngineKind, Vec<String>>,
     repl_recall: Option<usize>,
-    /// The keys are shown over everything.
+    /// Line breakpoints, by spell file name.
+    pub breakpoints: BTreeMap<String, BTreeSet<u32>>,
+    /// The last run's error line, and the spell it ran.
+    pub error_line: Option<(String, u32)>,
+    /// The last run's model and tokens, from its `llm.response` events.
+    pub model: Option<String>,
+    pub tokens: u64,
+    /// What the REPLs complete.
+    pub completions: Vec<String>,
+    /// The user's keys, tried before the defaults.
+    pub keymap: crate::keys::Keymap,
+    /// The keys are shown over everything, scrolled down this many.
     pub help: bool,
+    pub help_scroll: usize,
     pub quit: bool,
 }
 
@@ -236,7 +269,14 @@ impl App {
             repl_log: Default::default(),
             repl_history: Default::default(),
             repl_recall: None,
+            breakpoints: BTreeMap::new(),
+            error_line: None,
+            model: None,
+            tokens: 0,
+            completions: Vec::new(),
+            keymap: Default::default(),
             help: false,
+            help_scroll: 0,
             quit: false,
         }
     }
@@ -267,6 +307,28 @@ impl App {
     fn running(&self) -> bool {
         matches!(self.status, Status::Running { .. })
     }
+
+    /// The open spell's file name.
+    pub fn spell_name(&self) -> Option<&str> {
+        self.spells.get(self.selected).map(String::as_str)
+    }
+
+    /// The open spell's line breakpoints.
+    pub fn line_breaks(&self) -> Vec<u32> {
+        self.spell_name()
+            .and_then(|s| self.breakpoints.get(s))
+            .map_or_else(Vec::new, |b| b.iter().copied().collect())
+    }
+
+    /// Rows of text the editor pane shows.
+    pub fn editor_height(&self) -> usize {
+        crate::ui::panes(self.screen)[1].height.saturating_sub(2) as usize
+    }
+}
+
+/// Whether a spell's engine has line breakpoints (Lua and Rhai do).
+fn has_lines(spell: &str) -> bool {
+    !spell.ends_with(".js")
 }
 
 /// Applies one action; returns the work it asks of the main loop.
@@ -292,6 +354,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 KeyCode::Char('j') if ctrl => Some(Action::EditorKey(KeyCode::Enter.into())),
                 KeyCode::Up if one_line => Some(Action::HistoryPrev),
                 KeyCode::Down if one_line => Some(Action::HistoryNext),
+                KeyCode::Tab if !word_before_cursor(&app.repl_input).is_empty() => {
+                    Some(Action::Complete)
+                }
                 _ => None,
             };
             if let Some(action) = mapped {
@@ -300,12 +365,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         let editing = app.pause_edit.is_some() || app.state_edit.is_some() || app.repl_typing();
         let in_editor = (app.focus == Focus::Editor || editing) && !app.help;
-        return match crate::keys::action_for(key, in_editor) {
+        return match crate::keys::action_for(key, in_editor, &app.keymap) {
             Some(action) => update(app, action),
             None => Vec::new(),
         };
     }
     match action {
+        Action::Up if app.help => {
+            app.help_scroll = app.help_scroll.saturating_sub(1);
+            Vec::new()
+        }
+        Action::Down if app.help => {
+            app.help_scroll += 1;
+            Vec::new()
+        }
         // Another spell would replace the buffer: not while it has edits.
         Action::Up | Action::Down if app.focus == Focus::Spells && app.editor.dirty() => {
             app.notice = Some("unsaved edits: Ctrl+S saves them first".into());
@@ -352,6 +425,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Help => {
             app.help = !app.help;
+            app.help_scroll = 0;
             Vec::new()
         }
         Action::Escape => {
@@ -364,12 +438,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.notice = Some("edit dropped; still paused".into());
             } else if app.inspector.detail {
                 app.inspector.detail = false;
-            } else if app.focus == Focus::Editor {
+            } else if app.focus == Focus::Editor || app.repl_typing() {
                 app.focus = Focus::Spells;
             }
             Vec::new()
         }
         Action::Paused(p) => {
+            // The editor shows where the spell is.
+            if let Some(at) = &p.location {
+                if app.spell_name() == Some(at.file.as_str()) {
+                    let rows = app.editor_height();
+                    app.editor
+                        .show_row(at.line.saturating_sub(1) as usize, rows);
+                }
+            }
             app.paused = Some(p);
             Vec::new()
         }
@@ -382,6 +464,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let value = match p.when {
                 llmspell::debug::When::Before => serde_json::Value::Array(p.args.clone()),
                 llmspell::debug::When::After => p.result.clone().unwrap_or_default(),
+                llmspell::debug::When::Line => {
+                    app.notice = Some("a line pause has no call to edit: F10 steps to it".into());
+                    return Vec::new();
+                }
             };
             let text = serde_json::to_string_pretty(&value).unwrap_or_default();
             app.pause_edit = Some(Editor::new(&text));
@@ -416,7 +502,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             match app.tab {
                 Some(kind) if !app.repl_history.contains_key(&kind) => {
                     app.repl_history.insert(kind, Vec::new());
-                    vec![Effect::LoadHistory(app.dir.clone(), kind)]
+                    vec![
+                        Effect::LoadHistory(app.dir.clone(), kind),
+                        Effect::OpenRepl(kind),
+                    ]
                 }
                 _ => Vec::new(),
             }
@@ -486,8 +575,38 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Continue | Action::Run if app.paused.is_some() => resume(app, Resume::Continue),
         Action::Step if app.paused.is_some() => resume(app, Resume::Step),
+        Action::StepLine if app.paused.is_some() => resume(app, Resume::StepLine),
         Action::Abort if app.paused.is_some() => resume(app, Resume::Abort),
-        Action::Continue | Action::Step | Action::Abort => Vec::new(),
+        Action::Continue | Action::Step | Action::StepLine | Action::Abort => Vec::new(),
+        Action::ToggleBreakpoint => {
+            let Some(spell) = app.spell_name().map(str::to_owned) else {
+                return Vec::new();
+            };
+            if !has_lines(&spell) {
+                app.notice = Some(
+                    "JavaScript has no line hook: debug mode (d) pauses at its bridge calls".into(),
+                );
+                return Vec::new();
+            }
+            let line = app.editor.area.cursor().0 as u32 + 1;
+            let lines = app.breakpoints.entry(spell).or_default();
+            if !lines.remove(&line) {
+                lines.insert(line);
+            }
+            if app.running() {
+                vec![Effect::LineBreaks(app.line_breaks())]
+            } else {
+                Vec::new()
+            }
+        }
+        Action::Complete => {
+            complete(app);
+            Vec::new()
+        }
+        Action::Completions(names) => {
+            app.completions = names;
+            Vec::new()
+        }
         other => apply(app, other).into_iter().collect(),
     }
 }
@@ -525,6 +644,47 @@ fn resume(app: &mut App, how: Resume) -> Vec<Effect> {
     vec![Effect::Resume(how, edited)]
 }
 
+/// The name being typed at the REPL's cursor (`state.g`).
+fn word_before_cursor(input: &Editor) -> &str {
+    let ratatui_textarea::DataCursor(row, col) = input.area.cursor();
+    let line = input.area.lines().get(row).map_or("", String::as_str);
+    let end = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
+    let start = line[..end]
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .map_or(0, |i| i + 1);
+    &line[start..end]
+}
+
+/// Completes the REPL's word: as far as all the names that fit agree; the
+/// names are listed when there is more than one.
+fn complete(app: &mut App) {
+    let word = word_before_cursor(&app.repl_input).to_owned();
+    let fits: Vec<&String> = app
+        .completions
+        .iter()
+        .filter(|c| c.starts_with(&word))
+        .collect();
+    let Some(first) = fits.first() else {
+        app.notice = Some(format!("nothing completes {word:?}"));
+        return;
+    };
+    let mut common = first.len();
+    for f in &fits[1..] {
+        common = common.min(
+            first
+                .bytes()
+                .zip(f.bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+    }
+    app.repl_input.area.insert_str(&first[word.len()..common]);
+    if fits.len() > 1 {
+        let names: Vec<&str> = fits.iter().map(|f| f.as_str()).collect();
+        app.notice = Some(names.join("  "));
+    }
+}
+
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     a == b || (a.file_name() == b.file_name() && a.canonicalize().ok() == b.canonicalize().ok())
 }
@@ -550,7 +710,11 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::History(..)
         | Action::Continue
         | Action::Step
-        | Action::Abort => None,
+        | Action::StepLine
+        | Action::Abort
+        | Action::ToggleBreakpoint
+        | Action::Complete
+        | Action::Completions(_) => None,
         Action::Up | Action::Down if app.focus == Focus::Spells && !app.spells.is_empty() => {
             let last = app.spells.len() - 1;
             app.selected = match action {
@@ -578,6 +742,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         Action::Up | Action::Down => None,
         Action::Resize(width, height) => {
             app.screen = ratatui::layout::Rect::new(0, 0, width, height);
+            let rows = app.editor_height();
+            app.editor.follow_cursor(rows);
             None
         }
         Action::Click(column, row) => {
@@ -621,15 +787,25 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         Action::Run if app.running() => None,
         Action::Run => {
             let path = app.selected_path()?;
+            let spell = app.spells[app.selected].clone();
             app.output.clear();
-            app.status = Status::Running {
-                spell: app.spells[app.selected].clone(),
-            };
-            Some(if app.debug {
-                Effect::StartDebug(path, BREAK_PATTERNS[app.break_pattern].to_owned())
+            app.error_line = None;
+            app.model = None;
+            app.tokens = 0;
+            let lines = if has_lines(&spell) {
+                app.line_breaks()
             } else {
-                Effect::Start(path)
-            })
+                Vec::new()
+            };
+            app.status = Status::Running { spell };
+            // A run is debugged in debug mode, or when it has breakpoints.
+            let breaks = (app.debug || !lines.is_empty()).then(|| Breaks {
+                pattern: app
+                    .debug
+                    .then(|| BREAK_PATTERNS[app.break_pattern].to_owned()),
+                lines,
+            });
+            Some(Effect::Start(path, breaks))
         }
         Action::Stop if app.running() => Some(Effect::Stop),
         Action::Stop => None,
@@ -644,7 +820,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             } else if app.editor.dirty() {
                 app.notice = Some("the file changed on disk; your unsaved edits are kept".into());
             } else {
-                app.editor = Editor::new(&text);
+                let ext = app.spell_name().and_then(|s| s.rsplit('.').next());
+                app.editor = Editor::code(&text, ext.unwrap_or(""));
             }
             None
         }
@@ -653,7 +830,15 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             match (&mut app.pause_edit, &mut app.state_edit) {
                 (Some(edit), _) | (None, Some((_, edit))) => edit.area.input(key),
                 (None, None) if typing_repl => app.repl_input.area.input(key),
-                (None, None) => app.editor.area.input(key),
+                (None, None) => {
+                    let changed = app.editor.area.input(key);
+                    if changed {
+                        app.editor.edited();
+                    }
+                    let rows = app.editor_height();
+                    app.editor.follow_cursor(rows);
+                    changed
+                }
             };
             None
         }
@@ -673,6 +858,14 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         Action::Event { topic, data } => {
             // A write anywhere in the project shows in the state viewer.
             let changed = topic.starts_with("state.");
+            if topic == "llm.response" {
+                let usage = &data["usage"];
+                let count = |k: &str| usage[k].as_u64().unwrap_or(0);
+                app.tokens += count("input_tokens") + count("output_tokens");
+                if let Some(model) = data["model"].as_str() {
+                    app.model = Some(model.to_owned());
+                }
+            }
             app.inspector.push(topic, data);
             changed.then(|| Effect::LoadState(app.dir.clone()))
         }
@@ -681,11 +874,16 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.state_selected = app.state_selected.min(app.state.len().saturating_sub(1));
             None
         }
-        Action::Finished { result, ms } => {
+        Action::Finished {
+            result,
+            error_line,
+            ms,
+        } => {
             let spell = match &app.status {
                 Status::Running { spell } => spell.clone(),
                 _ => String::new(),
             };
+            app.error_line = error_line.map(|line| (spell.clone(), line));
             let (ok, text) = match result {
                 Ok(serde_json::Value::Null) => (true, "ok".to_owned()),
                 Ok(v) => (true, v.to_string()),

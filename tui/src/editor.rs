@@ -5,10 +5,17 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui_textarea::TextArea;
 
+use crate::highlight::Highlight;
+
 pub struct Editor {
+    /// The text and its editing (keys, undo, selection).
     pub area: TextArea<'static>,
     /// The text as last read from or written to disk.
     saved: String,
+    /// The first line shown: the spell editor draws itself (with colours
+    /// and a gutter) and keeps the cursor in view by moving this.
+    pub top: usize,
+    pub highlight: Highlight,
 }
 
 impl Default for Editor {
@@ -26,6 +33,36 @@ impl Editor {
         Editor {
             area,
             saved: text.to_owned(),
+            top: 0,
+            highlight: Highlight::default(),
+        }
+    }
+
+    /// A spell's buffer, coloured for its extension (`lua`, `js`, `rhai`).
+    pub fn code(text: &str, extension: &str) -> Editor {
+        let mut e = Editor::new(text);
+        e.highlight = Highlight::for_extension(extension);
+        e.edited();
+        e
+    }
+
+    /// After the text changed: its colours again (from the changed line).
+    pub fn edited(&mut self) {
+        self.highlight.update(self.area.lines());
+    }
+
+    /// Scrolls so the cursor is on one of `height` rows.
+    pub fn follow_cursor(&mut self, height: usize) {
+        self.show_row(self.area.cursor().0, height);
+    }
+
+    /// Scrolls so line `row` (from 0) is on one of `height` rows.
+    pub fn show_row(&mut self, row: usize, height: usize) {
+        let height = height.max(1);
+        if row < self.top {
+            self.top = row;
+        } else if row >= self.top + height {
+            self.top = row + 1 - height;
         }
     }
 

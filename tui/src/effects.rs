@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use llmspell::debug::Debugger;
 use llmspell::{Config, RunOptions, Runtime, Spell, StopHandle};
 
-use crate::app::{Action, Effect};
+use crate::app::{Action, Breaks, Effect};
 
 /// The run in progress: how to stop it, and its debugger when it has one.
 pub struct Running {
@@ -44,8 +44,12 @@ pub fn carry_out(
                 run.stop.stop();
             }
         }
-        Effect::Start(path) => *run = start(&path, runtime, tx, None),
-        Effect::StartDebug(path, pattern) => *run = start(&path, runtime, tx, Some(&pattern)),
+        Effect::Start(path, breaks) => *run = start(&path, runtime, tx, breaks.as_ref()),
+        Effect::LineBreaks(lines) => {
+            if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
+                debugger.set_line_breaks(lines);
+            }
+        }
         Effect::Save(path, text) => match std::fs::write(&path, &text) {
             Ok(()) => {
                 let _ = tx.send(Action::Saved(text));
@@ -58,8 +62,8 @@ pub fn carry_out(
             }
         },
         Effect::Copy(text) => copy(&text),
-        // The loop owns the REPLs (`crate::repl::Repls`) and evaluates there.
-        Effect::ReplEval(..) => {}
+        // The loop owns the REPLs (`crate::repl::Repls`): it does these.
+        Effect::ReplEval(..) | Effect::OpenRepl(_) => {}
         Effect::LoadHistory(dir, kind) => {
             let saved = crate::repl::load_history(&crate::repl::history_file(&dir, kind));
             let _ = tx.send(Action::History(kind, saved));
@@ -136,19 +140,27 @@ pub fn read_state(dir: &Path) -> Vec<(String, serde_json::Value)> {
     read().unwrap_or_else(|e| vec![("(state)".into(), serde_json::Value::String(e.report()))])
 }
 
-/// Starts a run on its own thread; its output, its pauses (with
-/// `break_on`, before each bridge call matching it) and its end come back
-/// as actions.
+/// Starts a run on its own thread; its output, its pauses (with `breaks`)
+/// and its end come back as actions.
 pub fn start(
     path: &Path,
     runtime: &Runtime,
     tx: &mpsc::Sender<Action>,
-    break_on: Option<&str>,
+    breaks: Option<&Breaks>,
 ) -> Option<Running> {
     let started = Instant::now();
-    let finish = |result: Result<serde_json::Value, String>| Action::Finished {
-        result,
-        ms: started.elapsed().as_millis() as u64,
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let finish = move |result: Result<serde_json::Value, llmspell::Error>| {
+        // The line is marked in the editor when it is in the spell's file.
+        let at = result.as_ref().err().and_then(|e| e.location.as_ref());
+        let error_line = at
+            .filter(|l| Some(&l.file) == name.as_ref())
+            .map(|l| l.line);
+        Action::Finished {
+            error_line,
+            result: result.map_err(|e| e.report()),
+            ms: started.elapsed().as_millis() as u64,
+        }
     };
     let prepared = Spell::load(path).and_then(|spell| {
         let config = Config::discover(&spell.dir)?;
@@ -157,7 +169,7 @@ pub fn start(
     let (spell, config) = match prepared {
         Ok(x) => x,
         Err(e) => {
-            let _ = tx.send(finish(Err(e.report())));
+            let _ = tx.send(finish(Err(e)));
             return None;
         }
     };
@@ -167,9 +179,12 @@ pub fn start(
         let _ = out.send(Action::Output(line.to_owned()));
     });
     opts.log = Arc::new(|_, _, _| {});
-    let debugger = break_on.map(|pattern| {
+    let debugger = breaks.map(|b| {
         let d = Debugger::new();
-        d.break_on(pattern);
+        if let Some(pattern) = &b.pattern {
+            d.break_on(pattern);
+        }
+        d.set_line_breaks(b.lines.iter().copied());
         d
     });
     opts.debugger = debugger.clone();
@@ -183,10 +198,7 @@ pub fn start(
     std::thread::spawn(move || {
         let outcome = handle.join();
         ended.store(true, Ordering::Release);
-        let _ = tx.send(Action::Finished {
-            result: outcome.result.map_err(|e| e.report()),
-            ms: started.elapsed().as_millis() as u64,
-        });
+        let _ = tx.send(finish(outcome.result));
     });
     Some(Running { stop, debugger })
 }

@@ -15,6 +15,10 @@ pub const HELP: &[(&str, &str)] = &[
         "Enter (REPL)",
         "evaluate; Ctrl+J or Alt+Enter: new line; Up/Down: history",
     ),
+    (
+        "Tab (REPL)",
+        "complete a global or bridge name (Esc leaves)",
+    ),
     ("Ctrl+S", "save the open spell"),
     ("Ctrl+Q", "quit (asks again with unsaved edits)"),
     ("a", "auto-run: run again on every save"),
@@ -25,6 +29,11 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("c", "at a pause: go on to the next call"),
     ("F10, n", "at a pause: step over this call"),
+    (
+        "F11, s",
+        "at a pause: next line (Lua, Rhai), or into the call",
+    ),
+    ("F9", "editor: line breakpoint on or off (Lua, Rhai)"),
     ("x", "at a pause: abort the run"),
     (
         "e",
@@ -40,14 +49,185 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter", "events: the selected event in full"),
     ("y", "events: copy the selected event"),
     ("End, G", "events: follow the newest"),
-    ("F1, ?", "this help (Esc closes it)"),
+    ("F1, ?", "this help (Up/Down scroll it, Esc closes it)"),
     ("q", "quit"),
 ];
 
-/// The action for `key`; in the editor, keys that are not commands type.
-pub fn action_for(key: KeyEvent, in_editor: bool) -> Option<Action> {
+/// The actions a keymap file may bind, by the names it uses.
+pub const ACTIONS: &[(&str, Action)] = &[
+    ("run", Action::Run),
+    ("stop", Action::Stop),
+    ("continue", Action::Continue),
+    ("step", Action::Step),
+    ("step_line", Action::StepLine),
+    ("abort", Action::Abort),
+    ("edit", Action::Edit),
+    ("breakpoint", Action::ToggleBreakpoint),
+    ("debug", Action::ToggleDebug),
+    ("break_pattern", Action::NextBreakPattern),
+    ("auto_run", Action::ToggleAutoRun),
+    ("save", Action::Save),
+    ("quit", Action::Quit),
+    ("up", Action::Up),
+    ("down", Action::Down),
+    ("next_pane", Action::NextPane),
+    ("next_tab", Action::NextTab),
+    ("delete_key", Action::DeleteKey),
+    ("follow", Action::Follow),
+    ("filter", Action::NextFilter),
+    ("pause_events", Action::PauseEvents),
+    ("detail", Action::Detail),
+    ("copy", Action::Copy),
+    ("help", Action::Help),
+    ("escape", Action::Escape),
+];
+
+/// A user's keys (`--keys FILE`, or `~/.config/llmspell/keys.toml`), tried
+/// before the defaults, which stay bound unless a user key takes them:
+///
+/// ```toml
+/// run = "F6"
+/// step = ["F8", "ctrl+n"]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Keymap {
+    bindings: Vec<(KeyCode, KeyModifiers, Action)>,
+    /// `(key, action name)` as the file wrote them, for the help.
+    pub shown: Vec<(String, String)>,
+}
+
+impl Keymap {
+    /// Reads a keymap file; a mistake is named with the line it is on.
+    pub fn load(path: &std::path::Path) -> Result<Keymap, String> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("keys {}: {e}", path.display()))?;
+        Keymap::parse(&text).map_err(|e| format!("keys {}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Keymap, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Keys {
+            One(String),
+            Many(Vec<String>),
+        }
+        let table: std::collections::BTreeMap<String, Keys> =
+            toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut bindings = Vec::new();
+        let mut shown = Vec::new();
+        for (name, keys) in table {
+            let action = ACTIONS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, a)| a.clone())
+                .ok_or_else(|| {
+                    let names: Vec<&str> = ACTIONS.iter().map(|(n, _)| *n).collect();
+                    format!("no action {name:?}; actions: {}", names.join(", "))
+                })?;
+            let keys = match keys {
+                Keys::One(k) => vec![k],
+                Keys::Many(ks) => ks,
+            };
+            for key in keys {
+                let (code, mods) = parse_key(&key).ok_or_else(|| {
+                    format!("{name} = {key:?}: not a key (try \"F6\", \"ctrl+r\", \"shift+F5\", \"x\", \"Enter\")")
+                })?;
+                bindings.push((code, mods, action.clone()));
+                shown.push((key, name.clone()));
+            }
+        }
+        Ok(Keymap { bindings, shown })
+    }
+
+    /// The user's action for `key`, if they bound it.
+    fn get(&self, key: &KeyEvent) -> Option<Action> {
+        let mods =
+            key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match key.code {
+            // Terminals report Shift+letter as the capital letter.
+            KeyCode::Char(c) if mods.contains(KeyModifiers::SHIFT) => KeyCode::Char(c),
+            other => other,
+        };
+        let mods = match key.code {
+            KeyCode::Char(_) => mods - KeyModifiers::SHIFT,
+            _ => mods,
+        };
+        self.bindings
+            .iter()
+            .find(|(c, m, _)| *c == code && *m == mods)
+            .map(|(_, _, a)| a.clone())
+    }
+}
+
+/// `"F6"`, `"ctrl+r"`, `"shift+F5"`, `"alt+x"`, `"x"`, `"Enter"`, ...
+fn parse_key(text: &str) -> Option<(KeyCode, KeyModifiers)> {
+    let mut mods = KeyModifiers::NONE;
+    let mut parts: Vec<&str> = text.split('+').collect();
+    let last = parts.pop()?;
+    for m in parts {
+        mods |= match m.to_ascii_lowercase().as_str() {
+            "ctrl" | "control" => KeyModifiers::CONTROL,
+            "alt" => KeyModifiers::ALT,
+            "shift" => KeyModifiers::SHIFT,
+            _ => return None,
+        };
+    }
+    let lower = last.to_ascii_lowercase();
+    let code = match lower.as_str() {
+        "enter" => KeyCode::Enter,
+        "esc" | "escape" => KeyCode::Esc,
+        "tab" => KeyCode::Tab,
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "delete" | "del" => KeyCode::Delete,
+        "backspace" => KeyCode::Backspace,
+        "pageup" => KeyCode::PageUp,
+        "pagedown" => KeyCode::PageDown,
+        "space" => KeyCode::Char(' '),
+        f if f.starts_with('f') && f.len() > 1 => KeyCode::F(f[1..].parse().ok()?),
+        _ => {
+            let mut chars = last.chars();
+            let c = chars.next()?;
+            if chars.next().is_some() {
+                return None;
+            }
+            // A capital letter is itself; ctrl+R is ctrl+r.
+            if mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) {
+                KeyCode::Char(c.to_ascii_lowercase())
+            } else {
+                KeyCode::Char(c)
+            }
+        }
+    };
+    if let KeyCode::Char(_) = code {
+        mods -= KeyModifiers::SHIFT;
+    }
+    Some((code, mods))
+}
+
+/// Whether `key` is a command even while typing: function keys, Tab, Esc,
+/// and Ctrl or Alt with a key.
+fn is_command(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::F(_) | KeyCode::Tab | KeyCode::Esc)
+        || key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+}
+
+/// The action for `key`, from the user's keymap, then the defaults; in the
+/// editor, keys that are not commands type.
+pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
+    }
+    if !in_editor || is_command(&key) {
+        if let Some(action) = user.get(&key) {
+            return Some(action);
+        }
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let shift = key.modifiers.contains(KeyModifiers::SHIFT);
@@ -62,6 +242,8 @@ pub fn action_for(key: KeyEvent, in_editor: bool) -> Option<Action> {
         KeyCode::F(5) if shift => Action::Stop,
         KeyCode::F(5) => Action::Run,
         KeyCode::F(10) | KeyCode::Char('n') => Action::Step,
+        KeyCode::F(11) | KeyCode::Char('s') => Action::StepLine,
+        KeyCode::F(9) => Action::ToggleBreakpoint,
         KeyCode::Char('c') if !ctrl => Action::Continue,
         KeyCode::Char('x') => Action::Abort,
         KeyCode::Char('e') => Action::Edit,
@@ -84,4 +266,55 @@ pub fn action_for(key: KeyEvent, in_editor: bool) -> Option<Action> {
         KeyCode::Char('a') if !ctrl => Action::ToggleAutoRun,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn user_keys_come_first_and_the_defaults_stay() {
+        let user =
+            Keymap::parse("run = \"F6\"\nstep = [\"F8\", \"ctrl+n\"]\nquit = \"Q\"\n").unwrap();
+        let none = KeyModifiers::NONE;
+        let act = |code, mods, in_editor| action_for(press(code, mods), in_editor, &user);
+        assert_eq!(act(KeyCode::F(6), none, false), Some(Action::Run));
+        assert_eq!(
+            act(KeyCode::F(5), none, false),
+            Some(Action::Run),
+            "defaults stay"
+        );
+        assert_eq!(
+            act(KeyCode::F(8), none, true),
+            Some(Action::Step),
+            "F-keys work while typing"
+        );
+        assert_eq!(
+            act(KeyCode::Char('n'), KeyModifiers::CONTROL, true),
+            Some(Action::Step)
+        );
+        assert_eq!(
+            act(KeyCode::Char('Q'), KeyModifiers::SHIFT, false),
+            Some(Action::Quit)
+        );
+        // A letter still types in the editor.
+        assert!(matches!(
+            act(KeyCode::Char('Q'), KeyModifiers::SHIFT, true),
+            Some(Action::EditorKey(_))
+        ));
+    }
+
+    #[test]
+    fn a_bad_keymap_names_its_mistake() {
+        let e = Keymap::parse("rnu = \"F6\"").unwrap_err();
+        assert!(e.contains("no action \"rnu\"") && e.contains("run"), "{e}");
+        let e = Keymap::parse("run = \"ctrl+F99x\"").unwrap_err();
+        assert!(e.contains("not a key"), "{e}");
+        let e = Keymap::parse("run = 5").unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+    }
 }

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod editor;
 pub mod effects;
+pub mod highlight;
 pub mod inspector;
 pub mod keys;
 pub mod repl;

@@ -15,9 +15,10 @@ use llmspell_tui::ui;
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
 
 fn main() -> ExitCode {
-    // llmspell-tui [DIR] [--theme dark|light|FILE]
+    // llmspell-tui [DIR] [--theme dark|light|FILE] [--keys FILE]
     let mut dir = PathBuf::from(".");
     let mut theme = "dark".to_owned();
+    let mut keys = user_keys();
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--theme" {
@@ -25,13 +26,23 @@ fn main() -> ExitCode {
                 .next()
                 .map(|t| t.to_string_lossy().into_owned())
                 .unwrap_or_default();
+        } else if arg == "--keys" {
+            keys = args.next().map(PathBuf::from);
         } else if arg == "--help" || arg == "-h" {
-            println!("usage: llmspell-tui [DIR] [--theme dark|light|FILE]\nF1 in the IDE shows every key.");
+            println!("usage: llmspell-tui [DIR] [--theme dark|light|FILE] [--keys FILE]\nF1 in the IDE shows every key; ~/.config/llmspell/keys.toml is read when there.");
             return ExitCode::SUCCESS;
         } else {
             dir = PathBuf::from(arg);
         }
     }
+    let keymap = match keys.map(|k| llmspell_tui::keys::Keymap::load(&k)) {
+        None => Default::default(),
+        Some(Ok(k)) => k,
+        Some(Err(e)) => {
+            eprintln!("llmspell-tui: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let theme = match llmspell_tui::theme::Theme::load(&theme) {
         Ok(t) => t,
         Err(e) => {
@@ -51,6 +62,7 @@ fn main() -> ExitCode {
     };
     let mut app = App::new(dir, spells);
     app.theme = theme;
+    app.keymap = keymap;
     let (tx, rx) = mpsc::channel::<Action>();
     let runtime = Runtime::new();
     forward_events(&runtime, tx.clone());
@@ -89,6 +101,9 @@ fn main() -> ExitCode {
         for effect in effects {
             match effect {
                 Effect::ReplEval(kind, entry) => repls.eval(kind, &app.dir, entry, &tx),
+                Effect::OpenRepl(kind) => {
+                    repls.open(kind, &app.dir, &tx);
+                }
                 other => carry_out(other, &runtime, &tx, &mut run),
             }
         }
@@ -105,6 +120,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `~/.config/llmspell/keys.toml` (or under `$XDG_CONFIG_HOME`), when there.
+fn user_keys() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(config.join("llmspell").join("keys.toml")).filter(|p| p.exists())
 }
 
 fn forward_events(runtime: &Runtime, tx: mpsc::Sender<Action>) {

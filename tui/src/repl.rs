@@ -79,13 +79,23 @@ fn unescape(line: &str) -> String {
 }
 
 impl Repls {
+    /// Starts the `kind` REPL of the project in `dir` if it has not been;
+    /// once started it sends the names it completes.
+    pub fn open(
+        &mut self,
+        kind: EngineKind,
+        dir: &Path,
+        tx: &mpsc::Sender<Action>,
+    ) -> &mut (mpsc::Sender<String>, std::path::PathBuf) {
+        self.inputs
+            .entry(kind)
+            .or_insert_with(|| (start(kind, dir, tx.clone()), history_file(dir, kind)))
+    }
+
     /// Sends `entry` to the `kind` REPL of the project in `dir`, starting
     /// that REPL on first use.
     pub fn eval(&mut self, kind: EngineKind, dir: &Path, entry: String, tx: &mpsc::Sender<Action>) {
-        let (input, history) = self
-            .inputs
-            .entry(kind)
-            .or_insert_with(|| (start(kind, dir, tx.clone()), history_file(dir, kind)));
+        let (input, history) = self.open(kind, dir, tx);
         let _ = append_history(history, &entry);
         if input.send(entry).is_err() {
             let _ = tx.send(Action::ReplLine(kind, "the REPL has ended".into()));
@@ -114,6 +124,7 @@ fn start(kind: EngineKind, dir: &Path, tx: mpsc::Sender<Action>) -> mpsc::Sender
                     return;
                 }
             };
+            let _ = tx.send(Action::Completions(repl.completions()));
             for entry in entries {
                 let line = match repl.eval(&entry) {
                     Ok(serde_json::Value::Null) => continue,

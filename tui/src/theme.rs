@@ -18,6 +18,15 @@ pub struct Theme {
     pub pause: Color,
     pub ok: Color,
     pub error: Color,
+    pub line_number: Color,
+    pub breakpoint: Color,
+    pub paused_line: Color,
+    pub error_line: Color,
+    pub keyword: Color,
+    pub string: Color,
+    pub comment: Color,
+    pub number: Color,
+    pub function: Color,
 }
 
 impl Default for Theme {
@@ -32,6 +41,15 @@ impl Default for Theme {
             pause: Color::Magenta,
             ok: Color::Green,
             error: Color::Red,
+            line_number: Color::DarkGray,
+            breakpoint: Color::LightRed,
+            paused_line: Color::Rgb(0x3c, 0x28, 0x46),
+            error_line: Color::Rgb(0x46, 0x1e, 0x1e),
+            keyword: Color::Magenta,
+            string: Color::Green,
+            comment: Color::DarkGray,
+            number: Color::LightYellow,
+            function: Color::LightBlue,
         }
     }
 }

@@ -9,6 +9,7 @@ use ratatui::Frame;
 use llmspell::debug::{Pause, When};
 
 use crate::app::{App, Focus, Status};
+use crate::highlight::Kind;
 use crate::theme::Theme;
 
 /// Where each pane is on a screen of `area`, with the status bar last:
@@ -54,7 +55,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     state_view(app, frame, state);
     status_bar(app, frame, status);
     if app.help {
-        help(&app.theme, frame);
+        help(app, frame);
     }
 }
 
@@ -90,7 +91,122 @@ fn editor_view(app: &App, frame: &mut Frame, area: Rect) {
     let outer = block(&app.theme, &title, app.focus == Focus::Editor);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
-    frame.render_widget(&app.editor.area, inner);
+    let lines = code_lines(app, inner);
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The open spell's visible lines: a gutter (breakpoint, paused line,
+/// error line, number) and the text in its syntax colours, with the cursor
+/// and any selection.
+fn code_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let editor = &app.editor;
+    let text = editor.area.lines();
+    let spell = app.spell_name().unwrap_or_default();
+    let breaks = app.breakpoints.get(spell);
+    let paused = app
+        .paused
+        .as_ref()
+        .and_then(|p| p.location.as_ref())
+        .filter(|l| l.file == spell)
+        .map(|l| l.line);
+    let failed = app
+        .error_line
+        .as_ref()
+        .filter(|(s, _)| s == spell)
+        .map(|(_, line)| *line);
+    let digits = text.len().to_string().len().max(2);
+    let width = (area.width as usize).saturating_sub(digits + 2);
+    let ratatui_textarea::DataCursor(cursor_row, cursor_col) = editor.area.cursor();
+    let show_cursor = app.focus == Focus::Editor && app.paused.is_none();
+    // Long lines scroll sideways to keep the cursor in view.
+    let left = if show_cursor {
+        (cursor_col + 1).saturating_sub(width)
+    } else {
+        0
+    };
+    let selection = editor.area.selection_range();
+    let selected = |row: usize, col: usize| {
+        selection
+            .is_some_and(|((r0, c0), (r1, c1))| (row, col) >= (r0, c0) && (row, col) < (r1, c1))
+    };
+    text.iter()
+        .enumerate()
+        .skip(editor.top)
+        .take(area.height as usize)
+        .map(|(row, line)| {
+            let n = row as u32 + 1;
+            let (mark, mark_style) = if paused == Some(n) {
+                ("▶", Style::default().fg(theme.pause))
+            } else if breaks.is_some_and(|b| b.contains(&n)) {
+                ("●", Style::default().fg(theme.breakpoint))
+            } else if failed == Some(n) {
+                ("✖", Style::default().fg(theme.error))
+            } else {
+                (" ", Style::default())
+            };
+            let base = if paused == Some(n) {
+                Style::default().bg(theme.paused_line)
+            } else if failed == Some(n) {
+                Style::default().bg(theme.error_line)
+            } else {
+                Style::default()
+            };
+            let mut spans = vec![
+                Span::styled(mark, mark_style),
+                Span::styled(
+                    format!("{n:>digits$} "),
+                    Style::default().fg(theme.line_number),
+                ),
+            ];
+            // Each character's style, then runs of the same style as spans.
+            let pieces = editor.highlight.pieces(row);
+            let mut cells: Vec<(char, Style)> = Vec::new();
+            for (col, (at, c)) in line.char_indices().enumerate().skip(left) {
+                if cells.len() >= width {
+                    break;
+                }
+                let kind = pieces
+                    .iter()
+                    .find(|(r, _)| r.contains(&at))
+                    .map_or(Kind::Plain, |(_, k)| *k);
+                let mut style = base.patch(kind_style(theme, kind));
+                if selected(row, col) || (show_cursor && row == cursor_row && col == cursor_col) {
+                    style = style.add_modifier(Modifier::REVERSED);
+                }
+                cells.push((if c == '\t' { ' ' } else { c }, style));
+            }
+            if show_cursor && row == cursor_row && cursor_col >= line.chars().count() {
+                cells.push((' ', base.add_modifier(Modifier::REVERSED)));
+            }
+            let mut run = String::new();
+            let mut run_style = base;
+            for (c, style) in cells {
+                if style != run_style && !run.is_empty() {
+                    spans.push(Span::styled(std::mem::take(&mut run), run_style));
+                }
+                run_style = style;
+                run.push(c);
+            }
+            if !run.is_empty() {
+                spans.push(Span::styled(run, run_style));
+            }
+            // The paused or failed line's colour runs to the pane's edge.
+            Line::from(spans).style(base)
+        })
+        .collect()
+}
+
+fn kind_style(theme: &Theme, kind: Kind) -> Style {
+    let fg = match kind {
+        Kind::Plain => return Style::default(),
+        Kind::Keyword => theme.keyword,
+        Kind::String => theme.string,
+        Kind::Comment => theme.comment,
+        Kind::Number => theme.number,
+        Kind::Function => theme.function,
+    };
+    Style::default().fg(fg)
 }
 
 /// An engine's REPL: its transcript, and the input under it.
@@ -128,20 +244,39 @@ fn tail<T>(items: &std::collections::VecDeque<T>, area: Rect) -> impl Iterator<I
     items.iter().skip(items.len().saturating_sub(room))
 }
 
-/// A paused bridge call: what it is, where, and what goes in or came out.
+/// A pause: the pending call and what goes in or came out, where, and
+/// (Lua, Rhai) the locals, one a line.
 fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
     let place = pause
         .location
         .as_ref()
         .map_or(String::new(), |l| format!(" at {}:{}", l.file, l.line));
-    let (when, body) = match pause.when {
-        When::Before => ("before", serde_json::Value::Array(pause.args.clone())),
-        When::After => ("after", pause.result.clone().unwrap_or_default()),
+    let (title, body) = match pause.when {
+        When::Before => (
+            format!("Paused before {}{place}", pause.call),
+            Some(serde_json::Value::Array(pause.args.clone())),
+        ),
+        When::After => (
+            format!("Paused after {}{place}", pause.call),
+            Some(pause.result.clone().unwrap_or_default()),
+        ),
+        When::Line => (format!("Paused{place}"), None),
     };
-    let title = format!("Paused {when} {}{place}", pause.call);
-    let text = serde_json::to_string_pretty(&body).unwrap_or_default();
-    let lines: Vec<Line> = text.lines().map(Line::raw).collect();
     let style = Style::default().fg(theme.pause);
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(body) = body {
+        let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+        lines.extend(text.lines().map(|l| Line::raw(l.to_owned())));
+    }
+    if !pause.locals.is_empty() {
+        lines.push(Line::styled("locals", style));
+        for (name, value) in &pause.locals {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {name}"), Style::default().fg(theme.key)),
+                Span::raw(format!(" = {value}")),
+            ]));
+        }
+    }
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(title).border_style(style)),
         area,
@@ -153,6 +288,7 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
         let what = match pause.when {
             When::Before => "arguments",
             When::After => "reply",
+            When::Line => "line",
         };
         let title = format!(
             "Edit the {what} of {}: F5 go on, F10 step, Esc drop",
@@ -278,32 +414,53 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
-/// The keys, over the middle of the screen.
-fn help(theme: &Theme, frame: &mut Frame) {
-    // A 16-column key, a space, the text, and the border.
-    let width = crate::keys::HELP
+/// The keys, over the middle of the screen: the user's own first.
+fn help(app: &App, frame: &mut Frame) {
+    let theme = &app.theme;
+    let yours: Vec<(&str, String)> = app
+        .keymap
+        .shown
         .iter()
-        .map(|(_, what)| what.len())
-        .max()
-        .unwrap_or(20) as u16
-        + 19;
-    let height = crate::keys::HELP.len() as u16 + 2;
+        .map(|(key, action)| (key.as_str(), format!("{action} (your keymap)")))
+        .collect();
+    let keys: Vec<(&str, &str)> = yours
+        .iter()
+        .map(|(k, w)| (*k, w.as_str()))
+        .chain(crate::keys::HELP.iter().copied())
+        .collect();
+    // A 16-column key, a space, the text, and the border.
+    let width = keys.iter().map(|(_, what)| what.len()).max().unwrap_or(20) as u16 + 19;
+    let height = keys.len() as u16 + 2;
     let area = frame.area();
     let w = width.min(area.width);
     let h = height.min(area.height);
     let popup = Rect::new((area.width - w) / 2, (area.height - h) / 2, w, h);
-    let lines: Vec<Line> = crate::keys::HELP
+    // On a small screen the list scrolls (Up/Down).
+    let room = h.saturating_sub(2) as usize;
+    let skip = app.help_scroll.min(keys.len().saturating_sub(room));
+    let title = if keys.len() > room {
+        format!(
+            "Keys {}-{} of {} (Up/Down)",
+            skip + 1,
+            (skip + room).min(keys.len()),
+            keys.len()
+        )
+    } else {
+        "Keys".to_owned()
+    };
+    let lines: Vec<Line> = keys
         .iter()
+        .skip(skip)
         .map(|(key, what)| {
             Line::from(vec![
                 Span::styled(format!("{key:<16} "), Style::default().fg(theme.key)),
-                Span::raw(*what),
+                Span::raw(what.to_string()),
             ])
         })
         .collect();
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title("Keys")),
+        Paragraph::new(lines).block(Block::bordered().title(title)),
         popup,
     );
 }
@@ -335,7 +492,7 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     let (text, style) = match &app.paused {
         Some(p) => (
             format!(
-                "paused at {}: F5/c continue  F10/n step  e edit  x abort",
+                "paused at {}: F5/c continue  F10/n step  F11/s line  e edit  x abort",
                 p.call
             ),
             Style::default().fg(app.theme.pause),
@@ -349,6 +506,9 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     }
     if app.auto_run {
         marks.push_str("[auto-run] ");
+    }
+    if let Some(model) = &app.model {
+        marks.push_str(&format!("[{model} {} tok] ", app.tokens));
     }
     let text = format!("{marks}{text}");
     frame.render_widget(Paragraph::new(text).style(style), area);

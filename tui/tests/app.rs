@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use llmspell_tui::app::{update, Action, App, Effect, Focus, Status, KEEP_OUTPUT};
+use crossterm::event::{KeyCode, KeyEvent};
+use llmspell::debug::{Pause, When};
+use llmspell_tui::app::{update, Action, App, Breaks, Effect, Focus, Status, KEEP_OUTPUT};
 use llmspell_tui::effects::carry_out;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -13,6 +15,14 @@ use serde_json::json;
 
 #[global_allocator]
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+/// What a debug-mode run with no line breakpoints pauses at.
+fn debug(pattern: &str) -> Breaks {
+    Breaks {
+        pattern: Some(pattern.into()),
+        lines: vec![],
+    }
+}
 
 fn app() -> App {
     App::new(
@@ -80,7 +90,7 @@ fn a_saved_spell_reloads_and_reruns_only_with_auto_run() {
         vec![
             Effect::Scan("/project".into()),
             Effect::Load(open.clone()),
-            Effect::Start(open.clone())
+            Effect::Start(open.clone(), None)
         ]
     );
     // Saved again while it runs: reloaded, not started twice.
@@ -121,7 +131,7 @@ fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
     let mut a = app();
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::Start("/project/agent.rhai".into())]
+        vec![Effect::Start("/project/agent.rhai".into(), None)]
     );
     assert!(matches!(a.status, Status::Running { .. }));
     assert_eq!(update(&mut a, Action::Run), vec![], "one run at a time");
@@ -135,6 +145,7 @@ fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
         &mut a,
         Action::Finished {
             result: Err("cancelled: stopped".into()),
+            error_line: None,
             ms: 3,
         },
     );
@@ -165,11 +176,15 @@ fn busy_app() -> App {
     update(&mut a, Action::Run);
     update(&mut a, Action::Output("Hello there".into()));
     for topic in ["spell.start", "llm.request", "llm.response", "spell.end"] {
+        let mut data = json!({"model": "local/smollm2"});
+        if topic == "llm.response" {
+            data["usage"] = json!({"input_tokens": 12, "output_tokens": 30});
+        }
         update(
             &mut a,
             Action::Event {
                 topic: topic.into(),
-                data: json!({"model": "local/smollm2"}),
+                data,
             },
         );
     }
@@ -184,10 +199,162 @@ fn busy_app() -> App {
         &mut a,
         Action::Finished {
             result: Ok(json!("local/smollm2")),
+            error_line: None,
             ms: 42,
         },
     );
     a
+}
+
+/// The style of the first cell on screen showing `text`.
+fn style_of(a: &App, text: &str) -> ratatui::style::Style {
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| llmspell_tui::ui::render(a, f)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let width = buffer.area.width as usize;
+    let cells: Vec<&str> = buffer.content.iter().map(|c| c.symbol()).collect();
+    let first = text.chars().next().unwrap().to_string();
+    for i in 0..cells.len() {
+        let here: String = cells[i..]
+            .iter()
+            .take(text.chars().count())
+            .copied()
+            .collect();
+        if here == text && i % width + text.len() <= width && cells[i] == first {
+            return buffer.content[i].style();
+        }
+    }
+    panic!("{text:?} is not on screen")
+}
+
+#[test]
+fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
+    let mut a = app();
+    a.selected = 2; // hello.lua
+    update(
+        &mut a,
+        Action::Source("local name = \"owl\" -- who\nprint(name)\nreturn 42\n".into()),
+    );
+    let theme = a.theme.clone();
+    assert_eq!(style_of(&a, "local").fg, Some(theme.keyword));
+    assert_eq!(style_of(&a, "\"owl\"").fg, Some(theme.string));
+    assert_eq!(style_of(&a, "-- who").fg, Some(theme.comment));
+    assert_eq!(style_of(&a, "42").fg, Some(theme.number));
+
+    // F9 puts a breakpoint on the cursor's line, and takes it off again.
+    a.focus = Focus::Editor;
+    let f9 = || Action::Key(KeyEvent::from(KeyCode::F(9)));
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
+    update(&mut a, f9());
+    assert_eq!(a.line_breaks(), vec![2]);
+    assert_eq!(style_of(&a, "●").fg, Some(theme.breakpoint));
+    assert!(picture(&a, 80, 24).contains("● 2 print(name)"));
+    update(&mut a, f9());
+    assert!(a.line_breaks().is_empty());
+    update(&mut a, f9());
+    // A run with a breakpoint is debugged, even out of debug mode.
+    assert_eq!(
+        update(&mut a, Action::Run),
+        vec![Effect::Start(
+            "/project/hello.lua".into(),
+            Some(Breaks {
+                pattern: None,
+                lines: vec![2]
+            })
+        )]
+    );
+    // Breakpoints set while it runs go to its debugger.
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
+    assert_eq!(update(&mut a, f9()), vec![Effect::LineBreaks(vec![2, 3])]);
+    assert_eq!(update(&mut a, f9()), vec![Effect::LineBreaks(vec![2])]);
+
+    // Paused at a line: marked, its locals listed, and no call to edit.
+    update(
+        &mut a,
+        Action::Paused(Pause {
+            when: When::Line,
+            call: "line".into(),
+            args: vec![],
+            result: None,
+            location: Some(llmspell::Location {
+                file: "hello.lua".into(),
+                line: 2,
+            }),
+            locals: vec![("name".into(), json!("owl"))],
+        }),
+    );
+    assert_eq!(style_of(&a, "▶").fg, Some(theme.pause));
+    assert_eq!(style_of(&a, "print").bg, Some(theme.paused_line));
+    let paused = picture(&a, 80, 24);
+    assert!(paused.contains("Paused at hello.lua:2"), "{paused}");
+    assert!(paused.contains("name = \"owl\""), "{paused}");
+    insta::assert_snapshot!("paused_at_a_line_80x24", paused);
+    assert_eq!(update(&mut a, Action::Edit), vec![]);
+    assert!(a.pause_edit.is_none());
+    // F11 steps to the next line.
+    assert_eq!(
+        update(&mut a, Action::Key(KeyEvent::from(KeyCode::F(11)))),
+        vec![Effect::Resume(llmspell::debug::Resume::StepLine, None)]
+    );
+
+    // The run failed on line 3: marked there until the next run.
+    update(
+        &mut a,
+        Action::Finished {
+            result: Err("spell.error: boom".into()),
+            error_line: Some(3),
+            ms: 1,
+        },
+    );
+    assert_eq!(style_of(&a, "✖").fg, Some(theme.error));
+    assert_eq!(style_of(&a, "return").bg, Some(theme.error_line));
+    update(&mut a, Action::Run);
+    assert!(!picture(&a, 80, 24).contains('✖'));
+
+    // JavaScript has no line hook: F9 says so and sets nothing.
+    a.selected = 1;
+    update(&mut a, Action::Source("print(1);\n".into()));
+    update(&mut a, f9());
+    assert!(!a.breakpoints.contains_key("chat.js"));
+    assert!(a
+        .notice
+        .as_deref()
+        .unwrap_or_default()
+        .contains("JavaScript"));
+}
+
+#[test]
+fn a_long_spell_scrolls_to_the_cursor_and_to_a_pause() {
+    let mut a = app();
+    update(&mut a, Action::Resize(80, 24));
+    let text: String = (1..=100).map(|i| format!("x = {i}\n")).collect();
+    update(&mut a, Action::Source(text));
+    a.focus = Focus::Editor;
+    for _ in 0..40 {
+        update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
+    }
+    let rows = a.editor_height();
+    assert!(
+        a.editor.top <= 40 && 40 < a.editor.top + rows,
+        "{}",
+        a.editor.top
+    );
+    assert!(picture(&a, 80, 24).contains(" 41 x = 41"));
+    update(
+        &mut a,
+        Action::Paused(Pause {
+            when: When::Line,
+            call: "line".into(),
+            args: vec![],
+            result: None,
+            location: Some(llmspell::Location {
+                file: "agent.rhai".into(),
+                line: 90,
+            }),
+            locals: vec![],
+        }),
+    );
+    assert!(picture(&a, 80, 24).contains("▶ 90 x = 90"));
 }
 
 #[test]
@@ -198,6 +365,13 @@ fn the_whole_layout_at_80x24_and_120x40() {
     let mut help = app();
     update(&mut help, Action::Help);
     insta::assert_snapshot!("help_80x24", picture(&help, 80, 24));
+    // Too many keys for 24 rows: the list scrolls to its last one.
+    for _ in 0..40 {
+        update(&mut help, Action::Down);
+    }
+    let end = picture(&help, 80, 24);
+    assert!(end.contains("this help") && end.contains("quit"), "{end}");
+    assert!(!end.contains("run the open spell"), "{end}");
     update(&mut help, Action::Escape);
     assert_eq!(picture(&help, 80, 24), picture(&app(), 80, 24));
 }
@@ -216,7 +390,7 @@ fn running_a_real_spell_sends_its_output_events_and_end_back() {
     let all = runtime.bus().subscribe("*");
     let (tx, rx) = mpsc::channel();
     let mut run = None;
-    carry_out(Effect::Start(file), &runtime, &tx, &mut run);
+    carry_out(Effect::Start(file, None), &runtime, &tx, &mut run);
     assert!(run.is_some());
     let mut got = Vec::new();
     loop {
@@ -255,22 +429,26 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
     update(&mut a, Action::ToggleDebug);
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::StartDebug("/project/agent.rhai".into(), "*".into())]
+        vec![Effect::Start(
+            "/project/agent.rhai".into(),
+            Some(debug("*"))
+        )]
     );
     assert_eq!(update(&mut a, Action::Step), vec![], "not paused yet");
     update(
         &mut a,
         Action::Finished {
             result: Ok(json!(null)),
+            error_line: None,
             ms: 1,
         },
     );
     update(&mut a, Action::NextBreakPattern);
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::StartDebug(
+        vec![Effect::Start(
             "/project/agent.rhai".into(),
-            "llm.*".into()
+            Some(debug("llm.*"))
         )]
     );
     assert!(picture(&a, 100, 30).contains("[debug llm.*]"));
@@ -283,6 +461,7 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
             file: "agent.rhai".into(),
             line: 3,
         }),
+        locals: vec![("topic".into(), json!("owls"))],
     };
     update(&mut a, Action::Paused(pause.clone()));
     let paused = picture(&a, 80, 24);
@@ -318,7 +497,7 @@ fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
     let mut run = None;
     let next = || rx.recv_timeout(Duration::from_secs(10)).expect("an action");
     carry_out(
-        Effect::StartDebug(file, "*".into()),
+        Effect::Start(file, Some(debug("*"))),
         &runtime,
         &tx,
         &mut run,
@@ -410,7 +589,7 @@ fn the_editor_types_saves_and_never_loses_edits() {
         update(&mut a, Action::Run),
         vec![
             Effect::Save(path.clone(), "-- hi return 1\n".into()),
-            Effect::Start(path.clone())
+            Effect::Start(path.clone(), None)
         ]
     );
     update(&mut a, Action::Saved("-- hi return 1\n".into()));
@@ -500,6 +679,7 @@ fn at_a_pause_the_arguments_are_edited_as_json_and_sent_with_the_resume() {
             args: vec![json!("hi")],
             result: None,
             location: None,
+            locals: vec![],
         }),
     );
     update(&mut a, key('e'));
@@ -533,6 +713,7 @@ fn at_a_pause_the_arguments_are_edited_as_json_and_sent_with_the_resume() {
             args: vec![],
             result: Some(json!({"text": "x"})),
             location: None,
+            locals: vec![],
         }),
     );
     update(&mut a, key('e'));
@@ -613,6 +794,15 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
     let (tx, rx) = mpsc::channel();
     let mut repls = llmspell_tui::repl::Repls::default();
     let enter = || Action::Key(KeyEvent::from(KeyCode::Enter));
+    // The first visit to a tab reads its saved history and starts the REPL.
+    assert_eq!(
+        update(&mut a, Action::NextTab),
+        vec![
+            Effect::LoadHistory(dir.path().into(), llmspell::EngineKind::Lua),
+            Effect::OpenRepl(llmspell::EngineKind::Lua)
+        ]
+    );
+    repls.open(llmspell::EngineKind::Lua, dir.path(), &tx);
     let mut submit = |a: &mut App, text: &str| {
         for c in text.chars() {
             update(a, key(c));
@@ -624,14 +814,6 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
             repls.eval(kind, dir.path(), entry, &tx);
         }
     };
-    // The first visit to a tab reads its saved history.
-    assert_eq!(
-        update(&mut a, Action::NextTab),
-        vec![Effect::LoadHistory(
-            dir.path().into(),
-            llmspell::EngineKind::Lua
-        )]
-    );
     update(
         &mut a,
         Action::History(llmspell::EngineKind::Lua, vec!["old = 1".into()]),
@@ -676,6 +858,39 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
         llmspell_tui::repl::load_history(&saved),
         ["x = 20", "print('p'); return x + 1"]
     );
+
+    // Tab completes the REPL's globals and bridge functions, which the
+    // REPL sent when it started.
+    assert!(
+        a.completions.iter().any(|c| c == "llm.chat"),
+        "{:?}",
+        a.completions
+    );
+    let tab = || Action::Key(KeyEvent::from(KeyCode::Tab));
+    for c in "json.d".chars() {
+        update(&mut a, key(c));
+    }
+    update(&mut a, tab());
+    assert_eq!(a.repl_input.text(), "json.decode");
+    // Several fit: as far as they agree, and the status bar lists them.
+    a.repl_input = llmspell_tui::editor::Editor::input("");
+    for c in "x = state.".chars() {
+        update(&mut a, key(c));
+    }
+    update(&mut a, tab());
+    assert_eq!(a.repl_input.text(), "x = state.");
+    let listed = a.notice.clone().unwrap_or_default();
+    assert!(
+        listed.contains("state.get") && listed.contains("state.set"),
+        "{listed}"
+    );
+    // Nothing before the cursor: Tab is still the next pane; Esc leaves too.
+    a.repl_input = llmspell_tui::editor::Editor::input("");
+    update(&mut a, tab());
+    assert_eq!(a.focus, Focus::Inspector);
+    a.focus = Focus::Output;
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Esc)));
+    assert_eq!(a.focus, Focus::Spells);
 }
 
 #[test]
