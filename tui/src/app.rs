@@ -94,6 +94,14 @@ pub enum Action {
     ToggleDebug,
     /// Debug runs pause at the next family of bridge calls.
     NextBreakPattern,
+    /// Ask which bridge calls debug runs pause at (typed patterns).
+    TypeBreakPattern,
+    /// Ask for a new spell's name, then create and open it.
+    NewSpell,
+    /// The status-bar prompt's answer is given (Enter).
+    Answer,
+    /// A line for the status bar.
+    Notice(String),
     /// Show or hide the keys.
     Help,
     /// Closes the help, or leaves the editor for the spell list.
@@ -139,6 +147,24 @@ pub enum Action {
     Completions(Vec<String>),
 }
 
+/// What the status-bar prompt asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// A file name for a new spell (Ctrl+N).
+    NewSpell,
+    /// The bridge calls debug runs pause before (`B`).
+    BreakOn,
+}
+
+impl Prompt {
+    pub fn question(self) -> &'static str {
+        match self {
+            Prompt::NewSpell => "new spell (name.lua, name.js or name.rhai): ",
+            Prompt::BreakOn => "pause before (patterns, comma-separated): ",
+        }
+    }
+}
+
 /// What a debugged run pauses at.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Breaks {
@@ -160,6 +186,10 @@ pub enum Effect {
     Start(PathBuf, Option<Breaks>),
     /// The running spell's line breakpoints changed.
     LineBreaks(Vec<u32>),
+    /// Create an empty spell file (never over an existing one).
+    Create(PathBuf),
+    /// Read the project's llmspell.toml again, to report a mistake in it.
+    CheckConfig(PathBuf),
     /// Start this engine's REPL (it sends its completions back).
     OpenRepl(llmspell::EngineKind),
     /// Let a paused run go on.
@@ -200,8 +230,11 @@ pub struct App {
     pub auto_run: bool,
     /// Runs pause before bridge calls.
     pub debug: bool,
-    /// Which of [`BREAK_PATTERNS`] debug runs pause at.
-    pub break_pattern: usize,
+    /// The bridge calls debug runs pause before: one of [`BREAK_PATTERNS`]
+    /// (`b` cycles them) or any patterns typed after `B`, comma-separated.
+    pub break_on: String,
+    /// A one-line question in the status bar, and its answer so far.
+    pub prompt: Option<(Prompt, Editor)>,
     /// Where the run is paused, if it is.
     pub paused: Option<Pause>,
     /// The arguments or result of the pause, being edited as JSON.
@@ -257,7 +290,8 @@ impl App {
             state: Vec::new(),
             auto_run: false,
             debug: false,
-            break_pattern: 0,
+            break_on: BREAK_PATTERNS[0].to_owned(),
+            prompt: None,
             paused: None,
             pause_edit: None,
             state_selected: 0,
@@ -343,6 +377,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         app.quit_asked = false;
     }
     if let Action::Key(key) = action {
+        if app.prompt.is_some() && !app.help {
+            use crossterm::event::KeyCode;
+            let mapped = match key.code {
+                KeyCode::Enter => Action::Answer,
+                KeyCode::Esc => Action::Escape,
+                _ => Action::EditorKey(key),
+            };
+            return update(app, mapped);
+        }
         if app.repl_typing() && !app.help {
             use crossterm::event::{KeyCode, KeyModifiers};
             let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -419,8 +462,26 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::NextBreakPattern => {
-            app.break_pattern = (app.break_pattern + 1) % BREAK_PATTERNS.len();
+            let at = BREAK_PATTERNS.iter().position(|p| *p == app.break_on);
+            let next = at.map_or(0, |i| (i + 1) % BREAK_PATTERNS.len());
+            app.break_on = BREAK_PATTERNS[next].to_owned();
             app.debug = true;
+            Vec::new()
+        }
+        Action::TypeBreakPattern => {
+            app.prompt = Some((Prompt::BreakOn, Editor::input(&app.break_on)));
+            if let Some((_, e)) = &mut app.prompt {
+                e.area.move_cursor(ratatui_textarea::CursorMove::End);
+            }
+            Vec::new()
+        }
+        Action::NewSpell => {
+            app.prompt = Some((Prompt::NewSpell, Editor::input("")));
+            Vec::new()
+        }
+        Action::Answer => answer(app),
+        Action::Notice(text) => {
+            app.notice = Some(text);
             Vec::new()
         }
         Action::Help => {
@@ -431,6 +492,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Escape => {
             if app.help {
                 app.help = false;
+            } else if app.prompt.is_some() {
+                app.prompt = None;
             } else if app.state_edit.is_some() {
                 app.state_edit = None;
             } else if app.pause_edit.is_some() {
@@ -615,6 +678,13 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 /// read again, the open spell reloaded, and re-run when auto-run is on.
 fn changed(app: &mut App, paths: &[PathBuf]) -> Vec<Effect> {
     let mut effects = vec![Effect::Scan(app.dir.clone())];
+    // Runs read llmspell.toml afresh; a mistake in it is reported now.
+    if paths
+        .iter()
+        .any(|p| p.file_name() == Some("llmspell.toml".as_ref()))
+    {
+        effects.push(Effect::CheckConfig(app.dir.clone()));
+    }
     let Some(open) = app.selected_path() else {
         return effects;
     };
@@ -642,6 +712,51 @@ fn resume(app: &mut App, how: Resume) -> Vec<Effect> {
     };
     app.paused = None;
     vec![Effect::Resume(how, edited)]
+}
+
+/// The prompt was answered.
+fn answer(app: &mut App) -> Vec<Effect> {
+    let Some((prompt, edit)) = app.prompt.take() else {
+        return Vec::new();
+    };
+    let text = edit.text().trim().to_owned();
+    match prompt {
+        Prompt::BreakOn => {
+            let patterns: Vec<&str> = text
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            if patterns.is_empty() {
+                app.notice = Some("no pattern: debug runs keep pausing as before".into());
+            } else {
+                app.break_on = patterns.join(", ");
+                app.debug = true;
+            }
+            Vec::new()
+        }
+        Prompt::NewSpell => {
+            let engine = llmspell::EngineKind::from_path(std::path::Path::new(&text));
+            if text.contains(['/', '\\']) || engine.is_err() {
+                app.notice = Some(format!(
+                    "{text:?}: a spell is a file name ending .lua, .js or .rhai"
+                ));
+                return Vec::new();
+            }
+            if app.editor.dirty() {
+                app.notice = Some("unsaved edits: Ctrl+S saves them first".into());
+                return Vec::new();
+            }
+            if !app.spells.contains(&text) {
+                app.spells.push(text.clone());
+                app.spells.sort();
+            }
+            app.selected = app.spells.iter().position(|s| *s == text).unwrap_or(0);
+            app.focus = Focus::Editor;
+            let path = app.dir.join(&text);
+            vec![Effect::Create(path.clone()), Effect::Load(path)]
+        }
+    }
 }
 
 /// The name being typed at the REPL's cursor (`state.g`).
@@ -714,7 +829,11 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::Abort
         | Action::ToggleBreakpoint
         | Action::Complete
-        | Action::Completions(_) => None,
+        | Action::Completions(_)
+        | Action::TypeBreakPattern
+        | Action::NewSpell
+        | Action::Answer
+        | Action::Notice(_) => None,
         Action::Up | Action::Down if app.focus == Focus::Spells && !app.spells.is_empty() => {
             let last = app.spells.len() - 1;
             app.selected = match action {
@@ -800,9 +919,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.status = Status::Running { spell };
             // A run is debugged in debug mode, or when it has breakpoints.
             let breaks = (app.debug || !lines.is_empty()).then(|| Breaks {
-                pattern: app
-                    .debug
-                    .then(|| BREAK_PATTERNS[app.break_pattern].to_owned()),
+                pattern: app.debug.then(|| app.break_on.clone()),
                 lines,
             });
             Some(Effect::Start(path, breaks))
@@ -827,6 +944,13 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         }
         Action::EditorKey(key) => {
             let typing_repl = app.repl_typing();
+            if let Some((_, edit)) = &mut app.prompt {
+                // One line: Enter answers, it never breaks the line.
+                if key.code != crossterm::event::KeyCode::Enter {
+                    edit.area.input(key);
+                }
+                return None;
+            }
             match (&mut app.pause_edit, &mut app.state_edit) {
                 (Some(edit), _) | (None, Some((_, edit))) => edit.area.input(key),
                 (None, None) if typing_repl => app.repl_input.area.input(key),

@@ -45,6 +45,27 @@ pub fn carry_out(
             }
         }
         Effect::Start(path, breaks) => *run = start(&path, runtime, tx, breaks.as_ref()),
+        Effect::Create(path) => {
+            let made = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path);
+            let notice = match made {
+                Ok(_) => format!("created {}", path.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    format!("{} is there already: opened it", path.display())
+                }
+                Err(e) => format!("cannot create {}: {e}", path.display()),
+            };
+            let _ = tx.send(Action::Notice(notice));
+        }
+        Effect::CheckConfig(dir) => {
+            let notice = match Config::discover(&dir) {
+                Ok(_) => "llmspell.toml changed: the next run uses it".to_owned(),
+                Err(e) => e.report(),
+            };
+            let _ = tx.send(Action::Notice(notice));
+        }
         Effect::LineBreaks(lines) => {
             if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
                 debugger.set_line_breaks(lines);
@@ -181,8 +202,8 @@ pub fn start(
     opts.log = Arc::new(|_, _, _| {});
     let debugger = breaks.map(|b| {
         let d = Debugger::new();
-        if let Some(pattern) = &b.pattern {
-            d.break_on(pattern);
+        for pattern in b.pattern.iter().flat_map(|p| p.split(',')) {
+            d.break_on(pattern.trim());
         }
         d.set_line_breaks(b.lines.iter().copied());
         d

@@ -27,6 +27,8 @@ pub const HELP: &[(&str, &str)] = &[
         "b",
         "debug: which calls (*, llm.*, tool.call, state.*, workflow.*)",
     ),
+    ("B", "debug: type the calls to pause at (tool.*, state.set)"),
+    ("Ctrl+N", "new spell: asks its name, creates and opens it"),
     ("c", "at a pause: go on to the next call"),
     ("F10, n", "at a pause: step over this call"),
     (
@@ -65,6 +67,8 @@ pub const ACTIONS: &[(&str, Action)] = &[
     ("breakpoint", Action::ToggleBreakpoint),
     ("debug", Action::ToggleDebug),
     ("break_pattern", Action::NextBreakPattern),
+    ("type_break_pattern", Action::TypeBreakPattern),
+    ("new_spell", Action::NewSpell),
     ("auto_run", Action::ToggleAutoRun),
     ("save", Action::Save),
     ("quit", Action::Quit),
@@ -232,7 +236,7 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let shift = key.modifiers.contains(KeyModifiers::SHIFT);
     let command = matches!(key.code, KeyCode::F(_) | KeyCode::Tab | KeyCode::Esc)
-        || (ctrl && matches!(key.code, KeyCode::Char('s' | 'c' | 'q')));
+        || (ctrl && matches!(key.code, KeyCode::Char('s' | 'c' | 'q' | 'n')));
     if in_editor && !command {
         return Some(Action::EditorKey(key));
     }
@@ -241,6 +245,7 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
         KeyCode::Char('q') if ctrl => Action::Quit,
         KeyCode::F(5) if shift => Action::Stop,
         KeyCode::F(5) => Action::Run,
+        KeyCode::Char('n') if ctrl => Action::NewSpell,
         KeyCode::F(10) | KeyCode::Char('n') => Action::Step,
         KeyCode::F(11) | KeyCode::Char('s') => Action::StepLine,
         KeyCode::F(9) => Action::ToggleBreakpoint,
@@ -250,6 +255,7 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
         KeyCode::Delete | KeyCode::Char('D') => Action::DeleteKey,
         KeyCode::Char('d') => Action::ToggleDebug,
         KeyCode::Char('b') => Action::NextBreakPattern,
+        KeyCode::Char('B') => Action::TypeBreakPattern,
         KeyCode::Char('c') if ctrl => Action::Stop,
         KeyCode::Char('q') if !ctrl => Action::Quit,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,

@@ -466,6 +466,20 @@ fn help(app: &App, frame: &mut Frame) {
 }
 
 fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some((prompt, edit)) = &app.prompt {
+        let question = prompt.question();
+        let [ask, answer] = Layout::horizontal([
+            Constraint::Length(question.len() as u16),
+            Constraint::Min(1),
+        ])
+        .areas(area);
+        frame.render_widget(
+            Paragraph::new(question).style(Style::default().fg(app.theme.accent)),
+            ask,
+        );
+        frame.render_widget(&edit.area, answer);
+        return;
+    }
     let (text, style) = match &app.status {
         Status::Idle => (
             "F5 run  Shift+F5 stop  d debug  a auto-run  F1 keys  q quit".to_owned(),
@@ -485,10 +499,6 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             Style::default().fg(if *ok { app.theme.ok } else { app.theme.error }),
         ),
     };
-    let (text, style) = match &app.notice {
-        Some(n) => (n.clone(), Style::default().fg(app.theme.accent)),
-        None => (text, style),
-    };
     let (text, style) = match &app.paused {
         Some(p) => (
             format!(
@@ -499,9 +509,13 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
         ),
         None => (text, style),
     };
+    let (text, style) = match &app.notice {
+        Some(n) => (n.clone(), Style::default().fg(app.theme.accent)),
+        None => (text, style),
+    };
     let mut marks = String::new();
     if app.debug {
-        let pattern = crate::app::BREAK_PATTERNS[app.break_pattern];
+        let pattern = &app.break_on;
         marks.push_str(&format!("[debug {pattern}] "));
     }
     if app.auto_run {

@@ -912,3 +912,152 @@ fn a_click_focuses_the_pane_under_it() {
     update(&mut a, Action::Click(5, 39));
     assert_eq!(a.focus, Focus::Spells);
 }
+
+#[test]
+fn ctrl_n_makes_a_new_spell_and_capital_b_takes_typed_patterns() {
+    use crossterm::event::KeyModifiers;
+    let mut a = app();
+    let typed = |a: &mut App, text: &str| {
+        for c in text.chars() {
+            update(a, key(c));
+        }
+        update(a, Action::Key(KeyEvent::from(KeyCode::Enter)))
+    };
+    let ctrl_n = || Action::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL));
+    update(&mut a, ctrl_n());
+    assert!(picture(&a, 80, 24).contains("new spell (name.lua"));
+    assert_eq!(typed(&mut a, "notes.txt"), vec![]);
+    assert!(a
+        .notice
+        .as_deref()
+        .unwrap_or_default()
+        .contains(".lua, .js or .rhai"));
+    assert!(a.prompt.is_none());
+    // Esc gives up on the question.
+    update(&mut a, ctrl_n());
+    update(&mut a, key('x'));
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Esc)));
+    assert!(a.prompt.is_none());
+    // Ctrl+N works from inside the editor too; the new spell opens there.
+    a.focus = Focus::Editor;
+    update(&mut a, ctrl_n());
+    assert_eq!(
+        typed(&mut a, "ask.rhai"),
+        vec![
+            Effect::Create("/project/ask.rhai".into()),
+            Effect::Load("/project/ask.rhai".into())
+        ]
+    );
+    assert_eq!(a.spell_name(), Some("ask.rhai"));
+    assert_eq!(a.focus, Focus::Editor);
+
+    // B asks for patterns; a debug run then pauses at those.
+    a.focus = Focus::Spells;
+    update(&mut a, key('B'));
+    assert!(picture(&a, 80, 24).contains("pause before"));
+    for _ in 0..3 {
+        update(&mut a, Action::Key(KeyEvent::from(KeyCode::Backspace)));
+    }
+    typed(&mut a, "tool.*, state.set");
+    assert!(a.debug);
+    assert_eq!(a.break_on, "tool.*, state.set");
+    assert!(picture(&a, 80, 24).contains("[debug tool.*, state.set]"));
+    assert_eq!(
+        update(&mut a, Action::Run),
+        vec![Effect::Start(
+            "/project/ask.rhai".into(),
+            Some(debug("tool.*, state.set"))
+        )]
+    );
+    // b goes back to the presets.
+    update(&mut a, Action::NextBreakPattern);
+    assert_eq!(a.break_on, "*");
+}
+
+#[test]
+fn new_spells_never_overwrite_and_a_bad_config_is_reported_when_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = llmspell::Runtime::new();
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    let next = || rx.recv_timeout(Duration::from_secs(10)).expect("an action");
+    let spell = dir.path().join("new.lua");
+    carry_out(Effect::Create(spell.clone()), &runtime, &tx, &mut run);
+    assert!(matches!(next(), Action::Notice(n) if n.starts_with("created")));
+    assert_eq!(std::fs::read_to_string(&spell).unwrap(), "");
+    std::fs::write(&spell, "return 1\n").unwrap();
+    carry_out(Effect::Create(spell.clone()), &runtime, &tx, &mut run);
+    assert!(matches!(next(), Action::Notice(n) if n.contains("there already")));
+    assert_eq!(std::fs::read_to_string(&spell).unwrap(), "return 1\n");
+
+    // Saving llmspell.toml checks it at once.
+    let mut a = App::new(dir.path().into(), vec!["new.lua".into()]);
+    let toml = dir.path().join("llmspell.toml");
+    std::fs::write(&toml, "[limits]\ntimeout_secs = \"soon\"\n").unwrap();
+    let effects = update(&mut a, Action::Changed(vec![toml.clone()]));
+    assert!(
+        effects.contains(&Effect::CheckConfig(dir.path().into())),
+        "{effects:?}"
+    );
+    carry_out(
+        Effect::CheckConfig(dir.path().into()),
+        &runtime,
+        &tx,
+        &mut run,
+    );
+    let Action::Notice(n) = next() else { panic!() };
+    assert!(
+        n.starts_with("config.invalid") && n.contains("llmspell.toml"),
+        "{n}"
+    );
+    std::fs::write(&toml, "[limits]\ntimeout_secs = 5\n").unwrap();
+    carry_out(
+        Effect::CheckConfig(dir.path().into()),
+        &runtime,
+        &tx,
+        &mut run,
+    );
+    assert!(matches!(next(), Action::Notice(n) if n.contains("next run uses it")));
+}
+
+#[test]
+fn typed_patterns_and_line_breakpoints_pause_a_real_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.lua");
+    std::fs::write(
+        &file,
+        "state.set(\"a\", 1)\nlocal x = 2\nprint(\"x\")\nreturn state.get(\"a\") + x",
+    )
+    .unwrap();
+    let runtime = llmspell::Runtime::new();
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    let next_pause = || loop {
+        match rx.recv_timeout(Duration::from_secs(10)).expect("an action") {
+            Action::Paused(p) => return p,
+            Action::Finished { result, .. } => panic!("ended: {result:?}"),
+            _ => {}
+        }
+    };
+    let breaks = llmspell_tui::app::Breaks {
+        pattern: Some("print, state.get".into()),
+        lines: vec![2],
+    };
+    carry_out(Effect::Start(file, Some(breaks)), &runtime, &tx, &mut run);
+    let p = next_pause();
+    assert_eq!((p.when, p.location.clone().unwrap().line), (When::Line, 2));
+    let go = llmspell::debug::Resume::Continue;
+    carry_out(Effect::Resume(go, None), &runtime, &tx, &mut run);
+    let p = next_pause();
+    assert_eq!(p.call, "print");
+    assert!(p.locals.contains(&("x".into(), json!(2))), "{:?}", p.locals);
+    carry_out(Effect::Resume(go, None), &runtime, &tx, &mut run);
+    assert_eq!(next_pause().call, "state.get");
+    carry_out(Effect::Resume(go, None), &runtime, &tx, &mut run);
+    loop {
+        if let Action::Finished { result, .. } = rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            assert_eq!(result, Ok(json!(3)));
+            break;
+        }
+    }
+}
