@@ -1,6 +1,11 @@
 //! The real binary in a real terminal (tmux): open a project, run a spell,
 //! see its output, an event and a state change, pause at a bridge call,
-//! and see a file edited by another program reload.
+//! and see a file edited by another program reload; and, in each language,
+//! what a new user does first: write a spell, run it, step through its
+//! model call, edit the reply at the pause, and see the state change.
+
+#[path = "../../tests/support/scripted.rs"]
+mod scripted;
 
 use std::path::Path;
 use std::process::Command;
@@ -12,7 +17,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(dir: &Path) -> Tmux {
-        let session = format!("llmspell-tui-test-{}", std::process::id());
+        // Tests run at once: each gets its own session.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("llmspell-tui-test-{}-{n}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_llmspell-tui");
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", &session, "-x", "100", "-y", "30"])
@@ -38,6 +46,26 @@ impl Tmux {
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Esc on its own: a key sent right after it would read as Alt+key.
+    fn escape(&self) {
+        self.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    /// Types `text` as it is.
+    fn type_text(&self, text: &str) {
+        // tmux reads a `;` ending an argument as its command separator.
+        let text = match text.strip_suffix(';') {
+            Some(head) => format!("{head}\\;"),
+            None => text.to_owned(),
+        };
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session, "-l", &text])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     /// Waits until the screen shows every one of `texts`.
@@ -92,4 +120,99 @@ fn open_run_watch_pause_and_reload_in_a_real_terminal() {
     std::fs::write(&spell, "return \"edited outside\"\n").unwrap();
     tui.wait_for(&["return \"edited outside\""]);
     tui.keys(&["q"]);
+}
+
+#[test]
+fn a_new_user_writes_runs_steps_and_edits_a_reply_in_each_language() {
+    let server = scripted::Scripted::always(scripted::Reply::text("from the model"));
+    for (ext, lines) in [
+        (
+            "lua",
+            [
+                "local r = llm.chat(\"hi\")",
+                "state.set(\"last\", r.text)",
+                "print(r.text)",
+            ],
+        ),
+        (
+            "js",
+            [
+                "const r = await llm.chat(\"hi\");",
+                "state.set(\"last\", r.text);",
+                "print(r.text);",
+            ],
+        ),
+        (
+            "rhai",
+            [
+                "let r = llm.chat(\"hi\");",
+                "state.set(\"last\", r.text);",
+                "print(r.text);",
+            ],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("llmspell.toml"), server.toml()).unwrap();
+        let tui = Tmux::start(dir.path());
+        tui.wait_for(&["Spells", "F5 run"]);
+        let spell = format!("ask.{ext}");
+
+        // Write it: Ctrl+N names a new spell; type it; Ctrl+S saves.
+        tui.keys(&["C-n"]);
+        tui.wait_for(&["new spell"]);
+        tui.type_text(&spell);
+        tui.keys(&["Enter"]);
+        tui.wait_for(&[&format!("created"), &spell]);
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                tui.keys(&["Enter"]);
+            }
+            tui.type_text(line);
+        }
+        tui.wait_for(&[&format!("{spell} ●")]);
+        tui.keys(&["C-s"]);
+        tui.wait_for(&["saved"]);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(&spell)).unwrap(),
+            lines.join("\n"),
+            "{ext}"
+        );
+
+        // Run it: output, the model call in the events, the state.
+        tui.escape();
+        tui.keys(&["F5"]);
+        tui.wait_for(&[
+            "from the model",
+            "llm.response",
+            "last = \"from the model\"",
+        ]);
+
+        // Step through its model call, and edit the reply at the pause.
+        tui.keys(&["d", "b"]);
+        tui.wait_for(&["[debug llm.*]"]);
+        tui.keys(&["F5"]);
+        tui.wait_for(&["Paused before llm.chat", &format!("{spell}:1"), "\"hi\""]);
+        tui.keys(&["F10"]);
+        tui.wait_for(&["Paused after llm.chat", "\"text\": \"from the model\""]);
+        tui.keys(&["e"]);
+        tui.wait_for(&["Edit the reply of llm.chat"]);
+        for _ in 0..20 {
+            tui.keys(&["C-k", "Delete"]);
+        }
+        tui.type_text("{\"text\": \"EDITED\"}");
+        tui.keys(&["F5"]);
+        tui.wait_for(&["last = \"EDITED\"", &format!("{spell}: ok")]);
+
+        if ext != "js" {
+            // A line breakpoint (F9 on line 2) pauses there and shows locals.
+            tui.keys(&["d", "Tab", "Up", "F9"]);
+            tui.wait_for(&["● 2 state.set"]);
+            tui.escape();
+            tui.keys(&["F5"]);
+            tui.wait_for(&[&format!("Paused at {spell}:2"), "locals", "r = {"]);
+            tui.keys(&["F5"]);
+            tui.wait_for(&[&format!("{spell}: ok")]);
+        }
+        tui.keys(&["q"]);
+    }
 }
