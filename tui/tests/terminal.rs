@@ -162,7 +162,7 @@ fn a_new_user_writes_runs_steps_and_edits_a_reply_in_each_language() {
         tui.wait_for(&["new spell"]);
         tui.type_text(&spell);
         tui.keys(&["Enter"]);
-        tui.wait_for(&[&format!("created"), &spell]);
+        tui.wait_for(&["created", &spell]);
         for (i, line) in lines.iter().enumerate() {
             if i > 0 {
                 tui.keys(&["Enter"]);
