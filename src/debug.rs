@@ -185,6 +185,8 @@ impl Debugger {
             self.shared.1.notify_all();
         }
         session.publish("debug.paused", pause_event(&pause), crate::bus::now_ms());
+        // Time spent paused does not count against the run's time limit.
+        let _moved = MoveDeadline(&session.deadline, std::time::Instant::now());
         let (lock, changed) = &*self.shared;
         let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
         let answer = loop {
@@ -213,6 +215,16 @@ impl Debugger {
         };
         self.shared.1.notify_all();
         Ok(edited)
+    }
+}
+
+/// Moves a run's deadline on by the time since a pause began, when the
+/// pause ends however it ends.
+struct MoveDeadline<'a>(&'a crate::runtime::Deadline, std::time::Instant);
+
+impl Drop for MoveDeadline<'_> {
+    fn drop(&mut self) {
+        self.0.add_pause(self.1.elapsed());
     }
 }
 

@@ -213,13 +213,43 @@ pub struct Session {
     pub(crate) stop: StopHandle,
     pub(crate) limits: Limits,
     pub(crate) started: Instant,
-    pub(crate) deadline: Option<Instant>,
+    pub(crate) deadline: Deadline,
     config: Config,
     models: OnceCell<Arc<crate::provider::Models>>,
     pub(crate) cassette: Option<Arc<Mutex<crate::provider::Cassette>>>,
     /// Model calls and tokens so far, for `[limits] max_llm_calls/max_tokens`.
     pub(crate) llm_used: std::cell::Cell<(u64, u64)>,
     pub(crate) debugger: Option<crate::debug::Debugger>,
+}
+
+/// When a run's time is up: its start plus its time limit, plus the time it
+/// has spent paused in a debugger (a pause is the user's time, not the
+/// spell's). Clones share the paused time, so engines' limit checks on
+/// other threads see it too.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Deadline {
+    at: Option<Instant>,
+    paused_us: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Deadline {
+    pub(crate) fn is_some(&self) -> bool {
+        self.at.is_some()
+    }
+
+    pub(crate) fn passed(&self) -> bool {
+        self.at.is_some_and(|d| {
+            let paused = self.paused_us.load(std::sync::atomic::Ordering::Relaxed);
+            Instant::now() >= d + Duration::from_micros(paused)
+        })
+    }
+
+    /// The run was paused this long: its time limit moves on by as much.
+    pub(crate) fn add_pause(&self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.paused_us
+            .fetch_add(us, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Session {
@@ -264,7 +294,7 @@ impl Session {
 
     /// True once the wall-clock limit has passed (engines call this rarely).
     pub fn past_deadline(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.deadline.passed()
     }
 
     /// The project's state database, opened on first use.
@@ -498,7 +528,10 @@ impl Runtime {
             project_dir: opts.config.project_dir.clone(),
             store: OnceCell::new(),
             stop: opts.stop.clone(),
-            deadline: limits.timeout().map(|t| started + t),
+            deadline: Deadline {
+                at: limits.timeout().map(|t| started + t),
+                paused_us: Default::default(),
+            },
             limits,
             started,
             config: opts.config.clone(),

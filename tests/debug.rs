@@ -419,3 +419,26 @@ fn a_rhai_line_breakpoint_is_not_hit_inside_llmspells_own_prelude() {
         .is_none());
     assert_eq!(run.join().result.unwrap(), json!("ab"));
 }
+
+#[test]
+fn time_spent_paused_does_not_count_against_the_time_limit() {
+    for (kind, src) in [
+        (EngineKind::Lua, "state.set(\"a\", 1)\nlocal n = 0\nfor i = 1, 1e5 do n = n + 1 end\nreturn n"),
+        (EngineKind::Js, "state.set(\"a\", 1);\nlet n = 0;\nfor (let i = 0; i < 1e5; i++) n++;\nexport default n;"),
+        (EngineKind::Rhai, "state.set(\"a\", 1);\nlet n = 0;\nfor i in 0..10000 { n += 1; }\nn"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.break_on("state.set");
+        let mut config = Config::for_dir(dir.path());
+        config.limits.timeout_secs = 1.0;
+        let run = start(&rt, dir.path(), config, kind, src, &debugger);
+        debugger.wait_paused(WAIT).expect("paused");
+        // Paused for longer than the whole time limit.
+        std::thread::sleep(Duration::from_millis(1300));
+        debugger.resume(Resume::Continue, None);
+        let out = run.join();
+        assert!(out.result.is_ok(), "{kind}: {:?}", out.result);
+    }
+}

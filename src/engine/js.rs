@@ -10,7 +10,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::task::Poll;
-use std::time::Instant;
 
 use futures_util::future::LocalBoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -362,7 +361,7 @@ impl Drop for JsEngine {
 
 fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
     let stop = s.stop.clone();
-    let deadline: Option<Instant> = s.deadline;
+    let deadline = s.deadline.clone();
     let max_interrupts = match s.limits.instructions {
         0 => u64::MAX,
         n => n.div_ceil(TICKS_PER_INTERRUPT),
@@ -377,7 +376,7 @@ fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
             stop.trip(ErrorCode::LimitInstructions);
             return true;
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.passed() {
             stop.trip(ErrorCode::LimitTime);
             return true;
         }

@@ -303,7 +303,7 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
         n => n,
     };
     let stop = s.stop.clone();
-    let deadline = s.deadline;
+    let deadline = s.deadline.clone();
     let tripped = Cell::new(false);
     rhai.on_progress(move |ops| {
         let code = if stop.is_stopped() {
@@ -313,9 +313,7 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
         } else if counting && crate::alloc::thread_live_bytes() - base > cap {
             // Every operation: one step may double a string.
             Some(ErrorCode::LimitMemory)
-        } else if ops & SLOW_CHECK_MASK == 0
-            && deadline.is_some_and(|d| std::time::Instant::now() >= d)
-        {
+        } else if ops & SLOW_CHECK_MASK == 0 && deadline.passed() {
             Some(ErrorCode::LimitTime)
         } else {
             None

@@ -1,6 +1,7 @@
 //! The IDE's costs: drawing a whole frame after 100,000 events have gone
-//! through the inspector (and the memory the state holds then), and the
-//! time from saving a spell to its re-run starting (auto-run on).
+//! through the inspector (and the memory the state holds then), the time
+//! from saving a spell to its re-run starting (auto-run on), and syntax
+//! colours: a whole 1,000-line spell, and one key typed into it.
 //! The figures measured are in benches/README.md.
 
 use std::path::PathBuf;
@@ -45,6 +46,12 @@ fn busy_app() -> App {
 }
 
 fn frame(c: &mut Criterion) {
+    let started = Instant::now();
+    llmspell_tui::highlight::Highlight::for_extension("lua");
+    eprintln!(
+        "syntaxes loaded (once per process) in {:?}",
+        started.elapsed()
+    );
     let before = llmspell::alloc::thread_live_bytes();
     let app = busy_app();
     let held = llmspell::alloc::thread_live_bytes() - before;
@@ -105,5 +112,46 @@ fn save_to_rerun(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, frame, save_to_rerun);
+fn colours(c: &mut Criterion) {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let source: String = (0..1000)
+        .map(|i| format!("local x{i} = llm.chat(\"question {i}\").text -- note {i}\n"))
+        .collect();
+    let lines: Vec<String> = source.lines().map(str::to_owned).collect();
+    let mut group = c.benchmark_group("syntax colours");
+    for ext in ["lua", "js", "rhai"] {
+        group.bench_function(
+            format!("open a 1000-line spell: its first 50 lines ({ext})"),
+            |b| {
+                b.iter(|| {
+                    let mut h = llmspell_tui::highlight::Highlight::for_extension(ext);
+                    h.update(&lines, 50);
+                    h
+                })
+            },
+        );
+        group.bench_function(format!("all 1000 lines ({ext})"), |b| {
+            b.iter(|| {
+                let mut h = llmspell_tui::highlight::Highlight::for_extension(ext);
+                h.update(&lines, usize::MAX);
+                h
+            })
+        });
+    }
+    let mut app = App::new(PathBuf::from("/project"), vec!["big.lua".into()]);
+    update(&mut app, Action::Source(source));
+    update(&mut app, Action::NextPane);
+    for _ in 0..500 {
+        update(&mut app, Action::Key(KeyEvent::from(KeyCode::Down)));
+    }
+    group.bench_function("a key typed on line 500 of 1000 (lua)", |b| {
+        b.iter(|| {
+            update(&mut app, Action::Key(KeyEvent::from(KeyCode::Char('x'))));
+            update(&mut app, Action::Key(KeyEvent::from(KeyCode::Backspace)));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, frame, save_to_rerun, colours);
 criterion_main!(benches);

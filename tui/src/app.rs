@@ -939,6 +939,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             } else {
                 let ext = app.spell_name().and_then(|s| s.rsplit('.').next());
                 app.editor = Editor::code(&text, ext.unwrap_or(""));
+                let rows = app.editor_height();
+                app.editor.follow_cursor(rows);
             }
             None
         }
@@ -956,9 +958,6 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                 (None, None) if typing_repl => app.repl_input.area.input(key),
                 (None, None) => {
                     let changed = app.editor.area.input(key);
-                    if changed {
-                        app.editor.edited();
-                    }
                     let rows = app.editor_height();
                     app.editor.follow_cursor(rows);
                     changed

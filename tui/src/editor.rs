@@ -38,25 +38,22 @@ impl Editor {
         }
     }
 
-    /// A spell's buffer, coloured for its extension (`lua`, `js`, `rhai`).
+    /// A spell's buffer, coloured for its extension (`lua`, `js`, `rhai`)
+    /// as its lines are shown (see [`Editor::follow_cursor`]).
     pub fn code(text: &str, extension: &str) -> Editor {
         let mut e = Editor::new(text);
         e.highlight = Highlight::for_extension(extension);
-        e.edited();
         e
     }
 
-    /// After the text changed: its colours again (from the changed line).
-    pub fn edited(&mut self) {
-        self.highlight.update(self.area.lines());
-    }
-
-    /// Scrolls so the cursor is on one of `height` rows.
+    /// Scrolls so the cursor is on one of `height` rows, and colours what
+    /// is shown (after an edit, from the changed line).
     pub fn follow_cursor(&mut self, height: usize) {
         self.show_row(self.area.cursor().0, height);
     }
 
-    /// Scrolls so line `row` (from 0) is on one of `height` rows.
+    /// Scrolls so line `row` (from 0) is on one of `height` rows, and
+    /// colours what is shown.
     pub fn show_row(&mut self, row: usize, height: usize) {
         let height = height.max(1);
         if row < self.top {
@@ -64,6 +61,8 @@ impl Editor {
         } else if row >= self.top + height {
             self.top = row + 1 - height;
         }
+        self.highlight
+            .update(self.area.lines(), self.top.saturating_add(height));
     }
 
     /// An input box: no line numbers.

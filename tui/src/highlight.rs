@@ -79,8 +79,11 @@ fn kind_of(stack: &ScopeStack) -> Kind {
 #[derive(Clone, Default)]
 pub struct Highlight {
     syntax: Option<&'static SyntaxReference>,
-    /// Per line: its text, the parser state before it, and its pieces.
+    /// Per line from the top: its text, the parser state before it, and
+    /// its pieces.
     lines: Vec<Styled>,
+    /// How many lines the text had at the last update.
+    total: usize,
 }
 
 #[derive(Clone)]
@@ -98,6 +101,7 @@ impl Highlight {
         Highlight {
             syntax: set.find_syntax_by_extension(ext),
             lines: Vec::new(),
+            total: 0,
         }
     }
 
@@ -106,32 +110,35 @@ impl Highlight {
         self.lines.get(row).map_or(&[], |l| &l.pieces)
     }
 
-    /// Brings the colours up to date with `lines`.
-    pub fn update(&mut self, lines: &[String]) {
+    /// Brings the colours of the first `upto` of `lines` up to date (the
+    /// lines on screen and those above them: a parse goes top down, and
+    /// lines further down wait until they are shown).
+    pub fn update(&mut self, lines: &[String], upto: usize) {
         let Some(syntax) = self.syntax else {
             return;
         };
+        let upto = upto.min(lines.len());
         let first = self
             .lines
             .iter()
             .zip(lines)
             .position(|(old, new)| old.text != *new)
             .unwrap_or(self.lines.len().min(lines.len()));
+        // Lines after an edit keep their place counted from the end.
+        let shift = self.total as isize - lines.len() as isize;
+        self.total = lines.len();
         let mut state = match self.lines.get(first) {
             Some(l) => l.before.clone(),
-            None => match self.lines.last() {
-                // Lines were added at the end: go on from the last one.
-                Some(_) if first == self.lines.len() => self.state_after(first),
-                _ => (ParseState::new(syntax), ScopeStack::new()),
-            },
+            // Styling goes on further down: from the last styled line.
+            None if first > 0 && first == self.lines.len() => self.state_after(first),
+            None => (ParseState::new(syntax), ScopeStack::new()),
         };
         let old: Vec<Styled> = self.lines.split_off(first);
-        // Old lines line up with new ones counted from the end.
-        let shift = old.len() as isize - (lines.len() - first) as isize;
-        for (row, text) in lines.iter().enumerate().skip(first) {
-            let old_row = usize::try_from(row as isize - first as isize + shift).ok();
+        for (row, text) in lines.iter().enumerate().take(upto).skip(first) {
+            let old_row = usize::try_from(row as isize + shift - first as isize).ok();
             let rest = old_row.and_then(|r| old.get(r..)).unwrap_or(&[]);
             let unchanged = !rest.is_empty()
+                && rest.len() <= lines.len() - row
                 && rest[0].before == state
                 && rest.iter().zip(&lines[row..]).all(|(o, n)| o.text == *n);
             if unchanged {
@@ -234,7 +241,7 @@ mod tests {
             ),
         ] {
             let mut h = Highlight::for_extension(ext);
-            h.update(&[line.to_owned()]);
+            h.update(&[line.to_owned()], 1);
             let got = kinds_of(&h, 0, line);
             for (text, kind) in want {
                 assert!(
@@ -255,30 +262,33 @@ mod tests {
     fn an_edit_recolours_what_it_changed_and_no_more() {
         let lines = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let mut h = Highlight::for_extension("lua");
-        h.update(&lines(&["local a = 1", "local b = 2", "return a"]));
+        h.update(
+            &lines(&["local a = 1", "local b = 2", "return a"]),
+            usize::MAX,
+        );
         // Opening a long comment turns the lines after it into comment...
-        h.update(&lines(&["--[[ local a = 1", "local b = 2", "return a"]));
+        h.update(
+            &lines(&["--[[ local a = 1", "local b = 2", "return a"]),
+            usize::MAX,
+        );
         assert_eq!(
             kinds_of(&h, 2, "return a"),
             vec![("return a".into(), Kind::Comment)]
         );
         // ...and closing it gives them back their colours.
-        h.update(&lines(&[
-            "--[[ a ]] local a = 1",
-            "local b = 2",
-            "return a",
-        ]));
+        h.update(
+            &lines(&["--[[ a ]] local a = 1", "local b = 2", "return a"]),
+            usize::MAX,
+        );
         assert_eq!(
             kinds_of(&h, 2, "return a")[0],
             ("return".into(), Kind::Keyword)
         );
         // Lines added and removed in the middle.
-        h.update(&lines(&[
-            "local a = 1",
-            "-- new",
-            "local b = 2",
-            "return a",
-        ]));
+        h.update(
+            &lines(&["local a = 1", "-- new", "local b = 2", "return a"]),
+            usize::MAX,
+        );
         assert_eq!(
             kinds_of(&h, 1, "-- new"),
             vec![("-- new".into(), Kind::Comment)]
@@ -287,11 +297,29 @@ mod tests {
             kinds_of(&h, 3, "return a")[0],
             ("return".into(), Kind::Keyword)
         );
-        h.update(&lines(&["local a = 1"]));
+        h.update(&lines(&["local a = 1"]), usize::MAX);
         assert!(h.pieces(1).is_empty());
+        // Only lines up to `upto` are styled; more as they are shown.
+        let long: Vec<String> = (0..100).map(|i| format!("local x{i} = {i}")).collect();
+        let mut lazy = Highlight::for_extension("lua");
+        lazy.update(&long, 10);
+        assert!(!lazy.pieces(9).is_empty() && lazy.pieces(10).is_empty());
+        lazy.update(&long, 60);
+        assert_eq!(
+            kinds_of(&lazy, 59, &long[59])[0],
+            ("local".into(), Kind::Keyword)
+        );
+        // An edit above keeps what is below it.
+        let mut edited = long.clone();
+        edited.insert(0, "-- top".into());
+        lazy.update(&edited, 60);
+        assert_eq!(
+            kinds_of(&lazy, 60, &edited[60])[0],
+            ("local".into(), Kind::Keyword)
+        );
         // Plain text files stay plain.
         let mut plain = Highlight::for_extension("txt");
-        plain.update(&lines(&["local a"]));
+        plain.update(&lines(&["local a"]), 1);
         assert!(kinds_of(&plain, 0, "local a").is_empty());
     }
 }
