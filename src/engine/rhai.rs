@@ -91,6 +91,7 @@ impl RhaiEngine {
         let prelude = rhai
             .compile(PRELUDE)
             .map_err(|e| parse_error(&e, "prelude"))?;
+        #[cfg(feature = "rhai-debugger")]
         if session.debugger.is_some() {
             // The prelude's functions (closures too) are not the spell's lines.
             let ours = prelude
@@ -217,6 +218,7 @@ fn allow_keyword_members(rhai: &mut Rhai, modules_with_call: Vec<&'static str>) 
 /// gives us each line as it begins (for line breakpoints and line steps)
 /// and the scope (for the locals a pause shows). Only a debugged run pays
 /// for it.
+#[cfg(feature = "rhai-debugger")]
 #[allow(deprecated)] // Rhai marks its debugger interface "volatile".
 fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: Vec<String>) {
     use rhai::debugger::{DebuggerCommand, DebuggerEvent};

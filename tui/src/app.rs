@@ -94,6 +94,9 @@ pub enum Action {
     ToggleDebug,
     /// Debug runs pause at the next family of bridge calls.
     NextBreakPattern,
+    /// The focused pane grows or shrinks: wider (true) or taller, by this
+    /// many percent of the screen.
+    ResizePane(bool, i16),
     /// Ask which bridge calls debug runs pause at (typed patterns).
     TypeBreakPattern,
     /// Ask for a new spell's name, then create and open it.
@@ -249,6 +252,8 @@ pub struct App {
     pub theme: crate::theme::Theme,
     /// The terminal's size, for mouse clicks.
     pub screen: ratatui::layout::Rect,
+    /// How the panes share it (Alt+arrows change it).
+    pub sizes: crate::ui::Sizes,
     /// The REPL input line(s).
     pub repl_input: Editor,
     /// Each engine's REPL transcript and entry history, and where Up/Down are.
@@ -298,6 +303,7 @@ impl App {
             state_edit: None,
             tab: None,
             screen: ratatui::layout::Rect::new(0, 0, 80, 24),
+            sizes: Default::default(),
             theme: crate::theme::Theme::default(),
             repl_input: Editor::input(""),
             repl_log: Default::default(),
@@ -356,7 +362,9 @@ impl App {
 
     /// Rows of text the editor pane shows.
     pub fn editor_height(&self) -> usize {
-        crate::ui::panes(self.screen)[1].height.saturating_sub(2) as usize
+        crate::ui::panes(self.screen, self.sizes)[1]
+            .height
+            .saturating_sub(2) as usize
     }
 }
 
@@ -834,6 +842,12 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::NewSpell
         | Action::Answer
         | Action::Notice(_) => None,
+        Action::ResizePane(wider, by) => {
+            app.sizes.grow(app.focus, wider, by);
+            let rows = app.editor_height();
+            app.editor.follow_cursor(rows);
+            None
+        }
         Action::Up | Action::Down if app.focus == Focus::Spells && !app.spells.is_empty() => {
             let last = app.spells.len() - 1;
             app.selected = match action {
@@ -866,7 +880,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             None
         }
         Action::Click(column, row) => {
-            if let Some(pane) = crate::ui::pane_at(app.screen, column, row) {
+            if let Some(pane) = crate::ui::pane_at(app.screen, app.sizes, column, row) {
                 app.focus = pane;
             }
             None

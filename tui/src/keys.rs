@@ -10,6 +10,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Shift+F5, Ctrl+C", "stop the run"),
     ("Up/Down, k/j", "choose a spell"),
     ("Tab", "next pane (Esc leaves the editor)"),
+    (
+        "Alt+arrows",
+        "make the focused pane wider/narrower, taller/shorter",
+    ),
     ("F2", "bottom pane: Output, Lua, JS or Rhai REPL"),
     (
         "Enter (REPL)",
@@ -82,6 +86,10 @@ pub const ACTIONS: &[(&str, Action)] = &[
     ("pause_events", Action::PauseEvents),
     ("detail", Action::Detail),
     ("copy", Action::Copy),
+    ("wider", Action::ResizePane(true, 5)),
+    ("narrower", Action::ResizePane(true, -5)),
+    ("taller", Action::ResizePane(false, 5)),
+    ("shorter", Action::ResizePane(false, -5)),
     ("help", Action::Help),
     ("escape", Action::Escape),
 ];
@@ -235,8 +243,14 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let arrow = matches!(
+        key.code,
+        KeyCode::Left | KeyCode::Right | KeyCode::Up | KeyCode::Down
+    );
     let command = matches!(key.code, KeyCode::F(_) | KeyCode::Tab | KeyCode::Esc)
-        || (ctrl && matches!(key.code, KeyCode::Char('s' | 'c' | 'q' | 'n')));
+        || (ctrl && matches!(key.code, KeyCode::Char('s' | 'c' | 'q' | 'n')))
+        || (alt && arrow);
     if in_editor && !command {
         return Some(Action::EditorKey(key));
     }
@@ -246,6 +260,10 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
         KeyCode::F(5) if shift => Action::Stop,
         KeyCode::F(5) => Action::Run,
         KeyCode::Char('n') if ctrl => Action::NewSpell,
+        KeyCode::Left if alt => Action::ResizePane(true, -5),
+        KeyCode::Right if alt => Action::ResizePane(true, 5),
+        KeyCode::Up if alt => Action::ResizePane(false, -5),
+        KeyCode::Down if alt => Action::ResizePane(false, 5),
         KeyCode::F(10) | KeyCode::Char('n') => Action::Step,
         KeyCode::F(11) | KeyCode::Char('s') => Action::StepLine,
         KeyCode::F(9) => Action::ToggleBreakpoint,

@@ -12,27 +12,78 @@ use crate::app::{App, Focus, Status};
 use crate::highlight::Kind;
 use crate::theme::Theme;
 
-/// Where each pane is on a screen of `area`, with the status bar last:
-/// `[spells, editor, output, inspector, state, status]`. Drawing and mouse
-/// clicks both use it.
-pub fn panes(area: Rect) -> [Rect; 6] {
+/// Where each pane is on a screen of `area` with these sizes, with the
+/// status bar last: `[spells, editor, output, inspector, state, status]`.
+/// Drawing and mouse clicks both use it.
+pub fn panes(area: Rect, sizes: Sizes) -> [Rect; 6] {
     let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let centre = 100u16.saturating_sub(sizes.spells + sizes.right);
     let [spells, centre, right] = Layout::horizontal([
-        Constraint::Percentage(20),
-        Constraint::Percentage(50),
-        Constraint::Percentage(30),
+        Constraint::Percentage(sizes.spells),
+        Constraint::Percentage(centre),
+        Constraint::Percentage(sizes.right),
     ])
     .areas(body);
-    let [source, output] =
-        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(centre);
-    let [inspector, state] =
-        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+    let [source, output] = Layout::vertical([
+        Constraint::Percentage(sizes.editor),
+        Constraint::Percentage(100 - sizes.editor),
+    ])
+    .areas(centre);
+    let [inspector, state] = Layout::vertical([
+        Constraint::Percentage(sizes.events),
+        Constraint::Percentage(100 - sizes.events),
+    ])
+    .areas(right);
     [spells, source, output, inspector, state, status]
 }
 
+/// How the screen is shared, in percent: the spell list's and the right
+/// column's widths, and the editor's and the events' share of their column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub spells: u16,
+    pub right: u16,
+    pub editor: u16,
+    pub events: u16,
+}
+
+impl Default for Sizes {
+    fn default() -> Sizes {
+        Sizes {
+            spells: 20,
+            right: 30,
+            editor: 60,
+            events: 60,
+        }
+    }
+}
+
+impl Sizes {
+    /// The focused pane grows (`by` > 0) or shrinks: wider with `wider`,
+    /// else taller. Every pane keeps at least a tenth of the screen.
+    pub fn grow(&mut self, focus: Focus, wider: bool, by: i16) {
+        let step = |v: &mut u16, by: i16, max: u16| {
+            *v = (*v as i16 + by).clamp(10, max as i16) as u16;
+        };
+        match (focus, wider) {
+            (Focus::Spells, true) => step(&mut self.spells, by, 80 - self.right),
+            (Focus::Editor | Focus::Output, true) => {
+                // The centre takes from (or gives to) the right column.
+                step(&mut self.right, -by, 80 - self.spells)
+            }
+            (Focus::Inspector | Focus::State, true) => step(&mut self.right, by, 80 - self.spells),
+            (Focus::Editor, false) => step(&mut self.editor, by, 90),
+            (Focus::Output, false) => step(&mut self.editor, -by, 90),
+            (Focus::Inspector, false) => step(&mut self.events, by, 90),
+            (Focus::State, false) => step(&mut self.events, -by, 90),
+            (Focus::Spells, false) => {}
+        }
+    }
+}
+
 /// The pane under a point of the screen, if any.
-pub fn pane_at(area: Rect, column: u16, row: u16) -> Option<Focus> {
-    let [spells, editor, output, inspector, state, _] = panes(area);
+pub fn pane_at(area: Rect, sizes: Sizes, column: u16, row: u16) -> Option<Focus> {
+    let [spells, editor, output, inspector, state, _] = panes(area, sizes);
     let at = ratatui::layout::Position::new(column, row);
     [
         (spells, Focus::Spells),
@@ -47,13 +98,19 @@ pub fn pane_at(area: Rect, column: u16, row: u16) -> Option<Focus> {
 }
 
 pub fn render(app: &App, frame: &mut Frame) {
-    let [spells, source, output, inspector, state, status] = panes(frame.area());
+    let [spells, source, output, inspector, state, status] = panes(frame.area(), app.sizes);
     spell_list(app, frame, spells);
     editor_view(app, frame, source);
     output_view(app, frame, output);
     inspector_view(app, frame, inspector);
     state_view(app, frame, state);
     status_bar(app, frame, status);
+    // Over the panes: an event's whole JSON, then the keys.
+    if app.inspector.detail {
+        if let Some((topic, data)) = app.inspector.current() {
+            event_detail(frame, topic, data);
+        }
+    }
     if app.help {
         help(app, frame);
     }
@@ -265,15 +322,44 @@ fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
     let style = Style::default().fg(theme.pause);
     let mut lines: Vec<Line> = Vec::new();
     if let Some(body) = body {
-        let text = serde_json::to_string_pretty(&body).unwrap_or_default();
-        lines.extend(text.lines().map(|l| Line::raw(l.to_owned())));
+        // Pretty when it fits with the locals, else on as few rows as can be.
+        let room = area.height.saturating_sub(2) as usize;
+        let locals = if pause.locals.is_empty() {
+            0
+        } else {
+            pause.locals.len() + 1
+        };
+        let pretty = serde_json::to_string_pretty(&body).unwrap_or_default();
+        if pretty.lines().count() + locals <= room {
+            lines.extend(pretty.lines().map(|l| Line::raw(l.to_owned())));
+        } else {
+            // One line of JSON, cut into rows as wide as the pane.
+            let width = area.width.saturating_sub(2).max(1) as usize;
+            let chars: Vec<char> = body.to_string().chars().collect();
+            lines.extend(
+                chars
+                    .chunks(width)
+                    .map(|c| Line::raw(c.iter().collect::<String>())),
+            );
+        }
     }
     if !pause.locals.is_empty() {
         lines.push(Line::styled("locals", style));
+        let width = area.width.saturating_sub(2) as usize;
         for (name, value) in &pause.locals {
+            // One row each: a long value is cut, with `…`.
+            let room = width.saturating_sub(name.chars().count() + 5);
+            let mut shown: String = value.to_string().chars().take(room + 1).collect();
+            if shown.chars().count() > room {
+                shown = shown
+                    .chars()
+                    .take(room.saturating_sub(1))
+                    .collect::<String>()
+                    + "…";
+            }
             lines.push(Line::from(vec![
                 Span::styled(format!("  {name}"), Style::default().fg(theme.key)),
-                Span::raw(format!(" = {value}")),
+                Span::raw(format!(" = {shown}")),
             ]));
         }
     }
@@ -354,11 +440,6 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     let widget =
         Paragraph::new(lines).block(block(&app.theme, &title, app.focus == Focus::Inspector));
     frame.render_widget(widget, area);
-    if ins.detail {
-        if let Some((topic, data)) = ins.current() {
-            event_detail(frame, topic, data);
-        }
-    }
 }
 
 /// One event's whole JSON, over the middle of the screen.
@@ -391,16 +472,31 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(&edit.area, inner);
         return;
     }
-    let lines: Vec<Line> = app
-        .state
+    let rows = state_rows(&app.state);
+    // Keep the selected key in view.
+    let room = area.height.saturating_sub(2) as usize;
+    let at = rows
         .iter()
-        .enumerate()
-        .map(|(i, (key, value))| {
-            let line = Line::from(vec![
-                Span::styled(format!("{key} = "), Style::default().fg(app.theme.key)),
-                Span::raw(value.to_string()),
-            ]);
-            if focused && i == app.state_selected {
+        .position(|r| r.key == Some(app.state_selected))
+        .unwrap_or(0);
+    let skip = (at + 1).saturating_sub(room);
+    let lines: Vec<Line> = rows
+        .iter()
+        .skip(skip)
+        .take(room)
+        .map(|row| {
+            let indent = "  ".repeat(row.depth);
+            let label_style = if row.key.is_some() || row.value.is_none() {
+                Style::default().fg(app.theme.key)
+            } else {
+                Style::default().fg(app.theme.dim)
+            };
+            let mut spans = vec![Span::styled(format!("{indent}{}", row.label), label_style)];
+            if let Some(v) = &row.value {
+                spans.push(Span::raw(format!(" = {v}")));
+            }
+            let line = Line::from(spans);
+            if focused && row.key == Some(app.state_selected) {
                 line.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
                 line
@@ -412,6 +508,96 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
         Paragraph::new(lines).block(block(&app.theme, &title, focused)),
         area,
     );
+}
+
+/// One row of the state tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateRow {
+    pub depth: usize,
+    /// A folder (`counter/`), a key's last part, or a field of a value.
+    pub label: String,
+    /// A plain value, shown after `=`; none for folders and containers.
+    pub value: Option<String>,
+    /// The index of the key in the state, on a key's own row.
+    pub key: Option<usize>,
+}
+
+/// The most fields or items of one value shown; the rest are counted.
+const SHOWN_FIELDS: usize = 20;
+
+/// The project's state as a tree: keys split on `/` into folders, and
+/// object and array values opened into their fields.
+pub fn state_rows(state: &[(String, serde_json::Value)]) -> Vec<StateRow> {
+    let mut rows = Vec::new();
+    let mut open: Vec<&str> = Vec::new();
+    for (index, (key, value)) in state.iter().enumerate() {
+        let parts: Vec<&str> = key.split('/').collect();
+        let (folders, name) = parts.split_at(parts.len() - 1);
+        let same = open.iter().zip(folders).take_while(|(a, b)| a == b).count();
+        open.truncate(same);
+        for (depth, folder) in folders.iter().enumerate().skip(same) {
+            rows.push(StateRow {
+                depth,
+                label: format!("{folder}/"),
+                value: None,
+                key: None,
+            });
+            open.push(folder);
+        }
+        value_rows(
+            &mut rows,
+            folders.len(),
+            name[0].to_owned(),
+            value,
+            Some(index),
+        );
+    }
+    rows
+}
+
+fn value_rows(
+    rows: &mut Vec<StateRow>,
+    depth: usize,
+    label: String,
+    value: &serde_json::Value,
+    key: Option<usize>,
+) {
+    use serde_json::Value;
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(m) if !m.is_empty() => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(a) if !a.is_empty() => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("[{i}]"), v))
+            .collect(),
+        plain => {
+            rows.push(StateRow {
+                depth,
+                label,
+                value: Some(plain.to_string()),
+                key,
+            });
+            return;
+        }
+    };
+    rows.push(StateRow {
+        depth,
+        label,
+        value: None,
+        key,
+    });
+    let more = children.len().saturating_sub(SHOWN_FIELDS);
+    for (label, v) in children.into_iter().take(SHOWN_FIELDS) {
+        value_rows(rows, depth + 1, label, v, None);
+    }
+    if more > 0 {
+        rows.push(StateRow {
+            depth: depth + 1,
+            label: format!("… {more} more"),
+            value: None,
+            key: None,
+        });
+    }
 }
 
 /// The keys, over the middle of the screen: the user's own first.

@@ -897,7 +897,10 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
 fn a_click_focuses_the_pane_under_it() {
     let mut a = app();
     update(&mut a, Action::Resize(120, 40));
-    let panes = llmspell_tui::ui::panes(ratatui::layout::Rect::new(0, 0, 120, 40));
+    let panes = llmspell_tui::ui::panes(
+        ratatui::layout::Rect::new(0, 0, 120, 40),
+        llmspell_tui::ui::Sizes::default(),
+    );
     for (rect, want) in [
         (panes[4], Focus::State),
         (panes[1], Focus::Editor),
@@ -911,6 +914,40 @@ fn a_click_focuses_the_pane_under_it() {
     // The status bar is no pane: focus stays.
     update(&mut a, Action::Click(5, 39));
     assert_eq!(a.focus, Focus::Spells);
+}
+
+#[test]
+fn alt_arrows_resize_the_focused_pane_and_clicks_follow() {
+    use crossterm::event::KeyModifiers;
+    use llmspell_tui::ui::{panes, Sizes};
+    let mut a = app();
+    update(&mut a, Action::Resize(120, 40));
+    let alt = |code| Action::Key(KeyEvent::new(code, KeyModifiers::ALT));
+    let screen = ratatui::layout::Rect::new(0, 0, 120, 40);
+    let before = panes(screen, a.sizes);
+    a.focus = Focus::Editor;
+    // Wider: the editor takes from the right column; the typing is not hurt.
+    update(&mut a, alt(KeyCode::Right));
+    update(&mut a, alt(KeyCode::Right));
+    let wider = panes(screen, a.sizes);
+    assert!(wider[1].width > before[1].width && wider[3].width < before[3].width);
+    assert_eq!(a.editor.text(), "");
+    // Taller: the editor takes from the output below it.
+    update(&mut a, alt(KeyCode::Down));
+    let taller = panes(screen, a.sizes);
+    assert!(taller[1].height > wider[1].height && taller[2].height < wider[2].height);
+    // Never smaller than a tenth.
+    a.focus = Focus::Spells;
+    for _ in 0..40 {
+        update(&mut a, alt(KeyCode::Left));
+    }
+    assert_eq!(a.sizes.spells, 10);
+    // A click lands in the pane where it is drawn now.
+    let now = panes(screen, a.sizes);
+    update(&mut a, Action::Click(now[2].x + 1, now[2].y + 1));
+    assert_eq!(a.focus, Focus::Output);
+    assert_ne!(a.sizes, Sizes::default());
+    insta::assert_snapshot!("resized_80x24", picture(&a, 80, 24));
 }
 
 #[test]
@@ -1060,4 +1097,116 @@ fn typed_patterns_and_line_breakpoints_pause_a_real_run() {
             break;
         }
     }
+}
+
+#[test]
+fn the_state_is_a_tree_of_folders_keys_and_fields() {
+    use llmspell_tui::ui::{state_rows, StateRow};
+    let state = vec![
+        (
+            "agent/notes".to_owned(),
+            json!({"topic": "owls", "tags": ["a", "b"]}),
+        ),
+        ("agent/runs".to_owned(), json!(3)),
+        ("greeting".to_owned(), json!("hi")),
+        ("z/deep/key".to_owned(), json!([])),
+    ];
+    let rows: Vec<String> = state_rows(&state)
+        .iter()
+        .map(|r: &StateRow| {
+            let key = r.key.map_or(String::new(), |k| format!(" #{k}"));
+            let value = r
+                .value
+                .as_ref()
+                .map_or(String::new(), |v| format!(" = {v}"));
+            format!("{}{}{value}{key}", "  ".repeat(r.depth), r.label)
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "agent/",
+            "  notes #0",
+            "    tags",
+            "      [0] = \"a\"",
+            "      [1] = \"b\"",
+            "    topic = \"owls\"",
+            "  runs = 3 #1",
+            "greeting = \"hi\" #2",
+            "z/",
+            "  deep/",
+            "    key = [] #3",
+        ]
+    );
+    // The pane: the selected key stays in view, fields are read-only rows.
+    let mut a = app();
+    update(&mut a, Action::State(state));
+    a.focus = Focus::State;
+    update(&mut a, Action::Down);
+    update(&mut a, Action::Down);
+    assert_eq!(a.state_selected, 2);
+    let screen = picture(&a, 80, 24);
+    assert!(
+        screen.contains("topic = \"owls\"") && screen.contains("greeting = \"hi\""),
+        "{screen}"
+    );
+    // A big value shows its first fields and counts the rest.
+    let big: serde_json::Map<String, serde_json::Value> =
+        (0..30).map(|i| (format!("f{i:02}"), json!(i))).collect();
+    let rows = state_rows(&[("big".into(), serde_json::Value::Object(big))]);
+    assert_eq!(rows.len(), 1 + 20 + 1);
+    assert_eq!(rows.last().unwrap().label, "… 10 more");
+}
+
+#[test]
+fn every_pane_in_its_other_modes_at_80x24_and_120x40() {
+    use llmspell::debug::Pause;
+    // The bottom pane at a pause before a call: its arguments and locals.
+    let mut a = busy_app();
+    update(
+        &mut a,
+        Action::Paused(Pause {
+            when: When::Before,
+            call: "llm.chat".into(),
+            args: vec![json!("hi"), json!({"temperature": 0})],
+            result: None,
+            location: Some(llmspell::Location {
+                file: "chat.js".into(),
+                line: 1,
+            }),
+            locals: vec![("topic".into(), json!("owls"))],
+        }),
+    );
+    insta::assert_snapshot!("paused_before_80x24", picture(&a, 80, 24));
+    insta::assert_snapshot!("paused_before_120x40", picture(&a, 120, 40));
+    // Editing the arguments there.
+    update(&mut a, Action::Edit);
+    insta::assert_snapshot!("pause_edit_80x24", picture(&a, 80, 24));
+
+    // The inspector's detail of an event, over the other panes.
+    let mut d = busy_app();
+    d.focus = Focus::Inspector;
+    update(&mut d, Action::Up);
+    update(&mut d, Action::Detail);
+    insta::assert_snapshot!("event_detail_80x24", picture(&d, 80, 24));
+
+    // The state pane editing a key.
+    let mut e = busy_app();
+    e.focus = Focus::State;
+    update(&mut e, Action::Edit);
+    insta::assert_snapshot!("state_edit_80x24", picture(&e, 80, 24));
+
+    // A REPL tab with its transcript.
+    let mut r = busy_app();
+    update(&mut r, Action::NextTab);
+    update(
+        &mut r,
+        Action::ReplLine(llmspell::EngineKind::Lua, "> 1 + 1".into()),
+    );
+    update(
+        &mut r,
+        Action::ReplLine(llmspell::EngineKind::Lua, "=> 2".into()),
+    );
+    insta::assert_snapshot!("repl_80x24", picture(&r, 80, 24));
+    insta::assert_snapshot!("repl_120x40", picture(&r, 120, 40));
 }
