@@ -119,6 +119,18 @@ fn open_run_watch_pause_and_reload_in_a_real_terminal() {
     // Another program rewrites the file: the editor shows the new text.
     std::fs::write(&spell, "return \"edited outside\"\n").unwrap();
     tui.wait_for(&["return \"edited outside\""]);
+
+    // A spell that never ends: the screen still answers, and Shift+F5
+    // stops it.
+    std::fs::write(&spell, "while true do end\n").unwrap();
+    tui.wait_for(&["while true do end"]);
+    tui.keys(&["d", "F5"]);
+    tui.wait_for(&["running count.lua"]);
+    tui.keys(&["F1"]);
+    tui.wait_for(&["Keys", "stop the run"]);
+    tui.escape();
+    tui.keys(&["S-F5"]);
+    tui.wait_for(&["count.lua: cancelled"]);
     tui.keys(&["q"]);
 }
 
