@@ -329,18 +329,24 @@ fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
         } else {
             pause.locals.len() + 1
         };
-        let pretty = serde_json::to_string_pretty(&body).unwrap_or_default();
-        if pretty.lines().count() + locals <= room {
-            lines.extend(pretty.lines().map(|l| Line::raw(l.to_owned())));
+        // Both cut into rows as wide as the pane, so a long reply shows whole.
+        let width = area.width.saturating_sub(2).max(1) as usize;
+        let rows = |text: &str| -> Vec<Line<'static>> {
+            text.lines()
+                .flat_map(|l| {
+                    let chars: Vec<char> = l.chars().collect();
+                    chars
+                        .chunks(width)
+                        .map(|c| Line::raw(c.iter().collect::<String>()))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let pretty = rows(&serde_json::to_string_pretty(&body).unwrap_or_default());
+        if pretty.len() + locals <= room {
+            lines.extend(pretty);
         } else {
-            // One line of JSON, cut into rows as wide as the pane.
-            let width = area.width.saturating_sub(2).max(1) as usize;
-            let chars: Vec<char> = body.to_string().chars().collect();
-            lines.extend(
-                chars
-                    .chunks(width)
-                    .map(|c| Line::raw(c.iter().collect::<String>())),
-            );
+            lines.extend(rows(&body.to_string()));
         }
     }
     if !pause.locals.is_empty() {

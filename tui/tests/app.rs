@@ -1179,6 +1179,21 @@ fn every_pane_in_its_other_modes_at_80x24_and_120x40() {
     );
     insta::assert_snapshot!("paused_before_80x24", picture(&a, 80, 24));
     insta::assert_snapshot!("paused_before_120x40", picture(&a, 120, 40));
+    // A long reply after the call wraps: its end is on screen too.
+    let mut long = busy_app();
+    let text = format!("{} THE END", "word ".repeat(30));
+    update(
+        &mut long,
+        Action::Paused(Pause {
+            when: When::After,
+            call: "llm.chat".into(),
+            args: vec![],
+            result: Some(json!({ "text": text })),
+            location: None,
+            locals: vec![],
+        }),
+    );
+    assert!(picture(&long, 80, 24).contains("THE END"));
     // Editing the arguments there.
     update(&mut a, Action::Edit);
     insta::assert_snapshot!("pause_edit_80x24", picture(&a, 80, 24));
