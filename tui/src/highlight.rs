@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use syntect::parsing::{
     ParseState, Scope, ScopeStack, ScopeStackOp, SyntaxDefinition, SyntaxReference, SyntaxSet,
+    SyntaxSetBuilder,
 };
 
 const RHAI: &str = include_str!("../../assets/rhai.sublime-syntax");
@@ -26,17 +27,33 @@ pub enum Kind {
     Function,
 }
 
-/// The syntaxes, built once (about 30 ms) by whoever asks first.
-fn syntaxes() -> &'static SyntaxSet {
+/// syntect's own syntaxes, Lua and JavaScript among them: read once from
+/// its compressed dump (about a millisecond; each grammar's patterns are
+/// compiled when first used).
+fn defaults() -> &'static SyntaxSet {
+    static SET: OnceLock<SyntaxSet> = OnceLock::new();
+    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+}
+
+/// Our Rhai syntax, in a set of its own: added to syntect's set it would
+/// have all of that set's syntaxes linked again (about 175 ms).
+fn rhai() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
     SET.get_or_init(|| {
-        let mut builder = SyntaxSet::load_defaults_newlines().into_builder();
+        let mut builder = SyntaxSetBuilder::new();
         // Our own file, tested to parse: a failure here is a build mistake.
         if let Ok(rhai) = SyntaxDefinition::load_from_str(RHAI, true, None) {
             builder.add(rhai);
         }
         builder.build()
     })
+}
+
+/// The syntax for files with this extension, and the set it belongs to.
+fn syntax_for(ext: &str) -> Option<(&'static SyntaxSet, &'static SyntaxReference)> {
+    let set = if ext == "rhai" { rhai() } else { defaults() };
+    set.find_syntax_by_extension(ext)
+        .map(|syntax| (set, syntax))
 }
 
 /// Scope prefixes and their kind; the innermost scope that matches wins.
@@ -78,7 +95,7 @@ fn kind_of(stack: &ScopeStack) -> Kind {
 /// A file's colours, kept up to date with its lines.
 #[derive(Clone, Default)]
 pub struct Highlight {
-    syntax: Option<&'static SyntaxReference>,
+    syntax: Option<(&'static SyntaxSet, &'static SyntaxReference)>,
     /// Per line from the top: its text, the parser state before it, and
     /// its pieces.
     lines: Vec<Styled>,
@@ -97,9 +114,8 @@ impl Highlight {
     /// Colours for a file with this extension (`lua`, `js`, `rhai`); other
     /// files stay plain.
     pub fn for_extension(ext: &str) -> Highlight {
-        let set = syntaxes();
         Highlight {
-            syntax: set.find_syntax_by_extension(ext),
+            syntax: syntax_for(ext),
             lines: Vec::new(),
             total: 0,
         }
@@ -114,7 +130,7 @@ impl Highlight {
     /// lines on screen and those above them: a parse goes top down, and
     /// lines further down wait until they are shown).
     pub fn update(&mut self, lines: &[String], upto: usize) {
-        let Some(syntax) = self.syntax else {
+        let Some((set, syntax)) = self.syntax else {
             return;
         };
         let upto = upto.min(lines.len());
@@ -130,7 +146,7 @@ impl Highlight {
         let mut state = match self.lines.get(first) {
             Some(l) => l.before.clone(),
             // Styling goes on further down: from the last styled line.
-            None if first > 0 && first == self.lines.len() => self.state_after(first),
+            None if first > 0 && first == self.lines.len() => self.state_after(first, set),
             None => (ParseState::new(syntax), ScopeStack::new()),
         };
         let old: Vec<Styled> = self.lines.split_off(first);
@@ -147,7 +163,7 @@ impl Highlight {
                 return;
             }
             let before = state.clone();
-            let pieces = style_line(text, &mut state);
+            let pieces = style_line(text, &mut state, set);
             self.lines.push(Styled {
                 text: text.clone(),
                 before,
@@ -157,19 +173,23 @@ impl Highlight {
     }
 
     /// The parser state after line `row - 1`, parsing it again.
-    fn state_after(&self, row: usize) -> (ParseState, ScopeStack) {
+    fn state_after(&self, row: usize, set: &SyntaxSet) -> (ParseState, ScopeStack) {
         let last = &self.lines[row - 1];
         let mut state = last.before.clone();
-        style_line(&last.text, &mut state);
+        style_line(&last.text, &mut state, set);
         state
     }
 }
 
 /// Parses one line on from `state`: its pieces.
-fn style_line(text: &str, state: &mut (ParseState, ScopeStack)) -> Vec<(Range<usize>, Kind)> {
+fn style_line(
+    text: &str,
+    state: &mut (ParseState, ScopeStack),
+    set: &SyntaxSet,
+) -> Vec<(Range<usize>, Kind)> {
     let (parser, stack) = state;
     let line = format!("{text}\n");
-    let ops = parser.parse_line(&line, syntaxes()).unwrap_or_default();
+    let ops = parser.parse_line(&line, set).unwrap_or_default();
     let mut pieces: Vec<(Range<usize>, Kind)> = Vec::new();
     let mut at = 0;
     let mut push = |range: Range<usize>, kind: Kind| {
@@ -255,7 +275,8 @@ mod tests {
     #[test]
     fn the_rhai_syntax_parses() {
         SyntaxDefinition::load_from_str(RHAI, true, None).unwrap();
-        assert!(syntaxes().find_syntax_by_extension("rhai").is_some());
+        assert!(syntax_for("rhai").is_some());
+        assert!(syntax_for("lua").is_some() && syntax_for("js").is_some());
     }
 
     #[test]
