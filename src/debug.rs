@@ -108,10 +108,6 @@ impl Debugger {
         self.state().lines = lines.into_iter().collect();
     }
 
-    pub fn line_breaks(&self) -> Vec<u32> {
-        self.state().lines.clone()
-    }
-
     /// The pause the spell is in, if it is paused.
     pub fn paused(&self) -> Option<Pause> {
         self.state().paused.clone()
@@ -251,9 +247,14 @@ fn pause_event(p: &Pause) -> serde_json::Value {
     })
 }
 
-/// A local's value as the debugger shows it.
-pub(crate) fn local(name: &str, v: &Value) -> Local {
-    (name.to_owned(), shown(v))
+/// A local as the debugger shows it; a value the engine could not convert
+/// shows as `"<function>"`, as [`shown`] does.
+pub(crate) fn local(name: &str, v: Result<Value>) -> Local {
+    let value = v.map_or_else(
+        |_| serde_json::Value::String("<function>".into()),
+        |v| shown(&v),
+    );
+    (name.to_owned(), value)
 }
 
 /// Pauses at this point of a call if the debugger wants to: what it edited.
@@ -280,14 +281,18 @@ fn pause_at(
 }
 
 /// On a Lua or Rhai spell's thread, at the start of `line`: pauses there
-/// if the debugger has a breakpoint on it or is stepping by lines.
+/// if the debugger has a breakpoint on it or is stepping by lines. `place`
+/// (the file and the locals) is asked only then; `None` means the line is
+/// not the spell's own (the engine's prelude).
 pub(crate) fn at_line(
     session: &Session,
-    file: &str,
     line: u32,
-    locals: impl FnOnce() -> Vec<Local>,
+    place: impl FnOnce() -> Option<(String, Vec<Local>)>,
 ) -> Result<()> {
     let Some(debugger) = session.debugger.as_ref().filter(|d| d.wants_line(line)) else {
+        return Ok(());
+    };
+    let Some((file, locals)) = place() else {
         return Ok(());
     };
     let pause = Pause {
@@ -295,11 +300,8 @@ pub(crate) fn at_line(
         call: "line".into(),
         args: Vec::new(),
         result: None,
-        location: Some(Location {
-            file: file.to_owned(),
-            line,
-        }),
-        locals: locals(),
+        location: Some(Location { file, line }),
+        locals,
     };
     debugger.pause(session, pause).map(drop)
 }

@@ -208,23 +208,21 @@ impl LuaEngine {
             if debug.event() == DebugEvent::Line {
                 return at_line(lua, &s, debug).map(|()| VmState::Continue);
             }
-            {
-                s.check_stop().map_err(ext)?;
-                let n = ticks.get() + 1;
-                ticks.set(n);
-                if n > max_ticks {
-                    return Err(ext(s.trip(ErrorCode::LimitInstructions)));
-                }
-                if watch_slow && n.is_multiple_of(SLOW_CHECK_EVERY) {
-                    if s.past_deadline() {
-                        return Err(ext(s.trip(ErrorCode::LimitTime)));
-                    }
-                    if depth > 0 && lua.inspect_stack(depth, |_| ()).is_some() {
-                        return Err(ext(s.trip(ErrorCode::LimitDepth)));
-                    }
-                }
-                Ok(VmState::Continue)
+            s.check_stop().map_err(ext)?;
+            let n = ticks.get() + 1;
+            ticks.set(n);
+            if n > max_ticks {
+                return Err(ext(s.trip(ErrorCode::LimitInstructions)));
             }
+            if watch_slow && n.is_multiple_of(SLOW_CHECK_EVERY) {
+                if s.past_deadline() {
+                    return Err(ext(s.trip(ErrorCode::LimitTime)));
+                }
+                if depth > 0 && lua.inspect_stack(depth, |_| ()).is_some() {
+                    return Err(ext(s.trip(ErrorCode::LimitDepth)));
+                }
+            }
+            Ok(VmState::Continue)
         })
     }
 
@@ -444,15 +442,22 @@ fn caught(lua: &Lua, s: &Session, e: &LuaValue) -> mlua::Result<LuaValue> {
 
 /// A line event: the debugger's line breakpoints and line steps.
 fn at_line(lua: &Lua, s: &Session, debug: &Debug) -> mlua::Result<()> {
-    let (Some(line), src) = (debug.current_line(), debug.source()) else {
+    let Some(line) = debug.current_line() else {
         return Ok(());
     };
-    // Only the spell's own file has lines to break at.
-    if !src.source.as_deref().unwrap_or_default().starts_with('@') {
-        return Ok(());
-    }
-    let file = src.short_src.as_deref().unwrap_or_default();
-    crate::debug::at_line(s, file, line as u32, || locals(lua)).map_err(ext)
+    // Asked only when the line is one to pause at.
+    let place = || {
+        let src = debug.source();
+        // Only the spell's own file has lines to break at.
+        if !src.source.as_deref().unwrap_or_default().starts_with('@') {
+            return None;
+        }
+        Some((
+            src.short_src.as_deref().unwrap_or_default().to_owned(),
+            locals(lua),
+        ))
+    };
+    crate::debug::at_line(s, line as u32, place).map_err(ext)
 }
 
 /// The locals of the innermost spell function on the stack, from the raw
@@ -470,10 +475,9 @@ fn locals(lua: &Lua) -> Vec<crate::debug::Local> {
             continue;
         };
         let name = name.to_string_lossy();
-        let value = from_lua(value).unwrap_or(Value::Str("<function>".into()));
         // A later local of the same name shadows the earlier one.
         out.retain(|(n, _)| *n != name);
-        out.push(crate::debug::local(&name, &value));
+        out.push(crate::debug::local(&name, from_lua(value)));
     }
     out
 }

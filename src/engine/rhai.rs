@@ -256,8 +256,8 @@ fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: V
             }
             if new_line {
                 let file = source.unwrap_or(&s.info.name);
-                crate::debug::at_line(&s, file, line, || shown_locals(&shared))
-                    .map_err(|e| runtime_error(&e, pos))?;
+                let place = || Some((file.to_owned(), shown_locals(&shared)));
+                crate::debug::at_line(&s, line, place).map_err(|e| runtime_error(&e, pos))?;
             }
             Ok(DebuggerCommand::StepInto)
         },
@@ -269,10 +269,7 @@ fn shown_locals(shared: &Shared) -> Vec<crate::debug::Local> {
         .locals
         .borrow()
         .iter()
-        .map(|(name, v)| {
-            let value = from_rhai(v, &mut Path::root()).unwrap_or(Value::Str("<function>".into()));
-            crate::debug::local(name, &value)
-        })
+        .map(|(name, v)| crate::debug::local(name, from_rhai(v, &mut Path::root())))
         .collect()
 }
 

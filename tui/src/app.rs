@@ -370,7 +370,7 @@ impl App {
 
 /// Whether a spell's engine has line breakpoints (Lua and Rhai do).
 fn has_lines(spell: &str) -> bool {
-    !spell.ends_with(".js")
+    llmspell::EngineKind::from_path(std::path::Path::new(spell)) != Ok(llmspell::EngineKind::Js)
 }
 
 /// Applies one action; returns the work it asks of the main loop.

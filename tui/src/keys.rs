@@ -153,20 +153,15 @@ impl Keymap {
 
     /// The user's action for `key`, if they bound it.
     fn get(&self, key: &KeyEvent) -> Option<Action> {
-        let mods =
+        let mut mods =
             key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
-        let code = match key.code {
-            // Terminals report Shift+letter as the capital letter.
-            KeyCode::Char(c) if mods.contains(KeyModifiers::SHIFT) => KeyCode::Char(c),
-            other => other,
-        };
-        let mods = match key.code {
-            KeyCode::Char(_) => mods - KeyModifiers::SHIFT,
-            _ => mods,
-        };
+        // Terminals report Shift+letter as the capital letter itself.
+        if let KeyCode::Char(_) = key.code {
+            mods -= KeyModifiers::SHIFT;
+        }
         self.bindings
             .iter()
-            .find(|(c, m, _)| *c == code && *m == mods)
+            .find(|(c, m, _)| *c == key.code && *m == mods)
             .map(|(_, _, a)| a.clone())
     }
 }
