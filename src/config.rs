@@ -49,7 +49,34 @@ impl Default for Limits {
     }
 }
 
+/// The longest time limit a run may have, in seconds: about 31 years, far
+/// past any real run, and far from what a clock can add without overflow.
+pub const MAX_TIMEOUT_SECS: f64 = 1e9;
+/// The largest memory cap, in MiB (1 TiB).
+pub const MAX_MEMORY_MB: u64 = 1 << 20;
+
 impl Limits {
+    /// `config.invalid` for a limit no run can have.
+    pub fn validate(&self) -> Result<()> {
+        let t = self.timeout_secs;
+        if !t.is_finite() || !(0.0..=MAX_TIMEOUT_SECS).contains(&t) {
+            return Err(Error::new(
+                ErrorCode::ConfigInvalid,
+                format!("timeout_secs must be a number of seconds from 0 (none) to {MAX_TIMEOUT_SECS:e}, not {t}"),
+            ));
+        }
+        if self.memory_mb > MAX_MEMORY_MB {
+            return Err(Error::new(
+                ErrorCode::ConfigInvalid,
+                format!(
+                    "memory_mb must be at most {MAX_MEMORY_MB} (1 TiB), not {}",
+                    self.memory_mb
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn timeout(&self) -> Option<Duration> {
         (self.timeout_secs > 0.0).then(|| Duration::from_secs_f64(self.timeout_secs))
     }
@@ -221,8 +248,17 @@ impl Config {
                 format!("{}: {what}", file.display()),
             ))
         };
-        if !self.limits.timeout_secs.is_finite() || self.limits.timeout_secs < 0.0 {
-            return bad("[limits] timeout_secs must be a number of seconds, 0 for none".into());
+        if let Err(e) = self.limits.validate() {
+            return bad(format!("[limits] {}", e.message));
+        }
+        for (name, p) in &self.providers {
+            if let Some(t) = p.timeout_secs {
+                if !t.is_finite() || t <= 0.0 || t > MAX_TIMEOUT_SECS {
+                    return bad(format!(
+                        "[providers.{name}] timeout_secs must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECS:e}, not {t}"
+                    ));
+                }
+            }
         }
         if !crate::bridge::LOG_LEVELS.contains(&self.log.level.as_str()) {
             return bad(format!(

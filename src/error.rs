@@ -55,6 +55,7 @@ codes! {
     SpellError => "spell.error", "the spell raised an error of its own";
     SpellIo => "spell.io", "the spell file could not be read";
     ConfigInvalid => "config.invalid", "llmspell.toml or a command-line option is wrong";
+    Internal => "internal", "llmspell hit a bug of its own; the spell stopped and the host went on";
 }
 
 impl ErrorCode {

@@ -22,6 +22,7 @@ pub mod debug;
 pub mod engine;
 pub mod error;
 mod fiber;
+mod panic;
 pub mod provider;
 pub mod runtime;
 pub mod store;

@@ -91,26 +91,45 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// Output to stdout, logs at or above the config's level to stderr.
+    /// A closed stdout (`llmspell run x | head -1`) stops the run, as a
+    /// closed pipe ends any Unix program, and sets [`stdout_closed`]; a
+    /// failing stderr drops the log line. Neither panics.
     pub fn new(config: Config) -> Self {
+        use std::io::Write;
         let min = level_rank(&config.log.level);
+        let stop = StopHandle::new();
+        let on_close = stop.clone();
         RunOptions {
             config,
             args: serde_json::Map::new(),
-            output: Arc::new(|line| println!("{line}")),
-            log: Arc::new(move |level, message, fields| {
-                if level_rank(level) >= min {
-                    if fields.is_null() {
-                        eprintln!("[{level}] {message}");
-                    } else {
-                        eprintln!("[{level}] {message} {fields}");
-                    }
+            output: Arc::new(move |line| {
+                if writeln!(std::io::stdout().lock(), "{line}").is_err() {
+                    STDOUT_CLOSED.store(true, Ordering::Relaxed);
+                    on_close.stop();
                 }
             }),
-            stop: StopHandle::new(),
+            log: Arc::new(move |level, message, fields| {
+                if level_rank(level) >= min {
+                    let mut err = std::io::stderr().lock();
+                    let _ = if fields.is_null() {
+                        writeln!(err, "[{level}] {message}")
+                    } else {
+                        writeln!(err, "[{level}] {message} {fields}")
+                    };
+                }
+            }),
+            stop,
             cassette: None,
             debugger: None,
         }
     }
+}
+
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once the default output sink found stdout closed.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
 fn level_rank(level: &str) -> usize {
@@ -492,6 +511,12 @@ impl Runtime {
 
     /// Runs a spell on the calling thread (which must have a large stack).
     pub fn run_here(&self, spell: &Spell, opts: &RunOptions) -> Outcome {
+        if let Err(e) = opts.config.limits.validate() {
+            return Outcome {
+                result: Err(e),
+                duration: Duration::ZERO,
+            };
+        }
         let session = std::rc::Rc::new(self.session(spell, opts));
         let started = session.started;
         crate::store::watch_stop(Some(opts.stop.clone()));
@@ -501,7 +526,7 @@ impl Runtime {
             "args": opts.args,
         });
         session.publish("spell.start", start, now_ms());
-        let result = engine::run(session.clone(), spell);
+        let result = crate::panic::contain(|| engine::run(session.clone(), spell));
         crate::store::watch_stop(None);
         Outcome {
             result,
@@ -529,7 +554,7 @@ impl Runtime {
             store: OnceCell::new(),
             stop: opts.stop.clone(),
             deadline: Deadline {
-                at: limits.timeout().map(|t| started + t),
+                at: limits.timeout().and_then(|t| started.checked_add(t)),
                 paused_us: Default::default(),
             },
             limits,
@@ -563,24 +588,14 @@ impl RunHandle {
     /// outcome; it never takes the host down.
     pub fn join(self) -> Outcome {
         let internal = |what: String| Outcome {
-            result: Err(Error::new(
-                ErrorCode::SpellError,
-                format!("internal error: {what}; please report it"),
-            )),
+            result: Err(crate::panic::internal(&what)),
             duration: self.started.elapsed(),
         };
         match self.thread {
             Err(e) => internal(format!("cannot start the spell thread: {e}")),
             Ok(t) => match t.join() {
                 Ok(outcome) => outcome,
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic".into());
-                    internal(what)
-                }
+                Err(panic) => internal(crate::panic::payload_text(&*panic)),
             },
         }
     }

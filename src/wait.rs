@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{ErrorCode, Result};
 use crate::runtime::Session;
 
 /// How often a waiting spell thread looks at its stop flag and deadline.
@@ -25,6 +25,8 @@ pub fn io() -> &'static tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("llmspell-io")
+            // A panic in a task is the waiting spell's error (below).
+            .on_thread_start(crate::panic::quiet_thread)
             .enable_all()
             .build()
             .expect("the I/O runtime must start: without it no model can be called")
@@ -45,7 +47,10 @@ impl<T> Future for IoTask<T> {
     type Output = Result<T>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         Pin::new(&mut self.0).poll(cx).map(|r| {
-            r.map_err(|e| Error::new(ErrorCode::SpellError, format!("internal error: {e}")))
+            r.map_err(|e| match e.try_into_panic() {
+                Ok(payload) => crate::panic::internal(&crate::panic::payload_text(&*payload)),
+                Err(e) => crate::panic::internal(&e.to_string()),
+            })
         })
     }
 }

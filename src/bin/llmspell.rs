@@ -4,10 +4,23 @@
 //! and configuration errors. Results go to stdout as JSON, errors to stderr
 //! as `code: message` with `--> file:line`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use llmspell::{Config, EngineKind, Error, ErrorCode, Repl, RunOptions, Runtime, Spell};
+
+/// Printing that never panics: a closed stdout or stderr (`| head -1`)
+/// only loses the text.
+macro_rules! say {
+    ($($t:tt)*) => {{ let _ = writeln!(std::io::stdout().lock(), $($t)*); }};
+}
+macro_rules! say_raw {
+    ($($t:tt)*) => {{ let _ = write!(std::io::stdout().lock(), $($t)*); }};
+}
+macro_rules! warn {
+    ($($t:tt)*) => {{ let _ = writeln!(std::io::stderr().lock(), $($t)*); }};
+}
 
 #[global_allocator]
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
@@ -232,6 +245,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
     if let Some(n) = a.call_depth {
         limits.call_depth = n;
     }
+    config.limits.validate()?;
     let mut opts = RunOptions::new(config);
     opts.args = a.args;
     if a.cassette.live_after.is_some() && a.cassette.replay.is_none() {
@@ -242,6 +256,10 @@ fn run(a: RunArgs) -> Result<(), Error> {
         opts.cassette = Some(std::sync::Arc::new(std::sync::Mutex::new(c)));
     }
     let outcome = Runtime::new().run(&spell, &opts);
+    if llmspell::runtime::stdout_closed() {
+        // Whoever read our output has all they wanted (`| head -1`).
+        return Ok(());
+    }
     let value = outcome.result?;
     if !value.is_null() {
         let text = if a.pretty {
@@ -249,7 +267,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
         } else {
             serde_json::to_string(&value)
         };
-        println!("{}", text.unwrap_or_default());
+        let _ = writeln!(std::io::stdout().lock(), "{}", text.unwrap_or_default());
     }
     Ok(())
 }
@@ -258,7 +276,7 @@ fn check(spell: &Path, config: Option<&Path>) -> Result<(), Error> {
     let spell = Spell::load(spell)?;
     load_config(config, &spell.dir)?;
     llmspell::engine::check(&spell)?;
-    println!("{}: ok", spell.name);
+    say!("{}: ok", spell.name);
     Ok(())
 }
 
@@ -294,7 +312,7 @@ fn repl_loop(kind: EngineKind, opts: &RunOptions, history: &Path) -> Result<(), 
         })?;
     editor.set_helper(Some(helper));
     let _ = editor.load_history(history);
-    println!("llmspell {kind} REPL; an unfinished entry continues on the next line; Ctrl+D quits");
+    say!("llmspell {kind} REPL; an unfinished entry continues on the next line; Ctrl+D quits");
     let mut entry = String::new();
     loop {
         let prompt = if entry.is_empty() {
@@ -318,8 +336,8 @@ fn repl_loop(kind: EngineKind, opts: &RunOptions, history: &Path) -> Result<(), 
                 let _ = editor.add_history_entry(entry.as_str());
                 match repl.eval(&entry) {
                     Ok(serde_json::Value::Null) => {}
-                    Ok(v) => println!("{v}"),
-                    Err(e) => eprintln!("{}", e.report()),
+                    Ok(v) => say!("{v}"),
+                    Err(e) => warn!("{}", e.report()),
                 }
                 entry.clear();
             }
@@ -374,25 +392,25 @@ fn main() -> ExitCode {
     let command = match parse_args() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{}", e.report());
+            warn!("{}", e.report());
             return ExitCode::from(2);
         }
     };
     let result = match command {
         Command::Help => {
-            print!("{USAGE}");
+            say_raw!("{USAGE}");
             Ok(())
         }
         Command::Version => {
-            println!("llmspell {}", env!("CARGO_PKG_VERSION"));
+            say!("llmspell {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         Command::Api { json } => {
             let r = llmspell::Registry::standard();
             if json {
-                println!("{:#}", r.reference_json());
+                say!("{:#}", r.reference_json());
             } else {
-                print!("{}", r.reference_text());
+                say_raw!("{}", r.reference_text());
             }
             Ok(())
         }
@@ -403,7 +421,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}", e.report());
+            let _ = writeln!(std::io::stderr().lock(), "{}", e.report());
             ExitCode::from(exit_code(&e))
         }
     }

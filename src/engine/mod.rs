@@ -167,14 +167,14 @@ impl Repl {
         let session = Rc::new(runtime.session(&spell, opts));
         crate::store::watch_stop(Some(opts.stop.clone()));
         Ok(Repl {
-            engine: new_engine(session.clone())?,
+            engine: crate::panic::contain(|| new_engine(session.clone()))?,
             session,
         })
     }
 
     /// Evaluates one entry; its value comes back as data.
     pub fn eval(&mut self, source: &str) -> Result<serde_json::Value> {
-        self.engine.eval(source)?.to_json()
+        crate::panic::contain(|| self.engine.eval(source)?.to_json())
     }
 
     /// True when `source` is the start of an entry that needs more lines.

@@ -285,7 +285,29 @@ fn modules_with_call(registry: &crate::bridge::Registry) -> Vec<&'static str> {
         .collect()
 }
 
+/// Rhai's own `sleep` blocks the thread past every limit and panics on a
+/// huge number: ours waits as a bridge does (stoppable, bounded by the
+/// deadline, overlapping inside `workflow` branches).
+fn sleep(rhai: &mut Rhai, s: &Rc<Session>) {
+    fn wait(s: &Session, secs: f64) -> RhaiResult<()> {
+        // Zero, negative and NaN do not wait, as in Rhai's own.
+        if !(secs > 0.0) {
+            return Ok(());
+        }
+        let d = std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX);
+        match crate::wait::block_on(s, crate::wait::sleep(d)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) | Err(e) => Err(runtime_error(&e, Position::NONE)),
+        }
+    }
+    let s1 = s.clone();
+    rhai.register_fn("sleep", move |secs: rhai::FLOAT| wait(&s1, secs));
+    let s2 = s.clone();
+    rhai.register_fn("sleep", move |secs: rhai::INT| wait(&s2, secs as f64));
+}
+
 fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
+    sleep(rhai, s);
     let l = &s.limits;
     if l.call_depth > 0 {
         rhai.set_max_call_levels((l.call_depth as usize).min(MAX_CALL_LEVELS));
