@@ -239,6 +239,22 @@ pub struct Session {
     /// Model calls and tokens so far, for `[limits] max_llm_calls/max_tokens`.
     pub(crate) llm_used: std::cell::Cell<(u64, u64)>,
     pub(crate) debugger: Option<crate::debug::Debugger>,
+    /// Bytes the engine's own heap holds now, when the engine can say.
+    pub(crate) heap: OnceCell<Box<dyn Fn() -> usize>>,
+}
+
+impl crate::value::Limiter for Session {
+    fn check(&self) -> Result<()> {
+        self.check_stop()?;
+        if self.past_deadline() {
+            return Err(self.trip(ErrorCode::LimitTime));
+        }
+        Ok(())
+    }
+
+    fn over_memory(&self) -> Error {
+        self.trip(ErrorCode::LimitMemory)
+    }
 }
 
 /// When a run's time is up: its start plus its time limit, plus the time it
@@ -309,6 +325,20 @@ impl Session {
             _ => "the spell was stopped".to_owned(),
         };
         Error::new(code, message)
+    }
+
+    /// What the memory cap leaves for the host's copies of the spell's
+    /// values: the cap less what the engine holds now.
+    pub(crate) fn memory_left(&self) -> Option<usize> {
+        let cap = self.limits.memory_bytes()?;
+        let held = self.heap.get().map_or(0, |used| used());
+        Some(cap.saturating_sub(held))
+    }
+
+    /// Counts the host's work on one of the spell's values against its
+    /// limits (see [`crate::value::Meter`]).
+    pub(crate) fn meter(&self) -> crate::value::Meter<'_> {
+        crate::value::Meter::new(self, self.memory_left())
     }
 
     /// True once the wall-clock limit has passed (engines call this rarely).
@@ -564,6 +594,7 @@ impl Runtime {
             cassette: opts.cassette.clone(),
             llm_used: std::cell::Cell::new((0, 0)),
             debugger: opts.debugger.clone(),
+            heap: OnceCell::new(),
         }
     }
 }

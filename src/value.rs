@@ -148,6 +148,218 @@ impl Value {
     }
 }
 
+/// JSON text of `v` (keys sorted; `pretty`: two-space indents), the text
+/// metered as it grows: a value whose text would pass the memory cap, or a
+/// deadline that passes while it is written, stops it.
+/// `path` names where `v` sits in error messages.
+pub fn encode(v: &Value, pretty: bool, mut path: Path, meter: &mut Meter) -> Result<String, Error> {
+    check_data(v, &mut path)?;
+    let mut out = MeteredText {
+        text: Vec::new(),
+        meter,
+        failed: None,
+    };
+    let written = if pretty {
+        serde::Serialize::serialize(
+            v,
+            &mut serde_json::Serializer::with_formatter(
+                &mut out,
+                serde_json::ser::PrettyFormatter::new(),
+            ),
+        )
+    } else {
+        serde::Serialize::serialize(v, &mut serde_json::Serializer::new(&mut out))
+    };
+    if let Some(e) = out.failed.take() {
+        return Err(e);
+    }
+    written.map_err(|e| Error::new(ErrorCode::ValueInvalid, e.to_string()))?;
+    // serde_json writes only UTF-8.
+    String::from_utf8(out.text).map_err(|e| Error::new(ErrorCode::ValueInvalid, e.to_string()))
+}
+
+/// The value JSON text holds, each element metered as it is made.
+pub fn decode(text: &str, meter: &mut Meter) -> Result<Value, Error> {
+    use serde::de::DeserializeSeed;
+    let failed = std::cell::RefCell::new(None);
+    let meter = std::cell::RefCell::new(meter);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let seed = Decode {
+        meter: &meter,
+        failed: &failed,
+    };
+    let out = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    if let Some(e) = failed.into_inner() {
+        return Err(e);
+    }
+    out.map_err(|e| Error::new(ErrorCode::ArgsInvalid, format!("not valid JSON: {e}")))
+}
+
+/// Fails with the path of the first element JSON cannot hold.
+fn check_data(v: &Value, path: &mut Path) -> Result<(), Error> {
+    match v {
+        Value::Float(f) if !f.is_finite() => {
+            Err(path.invalid(format!("{f} is not a finite number")))
+        }
+        Value::Func(_) => Err(path.invalid("a function cannot be used as data here")),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push_index(i);
+                check_data(item, path)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        Value::Map(map) => {
+            for (k, item) in map {
+                path.push_key(k);
+                check_data(item, path)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) if f.is_finite() => s.serialize_f64(*f),
+            Value::Float(f) => Err(S::Error::custom(format!("{f} is not a finite number"))),
+            Value::Str(text) => s.serialize_str(text),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Map(map) => {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, item) in map {
+                    m.serialize_entry(k, item)?;
+                }
+                m.end()
+            }
+            Value::Func(_) => Err(S::Error::custom("a function cannot be used as data here")),
+        }
+    }
+}
+
+/// JSON text growing under a meter.
+struct MeteredText<'m, 'a> {
+    text: Vec<u8>,
+    meter: &'m mut Meter<'a>,
+    failed: Option<Error>,
+}
+
+impl std::io::Write for MeteredText<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Err(e) = self.meter.charge(buf.len()) {
+            self.failed = Some(e);
+            return Err(std::io::Error::other("limit"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decodes straight into [`Value`], charging the meter per element; the
+/// meter's error is kept aside, since serde can only carry text.
+#[derive(Clone, Copy)]
+struct Decode<'r, 'm, 'a> {
+    meter: &'r std::cell::RefCell<&'m mut Meter<'a>>,
+    failed: &'r std::cell::RefCell<Option<Error>>,
+}
+
+impl Decode<'_, '_, '_> {
+    fn charge<E: serde::de::Error>(&self, bytes: usize) -> Result<(), E> {
+        self.meter.borrow_mut().charge_node(bytes).map_err(|e| {
+            *self.failed.borrow_mut() = Some(e);
+            E::custom("stopped by a limit")
+        })
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Decode<'_, '_, '_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Decode<'_, '_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::Int(i))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<Value, E> {
+        self.charge(0)?;
+        Ok(i64::try_from(u).map_or(Value::Float(u as f64), Value::Int))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<Value, E> {
+        self.charge(0)?;
+        Ok(Value::Float(f))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Value, E> {
+        self.charge(text.len())?;
+        Ok(Value::Str(text.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Value, E> {
+        self.charge(text.len())?;
+        Ok(Value::Str(text))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.charge(0)?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.charge(0)?;
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            self.charge(key.len())?;
+            let item = map.next_value_seed(self)?;
+            out.insert(key, item);
+        }
+        Ok(Value::Map(out))
+    }
+}
+
 fn to_json_at(v: &Value, path: &mut Path) -> Result<serde_json::Value, Error> {
     Ok(match v {
         Value::Null => serde_json::Value::Null,
@@ -179,6 +391,96 @@ fn to_json_at(v: &Value, path: &mut Path) -> Result<serde_json::Value, Error> {
         Value::Func(_) => return Err(path.invalid("a function cannot be used as data here")),
     })
 }
+
+/// What a [`Meter`] asks when it counts: whether the spell must stop now,
+/// and the error for passing its memory. The spell's session answers.
+pub trait Limiter {
+    /// The stop's reason once the spell was stopped or passed its deadline.
+    fn check(&self) -> Result<(), Error>;
+    /// Trips `limit.memory` and returns the error to raise.
+    fn over_memory(&self) -> Error;
+}
+
+/// Counts the host's work on a spell's value (converting it, encoding it,
+/// decoding it) against the spell's own limits: every element costs its
+/// bytes out of what the memory cap has left, and every few thousand
+/// elements the stop flag and the deadline are read. So a value that is
+/// small inside the engine but huge once copied (a shared table nested
+/// twenty times, a JavaScript array with a length of 1e9) trips
+/// `limit.memory` or `limit.time` instead of taking the host's memory.
+pub struct Meter<'a> {
+    limiter: Option<&'a dyn Limiter>,
+    left: usize,
+    steps: u32,
+}
+
+/// The stop flag and deadline are read every this many elements.
+const METER_CHECK_MASK: u32 = 4095;
+
+impl<'a> Meter<'a> {
+    /// `left` bytes may be made before `limit.memory`.
+    pub fn new(limiter: &'a dyn Limiter, left: Option<usize>) -> Self {
+        Meter {
+            limiter: Some(limiter),
+            left: left.unwrap_or(usize::MAX),
+            steps: 0,
+        }
+    }
+
+    /// No limits at all (values the host made itself).
+    pub fn unlimited() -> Meter<'static> {
+        Meter {
+            limiter: None,
+            left: usize::MAX,
+            steps: 0,
+        }
+    }
+
+    /// One element of `bytes` bytes.
+    #[inline]
+    pub fn charge(&mut self, bytes: usize) -> Result<(), Error> {
+        if bytes > self.left {
+            self.left = 0;
+            return Err(self.over());
+        }
+        self.left -= bytes;
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps & METER_CHECK_MASK == 0 {
+            if let Some(l) = self.limiter {
+                l.check()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One value's own cost: its node, plus its text for a string.
+    #[inline]
+    pub fn charge_node(&mut self, text_len: usize) -> Result<(), Error> {
+        self.charge(NODE_BYTES.saturating_add(text_len))
+    }
+
+    /// `count` nodes at once, before a container of that many is made:
+    /// a length the spell chose never sizes an allocation unchecked.
+    pub fn reserve(&mut self, count: usize) -> Result<(), Error> {
+        self.charge(count.saturating_mul(NODE_BYTES))
+    }
+
+    /// Bytes still allowed.
+    pub fn left(&self) -> usize {
+        self.left
+    }
+
+    fn over(&self) -> Error {
+        match self.limiter {
+            Some(l) => l.over_memory(),
+            None => Error::new(ErrorCode::LimitMemory, "the value is too large to copy"),
+        }
+    }
+}
+
+/// What one [`Value`] costs the host, roughly: the enum itself plus a
+/// share of its container.
+pub const NODE_BYTES: usize = std::mem::size_of::<Value>() + 16;
 
 /// Where an element sits inside a value, for `value.invalid` messages:
 /// `$`, `$.messages[2].role`.
@@ -223,6 +525,16 @@ impl Path {
 
     pub fn pop(&mut self) {
         self.parts.pop();
+    }
+
+    /// The key or index this element sits at, as text (`""` at the root),
+    /// as `JSON.stringify` passes it to `toJSON`.
+    pub fn last_key(&self) -> String {
+        match self.parts.last() {
+            Some(PathPart::Key(k)) => k.clone(),
+            Some(PathPart::Index(i)) => i.to_string(),
+            None => String::new(),
+        }
     }
 
     /// Fails with `value.invalid` when one more level would pass [`MAX_DEPTH`].

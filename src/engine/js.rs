@@ -113,11 +113,18 @@ pub(crate) struct JsEngine {
 struct CappedAllocator {
     inner: RustAllocator,
     used: usize,
+    /// `used`, for the session's meter (see [`Session::memory_left`]).
+    shown: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     cap: usize,
     stop: StopHandle,
 }
 
 impl CappedAllocator {
+    fn show(&self) {
+        self.shown
+            .store(self.used, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn admit(&mut self, size: usize) -> bool {
         if self.used.saturating_add(size) > self.cap {
             self.stop.trip(ErrorCode::LimitMemory);
@@ -136,6 +143,7 @@ unsafe impl Allocator for CappedAllocator {
         let p = self.inner.alloc(size);
         if !p.is_null() {
             self.used += unsafe { RustAllocator::usable_size(p) };
+            self.show();
         }
         p
     }
@@ -147,6 +155,7 @@ unsafe impl Allocator for CappedAllocator {
         let p = self.inner.calloc(count, size);
         if !p.is_null() {
             self.used += unsafe { RustAllocator::usable_size(p) };
+            self.show();
         }
         p
     }
@@ -154,6 +163,7 @@ unsafe impl Allocator for CappedAllocator {
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
         if !ptr.is_null() {
             self.used = self.used.saturating_sub(RustAllocator::usable_size(ptr));
+            self.show();
         }
         self.inner.dealloc(ptr)
     }
@@ -170,6 +180,7 @@ unsafe impl Allocator for CappedAllocator {
         let p = self.inner.realloc(ptr, new_size);
         if !p.is_null() {
             self.used = self.used.saturating_sub(old) + RustAllocator::usable_size(p);
+            self.show();
         }
         p
     }
@@ -189,6 +200,14 @@ impl JsEngine {
             Some(cap) => Runtime::new_with_alloc(CappedAllocator {
                 inner: RustAllocator,
                 used: 0,
+                shown: {
+                    let shown: std::sync::Arc<std::sync::atomic::AtomicUsize> = Default::default();
+                    let read = std::sync::Arc::clone(&shown);
+                    let _ = session.heap.set(Box::new(move || {
+                        read.load(std::sync::atomic::Ordering::Relaxed)
+                    }));
+                    shown
+                },
                 cap,
                 stop: session.stop.clone(),
             }),
@@ -345,7 +364,7 @@ impl JsEngine {
     fn settle(&self, promise: Persistent<Promise<'static>>) -> Result<Value> {
         let v = self.drive(promise)?;
         self.ctx
-            .with(|ctx| from_js(&v.restore(&ctx).map_err(internal)?))
+            .with(|ctx| from_js(&v.restore(&ctx).map_err(internal)?, &self.session))
     }
 }
 
@@ -384,10 +403,10 @@ fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
     })
 }
 
-fn js_args(args: &Rest<JsValue<'_>>) -> Result<ArgList> {
+fn js_args(args: &Rest<JsValue<'_>>, s: &Session) -> Result<ArgList> {
     let mut values = ArgList::new();
     for (i, a) in args.0.iter().enumerate() {
-        values.push(arg_from_js(a, i)?);
+        values.push(arg_from_js(a, i, s)?);
     }
     Ok(values)
 }
@@ -401,7 +420,7 @@ fn bridge_fn<'js>(
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| {
-            let values = js_args(&args).map_err(|e| throw(&ctx, &e))?;
+            let values = js_args(&args, &s).map_err(|e| throw(&ctx, &e))?;
             let mut host = JsHost {
                 ctx: &ctx,
                 session: &s,
@@ -426,7 +445,7 @@ fn waiting_fn<'js>(
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| {
-            let values = js_args(&args).map_err(|e| throw(&ctx, &e))?;
+            let values = js_args(&args, &s).map_err(|e| throw(&ctx, &e))?;
             let mut host = JsHost {
                 ctx: &ctx,
                 session: &s,
@@ -539,7 +558,7 @@ impl Engine for JsEngine {
             let default: JsValue = ns.get("default").map_err(|_| js_error(&ctx, &s))?;
             Ok::<_, Error>(match default.as_promise() {
                 Some(p) => Err(Persistent::save(&ctx, p.clone())),
-                None => Ok(from_js(&default)?),
+                None => Ok(from_js(&default, &s)?),
             })
         })?;
         match default {
@@ -623,7 +642,7 @@ impl crate::bridge::ScriptHost for JsHost<'_, '_> {
         let out: JsValue = func
             .call((Rest(js_args),))
             .map_err(|_| js_error(ctx, self.session))?;
-        from_js(&out)
+        from_js(&out, self.session)
     }
 
     fn location(&mut self) -> Option<Location> {
@@ -693,15 +712,16 @@ impl AsyncHost for JsAsync {
                 }
                 let out: JsValue = func.call((Rest(js_args),)).map_err(|_| js_error(&ctx, s))?;
                 let Some(promise) = out.as_promise() else {
-                    return Ok(Err(from_js(&out)));
+                    return Ok(Err(from_js(&out, s)));
                 };
                 let (tx, rx) = tokio::sync::oneshot::channel::<Result<Value>>();
                 let tx = Rc::new(RefCell::new(Some(tx)));
                 let (tx_ok, tx_err) = (tx.clone(), tx);
                 let file = s.info.name.clone();
+                let session = s.clone();
                 let on_ok = Function::new(ctx.clone(), move |v: JsValue<'_>| {
                     if let Some(tx) = tx_ok.borrow_mut().take() {
-                        let _ = tx.send(from_js(&v));
+                        let _ = tx.send(from_js(&v, &session));
                     }
                 })
                 .map_err(internal)?;
@@ -736,12 +756,12 @@ impl AsyncHost for JsAsync {
     }
 }
 
-fn arg_from_js(v: &JsValue<'_>, index: usize) -> Result<Value> {
-    convert(v, &mut Path::argument(index), &mut Vec::new())
+fn arg_from_js(v: &JsValue<'_>, index: usize, s: &Session) -> Result<Value> {
+    FromJs::new(Some(s), Path::argument(index)).value(v)
 }
 
-fn from_js(v: &JsValue<'_>) -> Result<Value> {
-    convert(v, &mut Path::root(), &mut Vec::new())
+fn from_js(v: &JsValue<'_>, s: &Session) -> Result<Value> {
+    FromJs::new(Some(s), Path::root()).value(v)
 }
 
 /// Integral numbers within 2^53 are integers; everything else a float.
@@ -753,80 +773,325 @@ fn number(f: f64) -> Value {
     }
 }
 
-fn convert<'js>(v: &JsValue<'js>, path: &mut Path, seen: &mut Vec<Object<'js>>) -> Result<Value> {
-    use rquickjs::Type;
-    Ok(match v.type_of() {
-        Type::Uninitialized | Type::Undefined | Type::Null => Value::Null,
-        Type::Bool => Value::Bool(v.as_bool().unwrap_or(false)),
-        Type::Int => Value::Int(i64::from(v.as_int().unwrap_or(0))),
-        Type::Float => number(v.as_float().unwrap_or(f64::NAN)),
-        Type::String => match v.as_string().map(|s| s.to_string()) {
-            Some(Ok(s)) => Value::Str(s),
-            _ => return Err(path.invalid("a string that is not valid UTF-16 (a lone surrogate?)")),
-        },
-        Type::Function | Type::Constructor => {
-            let f = v
-                .as_function()
-                .cloned()
-                .ok_or_else(|| path.invalid("not a function"))?;
-            Value::Func(Callback::new(Persistent::save(v.ctx(), f)))
-        }
-        Type::Array => {
-            let arr = v
-                .as_array()
-                .cloned()
-                .ok_or_else(|| path.invalid("not an array"))?;
-            enter(arr.as_object(), path, seen)?;
-            let mut items = Vec::with_capacity(arr.len());
-            for i in 0..arr.len() {
-                let item: JsValue = arr.get(i).map_err(|e| path.invalid(e))?;
-                path.push_index(i);
-                items.push(convert(&item, path, seen)?);
-                path.pop();
-            }
-            seen.pop();
-            Value::Array(items)
-        }
-        Type::Object | Type::Exception => {
-            let obj = v
-                .as_object()
-                .cloned()
-                .ok_or_else(|| path.invalid("not an object"))?;
-            enter(&obj, path, seen)?;
-            let mut map = Map::new();
-            for prop in obj.props::<String, JsValue>() {
-                let (k, item) = prop.map_err(|e| path.invalid(e))?;
-                // As JSON.stringify does: an undefined property is absent.
-                if item.is_undefined() {
-                    continue;
-                }
-                path.push_key(&k);
-                let item = convert(&item, path, seen)?;
-                path.pop();
-                map.insert(k, item);
-            }
-            seen.pop();
-            Value::Map(map)
-        }
-        Type::Promise => {
-            return Err(path.invalid("a Promise cannot cross the bridge; await it first"))
-        }
-        other => {
-            return Err(path.invalid(format!(
-                "a JavaScript {} cannot cross the bridge",
-                other.as_str()
-            )))
-        }
-    })
+/// One JavaScript value into data, as `JSON.stringify` would see it
+/// (`toJSON` is honoured, `undefined` properties are absent), except that
+/// nothing is lost silently: built-ins JSON would turn into `{}` either
+/// cross faithfully (a `Map` with string keys as a map, a `Set` and a
+/// typed array as arrays, a `Date` as its ISO text, an `Error` as its name
+/// and message, a `BigInt` as an integer) or are `value.invalid` with their
+/// path. The copy is metered against the spell's limits, and a limit hit
+/// in a getter or `toJSON` keeps its code.
+struct FromJs<'a, 'js> {
+    session: Option<&'a Session>,
+    path: Path,
+    seen: Vec<Object<'js>>,
+    meter: crate::value::Meter<'a>,
 }
 
-fn enter<'js>(obj: &Object<'js>, path: &Path, seen: &mut Vec<Object<'js>>) -> Result<()> {
-    if seen.iter().any(|o| o == obj) {
-        return Err(path.invalid("a cycle: this object contains itself"));
+impl<'a, 'js> FromJs<'a, 'js> {
+    fn new(session: Option<&'a Session>, path: Path) -> Self {
+        let meter = match session {
+            Some(s) => s.meter(),
+            None => crate::value::Meter::unlimited(),
+        };
+        FromJs {
+            session,
+            path,
+            seen: Vec::new(),
+            meter,
+        }
     }
-    path.check_depth()?;
-    seen.push(obj.clone());
-    Ok(())
+
+    fn value(&mut self, v: &JsValue<'js>) -> Result<Value> {
+        use rquickjs::Type;
+        Ok(match v.type_of() {
+            Type::Uninitialized | Type::Undefined | Type::Null => {
+                self.meter.charge_node(0)?;
+                Value::Null
+            }
+            Type::Bool => Value::Bool(v.as_bool().unwrap_or(false)),
+            Type::Int => Value::Int(i64::from(v.as_int().unwrap_or(0))),
+            Type::Float => number(v.as_float().unwrap_or(f64::NAN)),
+            Type::String => match v.as_string().map(|s| s.to_string()) {
+                Some(Ok(text)) => {
+                    self.meter.charge_node(text.len())?;
+                    Value::Str(text)
+                }
+                _ => {
+                    return Err(self
+                        .path
+                        .invalid("a string that is not valid UTF-16 (a lone surrogate?)"))
+                }
+            },
+            Type::BigInt => {
+                // Its decimal text: to_i64 would wrap a BigInt past 64 bits.
+                let text = v.get::<rquickjs::Coerced<String>>().map(|c| c.0);
+                match text.ok().and_then(|t| t.parse::<i64>().ok()) {
+                    Some(i) => Value::Int(i),
+                    None => {
+                        self.exception(v)?;
+                        return Err(self
+                            .path
+                            .invalid("a BigInt beyond 64 bits cannot cross; send it as a string"));
+                    }
+                }
+            }
+            Type::Function | Type::Constructor => {
+                let f = v
+                    .as_function()
+                    .cloned()
+                    .ok_or_else(|| self.path.invalid("not a function"))?;
+                Value::Func(Callback::new(Persistent::save(v.ctx(), f)))
+            }
+            Type::Array | Type::Object | Type::Exception | Type::Proxy => {
+                let obj = v
+                    .as_object()
+                    .cloned()
+                    .ok_or_else(|| self.path.invalid("not an object"))?;
+                self.object(obj)?
+            }
+            Type::Promise => {
+                return Err(self
+                    .path
+                    .invalid("a Promise cannot cross the bridge; await it first"))
+            }
+            other => {
+                return Err(self.path.invalid(format!(
+                    "a JavaScript {} cannot cross the bridge",
+                    other.as_str()
+                )))
+            }
+        })
+    }
+
+    /// The error a failed getter, `toJSON` or iteration raised: a tripped
+    /// limit wins, otherwise the script's own error keeps its message.
+    fn exception(&self, v: &JsValue<'js>) -> Result<()> {
+        let ctx = v.ctx();
+        let caught = ctx.catch();
+        if let Some(s) = self.session {
+            s.check_stop()?;
+        }
+        if caught.is_undefined() {
+            return Ok(());
+        }
+        let file = self.session.map_or("", |s| s.info.name.as_str());
+        Err(exception_to_error(&caught, file))
+    }
+
+    /// A call into script code during the copy (`toJSON`, a getter).
+    fn js<T>(&self, v: &JsValue<'js>, r: rquickjs::Result<T>) -> Result<T> {
+        r.or_else(|e| {
+            self.exception(v)?;
+            Err(self.path.invalid(e))
+        })
+    }
+
+    fn object(&mut self, obj: Object<'js>) -> Result<Value> {
+        if self.seen.iter().any(|o| *o == obj) {
+            return Err(self.path.invalid("a cycle: this object contains itself"));
+        }
+        self.path.check_depth()?;
+        self.meter.charge_node(0)?;
+        self.seen.push(obj.clone());
+        let out = self.kinds(&obj);
+        self.seen.pop();
+        out
+    }
+
+    fn kinds(&mut self, obj: &Object<'js>) -> Result<Value> {
+        let v = obj.as_value().clone();
+        let raw = v.as_raw();
+        // SAFETY: each predicate only reads the class of a live value.
+        let (is_array, is_date, is_error, is_map, is_set) = unsafe {
+            use rquickjs::qjs;
+            if qjs::JS_IsRegExp(raw) {
+                return Err(self.path.invalid(
+                    "a RegExp cannot cross the bridge; send its .source (and .flags) as text",
+                ));
+            }
+            if qjs::JS_IsWeakMap(raw) || qjs::JS_IsWeakSet(raw) || qjs::JS_IsWeakRef(raw) {
+                return Err(self
+                    .path
+                    .invalid("a WeakMap, WeakSet or WeakRef cannot cross the bridge"));
+            }
+            if qjs::JS_IsArrayBuffer(raw) || qjs::JS_IsDataView(raw) {
+                return Err(self.path.invalid(
+                    "an ArrayBuffer or DataView cannot cross the bridge; send a Uint8Array of it",
+                ));
+            }
+            (
+                qjs::JS_IsArray(raw),
+                qjs::JS_IsDate(raw),
+                qjs::JS_IsError(raw),
+                qjs::JS_IsMap(raw),
+                qjs::JS_IsSet(raw),
+            )
+        };
+        if let Some(items) = self.typed_array(&v)? {
+            return Ok(items);
+        }
+        if is_date {
+            let iso: rquickjs::Result<String> = obj
+                .get::<_, Function>("toISOString")
+                .and_then(|f| f.call((rquickjs::function::This(v.clone()),)));
+            return match iso {
+                Ok(text) => {
+                    self.meter.charge_node(text.len())?;
+                    Ok(Value::Str(text))
+                }
+                Err(_) => {
+                    // An invalid Date throws a RangeError: not a silent null.
+                    let _ = v.ctx().catch();
+                    if let Some(s) = self.session {
+                        s.check_stop()?;
+                    }
+                    Err(self.path.invalid("an invalid Date cannot cross the bridge"))
+                }
+            };
+        }
+        if !is_array && !is_map && !is_set {
+            let to_json: JsValue = self.js(&v, obj.get("toJSON"))?;
+            if let Some(f) = to_json.as_function() {
+                let key = self.path.last_key();
+                let out: JsValue =
+                    self.js(&v, f.call((rquickjs::function::This(v.clone()), key)))?;
+                // What toJSON returned stands in for the object.
+                return self.value(&out);
+            }
+        }
+        if is_array {
+            return self.array(obj);
+        }
+        if is_map || is_set {
+            return self.collection(obj, is_map);
+        }
+        let mut map = Map::new();
+        if is_error {
+            for key in ["name", "message"] {
+                let item: JsValue = self.js(&v, obj.get(key))?;
+                if let Some(text) = item.as_string().and_then(|t| t.to_string().ok()) {
+                    self.meter.charge_node(text.len())?;
+                    map.insert(key.to_owned(), Value::Str(text));
+                }
+            }
+        }
+        for prop in obj.props::<String, JsValue>() {
+            let (k, item) = self.js(&v, prop)?;
+            // As JSON.stringify does: an undefined property is absent.
+            if item.is_undefined() {
+                continue;
+            }
+            self.meter.charge(k.len())?;
+            self.path.push_key(&k);
+            let item = self.value(&item)?;
+            self.path.pop();
+            map.insert(k, item);
+        }
+        Ok(Value::Map(map))
+    }
+
+    fn array(&mut self, obj: &Object<'js>) -> Result<Value> {
+        let v = obj.as_value().clone();
+        let len: f64 = self.js(&v, obj.get("length"))?;
+        let len = len.max(0.0) as usize;
+        // The length is the spell's to choose (`a[1e9] = 1`): it is paid
+        // for before anything is allocated by it.
+        self.meter.reserve(len)?;
+        let mut items = Vec::with_capacity(len);
+        for i in 0..len {
+            let item: JsValue = self.js(&v, obj.get(i as u32))?;
+            self.path.push_index(i);
+            items.push(self.value(&item)?);
+            self.path.pop();
+        }
+        Ok(Value::Array(items))
+    }
+
+    /// A `Map` (string keys only) as a map, a `Set` as an array.
+    fn collection(&mut self, obj: &Object<'js>, is_map: bool) -> Result<Value> {
+        let v = obj.as_value().clone();
+        let ctx = v.ctx().clone();
+        let from: rquickjs::Result<Array> = ctx
+            .globals()
+            .get::<_, Object>("Array")
+            .and_then(|a| a.get::<_, Function>("from"))
+            .and_then(|from| from.call((v.clone(),)));
+        let items = self.js(&v, from)?;
+        if !is_map {
+            return self.array(items.as_object());
+        }
+        let mut map = Map::new();
+        for i in 0..items.len() {
+            let pair: Array = self.js(&v, items.get(i))?;
+            let key: JsValue = self.js(&v, pair.get(0))?;
+            let Some(k) = key.as_string().and_then(|k| k.to_string().ok()) else {
+                return Err(self.path.invalid(format!(
+                    "a Map with the key {} (a {}); only a Map with string keys can cross, as a map",
+                    display(&key),
+                    key.type_of().as_str()
+                )));
+            };
+            let item: JsValue = self.js(&v, pair.get(1))?;
+            self.meter.charge(k.len())?;
+            self.path.push_key(&k);
+            let item = self.value(&item)?;
+            self.path.pop();
+            map.insert(k, item);
+        }
+        Ok(Value::Map(map))
+    }
+
+    /// A typed array's numbers as an array, or `None` for other objects.
+    fn typed_array(&mut self, v: &JsValue<'js>) -> Result<Option<Value>> {
+        let Some(obj) = v.as_object() else {
+            return Ok(None);
+        };
+        // SAFETY: reads the class of a live value.
+        if unsafe { rquickjs::qjs::JS_GetTypedArrayType(v.as_raw()) } < 0 {
+            return Ok(None);
+        }
+        macro_rules! each {
+            ($($t:ty => $conv:expr),* $(,)?) => {$(
+                if let Some(t) = obj.as_typed_array::<$t>() {
+                    let Some(raw) = t.as_raw() else {
+                        return Err(self.path.invalid("a typed array whose buffer was detached"));
+                    };
+                    // SAFETY: the bytes stay put while no script runs, and
+                    // none runs in this loop.
+                    let bytes = unsafe { raw.as_ref() };
+                    let size = std::mem::size_of::<$t>();
+                    let n = bytes.len() / size;
+                    self.meter.reserve(n)?;
+                    let conv = $conv;
+                    let items = (0..n)
+                        .map(|i| {
+                            // SAFETY: i * size + size <= bytes.len().
+                            let x = unsafe {
+                                std::ptr::read_unaligned(bytes.as_ptr().add(i * size).cast::<$t>())
+                            };
+                            conv(x)
+                        })
+                        .collect();
+                    return Ok(Some(Value::Array(items)));
+                }
+            )*};
+        }
+        each!(
+            u8 => |x: u8| Value::Int(i64::from(x)),
+            i8 => |x: i8| Value::Int(i64::from(x)),
+            u16 => |x: u16| Value::Int(i64::from(x)),
+            i16 => |x: i16| Value::Int(i64::from(x)),
+            u32 => |x: u32| Value::Int(i64::from(x)),
+            i32 => |x: i32| Value::Int(i64::from(x)),
+            f32 => |x: f32| Value::Float(f64::from(x)),
+            f64 => |x: f64| Value::Float(x),
+            i64 => Value::Int,
+            u64 => |x: u64| i64::try_from(x).map_or(Value::Float(x as f64), Value::Int),
+        );
+        // Other kinds (Uint8ClampedArray, Float16Array): element by element.
+        self.array(obj).map(Some)
+    }
 }
 
 fn to_js<'js>(ctx: &Ctx<'js>, v: Value) -> rquickjs::Result<JsValue<'js>> {
@@ -885,7 +1150,7 @@ mod tests {
         let ctx = Context::full(&rt).unwrap();
         ctx.with(|ctx| {
             let v: JsValue = ctx.eval(src).unwrap();
-            from_js(&v)
+            FromJs::new(None, Path::root()).value(&v)
         })
     }
 

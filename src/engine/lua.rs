@@ -23,7 +23,7 @@ use super::{lua_pattern, split_location, Engine};
 use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
-use crate::value::{Callback, Map, Path, Value};
+use crate::value::{Callback, Map, Meter, Path, Value};
 
 /// The hook runs every this many VM instructions.
 const HOOK_EVERY: u32 = 1000;
@@ -105,6 +105,10 @@ impl LuaEngine {
     pub fn new(session: Rc<Session>) -> Result<Self> {
         let libs = StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::MATH;
         let lua = Lua::new_with(libs, LuaOptions::new()).map_err(|e| internal(&e))?;
+        let weak = lua.weak();
+        let _ = session.heap.set(Box::new(move || {
+            weak.try_upgrade().map_or(0, |l| l.used_memory())
+        }));
         let engine = LuaEngine { lua, session };
         engine.setup().map_err(|e| internal(&e))?;
         Ok(engine)
@@ -233,7 +237,7 @@ impl LuaEngine {
             return self.lua.create_function(move |lua, a: LuaValue| {
                 let mut values = ArgList::new();
                 if !matches!(a, LuaValue::Nil) {
-                    values.push(arg_from_lua(&a, 0).map_err(|e| ext(e.at(location(lua))))?);
+                    values.push(arg_from_lua(&a, 0, &s).map_err(|e| ext(e.at(location(lua))))?);
                 }
                 call_bridge(lua, &s, id, values)
             });
@@ -241,7 +245,7 @@ impl LuaEngine {
         self.lua.create_function(move |lua, args: MultiValue| {
             let mut values = ArgList::new();
             for (i, a) in args.iter().enumerate() {
-                values.push(arg_from_lua(a, i).map_err(|e| ext(e.at(location(lua))))?);
+                values.push(arg_from_lua(a, i, &s).map_err(|e| ext(e.at(location(lua))))?);
             }
             call_bridge(lua, &s, id, values)
         })
@@ -260,7 +264,7 @@ impl LuaEngine {
                 let at = location(&lua);
                 let mut values = ArgList::new();
                 let converted = args.iter().enumerate().try_for_each(|(i, a)| {
-                    values.push(arg_from_lua(a, i)?);
+                    values.push(arg_from_lua(a, i, &s)?);
                     Ok::<_, Error>(())
                 });
                 let fut = match converted {
@@ -303,7 +307,7 @@ impl LuaEngine {
         // In a coroutine, so that bridges that wait can yield it.
         let out = crate::wait::block_on(&self.session, f.call_async::<LuaValue>(()))?;
         match out {
-            Ok(v) => from_lua(&v).map_err(|e| e.at(None)),
+            Ok(v) => from_lua(&v, &self.session).map_err(|e| e.at(None)),
             Err(e) => Err(self.error(&e)),
         }
     }
@@ -454,7 +458,7 @@ fn at_line(lua: &Lua, s: &Session, debug: &Debug) -> mlua::Result<()> {
         }
         Some((
             src.short_src.as_deref().unwrap_or_default().to_owned(),
-            locals(lua),
+            locals(lua, s),
         ))
     };
     crate::debug::at_line(s, line as u32, place).map_err(ext)
@@ -462,7 +466,7 @@ fn at_line(lua: &Lua, s: &Session, debug: &Debug) -> mlua::Result<()> {
 
 /// The locals of the innermost spell function on the stack, from the raw
 /// C API (`lua_getlocal`; mlua has no safe way to them).
-fn locals(lua: &Lua) -> Vec<crate::debug::Local> {
+fn locals(lua: &Lua, s: &Session) -> Vec<crate::debug::Local> {
     // SAFETY: `push_locals` only reads the stack and pushes at most two
     // values per local, after checking there is room for them.
     let pushed: mlua::Result<MultiValue> = unsafe { lua.exec_raw((), |l| push_locals(l)) };
@@ -477,7 +481,7 @@ fn locals(lua: &Lua) -> Vec<crate::debug::Local> {
         let name = name.to_string_lossy();
         // A later local of the same name shadows the earlier one.
         out.retain(|(n, _)| *n != name);
-        out.push(crate::debug::local(&name, from_lua(value)));
+        out.push(crate::debug::local(&name, from_lua(value, s)));
     }
     out
 }
@@ -552,7 +556,7 @@ impl crate::bridge::ScriptHost for LuaHost<'_> {
             lua_args.push_back(to_lua(self.lua, a).map_err(|e| internal(&e))?);
         }
         match func.call::<LuaValue>(lua_args) {
-            Ok(v) => from_lua(&v),
+            Ok(v) => from_lua(&v, self.session),
             Err(e) => {
                 let err = from_lua_error(&e);
                 Err(if err.code.is_fatal() {
@@ -569,7 +573,7 @@ impl crate::bridge::ScriptHost for LuaHost<'_> {
     }
 
     fn locals(&mut self) -> Vec<crate::debug::Local> {
-        locals(self.lua)
+        locals(self.lua, self.session)
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {
@@ -597,7 +601,7 @@ impl crate::bridge::ScriptHost for CallSite<'_> {
     }
 
     fn locals(&mut self) -> Vec<crate::debug::Local> {
-        locals(self.lua)
+        locals(self.lua, self.later.session())
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {
@@ -653,7 +657,7 @@ impl AsyncHost for LuaAsync {
         let session = self.session.clone();
         Box::pin(async move {
             match prepared?.await {
-                Ok(v) => from_lua(&v),
+                Ok(v) => from_lua(&v, &session),
                 Err(e) => {
                     let err = from_lua_error(&e);
                     Err(if err.code.is_fatal() {
@@ -722,32 +726,46 @@ fn with_lua_location(code: ErrorCode, message: &str) -> Error {
 
 /// A bridge argument from Lua; the path starts at the argument.
 #[inline]
-fn arg_from_lua(v: &LuaValue, index: usize) -> Result<Value> {
+fn arg_from_lua(v: &LuaValue, index: usize, s: &Session) -> Result<Value> {
     match v {
         // The fast path: scalars need no path bookkeeping.
         LuaValue::Nil => Ok(Value::Null),
         LuaValue::Boolean(b) => Ok(Value::Bool(*b)),
         LuaValue::Integer(i) => Ok(Value::Int(*i)),
         LuaValue::Number(n) => Ok(Value::Float(*n)),
-        other => convert(other, &mut Path::argument(index), &mut Vec::new()),
+        other => convert(
+            other,
+            &mut Path::argument(index),
+            &mut Vec::new(),
+            &mut s.meter(),
+        ),
     }
 }
 
-pub(crate) fn from_lua(v: &LuaValue) -> Result<Value> {
-    convert(v, &mut Path::root(), &mut Vec::new())
+/// A Lua value as data; the copy is metered against the spell's limits.
+pub(crate) fn from_lua(v: &LuaValue, s: &Session) -> Result<Value> {
+    convert(v, &mut Path::root(), &mut Vec::new(), &mut s.meter())
 }
 
-fn convert(v: &LuaValue, path: &mut Path, seen: &mut Vec<*const c_void>) -> Result<Value> {
+fn convert(
+    v: &LuaValue,
+    path: &mut Path,
+    seen: &mut Vec<*const c_void>,
+    meter: &mut Meter,
+) -> Result<Value> {
     Ok(match v {
         LuaValue::Nil => Value::Null,
         LuaValue::Boolean(b) => Value::Bool(*b),
         LuaValue::Integer(i) => Value::Int(*i),
         LuaValue::Number(n) => Value::Float(*n),
         LuaValue::String(s) => match s.to_str() {
-            Ok(text) => Value::Str(text.to_owned()),
+            Ok(text) => {
+                meter.charge_node(text.len())?;
+                Value::Str(text.to_owned())
+            }
             Err(_) => return Err(path.invalid("a string that is not valid UTF-8")),
         },
-        LuaValue::Table(t) => table(t, path, seen)?,
+        LuaValue::Table(t) => table(t, path, seen, meter)?,
         LuaValue::Function(f) => Value::Func(Callback::new(f.clone())),
         LuaValue::Error(e) => Value::Str(from_lua_error(e).to_string()),
         other => {
@@ -759,16 +777,23 @@ fn convert(v: &LuaValue, path: &mut Path, seen: &mut Vec<*const c_void>) -> Resu
     })
 }
 
-fn table(t: &Table, path: &mut Path, seen: &mut Vec<*const c_void>) -> Result<Value> {
+fn table(
+    t: &Table,
+    path: &mut Path,
+    seen: &mut Vec<*const c_void>,
+    meter: &mut Meter,
+) -> Result<Value> {
     let ptr = t.to_pointer();
     if seen.contains(&ptr) {
         return Err(path.invalid("a cycle: this table contains itself"));
     }
     path.check_depth()?;
+    meter.charge_node(0)?;
     let mut ints: Vec<(i64, LuaValue)> = Vec::new();
     let mut strs: Vec<(String, LuaValue)> = Vec::new();
     for pair in t.pairs::<LuaValue, LuaValue>() {
         let (k, v) = pair.map_err(|e| path.invalid(e))?;
+        meter.charge(std::mem::size_of::<(i64, LuaValue)>())?;
         match k {
             LuaValue::Integer(i) if i >= 1 => ints.push((i, v)),
             LuaValue::String(s) => match s.to_str() {
@@ -805,18 +830,20 @@ fn table(t: &Table, path: &mut Path, seen: &mut Vec<*const c_void>) -> Result<Va
                 "a sparse array ({count} items, highest index {max})"
             )));
         }
+        meter.reserve(max)?;
         let mut items = vec![Value::Null; max];
         for (i, v) in ints {
             path.push_index(i as usize - 1);
-            items[i as usize - 1] = convert(&v, path, seen)?;
+            items[i as usize - 1] = convert(&v, path, seen, meter)?;
             path.pop();
         }
         Value::Array(items)
     } else {
         let mut map = Map::new();
         for (k, v) in strs {
+            meter.charge(k.len())?;
             path.push_key(&k);
-            let item = convert(&v, path, seen)?;
+            let item = convert(&v, path, seen, meter)?;
             path.pop();
             map.insert(k, item);
         }
@@ -891,7 +918,12 @@ mod tests {
         let mt = lua.create_table().unwrap();
         mt.raw_set(EMPTY_ARRAY, true).unwrap();
         lua.set_named_registry_value(EMPTY_ARRAY, mt).unwrap();
-        from_lua(&lua_value(&lua, src))
+        convert(
+            &lua_value(&lua, src),
+            &mut Path::root(),
+            &mut Vec::new(),
+            &mut Meter::unlimited(),
+        )
     }
 
     #[test]

@@ -25,7 +25,7 @@ use super::Engine;
 use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
-use crate::value::{Callback, Map, Path, Value};
+use crate::value::{Callback, Map, Meter, Path, Value};
 
 /// Bridge functions take at most this many arguments in Rhai.
 const MAX_ARGS: usize = 6;
@@ -128,7 +128,7 @@ impl RhaiEngine {
             .rhai
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, ast);
         match out {
-            Ok(v) => from_rhai(&v, &mut Path::root()),
+            Ok(v) => from_rhai(&v, &self.session),
             Err(e) => Err(rhai_error(&e, &self.session)),
         }
     }
@@ -256,7 +256,7 @@ fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: V
             }
             if new_line {
                 let file = source.unwrap_or(&s.info.name);
-                let place = || Some((file.to_owned(), shown_locals(&shared)));
+                let place = || Some((file.to_owned(), shown_locals(&shared, &s)));
                 crate::debug::at_line(&s, line, place).map_err(|e| runtime_error(&e, pos))?;
             }
             Ok(DebuggerCommand::StepInto)
@@ -264,12 +264,12 @@ fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: V
     );
 }
 
-fn shown_locals(shared: &Shared) -> Vec<crate::debug::Local> {
+fn shown_locals(shared: &Shared, s: &Session) -> Vec<crate::debug::Local> {
     shared
         .locals
         .borrow()
         .iter()
-        .map(|(name, v)| crate::debug::local(name, from_rhai(v, &mut Path::root())))
+        .map(|(name, v)| crate::debug::local(name, from_rhai(v, s)))
         .collect()
 }
 
@@ -318,6 +318,11 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     }
     let counting = cap.is_some() && crate::alloc::installed();
     let base = crate::alloc::thread_live_bytes();
+    if counting {
+        let _ = s.heap.set(Box::new(move || {
+            usize::try_from(crate::alloc::thread_live_bytes() - base).unwrap_or(0)
+        }));
+    }
     let cap = cap.unwrap_or(usize::MAX) as isize;
     let max_ops = match l.instructions {
         0 => u64::MAX,
@@ -546,8 +551,8 @@ fn call_bridge<'a>(
     let pos = ctx.call_position();
     let mut values = ArgList::new();
     for (i, a) in args.enumerate() {
-        let mut path = Path::argument(i);
-        values.push(from_rhai(a, &mut path).map_err(|e| runtime_error(&e, pos))?);
+        let converted = convert(a, &mut Path::argument(i), &mut s.meter());
+        values.push(converted.map_err(|e| runtime_error(&e, pos))?);
     }
     let mut host = CallHost {
         ctx,
@@ -667,7 +672,7 @@ impl crate::bridge::ScriptHost for CallHost<'_, '_> {
         let fp = fn_ptr(f)?;
         let args: Vec<Dynamic> = args.into_iter().map(to_rhai).collect();
         match fp.call_raw(self.ctx, None, args) {
-            Ok(v) => from_rhai(&v, &mut Path::root()),
+            Ok(v) => from_rhai(&v, self.session),
             Err(e) => Err(rhai_error(&e, self.session)),
         }
     }
@@ -681,7 +686,7 @@ impl crate::bridge::ScriptHost for CallHost<'_, '_> {
     }
 
     fn locals(&mut self) -> Vec<crate::debug::Local> {
-        shown_locals(self.shared)
+        shown_locals(self.shared, self.session)
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {
@@ -705,7 +710,7 @@ impl crate::bridge::ScriptHost for TopHost<'_> {
         let fp = fn_ptr(f)?;
         let args: Vec<Dynamic> = args.into_iter().map(to_rhai).collect();
         match fp.call::<Dynamic>(self.rhai, self.ast, args) {
-            Ok(v) => from_rhai(&v, &mut Path::root()),
+            Ok(v) => from_rhai(&v, self.session),
             Err(e) => Err(rhai_error(&e, self.session)),
         }
     }
@@ -773,9 +778,14 @@ fn fn_ptr(f: &Callback) -> Result<&FnPtr> {
         .ok_or_else(|| Error::new(ErrorCode::ValueInvalid, "a function from another engine"))
 }
 
-fn from_rhai(d: &Dynamic, path: &mut Path) -> Result<Value> {
+/// A Rhai value as data; the copy is metered against the spell's limits.
+fn from_rhai(d: &Dynamic, s: &Session) -> Result<Value> {
+    convert(d, &mut Path::root(), &mut s.meter())
+}
+
+fn convert(d: &Dynamic, path: &mut Path, meter: &mut Meter) -> Result<Value> {
     if d.is_shared() {
-        return from_rhai(&d.flatten_clone(), path);
+        return convert(&d.flatten_clone(), path, meter);
     }
     if d.is_unit() {
         return Ok(Value::Null);
@@ -793,29 +803,34 @@ fn from_rhai(d: &Dynamic, path: &mut Path) -> Result<Value> {
         return Ok(Value::Str(c.to_string()));
     }
     if let Some(s) = d.read_lock::<ImmutableString>() {
+        meter.charge_node(s.len())?;
         return Ok(Value::Str(s.to_string()));
     }
     if let Some(items) = d.read_lock::<rhai::Array>() {
         path.check_depth()?;
+        meter.reserve(items.len())?;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             path.push_index(i);
-            out.push(from_rhai(item, path)?);
+            out.push(convert(item, path, meter)?);
             path.pop();
         }
         return Ok(Value::Array(out));
     }
     if let Some(map) = d.read_lock::<rhai::Map>() {
         path.check_depth()?;
+        meter.charge_node(0)?;
         let mut out = Map::new();
         for (k, item) in map.iter() {
+            meter.charge_node(k.len())?;
             path.push_key(k);
-            out.insert(k.to_string(), from_rhai(item, path)?);
+            out.insert(k.to_string(), convert(item, path, meter)?);
             path.pop();
         }
         return Ok(Value::Map(out));
     }
     if let Some(blob) = d.read_lock::<rhai::Blob>() {
+        meter.reserve(blob.len())?;
         return Ok(Value::Array(
             blob.iter().map(|b| Value::Int(i64::from(*b))).collect(),
         ));
@@ -869,7 +884,12 @@ mod tests {
         m.insert("i".into(), Dynamic::from_int(3));
         m.insert("u".into(), Dynamic::UNIT);
         m.insert("b".into(), Dynamic::from_blob(vec![1, 2]));
-        let v = from_rhai(&Dynamic::from_map(m), &mut Path::root()).unwrap();
+        let v = convert(
+            &Dynamic::from_map(m),
+            &mut Path::root(),
+            &mut Meter::unlimited(),
+        )
+        .unwrap();
         assert_eq!(
             v.to_json().unwrap(),
             serde_json::json!({"b": [1, 2], "c": "x", "i": 3, "u": null})
@@ -880,9 +900,10 @@ mod tests {
 
     #[test]
     fn foreign_rhai_values_are_refused_with_the_path() {
-        let e = from_rhai(
+        let e = convert(
             &Dynamic::from(std::time::Instant::now()),
             &mut Path::argument(1),
+            &mut Meter::unlimited(),
         )
         .unwrap_err();
         assert_eq!(e.code, ErrorCode::ValueInvalid);
