@@ -20,6 +20,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::store::Store;
 use crate::value::{Map, Value};
 
+/// The largest spell file `Spell::load` reads.
+pub const MAX_SOURCE_BYTES: u64 = 64 << 20;
+
 /// A spell to run: its source and where it came from.
 #[derive(Debug, Clone)]
 pub struct Spell {
@@ -34,13 +37,29 @@ pub struct Spell {
 impl Spell {
     /// Reads a spell file; the engine follows from the extension.
     pub fn load(path: &Path) -> Result<Spell> {
+        use std::io::Read;
         let engine = EngineKind::from_path(path)?;
-        let source = std::fs::read_to_string(path).map_err(|e| {
+        let cannot = |e: &dyn std::fmt::Display| {
             Error::new(
                 ErrorCode::SpellIo,
                 format!("cannot read {}: {e}", path.display()),
             )
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+        if !file.metadata().map_err(|e| cannot(&e))?.is_file() {
+            return Err(cannot(&"not a regular file"));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_SOURCE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| cannot(&e))?;
+        if bytes.len() as u64 > MAX_SOURCE_BYTES {
+            return Err(cannot(&format!(
+                "a spell file may be at most {} MiB",
+                MAX_SOURCE_BYTES >> 20
+            )));
+        }
+        let source = String::from_utf8(bytes).map_err(|e| cannot(&e))?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -384,11 +384,17 @@ impl Task {
     }
 
     /// Calls a script function; its own waits overlap with other work.
+    /// A stopped spell (or one past its deadline) calls nothing more: a
+    /// bridge that loops over script calls (`workflow.map` of 200,000
+    /// items) must end with the limit, not after the loop.
     pub fn call_script(
         &self,
         f: &Callback,
         args: Vec<Value>,
     ) -> LocalBoxFuture<'static, Result<Value>> {
+        if let Err(e) = crate::value::Limiter::check(&*self.session) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
         self.host.call_waiting(f, args)
     }
 

@@ -275,6 +275,8 @@ fn not_found(session: &crate::runtime::Session, name: &str) -> Error {
 /// `tool.result`, runs it. Agents call tools through here too.
 pub(crate) async fn call_tool(task: &Task, name: &str, input: serde_json::Value) -> Result<Value> {
     let session = &task.session;
+    // Agents run every tool call a reply holds: each one checks the limits.
+    crate::value::Limiter::check(&**session)?;
     let def = session
         .dispatch
         .tools

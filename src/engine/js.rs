@@ -36,6 +36,8 @@ const STACK_PER_FRAME: usize = 4 << 10;
 /// spell thread in a debug build, 16 MiB did not), so this keeps a wide
 /// margin below [`crate::runtime::SPELL_STACK`].
 const MAX_STACK: usize = crate::runtime::SPELL_STACK / 8;
+/// The least memory QuickJS may use past the cap while a stop unwinds.
+const MIN_RESERVE: usize = 8 << 20;
 /// The interrupt handler runs about every this many branches and calls.
 const TICKS_PER_INTERRUPT: u64 = 10_000;
 
@@ -125,12 +127,21 @@ impl CappedAllocator {
             .store(self.used, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Past the cap, the spell is stopped (`limit.memory`, raised at the
+    /// next interrupt) but allocations go on succeeding for a while:
+    /// QuickJS aborts the whole process when memory runs out while it
+    /// settles a Promise, so it must not run out while the stop unwinds.
+    /// Only past the cap plus this reserve is an allocation refused.
     fn admit(&mut self, size: usize) -> bool {
-        if self.used.saturating_add(size) > self.cap {
+        let after = self.used.saturating_add(size);
+        if after > self.cap {
             self.stop.trip(ErrorCode::LimitMemory);
-            return false;
         }
-        true
+        after <= self.cap.saturating_add(self.reserve())
+    }
+
+    fn reserve(&self) -> usize {
+        (self.cap / 4).max(MIN_RESERVE)
     }
 }
 

@@ -105,8 +105,11 @@ pub(crate) fn run(session: Rc<Session>, spell: &crate::Spell) -> Result<serde_js
     let mut engine = new_engine(session.clone())?;
     // Into plain data while the engine lives: a value may hold its functions.
     let result = engine
-        .run_main(&spell.name, &spell.source)
-        .and_then(|v| v.to_json());
+        .run_main(&spell.name, &script_text(&spell.source))
+        .and_then(|v| v.to_json())
+        // A built-in that ran past the deadline in one call (a sort of
+        // millions) could not be stopped inside, but it cannot succeed.
+        .and_then(|v| crate::value::Limiter::check(&*session).map(|()| v));
     let mut data = Map::new();
     data.insert("ok".into(), Value::Bool(result.is_ok()));
     data.insert(
@@ -139,11 +142,24 @@ pub(crate) fn run(session: Rc<Session>, spell: &crate::Spell) -> Result<serde_js
 
 /// Parses/compiles a spell without running it.
 pub fn check(spell: &crate::Spell) -> Result<()> {
+    let source = script_text(&spell.source);
     match spell.engine {
-        EngineKind::Lua => lua::check(&spell.name, &spell.source),
-        EngineKind::Js => js::check(&spell.name, &spell.source),
-        EngineKind::Rhai => rhai::check(&spell.name, &spell.source),
+        EngineKind::Lua => lua::check(&spell.name, &source),
+        EngineKind::Js => js::check(&spell.name, &source),
+        EngineKind::Rhai => rhai::check(&spell.name, &source),
     }
+}
+
+/// A spell file as its engine reads it: without a UTF-8 byte-order mark,
+/// and with a `#!` first line (an executable script's) blanked, so that
+/// every engine takes it and line numbers stay as the file has them.
+fn script_text(source: &str) -> std::borrow::Cow<'_, str> {
+    let text = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if !text.starts_with("#!") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let rest = text.find('\n').map_or("", |i| &text[i..]);
+    std::borrow::Cow::Owned(rest.to_owned())
 }
 
 /// A live engine kept between entries, for the REPL.

@@ -85,7 +85,11 @@ impl RhaiEngine {
             p.register_into_engine(&mut rhai);
         });
         limits(&mut rhai, &session);
-        allow_keyword_members(&mut rhai, modules_with_call(&session.registry));
+        allow_keyword_members(
+            &mut rhai,
+            modules_with_call(&session.registry),
+            Some(parse_limits(&session)),
+        );
         let shared = Rc::new(Shared::default());
         bridges(&mut rhai, &session, &shared);
         let prelude = rhai
@@ -116,7 +120,13 @@ impl RhaiEngine {
         let mut ast = self
             .rhai
             .compile_with_scope(&self.scope, source)
-            .map_err(|e| parse_error(&e, name))?;
+            .map_err(|e| {
+                // A parse stopped by a limit ends with that limit.
+                match self.session.stop.reason() {
+                    Some(code) => self.session.stop_error(code),
+                    None => parse_error(&e, name),
+                }
+            })?;
         ast = self.prelude.merge(&ast);
         ast.set_source(name);
         Ok(ast)
@@ -183,13 +193,32 @@ impl Engine for RhaiEngine {
 /// the function pointer f": after a bridge module that has a `call`
 /// (`tool.call`), the name is changed to [`CALL_ALIAS`], which the bridge is
 /// registered under as well.
-fn allow_keyword_members(rhai: &mut Rhai, modules_with_call: Vec<&'static str>) {
+///
+/// The same callback sees every token of every parse, `eval`'s too, so it
+/// is also where parsing counts against the spell's limits (`parsing`):
+/// Rhai's parser never reaches `on_progress`, and a 50 MB source would
+/// otherwise take seconds and gigabytes past them.
+fn allow_keyword_members(
+    rhai: &mut Rhai,
+    modules_with_call: Vec<&'static str>,
+    parsing: Option<Box<dyn Fn() -> bool>>,
+) {
     use rhai::Token;
     let after_dot = Cell::new(false);
     let module_before_dot = Cell::new(false);
     let module_now = Cell::new(false);
+    let tokens = Cell::new(0u32);
     #[allow(deprecated)] // "volatile", not deprecated: see rhai's note
     rhai.on_parse_token(move |token, _pos, _state| {
+        if let Some(over) = &parsing {
+            let n = tokens.get().wrapping_add(1);
+            tokens.set(n);
+            if n & 1023 == 0 && over() {
+                return Token::LexError(Box::new(rhai::LexError::Runtime(
+                    "stopped by a limit".into(),
+                )));
+            }
+        }
         let token = match token {
             Token::Reserved(name)
                 if after_dot.get() && matches!(name.as_str(), "debug" | "new") =>
@@ -304,6 +333,34 @@ fn sleep(rhai: &mut Rhai, s: &Rc<Session>) {
     rhai.register_fn("sleep", move |secs: rhai::FLOAT| wait(&s1, secs));
     let s2 = s.clone();
     rhai.register_fn("sleep", move |secs: rhai::INT| wait(&s2, secs as f64));
+}
+
+/// True (and the limit tripped) once a parse has run past the spell's
+/// stop, deadline or memory cap.
+fn parse_limits(s: &Session) -> Box<dyn Fn() -> bool> {
+    let stop = s.stop.clone();
+    let deadline = s.deadline.clone();
+    let cap = s
+        .limits
+        .memory_bytes()
+        .filter(|_| crate::alloc::installed())
+        .map(|c| c as isize);
+    let base = crate::alloc::thread_live_bytes();
+    Box::new(move || {
+        let code = if stop.is_stopped() {
+            None
+        } else if deadline.passed() {
+            Some(ErrorCode::LimitTime)
+        } else if cap.is_some_and(|c| crate::alloc::thread_live_bytes() - base > c) {
+            Some(ErrorCode::LimitMemory)
+        } else {
+            return false;
+        };
+        if let Some(code) = code {
+            stop.trip(code);
+        }
+        true
+    })
 }
 
 fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
@@ -867,6 +924,7 @@ pub(crate) fn check(name: &str, source: &str) -> Result<()> {
     allow_keyword_members(
         &mut rhai,
         modules_with_call(&crate::bridge::Registry::standard()),
+        None,
     );
     rhai.compile(source)
         .map(|_| ())
