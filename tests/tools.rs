@@ -85,6 +85,161 @@ fn file_tools_never_leave_the_project() {
 }
 
 #[test]
+fn the_project_config_and_llmspell_own_files_are_never_written() {
+    let d = tempfile::tempdir().unwrap();
+    let toml = "[capabilities]\nfs = true\n";
+    // The store exists, so .llmspell/ holds state.db.
+    run(d.path(), toml, "state.set('k', 1)").unwrap();
+    let p = d.path();
+    std::os::unix::fs::symlink(p, p.join("here")).unwrap();
+    std::os::unix::fs::symlink(p.join(".llmspell"), p.join("st")).unwrap();
+    std::os::unix::fs::symlink(p.join("llmspell.toml"), p.join("cfg")).unwrap();
+    std::os::unix::fs::symlink(p.join(".llmspell/state.db"), p.join("db")).unwrap();
+    std::os::unix::fs::symlink(".llmspell/state.db", p.join("rdb")).unwrap();
+    std::os::unix::fs::symlink(".llmspell", p.join("rst")).unwrap();
+    std::fs::create_dir(p.join("sub")).unwrap();
+    std::os::unix::fs::symlink("..", p.join("sub/up")).unwrap();
+    let write = |path: &str| {
+        format!("return tool.call('write_file', {{path = '{path}', content = '[capabilities]\\nnet = [\\\"*\\\"]'}})")
+    };
+    for path in [
+        "llmspell.toml",
+        "./llmspell.toml",
+        "here/llmspell.toml",
+        "sub/up/llmspell.toml",
+        "cfg",
+        ".llmspell/state.db",
+        ".llmspell/new.txt",
+        "st/state.db",
+        "st/x/y.txt",
+        "here/st/state.db",
+        "db",
+        "rdb",
+        "rst/state.db",
+        "here/.llmspell/history-lua",
+    ] {
+        assert_eq!(
+            code_of(p, toml, &write(path)),
+            ErrorCode::SandboxDenied,
+            "{path}"
+        );
+    }
+    for src in [
+        "return tool.call('read_file', {path = 'st/state.db'})",
+        "return tool.call('read_file', {path = 'db'})",
+        "return tool.call('read_file', {path = 'rdb'})",
+        "return tool.call('read_file', {path = 'rst/state.db'})",
+        "return tool.call('list_files', {path = 'st'})",
+        "return tool.call('list_files', {path = 'here/.llmspell'})",
+    ] {
+        assert_eq!(code_of(p, toml, src), ErrorCode::SandboxDenied, "{src}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(p.join("llmspell.toml")).unwrap(),
+        toml,
+        "the config was rewritten"
+    );
+    assert!(!p.join(".llmspell/x").exists() && !p.join(".llmspell/new.txt").exists());
+    // The state is intact and the store still works.
+    assert_eq!(run(p, toml, "return state.get('k')").unwrap(), 1);
+    // A link inside the project is written through, as a shell's > does.
+    std::fs::write(p.join("real.txt"), "old").unwrap();
+    std::os::unix::fs::symlink(p.join("real.txt"), p.join("alias.txt")).unwrap();
+    run(p, toml, &write("alias.txt")).unwrap();
+    assert!(std::fs::read_to_string(p.join("real.txt"))
+        .unwrap()
+        .contains("net"));
+    assert!(std::fs::symlink_metadata(p.join("alias.txt"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+#[test]
+fn a_planted_link_at_the_temporary_name_is_never_followed() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let toml = "[capabilities]\nfs = true\n";
+    let p = d.path();
+    // Every temporary name an old or a guessing attacker would use.
+    for name in ["notes.llmspell-tmp", ".notes.txt.llmspell-tmp"] {
+        std::os::unix::fs::symlink(outside.path().join("pwned"), p.join(name)).unwrap();
+    }
+    for i in 0..4 {
+        let name = format!(".notes.txt.llmspell-{}-{i}.tmp", std::process::id());
+        std::os::unix::fs::symlink(outside.path().join("pwned"), p.join(name)).unwrap();
+    }
+    for _ in 0..8 {
+        run(
+            p,
+            toml,
+            "return tool.call('write_file', {path = 'notes.txt', content = 'x'})",
+        )
+        .ok();
+    }
+    assert!(
+        !outside.path().join("pwned").exists(),
+        "wrote outside the project"
+    );
+    assert_eq!(std::fs::read_to_string(p.join("notes.txt")).unwrap(), "x");
+}
+
+#[test]
+fn a_link_swapped_in_while_writing_never_redirects_a_write() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let toml = "[capabilities]\nfs = true\n";
+    let p = d.path().to_path_buf();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (p, out, stop) = (p.clone(), outside.path().to_path_buf(), stop.clone());
+        std::thread::spawn(move || {
+            let sw = p.join("sw");
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::create_dir(&sw);
+                let _ = std::fs::remove_dir_all(&sw);
+                let _ = std::os::unix::fs::symlink(&out, &sw);
+                let _ = std::fs::remove_file(&sw);
+            }
+        })
+    };
+    let src = "for i = 1, 300 do pcall(tool.call, 'write_file', {path = 'sw/f' .. i .. '.txt', content = 'x'}) end";
+    run(&p, toml, src).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    let leaked: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
+    assert!(leaked.is_empty(), "wrote outside the project: {leaked:?}");
+}
+
+#[test]
+fn only_regular_files_are_read_and_never_a_blocking_one() {
+    let d = tempfile::tempdir().unwrap();
+    let toml = "[capabilities]\nfs = true\n";
+    let p = d.path();
+    let fifo = p.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", p.join("zero")).unwrap();
+    std::fs::write(p.join("big.txt"), vec![b'a'; (4 << 20) + 1]).unwrap();
+    let started = std::time::Instant::now();
+    let read = |path: &str| {
+        code_of(
+            p,
+            toml,
+            &format!("return tool.call('read_file', {{path = '{path}'}})"),
+        )
+    };
+    assert_eq!(read("pipe"), ErrorCode::ToolFailed);
+    assert_eq!(read("zero"), ErrorCode::SandboxDenied);
+    assert_eq!(read("big.txt"), ErrorCode::ToolFailed);
+    assert_eq!(read("."), ErrorCode::ToolFailed);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
 fn http_get_reaches_only_allowed_hosts() {
     let d = tempfile::tempdir().unwrap();
     let server = Scripted::start(vec![Reply::Raw("{\"ok\":true}".into())]);

@@ -9,6 +9,7 @@
 mod agent;
 mod args;
 mod events;
+mod files;
 mod hooks;
 mod json;
 mod llm;

@@ -2,19 +2,17 @@
 //! script functions; the built-ins reach the host only as far as the
 //! project's `[capabilities]` allow, and fail with `sandbox.denied` beyond.
 
-use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::future::LocalBoxFuture;
 
 use super::{Bridge, Registry, Task};
-use crate::config::FsAccess;
 use crate::error::{Error, ErrorCode, Result};
 use crate::provider::ToolSpec;
 use crate::value::{Callback, Map, Value};
 
-/// The most a file tool reads, and the most `http_get` returns.
+/// The most `http_get` returns.
 const MAX_BYTES: usize = 4 << 20;
 
 /// What runs when a tool is called.
@@ -74,7 +72,11 @@ const BUILTINS: [Builtin; 6] = [
         name: "read_file",
         description: "reads a text file inside the project folder (capability fs)",
         params: r#"{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}"#,
-        run: |t, a| Box::pin(async move { read_file(&t, a["path"].as_str().unwrap_or_default()) }),
+        run: |t, a| {
+            Box::pin(async move {
+                super::files::read_file(&t.session, a["path"].as_str().unwrap_or_default())
+            })
+        },
     },
     Builtin {
         name: "write_file",
@@ -82,8 +84,8 @@ const BUILTINS: [Builtin; 6] = [
         params: r#"{"type":"object","properties":{"path":{"type":"string"},"content":{"type":"string"}},"required":["path","content"]}"#,
         run: |t, a| {
             Box::pin(async move {
-                write_file(
-                    &t,
+                super::files::write_file(
+                    &t.session,
                     a["path"].as_str().unwrap_or_default(),
                     a["content"].as_str().unwrap_or_default(),
                 )
@@ -95,7 +97,11 @@ const BUILTINS: [Builtin; 6] = [
         description:
             "lists a folder inside the project folder, folders ending in / (capability fs)",
         params: r#"{"type":"object","properties":{"path":{"type":"string"}}}"#,
-        run: |t, a| Box::pin(async move { list_files(&t, a["path"].as_str().unwrap_or(".")) }),
+        run: |t, a| {
+            Box::pin(async move {
+                super::files::list_files(&t.session, a["path"].as_str().unwrap_or("."))
+            })
+        },
     },
     Builtin {
         name: "http_get",
@@ -354,105 +360,6 @@ fn denied(what: String) -> Error {
 
 fn failed(name: &str, what: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::ToolFailed, format!("{name}: {what}"))
-}
-
-/// A path inside the project folder, or `sandbox.denied`: no absolute
-/// paths, no `..`, no link that leads out, nothing under `.llmspell/`.
-fn inside(task: &Task, rel: &str, need: FsAccess) -> Result<PathBuf> {
-    let granted = task.session.config().capabilities.fs;
-    let allowed = match need {
-        FsAccess::Read => granted != FsAccess::None,
-        _ => granted == FsAccess::ReadWrite,
-    };
-    if !allowed {
-        let want = if need == FsAccess::Read {
-            "fs = \"read\" or fs = true"
-        } else {
-            "fs = true"
-        };
-        return Err(denied(format!(
-            "the file tools need [capabilities] {want} in llmspell.toml"
-        )));
-    }
-    let p = Path::new(rel);
-    if p.is_absolute()
-        || p.components().any(|c| {
-            matches!(
-                c,
-                Component::ParentDir | Component::RootDir | Component::Prefix(_)
-            )
-        })
-    {
-        return Err(denied(format!(
-            "{rel:?} is outside the project folder; give a path relative to it, without .."
-        )));
-    }
-    if p.components().any(|c| c.as_os_str() == ".llmspell") {
-        return Err(denied(format!(
-            "{rel:?} is llmspell's own state; use the state bridge"
-        )));
-    }
-    let root = std::fs::canonicalize(&task.session.config().project_dir)
-        .map_err(|e| failed("project folder", e))?;
-    let full = root.join(p);
-    // Whatever part exists must resolve, links followed, inside the root.
-    let existing = full
-        .ancestors()
-        .find(|a| a.exists())
-        .unwrap_or(&root)
-        .to_path_buf();
-    let real = std::fs::canonicalize(&existing).map_err(|e| failed(rel, e))?;
-    let dangling = std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink())
-        && !full.exists();
-    if !real.starts_with(&root) || dangling {
-        return Err(denied(format!(
-            "{rel:?} leads out of the project folder through a link"
-        )));
-    }
-    Ok(full)
-}
-
-fn read_file(task: &Task, rel: &str) -> Result<Value> {
-    let path = inside(task, rel, FsAccess::Read)?;
-    let meta = std::fs::metadata(&path).map_err(|e| failed(rel, e))?;
-    if meta.len() as usize > MAX_BYTES {
-        return Err(failed(rel, format!("larger than {} MiB", MAX_BYTES >> 20)));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| failed(rel, e))?;
-    String::from_utf8(bytes)
-        .map(Value::Str)
-        .map_err(|_| failed(rel, "not UTF-8 text"))
-}
-
-fn write_file(task: &Task, rel: &str, content: &str) -> Result<Value> {
-    let path = inside(task, rel, FsAccess::ReadWrite)?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| failed(rel, e))?;
-    }
-    // Write beside, then rename: a reader never sees half a file.
-    let tmp = path.with_extension("llmspell-tmp");
-    std::fs::write(&tmp, content)
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|e| failed(rel, e))?;
-    Ok(Value::Int(content.len() as i64))
-}
-
-fn list_files(task: &Task, rel: &str) -> Result<Value> {
-    let path = inside(task, rel, FsAccess::Read)?;
-    let mut names: Vec<String> = std::fs::read_dir(&path)
-        .map_err(|e| failed(rel, e))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name() != ".llmspell")
-        .map(|e| {
-            let mut n = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                n.push('/');
-            }
-            n
-        })
-        .collect();
-    names.sort();
-    Ok(Value::Array(names.into_iter().map(Value::Str).collect()))
 }
 
 fn host_allowed(host: &str, allow: &[String]) -> bool {
