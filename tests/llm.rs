@@ -237,6 +237,66 @@ fn a_refused_connection_is_llm_http_and_names_no_key() {
 }
 
 #[test]
+fn a_key_the_server_echoes_back_reaches_no_cassette_event_log_error_or_spell() {
+    let key = "sk-echoed-back-424242";
+    std::env::set_var("LLMSPELL_TEST_KEY3", key);
+    let dir = tempfile::tempdir().unwrap();
+    let tape = dir.path().join("tape.jsonl");
+    let server = Scripted::start(vec![
+        Reply::Status(
+            401,
+            format!("{{\"error\":{{\"message\":\"bad key: Authorization: Bearer {key}\"}}}}"),
+        ),
+        Reply::text(&format!("your key is {key}, {key}")),
+        Reply::stream(&["the key ", key, " again"], None, true),
+    ]);
+    let toml = server.toml().replace(
+        "model = \"m1\"\n",
+        "model = \"m1\"\napi_key_env = \"LLMSPELL_TEST_KEY3\"\n",
+    );
+    let logged = Arc::new(Mutex::new(String::new()));
+    let file = dir.path().join("llmspell.toml");
+    std::fs::write(&file, &toml).unwrap();
+    let mut opts = RunOptions::new(Config::load(&file).unwrap());
+    let (out, log) = (logged.clone(), logged.clone());
+    opts.output = Arc::new(move |l| out.lock().unwrap().push_str(l));
+    opts.log = Arc::new(move |_, m, f| log.lock().unwrap().push_str(&format!("{m} {f}")));
+    let mode = CassetteMode {
+        record: Some(tape.clone()),
+        ..Default::default()
+    };
+    opts.cassette = Some(Arc::new(Mutex::new(Cassette::open(&mode).unwrap())));
+    let src = r#"
+local ok, err = pcall(llm.chat, "one")
+log.warn(tostring(err))
+local r = llm.chat("two")
+print(r.text)
+log.info(r.text)
+local pieces = {}
+local s = llm.stream("three", {}, function(p) pieces[#pieces + 1] = p end)
+print(table.concat(pieces))
+return {err = err, text = r.text, stream = s.text}
+"#;
+    let mut spell = Spell::from_source("leak.lua", src).unwrap();
+    spell.dir = dir.path().to_path_buf();
+    let rt = Runtime::new();
+    let events = rt.bus().subscribe("*");
+    let result = rt.run(&spell, &opts).result.unwrap();
+    let result = result.to_string();
+    assert!(result.contains("[redacted]"), "{result}");
+    let cassette = std::fs::read_to_string(&tape).unwrap();
+    let events: Vec<String> = events.try_iter().map(|e| e.data.to_string()).collect();
+    for (what, text) in [
+        ("result", result),
+        ("cassette", cassette),
+        ("events", events.join("\n")),
+        ("output and log", logged.lock().unwrap().clone()),
+    ] {
+        assert!(!text.contains(key), "the key is in the {what}: {text}");
+    }
+}
+
+#[test]
 fn the_key_goes_only_in_the_authorization_header() {
     std::env::set_var("LLMSPELL_TEST_KEY2", "sk-only-in-header-999");
     let server = Scripted::start(vec![Reply::text("ok")]);

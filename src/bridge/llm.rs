@@ -214,7 +214,6 @@ async fn exchange(
     match out {
         Ok(reply) => Ok((reply, latency)),
         Err(e) => {
-            let e = clean(task, e);
             if !e.code.is_fatal() {
                 task.emit("llm.error", || {
                     let mut m = Map::new();
@@ -230,12 +229,23 @@ async fn exchange(
     }
 }
 
-/// No API key ever reaches a script, an event or a log through an error.
-fn clean(task: &Task, mut e: Error) -> Error {
-    for key in task.session.models().secrets() {
-        e.message = e.message.replace(&key, "[redacted]");
+/// No API key ever reaches a script, an event, a log or a cassette
+/// through what a provider sent back: its error or its reply.
+fn clean(task: &Task, out: Result<ChatReply>) -> Result<ChatReply> {
+    let models = task.session.models();
+    match out {
+        Ok(reply) => {
+            let Ok(mut json) = serde_json::to_value(&reply) else {
+                return Ok(reply);
+            };
+            models.scrub_json(&mut json);
+            Ok(serde_json::from_value(json).unwrap_or(reply))
+        }
+        Err(mut e) => {
+            e.message = models.scrub(&e.message).into_owned();
+            Err(e)
+        }
     }
-    e
 }
 
 async fn answer(
@@ -294,6 +304,7 @@ async fn answer(
         }
         Some(f) => stream(task, models, req, timeout, &f).await,
     };
+    let out = clean(task, out);
     if let Some(cassette) = &task.session.cassette {
         let recorded = out
             .as_ref()
@@ -316,13 +327,14 @@ async fn stream(
     on_chunk: &crate::value::Callback,
 ) -> Result<ChatReply> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut call = std::pin::pin!(crate::wait::spawn_io(models.stream(req.clone(), tx, idle)));
+    let mut call = std::pin::pin!(crate::wait::spawn_io(models.clone().stream(req.clone(), tx, idle)));
     let mut sofar = ChatReply::default();
     loop {
         tokio::select! {
             biased;
             piece = rx.recv() => match piece {
                 Some(piece) => {
+                    let piece = models.scrub(&piece).into_owned();
                     sofar.text.push_str(&piece);
                     sofar.chunks.push(piece.clone());
                     if matches!(task.call_script(on_chunk, vec![Value::Str(piece)]).await?, Value::Bool(false)) {
@@ -336,6 +348,7 @@ async fn stream(
                 // Deliver what is still queued before the end.
                 let reply = done??;
                 while let Ok(piece) = rx.try_recv() {
+                    let piece = models.scrub(&piece).into_owned();
                     if matches!(task.call_script(on_chunk, vec![Value::Str(piece)]).await?, Value::Bool(false)) {
                         break;
                     }
@@ -489,7 +502,11 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
                     format!("no embeddings from {model} in time"),
                 )),
             }
-            .map(|v| serde_json::json!(v));
+            .map(|v| serde_json::json!(v))
+            .map_err(|mut e| {
+                e.message = models.scrub(&e.message).into_owned();
+                e
+            });
             if let Some(c) = &task.session.cassette {
                 c.lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -498,6 +515,5 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
             out
         }
     };
-    let vectors = vectors.map_err(|e| clean(task, e))?;
-    Ok(Value::from_json(&vectors))
+    Ok(Value::from_json(&vectors?))
 }

@@ -25,6 +25,8 @@ pub use cassette::{Cassette, CassetteMode};
 
 /// A call's time limit unless the provider or the call says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// What an API key becomes in any text that leaves the provider seam.
+pub const REDACTED: &str = "[redacted]";
 
 /// One message of a conversation, as the spell API has it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,6 +248,46 @@ impl Models {
             .map(|p| p.key.clone())
             .filter(|k| k.len() >= 8)
             .collect()
+    }
+
+    /// `text` with every API key this project uses replaced by
+    /// `[redacted]`: what a provider sends back (an error body that
+    /// echoes the `Authorization` header, a reply that quotes it) never
+    /// carries a key further.
+    pub fn scrub<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let mut out = std::borrow::Cow::Borrowed(text);
+        for p in self.providers.values() {
+            if p.key.len() >= 8 && out.contains(p.key.as_str()) {
+                out = std::borrow::Cow::Owned(out.replace(p.key.as_str(), REDACTED));
+            }
+        }
+        out
+    }
+
+    /// [`Models::scrub`] over every string in a JSON value.
+    pub fn scrub_json(&self, v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(text) => {
+                if let std::borrow::Cow::Owned(clean) = self.scrub(text) {
+                    *text = clean;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_json(i)),
+            serde_json::Value::Object(map) => {
+                let dirty: Vec<String> = map
+                    .keys()
+                    .filter(|k| matches!(self.scrub(k), std::borrow::Cow::Owned(_)))
+                    .cloned()
+                    .collect();
+                for k in dirty {
+                    if let Some(item) = map.remove(&k) {
+                        map.insert(self.scrub(&k).into_owned(), item);
+                    }
+                }
+                map.values_mut().for_each(|i| self.scrub_json(i));
+            }
+            _ => {}
+        }
     }
 
     /// One chat call, live. Runs on the I/O runtime.
