@@ -50,6 +50,13 @@ fn busy(count: i32) -> bool {
     true
 }
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// The project's state database.
 pub struct Store {
     conn: Mutex<Connection>,
@@ -76,16 +83,27 @@ impl Store {
         // before it returns, so killing the process loses nothing
         // acknowledged. NORMAL sync: an OS crash may lose the last commits,
         // never corrupt the file.
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             PRAGMA synchronous=NORMAL;
-             CREATE TABLE IF NOT EXISTS state (
-                 key TEXT PRIMARY KEY NOT NULL,
-                 value TEXT NOT NULL,
-                 version INTEGER NOT NULL
-             );",
-        )
-        .map_err(|e| db_error(&path, e))?;
+        // Switching a new database to WAL needs it alone for a moment, and
+        // SQLite answers "locked" at once, without its busy handler, when
+        // another process is creating it too: wait and try again, as
+        // the busy handler would.
+        let mut tries = 0;
+        loop {
+            let done = conn.execute_batch(
+                "PRAGMA journal_mode=WAL;
+                 PRAGMA synchronous=NORMAL;
+                 CREATE TABLE IF NOT EXISTS state (
+                     key TEXT PRIMARY KEY NOT NULL,
+                     value TEXT NOT NULL,
+                     version INTEGER NOT NULL
+                 );",
+            );
+            match done {
+                Ok(()) => break,
+                Err(e) if is_busy(&e) && busy(tries) => tries += 1,
+                Err(e) => return Err(db_error(&path, e)),
+            }
+        }
         Ok(Store {
             conn: Mutex::new(conn),
             path,

@@ -409,3 +409,28 @@ fn concurrent_processes_update_state_atomically() {
         serde_json::json!(200)
     );
 }
+
+#[test]
+fn processes_creating_the_store_at_once_all_succeed() {
+    // No .llmspell/ yet, each time: the store is created under contention.
+    for round in 0..20 {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "set.lua", "state.set('k' .. spell.args.i, 1)");
+        let children: Vec<_> = (0..3)
+            .map(|i| {
+                Command::new(env!("CARGO_BIN_EXE_llmspell"))
+                    .args(["run", "set.lua", "--arg", &format!("i={i}")])
+                    .current_dir(d.path())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", text(&out.stderr));
+        }
+        let store = llmspell::store::Store::open(d.path()).unwrap();
+        assert_eq!(store.keys("k").unwrap().len(), 3, "round {round}");
+    }
+}

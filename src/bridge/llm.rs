@@ -327,7 +327,11 @@ async fn stream(
     on_chunk: &crate::value::Callback,
 ) -> Result<ChatReply> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut call = std::pin::pin!(crate::wait::spawn_io(models.clone().stream(req.clone(), tx, idle)));
+    let mut call = std::pin::pin!(crate::wait::spawn_io(models.clone().stream(
+        req.clone(),
+        tx,
+        idle
+    )));
     let mut sofar = ChatReply::default();
     loop {
         tokio::select! {
