@@ -19,7 +19,7 @@ use mlua::{
     Value as LuaValue, VmState, WeakLua,
 };
 
-use super::{lua_pattern, split_location, Engine};
+use super::{lua_lib, lua_pattern, split_location, Engine};
 use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::runtime::Session;
@@ -188,6 +188,14 @@ impl LuaEngine {
             n => n.div_ceil(u64::from(HOOK_EVERY)),
         };
         let string: Table = self.lua.globals().raw_get("string")?;
+        let table: Table = self.lua.globals().raw_get("table")?;
+        let gs = s.clone();
+        lua_lib::install(
+            &self.lua,
+            &string,
+            &table,
+            Box::new(move || crate::value::Limiter::check(&*gs)),
+        )?;
         let (ps, pticks) = (s.clone(), ticks.clone());
         lua_pattern::install(&self.lua, &string, move |_steps| {
             ps.check_stop()?;

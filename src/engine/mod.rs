@@ -6,6 +6,7 @@
 
 mod js;
 mod lua;
+mod lua_lib;
 mod lua_pattern;
 mod rhai;
 

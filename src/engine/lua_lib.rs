@@ -1,0 +1,422 @@
+//! Lua's library functions whose C loops run for as long as the spell
+//! says, without ever returning to the VM (where the instruction hook
+//! would see them): `string.rep` of an empty string, and `table.insert`,
+//! `remove`, `move`, `concat` and `sort` over a length that `__len`, or a
+//! border of a table holding a few dozen keys (`t[1], t[2], t[4], ...`),
+//! puts in the quintillions while the table holds nothing.
+//!
+//! Each is Lua's own algorithm, over the same C API (so the same argument
+//! checks, messages, metamethod calls and results), with one addition:
+//! every [`TICK`] steps it asks the spell's limits, and a tripped limit
+//! raises at once. They are real C functions, so an error names the
+//! function as the caller called it and places itself at the caller's
+//! line, exactly as Lua's do. Nothing here may hold a Rust value that
+//! needs dropping across a call into Lua: an error leaves by `longjmp`.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use mlua::ffi::{self, lua_Integer, lua_State, lua_Unsigned};
+use mlua::{Lua, Table};
+
+use crate::error::Error;
+
+/// The limits are asked every this many steps of a loop.
+const TICK: u32 = 1024;
+
+/// What a loop asks: `Err` once the spell must stop.
+pub(crate) type Guard = Box<dyn Fn() -> Result<(), Error>>;
+
+/// Where the guard's address sits in the registry.
+const GUARD: &std::ffi::CStr = c"llmspell.guard";
+
+/// Lua 5.4's `MAXSIZE` for `string.rep` on a 64-bit machine.
+const MAXSIZE: usize = i32::MAX as usize;
+
+/// Installs the functions over `string` and `table`, and the guard their
+/// loops ask (kept alive by the Lua state itself).
+pub(crate) fn install(lua: &Lua, string: &Table, table: &Table, guard: Guard) -> mlua::Result<()> {
+    let boxed: Box<Guard> = Box::new(guard);
+    let ptr = &*boxed as *const Guard as *mut c_void;
+    lua.set_app_data(boxed);
+    lua.set_named_registry_value(GUARD.to_str().unwrap_or_default(), mlua::LightUserData(ptr))?;
+    // SAFETY: each is a well-formed lua_CFunction over the C API.
+    unsafe {
+        string.raw_set("rep", lua.create_c_function(str_rep)?)?;
+        table.raw_set("insert", lua.create_c_function(tinsert)?)?;
+        table.raw_set("remove", lua.create_c_function(tremove)?)?;
+        table.raw_set("move", lua.create_c_function(tmove)?)?;
+        table.raw_set("concat", lua.create_c_function(tconcat)?)?;
+        table.raw_set("sort", lua.create_c_function(sort)?)?;
+    }
+    Ok(())
+}
+
+/// Counts a step; every [`TICK`] steps a tripped limit raises here.
+#[inline]
+unsafe fn tick(l: *mut lua_State, steps: &mut u32) {
+    *steps = steps.wrapping_add(1);
+    if *steps % TICK == 0 {
+        check(l);
+    }
+}
+
+#[cold]
+unsafe fn check(l: *mut lua_State) {
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, GUARD.as_ptr());
+    let guard = ffi::lua_touserdata(l, -1) as *const Guard;
+    ffi::lua_pop(l, 1);
+    if guard.is_null() {
+        return;
+    }
+    let failed = (*guard)().err().map(|e| e.to_string());
+    if let Some(text) = failed {
+        ffi::lua_pushlstring(l, text.as_ptr() as *const c_char, text.len());
+        drop(text);
+        ffi::lua_error(l);
+    }
+}
+
+unsafe extern "C-unwind" fn str_rep(l: *mut lua_State) -> c_int {
+    let mut len = 0usize;
+    let mut lsep = 0usize;
+    let s = ffi::luaL_checklstring(l, 1, &mut len);
+    let n = ffi::luaL_checkinteger(l, 2);
+    let sep = ffi::luaL_optlstring(l, 3, c"".as_ptr(), &mut lsep);
+    // An empty piece repeated any number of times is empty: Lua's own loop
+    // would copy nothing n times, for ever.
+    if n <= 0 || len + lsep == 0 {
+        ffi::lua_pushstring(l, c"".as_ptr());
+        return 1;
+    }
+    if len + lsep < len || len + lsep > MAXSIZE / (n as usize) {
+        return ffi::luaL_error(l, c"resulting string too large".as_ptr());
+    }
+    let total = (n as usize) * len + (n as usize - 1) * lsep;
+    let mut b: ffi::luaL_Buffer = std::mem::zeroed();
+    let mut p = ffi::luaL_buffinitsize(l, &mut b, total);
+    let mut left = n;
+    while left > 1 {
+        std::ptr::copy_nonoverlapping(s, p, len);
+        p = p.add(len);
+        if lsep > 0 {
+            std::ptr::copy_nonoverlapping(sep, p, lsep);
+            p = p.add(lsep);
+        }
+        left -= 1;
+    }
+    std::ptr::copy_nonoverlapping(s, p, len);
+    ffi::luaL_pushresultsize(&mut b, total);
+    1
+}
+
+const TAB_R: c_int = 1;
+const TAB_W: c_int = 2;
+const TAB_L: c_int = 4;
+
+unsafe fn checkfield(l: *mut lua_State, key: &std::ffi::CStr, n: c_int) -> bool {
+    ffi::lua_pushstring(l, key.as_ptr());
+    ffi::lua_rawget(l, -n) != ffi::LUA_TNIL
+}
+
+/// A table, or something with a metatable that makes it behave like one.
+unsafe fn checktab(l: *mut lua_State, arg: c_int, what: c_int) {
+    if ffi::lua_type(l, arg) != ffi::LUA_TTABLE {
+        let mut n = 1;
+        let ok = ffi::lua_getmetatable(l, arg) != 0
+            && (what & TAB_R == 0 || {
+                n += 1;
+                checkfield(l, c"__index", n)
+            })
+            && (what & TAB_W == 0 || {
+                n += 1;
+                checkfield(l, c"__newindex", n)
+            })
+            && (what & TAB_L == 0 || {
+                n += 1;
+                checkfield(l, c"__len", n)
+            });
+        if ok {
+            ffi::lua_pop(l, n);
+        } else {
+            ffi::luaL_checktype(l, arg, ffi::LUA_TTABLE);
+        }
+    }
+}
+
+unsafe fn aux_getn(l: *mut lua_State, n: c_int, what: c_int) -> lua_Integer {
+    checktab(l, n, what | TAB_L);
+    ffi::luaL_len(l, n)
+}
+
+unsafe extern "C-unwind" fn tinsert(l: *mut lua_State) -> c_int {
+    let mut steps = 0u32;
+    let e = aux_getn(l, 1, TAB_R | TAB_W).wrapping_add(1);
+    let pos = match ffi::lua_gettop(l) {
+        2 => e,
+        3 => {
+            let pos = ffi::luaL_checkinteger(l, 2);
+            if (pos as lua_Unsigned).wrapping_sub(1) >= e as lua_Unsigned {
+                ffi::luaL_argerror(l, 2, c"position out of bounds".as_ptr());
+            }
+            let mut i = e;
+            while i > pos {
+                tick(l, &mut steps);
+                ffi::lua_geti(l, 1, i - 1);
+                ffi::lua_seti(l, 1, i);
+                i -= 1;
+            }
+            pos
+        }
+        _ => return ffi::luaL_error(l, c"wrong number of arguments to 'insert'".as_ptr()),
+    };
+    ffi::lua_seti(l, 1, pos);
+    0
+}
+
+unsafe extern "C-unwind" fn tremove(l: *mut lua_State) -> c_int {
+    let mut steps = 0u32;
+    let size = aux_getn(l, 1, TAB_R | TAB_W);
+    let mut pos = ffi::luaL_optinteger(l, 2, size);
+    if pos != size && (pos as lua_Unsigned).wrapping_sub(1) > size as lua_Unsigned {
+        ffi::luaL_argerror(l, 2, c"position out of bounds".as_ptr());
+    }
+    ffi::lua_geti(l, 1, pos);
+    while pos < size {
+        tick(l, &mut steps);
+        ffi::lua_geti(l, 1, pos + 1);
+        ffi::lua_seti(l, 1, pos);
+        pos += 1;
+    }
+    ffi::lua_pushnil(l);
+    ffi::lua_seti(l, 1, pos);
+    1
+}
+
+unsafe extern "C-unwind" fn tmove(l: *mut lua_State) -> c_int {
+    let mut steps = 0u32;
+    let f = ffi::luaL_checkinteger(l, 2);
+    let e = ffi::luaL_checkinteger(l, 3);
+    let t = ffi::luaL_checkinteger(l, 4);
+    let tt = if ffi::lua_isnoneornil(l, 5) == 0 {
+        5
+    } else {
+        1
+    };
+    checktab(l, 1, TAB_R);
+    checktab(l, tt, TAB_W);
+    if e >= f {
+        if !(f > 0 || e < lua_Integer::MAX.wrapping_add(f)) {
+            ffi::luaL_argerror(l, 3, c"too many elements to move".as_ptr());
+        }
+        let n = e - f + 1;
+        if t > lua_Integer::MAX - n + 1 {
+            ffi::luaL_argerror(l, 4, c"destination wrap around".as_ptr());
+        }
+        if t > e || t <= f || (tt != 1 && ffi::lua_compare(l, 1, tt, ffi::LUA_OPEQ) == 0) {
+            let mut i = 0;
+            while i < n {
+                tick(l, &mut steps);
+                ffi::lua_geti(l, 1, f + i);
+                ffi::lua_seti(l, tt, t + i);
+                i += 1;
+            }
+        } else {
+            let mut i = n - 1;
+            while i >= 0 {
+                tick(l, &mut steps);
+                ffi::lua_geti(l, 1, f + i);
+                ffi::lua_seti(l, tt, t + i);
+                i -= 1;
+            }
+        }
+    }
+    ffi::lua_pushvalue(l, tt);
+    1
+}
+
+unsafe fn addfield(l: *mut lua_State, b: *mut ffi::luaL_Buffer, i: lua_Integer) {
+    ffi::lua_geti(l, 1, i);
+    if ffi::lua_isstring(l, -1) == 0 {
+        ffi::luaL_error(
+            l,
+            c"invalid value (%s) at index %I in table for 'concat'".as_ptr(),
+            ffi::luaL_typename(l, -1),
+            i,
+        );
+    }
+    ffi::luaL_addvalue(b);
+}
+
+unsafe extern "C-unwind" fn tconcat(l: *mut lua_State) -> c_int {
+    let mut steps = 0u32;
+    let mut b: ffi::luaL_Buffer = std::mem::zeroed();
+    let last = aux_getn(l, 1, TAB_R);
+    let mut lsep = 0usize;
+    let sep = ffi::luaL_optlstring(l, 2, c"".as_ptr(), &mut lsep);
+    let mut i = ffi::luaL_optinteger(l, 3, 1);
+    let last = ffi::luaL_optinteger(l, 4, last);
+    ffi::luaL_buffinit(l, &mut b);
+    while i < last {
+        tick(l, &mut steps);
+        addfield(l, &mut b, i);
+        ffi::luaL_addlstring(&mut b, sep, lsep);
+        i += 1;
+    }
+    if i == last {
+        addfield(l, &mut b, i);
+    }
+    ffi::luaL_pushresult(&mut b);
+    1
+}
+
+// Quicksort, as Lua's own: the same comparisons in the same order, so an
+// inconsistent order function fails (or not) as it does in Lua.
+
+/// Arrays larger than this may use randomized pivots.
+const RANLIMIT: u32 = 100;
+
+/// A "random" number to pick pivots with after a bad partition, from the
+/// clock as Lua's own takes it.
+fn randomize_pivot() -> u32 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now.as_secs() as u32).wrapping_add(now.subsec_nanos())
+}
+
+unsafe fn set2(l: *mut lua_State, i: u32, j: u32) {
+    ffi::lua_seti(l, 1, lua_Integer::from(i));
+    ffi::lua_seti(l, 1, lua_Integer::from(j));
+}
+
+unsafe fn sort_comp(l: *mut lua_State, a: c_int, b: c_int) -> bool {
+    if ffi::lua_isnil(l, 2) != 0 {
+        ffi::lua_compare(l, a, b, ffi::LUA_OPLT) != 0
+    } else {
+        ffi::lua_pushvalue(l, 2);
+        ffi::lua_pushvalue(l, a - 1);
+        ffi::lua_pushvalue(l, b - 2);
+        ffi::lua_call(l, 2, 1);
+        let res = ffi::lua_toboolean(l, -1) != 0;
+        ffi::lua_pop(l, 1);
+        res
+    }
+}
+
+unsafe fn invalid_order(l: *mut lua_State) {
+    ffi::luaL_error(l, c"invalid order function for sorting".as_ptr());
+}
+
+unsafe fn partition(l: *mut lua_State, lo: u32, up: u32, steps: &mut u32) -> u32 {
+    let mut i = lo;
+    let mut j = up - 1;
+    loop {
+        loop {
+            i = i.wrapping_add(1);
+            ffi::lua_geti(l, 1, lua_Integer::from(i));
+            if !sort_comp(l, -1, -2) {
+                break;
+            }
+            if i == up - 1 {
+                invalid_order(l);
+            }
+            ffi::lua_pop(l, 1);
+            tick(l, steps);
+        }
+        loop {
+            j = j.wrapping_sub(1);
+            ffi::lua_geti(l, 1, lua_Integer::from(j));
+            if !sort_comp(l, -3, -1) {
+                break;
+            }
+            if j < i {
+                invalid_order(l);
+            }
+            ffi::lua_pop(l, 1);
+            tick(l, steps);
+        }
+        if j < i {
+            ffi::lua_pop(l, 1);
+            set2(l, up - 1, i);
+            return i;
+        }
+        set2(l, i, j);
+        tick(l, steps);
+    }
+}
+
+fn choose_pivot(lo: u32, up: u32, rnd: u32) -> u32 {
+    let r4 = (up - lo) / 4;
+    rnd % (r4 * 2) + (lo + r4)
+}
+
+unsafe fn auxsort(l: *mut lua_State, mut lo: u32, mut up: u32, mut rnd: u32, steps: &mut u32) {
+    while lo < up {
+        tick(l, steps);
+        ffi::lua_geti(l, 1, lua_Integer::from(lo));
+        ffi::lua_geti(l, 1, lua_Integer::from(up));
+        if sort_comp(l, -1, -2) {
+            set2(l, lo, up);
+        } else {
+            ffi::lua_pop(l, 2);
+        }
+        if up - lo == 1 {
+            return;
+        }
+        let mut p = if up - lo < RANLIMIT || rnd == 0 {
+            (lo + up) / 2
+        } else {
+            choose_pivot(lo, up, rnd)
+        };
+        ffi::lua_geti(l, 1, lua_Integer::from(p));
+        ffi::lua_geti(l, 1, lua_Integer::from(lo));
+        if sort_comp(l, -2, -1) {
+            set2(l, p, lo);
+        } else {
+            ffi::lua_pop(l, 1);
+            ffi::lua_geti(l, 1, lua_Integer::from(up));
+            if sort_comp(l, -1, -2) {
+                set2(l, p, up);
+            } else {
+                ffi::lua_pop(l, 2);
+            }
+        }
+        if up - lo == 2 {
+            return;
+        }
+        ffi::lua_geti(l, 1, lua_Integer::from(p));
+        ffi::lua_pushvalue(l, -1);
+        ffi::lua_geti(l, 1, lua_Integer::from(up - 1));
+        set2(l, p, up - 1);
+        p = partition(l, lo, up, steps);
+        let n;
+        if p - lo < up - p {
+            auxsort(l, lo, p - 1, rnd, steps);
+            n = p - lo;
+            lo = p + 1;
+        } else {
+            auxsort(l, p + 1, up, rnd, steps);
+            n = up - p;
+            up = p - 1;
+        }
+        if (up.wrapping_sub(lo)) / 128 > n {
+            rnd = randomize_pivot();
+        }
+    }
+}
+
+unsafe extern "C-unwind" fn sort(l: *mut lua_State) -> c_int {
+    let mut steps = 0u32;
+    let n = aux_getn(l, 1, TAB_R | TAB_W);
+    if n > 1 {
+        if n >= lua_Integer::from(i32::MAX) {
+            ffi::luaL_argerror(l, 1, c"array too big".as_ptr());
+        }
+        if ffi::lua_isnoneornil(l, 2) == 0 {
+            ffi::luaL_checktype(l, 2, ffi::LUA_TFUNCTION);
+        }
+        ffi::lua_settop(l, 2);
+        auxsort(l, 1, n as u32, 0, &mut steps);
+    }
+    0
+}
