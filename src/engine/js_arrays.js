@@ -1,0 +1,158 @@
+// Array methods that cannot run past the spell's limits.
+//
+// QuickJS checks its interrupt handler (stop, time, instructions) on
+// branches in script code. Several Array.prototype methods loop in C over
+// `length` without running any: on a sparse array (`new Array(2**32 - 1)`)
+// or an array-like (`{length: 2**53 - 1}`) they would run for hours with no
+// way to stop them. Over a receiver longer than LARGE, these methods run
+// the same C code on a Proxy of the receiver whose traps are script code
+// (each with a branch), so every element they touch gives the interrupt
+// handler its turn; shorter receivers take the C path unchanged. `flat`
+// and `flatMap`, which reach arrays nested at any depth, are written here
+// in full.
+(() => {
+  const LARGE = 1 << 16;
+  const MAX_LENGTH = 2 ** 53 - 1;
+  const AP = Array.prototype;
+  const R = Reflect;
+  const isArray = Array.isArray;
+  const defineProperty = Object.defineProperty;
+  const toLength = (v) => {
+    const n = Math.trunc(Number(v));
+    if (!(n > 0)) return 0;
+    return n < MAX_LENGTH ? n : MAX_LENGTH;
+  };
+  const isObject = (o) => o !== null && (typeof o === "object" || typeof o === "function");
+  const big = (o) => isObject(o) && toLength(o.length) > LARGE;
+  const handler = {
+    get(t, k) { if (k === undefined) return undefined; return R.get(t, k); },
+    set(t, k, v) { if (k === undefined) return false; return R.set(t, k, v); },
+    has(t, k) { if (k === undefined) return false; return R.has(t, k); },
+    deleteProperty(t, k) { if (k === undefined) return false; return R.deleteProperty(t, k); },
+    defineProperty(t, k, d) { if (k === undefined) return false; return R.defineProperty(t, k, d); },
+    getOwnPropertyDescriptor(t, k) { if (k === undefined) return undefined; return R.getOwnPropertyDescriptor(t, k); },
+  };
+  const guarded = (o) => new Proxy(o, handler);
+  const like = (native, f) => {
+    defineProperty(f, "name", { value: native.name });
+    defineProperty(f, "length", { value: native.length });
+    return f;
+  };
+  // The default order, as script code: compared as strings, undefined last
+  // (sort itself puts undefined and holes last before comparing).
+  const byString = (a, b) => {
+    const x = String(a), y = String(b);
+    if (x < y) return -1;
+    if (x > y) return 1;
+    return 0;
+  };
+  const wrap = (name, sorts) => {
+    const native = AP[name];
+    if (typeof native !== "function") return;
+    const f = like(native, function (...args) {
+      if (!big(this)) return R.apply(native, this, args);
+      if (sorts && args[0] === undefined) args[0] = byString;
+      const p = guarded(Object(this));
+      const out = R.apply(native, p, args);
+      return out === p ? this : out;
+    });
+    defineProperty(AP, name, { value: f, writable: true, configurable: true, enumerable: false });
+  };
+  for (const name of ["copyWithin", "fill", "join", "toLocaleString", "reverse", "shift",
+    "unshift", "splice", "slice", "toReversed", "toSpliced", "with"]) {
+    wrap(name, false);
+  }
+  wrap("sort", true);
+  wrap("toSorted", true);
+
+  // concat spreads its arguments too.
+  const concat = AP.concat;
+  const spreadable = (o) => {
+    if (!isObject(o)) return false;
+    const s = o[Symbol.isConcatSpreadable];
+    return s !== undefined ? !!s : isArray(o);
+  };
+  defineProperty(AP, "concat", {
+    value: like(concat, function (...items) {
+      if (!big(this) && !items.some((i) => spreadable(i) && big(i))) {
+        return R.apply(concat, this, items);
+      }
+      const o = Object(this);
+      const args = items.map((i) => (spreadable(i) && big(i) ? guarded(i) : i));
+      return R.apply(concat, big(o) ? guarded(o) : o, args);
+    }),
+    writable: true, configurable: true, enumerable: false,
+  });
+
+  // Iterating a long array from C (`new Set(a)`, `[...a]`, Array.from)
+  // steps through it in script code instead.
+  const iterate = (native, kind) => like(native, function () {
+    if (!big(this)) return R.apply(native, this, []);
+    const o = Object(this);
+    return (function* () {
+      for (let i = 0; i < toLength(o.length); i++) {
+        if (kind === 0) yield i;
+        else if (kind === 1) yield o[i];
+        else yield [i, o[i]];
+      }
+    })();
+  });
+  const values = iterate(AP.values, 1);
+  for (const [name, f] of [["keys", iterate(AP.keys, 0)], ["values", values],
+    ["entries", iterate(AP.entries, 2)]]) {
+    defineProperty(AP, name, { value: f, writable: true, configurable: true, enumerable: false });
+  }
+  defineProperty(AP, Symbol.iterator, { value: values, writable: true, configurable: true, enumerable: false });
+
+  // flat and flatMap, as the specification writes FlattenIntoArray.
+  const speciesCreate = (o) => {
+    if (!isArray(o)) return [];
+    let c = o.constructor;
+    if (isObject(c)) {
+      c = c[Symbol.species];
+      if (c === null) c = undefined;
+    }
+    if (c === undefined) return [];
+    if (typeof c !== "function") throw new TypeError("not a constructor");
+    return new c(0);
+  };
+  const flatten = (target, source, sourceLen, start, depth, mapper, thisArg) => {
+    let at = start;
+    for (let i = 0; i < sourceLen; i++) {
+      if (!(i in source)) continue;
+      let el = source[i];
+      if (mapper) el = R.apply(mapper, thisArg, [el, i, source]);
+      if (depth > 0 && isArray(el)) {
+        at = flatten(target, el, toLength(el.length), at, depth - 1);
+      } else {
+        if (at >= MAX_LENGTH) throw new TypeError("the flattened array is too long");
+        defineProperty(target, at, { value: el, writable: true, enumerable: true, configurable: true });
+        at++;
+      }
+    }
+    return at;
+  };
+  defineProperty(AP, "flat", {
+    value: like(AP.flat, function (depth) {
+      const o = Object(this);
+      const len = toLength(o.length);
+      let d = depth === undefined ? 1 : Math.trunc(Number(depth));
+      if (!(d > 0)) d = 0;
+      const a = speciesCreate(o);
+      flatten(a, o, len, 0, d);
+      return a;
+    }),
+    writable: true, configurable: true, enumerable: false,
+  });
+  defineProperty(AP, "flatMap", {
+    value: like(AP.flatMap, function (mapper, thisArg) {
+      const o = Object(this);
+      const len = toLength(o.length);
+      if (typeof mapper !== "function") throw new TypeError("flatMap: not a function");
+      const a = speciesCreate(o);
+      flatten(a, o, len, 0, 1, mapper, thisArg);
+      return a;
+    }),
+    writable: true, configurable: true, enumerable: false,
+  });
+})();
