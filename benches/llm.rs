@@ -120,7 +120,8 @@ fn chat_overhead(c: &mut Criterion) {
                 let (m, r) = (models.clone(), req.clone());
                 let (tx, rx) = std::sync::mpsc::channel();
                 llmspell::wait::io().spawn(async move {
-                    tx.send(m.chat(r).await.is_ok()).unwrap();
+                    let cap = llmspell::Limits::default().reply_bytes();
+                    tx.send(m.chat(r, cap).await.is_ok()).unwrap();
                 });
                 assert!(rx.recv().unwrap());
             }

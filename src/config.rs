@@ -34,6 +34,9 @@ pub struct Limits {
     pub max_llm_calls: u64,
     /// Tokens (input + output) one run's model calls may use (`llm.budget`).
     pub max_tokens: u64,
+    /// The most one model reply (or stream, or embedding answer) may hold,
+    /// in MiB (`llm.bad_reply`).
+    pub max_reply_mb: u64,
 }
 
 impl Default for Limits {
@@ -45,6 +48,7 @@ impl Default for Limits {
             call_depth: 200,
             max_llm_calls: 0,
             max_tokens: 0,
+            max_reply_mb: 32,
         }
     }
 }
@@ -79,6 +83,16 @@ impl Limits {
 
     pub fn timeout(&self) -> Option<Duration> {
         (self.timeout_secs > 0.0).then(|| Duration::from_secs_f64(self.timeout_secs))
+    }
+
+    /// The cap on one model reply, in bytes.
+    pub fn reply_bytes(&self) -> usize {
+        match self.max_reply_mb {
+            0 => usize::MAX,
+            n => usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20),
+        }
     }
 
     pub fn memory_bytes(&self) -> Option<usize> {

@@ -5,9 +5,10 @@
 //! Nothing here may panic on user input: a spell's failure is a coded
 //! [`Error`] in its [`Outcome`], and the host goes on.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -260,6 +261,22 @@ pub struct Session {
     pub(crate) debugger: Option<crate::debug::Debugger>,
     /// Bytes the engine's own heap holds now, when the engine can say.
     pub(crate) heap: OnceCell<Box<dyn Fn() -> usize>>,
+    /// Bytes the host holds for the spell's work in flight (waiting calls,
+    /// workflow fibers): charged to its memory cap while they last.
+    held: Rc<Cell<usize>>,
+}
+
+/// Memory the host holds for a spell while some work of its lasts; given
+/// back when dropped. See [`Session::hold`].
+pub(crate) struct Hold {
+    held: Rc<Cell<usize>>,
+    bytes: usize,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.held.set(self.held.get().saturating_sub(self.bytes));
+    }
 }
 
 impl crate::value::Limiter for Session {
@@ -350,8 +367,23 @@ impl Session {
     /// values: the cap less what the engine holds now.
     pub(crate) fn memory_left(&self) -> Option<usize> {
         let cap = self.limits.memory_bytes()?;
-        let held = self.heap.get().map_or(0, |used| used());
-        Some(cap.saturating_sub(held))
+        let heap = self.heap.get().map_or(0, |used| used());
+        Some(cap.saturating_sub(heap).saturating_sub(self.held.get()))
+    }
+
+    /// Charges `bytes` the host keeps for the spell (one waiting call, one
+    /// workflow fiber) to its memory cap until the [`Hold`] is dropped: a
+    /// spell that starts 200,000 calls at once ends with `limit.memory`
+    /// instead of the host holding them all.
+    pub(crate) fn hold(&self, bytes: usize) -> Result<Hold> {
+        if self.memory_left().is_some_and(|left| left < bytes) {
+            return Err(self.trip(ErrorCode::LimitMemory));
+        }
+        self.held.set(self.held.get() + bytes);
+        Ok(Hold {
+            held: self.held.clone(),
+            bytes,
+        })
     }
 
     /// Counts the host's work on one of the spell's values against its
@@ -614,6 +646,7 @@ impl Runtime {
             llm_used: std::cell::Cell::new((0, 0)),
             debugger: opts.debugger.clone(),
             heap: OnceCell::new(),
+            held: Rc::default(),
         }
     }
 }

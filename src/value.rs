@@ -482,6 +482,19 @@ impl<'a> Meter<'a> {
 /// share of its container.
 pub const NODE_BYTES: usize = std::mem::size_of::<Value>() + 16;
 
+impl Value {
+    /// What this value costs the host, roughly, as a [`Meter`] counts it.
+    pub fn weight(&self) -> usize {
+        NODE_BYTES
+            + match self {
+                Value::Str(s) => s.len(),
+                Value::Array(items) => items.iter().map(Value::weight).sum(),
+                Value::Map(map) => map.iter().map(|(k, v)| k.len() + v.weight()).sum(),
+                _ => 0,
+            }
+    }
+}
+
 /// Where an element sits inside a value, for `value.invalid` messages:
 /// `$`, `$.messages[2].role`.
 #[derive(Debug, Clone, Default)]

@@ -130,7 +130,8 @@ fn per_call_options_reach_the_server_even_though_llm_fixes_them_at_build() {
         (3.into(), 4.into())
     );
     assert_eq!(reqs[1]["temperature"], 1.0);
-    assert_eq!(reqs[1]["messages"][0]["content"][0]["text"], "s2");
+    assert_eq!(reqs[1]["messages"][0]["role"], "system");
+    assert_eq!(reqs[1]["messages"][0]["content"], "s2");
 }
 
 #[test]
@@ -294,6 +295,34 @@ return {err = err, text = r.text, stream = s.text}
     ] {
         assert!(!text.contains(key), "the key is in the {what}: {text}");
     }
+}
+
+#[test]
+fn a_reply_or_stream_past_max_reply_mb_is_llm_bad_reply() {
+    let big = "x".repeat(3 << 20);
+    let pieces: Vec<String> = (0..200).map(|_| "y".repeat(16 << 10)).collect();
+    let piece_refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    for (reply, src) in [
+        (Reply::text(&big), "return llm.chat('hi').text"),
+        (
+            Reply::stream(&piece_refs, None, true),
+            "return llm.stream('hi', {}, function() end).text",
+        ),
+    ] {
+        let server = Scripted::start(vec![reply]);
+        let toml = format!("{}\n[limits]\nmax_reply_mb = 1\n", server.toml());
+        let run = run_with(&toml, EngineKind::Lua, src, None);
+        let Err(e) = run.result else {
+            panic!("a reply past max_reply_mb came through")
+        };
+        assert_eq!(e.code, ErrorCode::LlmBadReply, "{e}");
+        assert!(e.message.contains("max_reply_mb = 1"), "{e}");
+    }
+    // Under the cap the same reply comes through whole.
+    let server = Scripted::start(vec![Reply::text(&big)]);
+    let toml = format!("{}\n[limits]\nmax_reply_mb = 16\n", server.toml());
+    let run = run_with(&toml, EngineKind::Lua, "return #llm.chat('hi').text", None);
+    assert_eq!(run.result.unwrap(), serde_json::json!(3 << 20));
 }
 
 #[test]
@@ -779,7 +808,7 @@ let r = boss.run("delegate");
             assert_eq!(r["helper"], 2, "{kind}");
             let reqs = server.requests.lock().unwrap();
             assert_eq!(reqs[1]["messages"][1]["content"], "do it", "{kind}");
-            assert_eq!(reqs[1]["messages"][0]["content"][0]["text"], "you help", "{kind}");
+            assert_eq!(reqs[1]["messages"][0]["content"], "you help", "{kind}");
         },
     );
 }

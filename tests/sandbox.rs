@@ -100,6 +100,125 @@ fn every_hostile_spell_is_stopped_with_its_code() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// What a run of the real `llmspell` binary left behind: its exit code,
+/// stderr, and the most memory it held.
+struct ProcessRun {
+    code: Option<i32>,
+    stderr: String,
+    peak_rss_kb: i64,
+    took: Duration,
+}
+
+// The child is reaped by wait4 below, which also gives its peak memory.
+#[allow(clippy::zombie_processes)]
+fn run_process(file: &Path, project: &Path, timeout: f64) -> ProcessRun {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .arg("run")
+        .arg(file)
+        .args([
+            "--timeout",
+            &timeout.to_string(),
+            "--memory-mb",
+            "32",
+            "--call-depth",
+            "200",
+        ])
+        .current_dir(project)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = err.read_to_string(&mut text);
+        text
+    });
+    // wait4, not Child::wait: it also says how much memory the run held.
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    let status = std::process::ExitStatus::from_raw(status);
+    ProcessRun {
+        code: status.code(),
+        stderr: reader.join().unwrap(),
+        peak_rss_kb: usage.ru_maxrss,
+        took: started.elapsed(),
+    }
+}
+
+/// The same spells, each as a user runs it: `llmspell run` in its own
+/// process. It must exit 1 with the coded error and nothing else on
+/// stderr (no panic, no backtrace, no abort), within its limit, never
+/// holding far more than its memory cap, and write nothing outside its
+/// project folder.
+#[test]
+fn every_hostile_spell_ends_its_process_cleanly_and_near_its_limits() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| EngineKind::from_path(p).is_ok())
+        .collect();
+    files.sort();
+    let home = tempfile::tempdir().unwrap();
+    let before: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+    let mut failures = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(file).unwrap();
+        let code = source
+            .lines()
+            .next()
+            .and_then(|l| l.split_once("expect:"))
+            .map(|(_, c)| c.trim().to_owned())
+            .unwrap();
+        let project = home.path().join("project");
+        std::fs::create_dir_all(&project).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let timeout = if code == "limit.memory" { 5.0 } else { 1.0 };
+        let run = run_process(file, &project, timeout);
+        let first = run.stderr.lines().next().unwrap_or_default().to_owned();
+        if run.code != Some(1) || !first.starts_with(&format!("{code}: ")) {
+            failures.push(format!(
+                "{name}: exit {:?}, stderr {:?} (expected {code})",
+                run.code, run.stderr
+            ));
+        }
+        let noise = [
+            "panicked",
+            "backtrace",
+            "RUST_BACKTRACE",
+            "Assertion",
+            "abort",
+        ];
+        if noise.iter().any(|n| run.stderr.contains(n)) {
+            failures.push(format!("{name}: stderr shows a crash: {:?}", run.stderr));
+        }
+        // The cap is 32 MiB; the process itself, the spell's heap past
+        // the cap while a stop unwinds, and the host's own copies stay
+        // within a few times that.
+        if run.peak_rss_kb > 160 * 1024 {
+            failures.push(format!("{name}: held {} MiB", run.peak_rss_kb / 1024));
+        }
+        if run.took > BOUND {
+            failures.push(format!("{name}: took {:?}", run.took));
+        }
+        std::fs::remove_dir_all(&project).unwrap();
+    }
+    let after: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "a spell wrote beside its project"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn other_spells_go_on_while_one_runs_away() {
     let project = tempfile::tempdir().unwrap();

@@ -290,7 +290,10 @@ async fn answer(
     let models = task.session.models();
     let out = match on_chunk {
         None => {
-            match crate::wait::spawn_io_timeout(timeout, models.chat(req.clone())).await? {
+            let chat = models
+                .clone()
+                .chat(req.clone(), task.session.limits.reply_bytes());
+            match crate::wait::spawn_io_timeout(timeout, chat).await? {
                 Some(r) => r,
                 None => Err(Error::new(
                     ErrorCode::LlmTimeout,
@@ -327,11 +330,9 @@ async fn stream(
     on_chunk: &crate::value::Callback,
 ) -> Result<ChatReply> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut call = std::pin::pin!(crate::wait::spawn_io(models.clone().stream(
-        req.clone(),
-        tx,
-        idle
-    )));
+    let limit = task.session.limits.reply_bytes();
+    let streamed = models.clone().stream(req.clone(), tx, idle, limit);
+    let mut call = std::pin::pin!(crate::wait::spawn_io(streamed));
     let mut sofar = ChatReply::default();
     loop {
         tokio::select! {

@@ -369,6 +369,10 @@ impl ScriptHost for Placed {
     }
 }
 
+/// What the host keeps for one waiting call while it is in flight (its
+/// future, its Promise or coroutine, its arguments), roughly.
+const WAITING_CALL_BYTES: usize = 2 << 10;
+
 /// A waiting bridge call in progress.
 #[derive(Clone)]
 pub struct Task {
@@ -396,7 +400,15 @@ impl Task {
         if let Err(e) = crate::value::Limiter::check(&*self.session) {
             return Box::pin(std::future::ready(Err(e)));
         }
-        self.host.call_waiting(f, args)
+        let hold = match self.session.hold(WAITING_CALL_BYTES) {
+            Ok(h) => h,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let call = self.host.call_waiting(f, args);
+        Box::pin(async move {
+            let _hold = hold;
+            call.await
+        })
     }
 
     /// Calls another bridge by name, through the dispatcher (hooks and all).
@@ -523,6 +535,13 @@ impl Session {
         if let Err(e) = self.check_stop() {
             return ready(Err(e));
         }
+        // The call and its arguments (kept for after-hooks, copied for the
+        // body) are the host's memory while it waits.
+        let weight: usize = args.iter().map(Value::weight).sum();
+        let hold = match self.hold(WAITING_CALL_BYTES + 2 * weight) {
+            Ok(h) => h,
+            Err(e) => return ready(Err(e)),
+        };
         let (args, early) = if self.slow_path() {
             match hooks::run_before(self, point, args.into_vec(), host) {
                 Ok(x) => x,
@@ -560,6 +579,7 @@ impl Session {
             }
         };
         Box::pin(async move {
+            let _hold = hold;
             let out = match body.await {
                 Ok(result) if session.slow_path() => {
                     let mut host = Placed {

@@ -30,8 +30,9 @@ pub(super) fn register(r: &mut Registry) {
             let fns = functions(&args)?;
             let opts = args.opt_map(1, "opts")?;
             let limit = concurrency(&args, &opts, fns.len() as i64)?;
-            let calls = fns.into_iter().map(|f| (f, Vec::new())).collect();
-            run_all(&task, calls, limit, settle(&args, &opts)?).await
+            let n = fns.len();
+            let calls = fns.into_iter().map(|f| (f, Vec::new()));
+            run_all(&task, n, calls, limit, settle(&args, &opts)?).await
         },
     ));
     r.add(Bridge::waiting(
@@ -48,12 +49,12 @@ pub(super) fn register(r: &mut Registry) {
             let opts = args.opt_map(2, "opts")?;
             let limit = concurrency(&args, &opts, MAP_CONCURRENCY)?;
             let base = i64::from(task.session.info.engine == EngineKind::Lua);
+            // Each item's call is made as its turn comes, not all at once.
             let calls = items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| (f.clone(), vec![item.clone(), Value::Int(i as i64 + base)]))
-                .collect();
-            run_all(&task, calls, limit, settle(&args, &opts)?).await
+                .map(|(i, item)| (f.clone(), vec![item.clone(), Value::Int(i as i64 + base)]));
+            run_all(&task, items.len(), calls, limit, settle(&args, &opts)?).await
         },
     ));
     r.add(Bridge::waiting(
@@ -161,12 +162,16 @@ fn settle(args: &Args, opts: &Map) -> Result<bool> {
 /// `settle`, the first error drops (cancels) every call still running.
 async fn run_all(
     task: &Task,
-    calls: Vec<(Callback, Vec<Value>)>,
+    n: usize,
+    calls: impl Iterator<Item = (Callback, Vec<Value>)>,
     limit: usize,
     settle: bool,
 ) -> Result<Value> {
-    let n = calls.len();
-    let mut running = stream::iter(calls.into_iter().enumerate().map(|(i, (f, a))| {
+    // The results wait here until the last call ends: the spell's memory.
+    let _results = task
+        .session
+        .hold(n.saturating_mul(crate::value::NODE_BYTES))?;
+    let mut running = stream::iter(calls.enumerate().map(|(i, (f, a))| {
         let call = task.call_script(&f, a);
         async move { (i, call.await) }
     }))

@@ -904,7 +904,7 @@ impl<'a, 'js> FromJs<'a, 'js> {
     }
 
     fn object(&mut self, obj: Object<'js>) -> Result<Value> {
-        if self.seen.iter().any(|o| *o == obj) {
+        if self.seen.contains(&obj) {
             return Err(self.path.invalid("a cycle: this object contains itself"));
         }
         self.path.check_depth()?;

@@ -55,7 +55,7 @@ pub(crate) fn install(lua: &Lua, string: &Table, table: &Table, guard: Guard) ->
 #[inline]
 unsafe fn tick(l: *mut lua_State, steps: &mut u32) {
     *steps = steps.wrapping_add(1);
-    if *steps % TICK == 0 {
+    if (*steps).is_multiple_of(TICK) {
         check(l);
     }
 }
@@ -88,8 +88,9 @@ unsafe extern "C-unwind" fn str_rep(l: *mut lua_State) -> c_int {
         ffi::lua_pushstring(l, c"".as_ptr());
         return 1;
     }
-    if len + lsep < len || len + lsep > MAXSIZE / (n as usize) {
-        return ffi::luaL_error(l, c"resulting string too large".as_ptr());
+    match len.checked_add(lsep) {
+        Some(piece) if piece <= MAXSIZE / (n as usize) => {}
+        _ => return ffi::luaL_error(l, c"resulting string too large".as_ptr()),
     }
     let total = (n as usize) * len + (n as usize - 1) * lsep;
     let mut b: ffi::luaL_Buffer = std::mem::zeroed();

@@ -32,6 +32,9 @@ const MAX_ARGS: usize = 6;
 /// Rhai nests native frames per call level (over 20 KiB each in a debug
 /// build); this many fit the spell thread's stack with room to spare.
 const MAX_CALL_LEVELS: usize = 1000;
+/// What one workflow fiber costs the host while it lives: the pages of
+/// its stack a Rhai call touches, roughly.
+const FIBER_BYTES: usize = 64 << 10;
 /// The clock is read every this many operations.
 const SLOW_CHECK_MASK: u64 = 1023;
 
@@ -320,7 +323,7 @@ fn modules_with_call(registry: &crate::bridge::Registry) -> Vec<&'static str> {
 fn sleep(rhai: &mut Rhai, s: &Rc<Session>) {
     fn wait(s: &Session, secs: f64) -> RhaiResult<()> {
         // Zero, negative and NaN do not wait, as in Rhai's own.
-        if !(secs > 0.0) {
+        if secs.is_nan() || secs <= 0.0 {
             return Ok(());
         }
         let d = std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX);
@@ -801,9 +804,17 @@ impl AsyncHost for RhaiAsync {
         f: &Callback,
         args: Vec<Value>,
     ) -> LocalBoxFuture<'static, Result<Value>> {
+        // A fiber's stack pages are the host's memory, held for the spell.
+        let hold = match self.session.hold(FIBER_BYTES) {
+            Ok(h) => h,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
         let (shared, session, f) = (self.shared.clone(), self.session.clone(), f.clone());
         match crate::fiber::Fiber::new(move || call_top(&shared, &session, &f, args)) {
-            Ok(fiber) => Box::pin(fiber),
+            Ok(fiber) => Box::pin(async move {
+                let _hold = hold;
+                fiber.await
+            }),
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }

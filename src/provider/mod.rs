@@ -290,9 +290,22 @@ impl Models {
         }
     }
 
-    /// One chat call, live. Runs on the I/O runtime.
-    pub async fn chat(self: Arc<Self>, req: ChatRequest) -> Result<ChatReply> {
+    /// One chat call, live, its reply no larger than `max_reply` bytes
+    /// where llmspell reads it (chat-completions kinds). Runs on the I/O
+    /// runtime.
+    pub async fn chat(self: Arc<Self>, req: ChatRequest, max_reply: usize) -> Result<ChatReply> {
         let (provider, model) = self.split(&req.model)?;
+        if let Some(url) = &provider.chat_completions_url {
+            let call = stream::Call {
+                client: client(),
+                url,
+                key: &provider.key,
+                model: &model,
+                idle: provider.timeout,
+                max_reply,
+            };
+            return stream::chat_once(call, &req).await;
+        }
         let built = self.built(&provider, &model, &req)?;
         let messages = convert::to_llm_messages(&req.messages);
         let tools = convert::to_llm_tools(&req.tools);
@@ -312,17 +325,25 @@ impl Models {
         req: ChatRequest,
         pieces: tokio::sync::mpsc::UnboundedSender<String>,
         idle: Duration,
+        max_reply: usize,
     ) -> Result<ChatReply> {
         let (provider, model) = self.split(&req.model)?;
         match &provider.chat_completions_url {
             Some(url) => {
-                let key = provider.key.clone();
-                stream::chat_completions(client(), url, &key, &model, &req, pieces, idle).await
+                let call = stream::Call {
+                    client: client(),
+                    url,
+                    key: &provider.key,
+                    model: &model,
+                    idle,
+                    max_reply,
+                };
+                stream::chat_completions(call, &req, pieces).await
             }
             None => {
                 let built = self.built(&provider, &model, &req)?;
                 let messages = convert::to_llm_messages(&req.messages);
-                stream::through_llm(built, messages, &provider.name, pieces).await
+                stream::through_llm(built, messages, &provider.name, pieces, max_reply).await
             }
         }
     }

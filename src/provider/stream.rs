@@ -1,9 +1,11 @@
-//! Streaming. For chat-completions servers we read the server-sent events
-//! ourselves: llm 1.3.8 decodes each network chunk on its own (a character
-//! split across two chunks turns into U+FFFD), bounds the whole stream by
-//! one timeout, and then yields errors without end. Here bytes wait for a
-//! whole line before they are decoded, the timeout is per gap between
-//! chunks, and the first error ends the stream.
+//! Chat-completions calls made by our own HTTP. Streams: llm 1.3.8
+//! decodes each network chunk on its own (a character split across two
+//! chunks turns into U+FFFD), bounds the whole stream by one timeout, and
+//! then yields errors without end. Here bytes wait for a whole line before
+//! they are decoded, the timeout is per gap between chunks, and the first
+//! error ends the stream. Replies, streamed or not: llm reads a whole body,
+//! however large, before anyone sees it (UPSTREAM.md #9); here no reply,
+//! stream or error body is read past `[limits] max_reply_mb`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,24 +77,74 @@ fn timeout(provider: &str, idle: Duration) -> Error {
     )
 }
 
-pub(super) async fn chat_completions(
-    client: &reqwest::Client,
-    url: &str,
-    key: &str,
-    model: &str,
-    req: &ChatRequest,
-    pieces: UnboundedSender<String>,
+/// Where one call goes and what bounds it.
+pub(super) struct Call<'a> {
+    pub client: &'a reqwest::Client,
+    pub url: &'a str,
+    pub key: &'a str,
+    pub model: &'a str,
+    pub idle: Duration,
+    /// The most the reply may hold, in bytes.
+    pub max_reply: usize,
+}
+
+fn too_large(provider: &str, max: usize) -> Error {
+    Error::new(
+        ErrorCode::LlmBadReply,
+        format!(
+            "the reply from {provider} passed [limits] max_reply_mb = {} MiB; raise it in llmspell.toml",
+            max >> 20
+        ),
+    )
+}
+
+/// The body of `resp`, read chunk by chunk, never past `max` bytes.
+async fn capped_body(
+    resp: reqwest::Response,
+    provider: &str,
     idle: Duration,
-) -> Result<ChatReply> {
-    let provider = req.model.split('/').next().unwrap_or_default().to_owned();
-    let send = client
-        .post(url)
-        .bearer_auth(key)
-        .json(&body(model, req))
+    max: usize,
+) -> Result<Vec<u8>> {
+    let mut bytes = resp.bytes_stream();
+    let mut body = Vec::new();
+    loop {
+        let next = tokio::time::timeout(idle, bytes.next())
+            .await
+            .map_err(|_| timeout(provider, idle))?;
+        match next {
+            None => return Ok(body),
+            Some(Ok(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return Err(too_large(provider, max));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Some(Err(e)) => {
+                return Err(Error::new(
+                    ErrorCode::LlmHttp,
+                    format!("the reply from {provider} broke: {}", without_url(&e)),
+                ))
+            }
+        }
+    }
+}
+
+/// Sends `body`; a status of 400 or more is its coded error, with the
+/// start of what the server said.
+async fn send(
+    call: &Call<'_>,
+    provider: &str,
+    body: &serde_json::Value,
+) -> Result<reqwest::Response> {
+    let send = call
+        .client
+        .post(call.url)
+        .bearer_auth(call.key)
+        .json(body)
         .send();
-    let resp = tokio::time::timeout(idle, send)
+    let resp = tokio::time::timeout(call.idle, send)
         .await
-        .map_err(|_| timeout(&provider, idle))?
+        .map_err(|_| timeout(provider, call.idle))?
         .map_err(|e| {
             Error::new(
                 ErrorCode::LlmHttp,
@@ -101,13 +153,86 @@ pub(super) async fn chat_completions(
         })?;
     let status = resp.status().as_u16();
     if status >= 400 {
-        let text = tokio::time::timeout(idle, resp.text())
+        // An error body is read only as far as its message is shown.
+        let text = capped_body(resp, provider, call.idle, 64 << 10)
             .await
-            .ok()
-            .and_then(|r| r.ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        return Err(status_error(status, &provider, &text));
+        return Err(status_error(status, provider, &text));
     }
+    Ok(resp)
+}
+
+/// One chat completion, not streamed, its reply read up to the cap.
+pub(super) async fn chat_once(call: Call<'_>, req: &ChatRequest) -> Result<ChatReply> {
+    let provider = req.model.split('/').next().unwrap_or_default().to_owned();
+    let mut body = body(call.model, req);
+    body["stream"] = false.into();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("stream_options");
+    }
+    if let Some(schema) = &req.schema {
+        // As llm sends it: a closed object unless the schema says otherwise.
+        let mut schema = schema.clone();
+        if schema.is_object() && schema.get("additionalProperties").is_none() {
+            schema["additionalProperties"] = false.into();
+        }
+        body["response_format"] = serde_json::json!({
+            "type": "json_schema",
+            "json_schema": {"name": "reply", "schema": schema},
+        });
+    }
+    let resp = send(&call, &provider, &body).await?;
+    let bytes = capped_body(resp, &provider, call.idle, call.max_reply).await?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::new(
+            ErrorCode::LlmBadReply,
+            format!("{provider} answered with a reply that is not JSON: {e}"),
+        )
+    })?;
+    let message = &json["choices"][0]["message"];
+    if !message.is_object() {
+        return Err(Error::new(
+            ErrorCode::LlmBadReply,
+            format!("{provider} answered without a message (no choices[0].message)"),
+        ));
+    }
+    let calls = message["tool_calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().to_owned(),
+                c["function"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                match &c["function"]["arguments"] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            )
+        })
+        .collect();
+    let usage = &json["usage"];
+    let reply = ChatReply {
+        text: message["content"].as_str().unwrap_or_default().to_owned(),
+        input_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0),
+        output_tokens: usage["completion_tokens"].as_u64().unwrap_or(0),
+        ..ChatReply::default()
+    };
+    Ok(finish(reply, calls))
+}
+
+pub(super) async fn chat_completions(
+    call: Call<'_>,
+    req: &ChatRequest,
+    pieces: UnboundedSender<String>,
+) -> Result<ChatReply> {
+    let (idle, max) = (call.idle, call.max_reply);
+    let provider = req.model.split('/').next().unwrap_or_default().to_owned();
+    let resp = send(&call, &provider, &body(call.model, req)).await?;
     let mut bytes = resp.bytes_stream();
     let mut line = Vec::new();
     let mut reply = ChatReply::default();
@@ -127,6 +252,9 @@ pub(super) async fn chat_completions(
                 ))
             }
         };
+        if line.len() + reply.text.len() + chunk.len() > max {
+            return Err(too_large(&provider, max));
+        }
         for &b in chunk.iter() {
             if b != b'\n' {
                 line.push(b);
@@ -217,6 +345,7 @@ pub(super) async fn through_llm(
     messages: Vec<ChatMessage>,
     provider: &str,
     pieces: UnboundedSender<String>,
+    max_reply: usize,
 ) -> Result<ChatReply> {
     let mut stream = built
         .chat_stream(&messages)
@@ -225,6 +354,9 @@ pub(super) async fn through_llm(
     let mut reply = ChatReply::default();
     while let Some(piece) = stream.next().await {
         let piece = piece.map_err(|e| llm_error(e, provider))?;
+        if reply.text.len() + piece.len() > max_reply {
+            return Err(too_large(provider, max_reply));
+        }
         reply.text.push_str(&piece);
         reply.chunks.push(piece.clone());
         if pieces.send(piece).is_err() {

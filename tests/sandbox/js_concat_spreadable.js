@@ -1,0 +1,2 @@
+// expect: limit.time
+[].concat({ length: 2 ** 53 - 2, [Symbol.isConcatSpreadable]: true });

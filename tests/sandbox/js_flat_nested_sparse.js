@@ -1,0 +1,2 @@
+// expect: limit.time
+[[new Array(2 ** 32 - 1)]].flat(Infinity);

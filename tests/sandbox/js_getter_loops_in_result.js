@@ -1,0 +1,2 @@
+// expect: limit.time
+export default { get x() { while (true) {} } };

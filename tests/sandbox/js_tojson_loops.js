@@ -1,0 +1,2 @@
+// expect: limit.time
+json.encode({ toJSON() { for (;;) {} } });

@@ -1,0 +1,2 @@
+// expect: limit.memory
+json.encode(new Uint8Array(10 << 20));

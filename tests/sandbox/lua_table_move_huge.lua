@@ -1,0 +1,2 @@
+-- expect: limit.time
+table.move({}, 1, math.maxinteger // 2, 1, {})
