@@ -109,13 +109,23 @@ struct ProcessRun {
     took: Duration,
 }
 
-// The child is reaped by wait4 below, which also gives its peak memory.
-#[allow(clippy::zombie_processes)]
+/// Runs the spell through a small Python parent that reports the child's
+/// peak memory (`RUSAGE_CHILDREN`). Measured from this test process, the
+/// peak would include this process's own memory: Linux carries the peak
+/// of the image that forks over into the child's.
 fn run_process(file: &Path, project: &Path, timeout: f64) -> ProcessRun {
-    use std::io::Read;
-    use std::os::unix::process::ExitStatusExt;
+    const MEASURE: &str = "import resource, subprocess, sys\n\
+        r = subprocess.run(sys.argv[2:], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)\n\
+        open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
+        sys.stderr.buffer.write(r.stderr)\n\
+        sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)\n";
     let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmspell"))
+    let peak_file = project.join("peak.txt");
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(MEASURE)
+        .arg(&peak_file)
+        .arg(env!("CARGO_BIN_EXE_llmspell"))
         .arg("run")
         .arg(file)
         .args([
@@ -127,27 +137,14 @@ fn run_process(file: &Path, project: &Path, timeout: f64) -> ProcessRun {
             "200",
         ])
         .current_dir(project)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = err.read_to_string(&mut text);
-        text
-    });
-    // wait4, not Child::wait: it also says how much memory the run held.
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    let status = std::process::ExitStatus::from_raw(status);
+        .output()
+        .expect("python3 runs the measuring parent");
+    let peak = std::fs::read_to_string(&peak_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&peak_file);
     ProcessRun {
-        code: status.code(),
-        stderr: reader.join().unwrap(),
-        peak_rss_kb: usage.ru_maxrss,
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        peak_rss_kb: peak.trim().parse().unwrap_or(i64::MAX),
         took: started.elapsed(),
     }
 }
