@@ -434,3 +434,86 @@ fn processes_creating_the_store_at_once_all_succeed() {
         assert_eq!(store.keys("k").unwrap().len(), 3, "round {round}");
     }
 }
+
+#[test]
+fn limits_no_run_can_have_are_config_invalid_and_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "a.lua", "return 1");
+    for flags in [
+        &["--timeout", "1e99"][..],
+        &["--memory-mb", "18446744073709551615"][..],
+    ] {
+        let mut args = vec!["run", "a.lua"];
+        args.extend_from_slice(flags);
+        let out = llmspell(d.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with("config.invalid: "), "{flags:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    for toml in [
+        "[limits]\ntimeout_secs = 9223372036854775807\n",
+        "[limits]\ntimeout_secs = -1\n",
+        "[providers.p]\nkind = \"openai_compatible\"\nbase_url = \"http://127.0.0.1:9/v1\"\ntimeout_secs = 1e300\n",
+    ] {
+        write(d.path(), "llmspell.toml", toml);
+        let out = llmspell(d.path(), &["run", "a.lua"]);
+        assert_eq!(out.status.code(), Some(2), "{toml}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with("config.invalid: "), "{toml}: {err}");
+        assert!(err.contains("timeout_secs"), "{err}");
+    }
+}
+
+#[test]
+fn a_panic_or_a_closed_stdout_never_prints_a_backtrace() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "sleep.rhai", "sleep(1e300)");
+    write(
+        d.path(),
+        "sort.rhai",
+        "let a = []; for i in 0..5000 { a.push((i * 7919) % 5003) }\n\
+         a.sort(|x, y| if (x * 13 + y * 7) % 5 < 2 { -1 } else { 1 }); a.len()",
+    );
+    write(d.path(), "many.lua", "for i = 1, 1000000 do print(i) end");
+    write(
+        d.path(),
+        "many.js",
+        "for (let i = 0; i < 1000000; i++) print(i);",
+    );
+    let out = llmspell(d.path(), &["run", "sleep.rhai", "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("limit.time: "),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = llmspell(d.path(), &["run", "sort.rhai"]);
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    for spell in ["many.lua", "many.js"] {
+        // `llmspell run spell | head -1`: the reader leaves after a line.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_llmspell"))
+            .args(["run", spell])
+            .current_dir(d.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 2];
+        use std::io::Read;
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{spell}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "", "{spell}");
+    }
+}
