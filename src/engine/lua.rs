@@ -189,26 +189,26 @@ impl LuaEngine {
         };
         let string: Table = self.lua.globals().raw_get("string")?;
         let table: Table = self.lua.globals().raw_get("table")?;
-        let gs = s.clone();
+        // Work done in C (patterns, table loops) counts as instructions.
+        let (gs, gticks) = (s.clone(), ticks.clone());
         lua_lib::install(
             &self.lua,
             &string,
             &table,
-            Box::new(move || crate::value::Limiter::check(&*gs)),
+            Box::new(move |steps| {
+                gs.check_stop()?;
+                let n = gticks.get() + steps / u64::from(HOOK_EVERY);
+                gticks.set(n);
+                if n > max_ticks {
+                    return Err(gs.trip(ErrorCode::LimitInstructions));
+                }
+                if gs.past_deadline() {
+                    return Err(gs.trip(ErrorCode::LimitTime));
+                }
+                Ok(())
+            }),
         )?;
-        let (ps, pticks) = (s.clone(), ticks.clone());
-        lua_pattern::install(&self.lua, &string, move |_steps| {
-            ps.check_stop()?;
-            let n = pticks.get() + lua_pattern::CHECK_EVERY / u64::from(HOOK_EVERY);
-            pticks.set(n);
-            if n > max_ticks {
-                return Err(ps.trip(ErrorCode::LimitInstructions));
-            }
-            if ps.past_deadline() {
-                return Err(ps.trip(ErrorCode::LimitTime));
-            }
-            Ok(())
-        })?;
+        lua_pattern::install(&self.lua, &string)?;
         let depth = s.limits.call_depth as usize;
         let watch_slow = s.deadline.is_some() || depth > 0;
         let mut triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);

@@ -23,8 +23,9 @@ use crate::error::Error;
 /// The limits are asked every this many steps of a loop.
 const TICK: u32 = 1024;
 
-/// What a loop asks: `Err` once the spell must stop.
-pub(crate) type Guard = Box<dyn Fn() -> Result<(), Error>>;
+/// What a loop asks, with the steps it took since it last asked: `Err`
+/// once the spell must stop. The steps count as the spell's instructions.
+pub(crate) type Guard = Box<dyn Fn(u64) -> Result<(), Error>>;
 
 /// Where the guard's address sits in the registry.
 const GUARD: &std::ffi::CStr = c"llmspell.guard";
@@ -62,18 +63,50 @@ unsafe fn tick(l: *mut lua_State, steps: &mut u32) {
 
 #[cold]
 unsafe fn check(l: *mut lua_State) {
+    if let Some(guard) = guard(l) {
+        if let Err(e) = guard(u64::from(TICK)) {
+            raise_limit(l, e);
+        }
+    }
+}
+
+/// The spell's guard, when this Lua state has one.
+pub(crate) unsafe fn guard<'a>(l: *mut lua_State) -> Option<&'a Guard> {
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, GUARD.as_ptr());
     let guard = ffi::lua_touserdata(l, -1) as *const Guard;
     ffi::lua_pop(l, 1);
-    if guard.is_null() {
-        return;
-    }
-    let failed = (*guard)().err().map(|e| e.to_string());
-    if let Some(text) = failed {
-        ffi::lua_pushlstring(l, text.as_ptr() as *const c_char, text.len());
-        drop(text);
-        ffi::lua_error(l);
-    }
+    guard.as_ref()
+}
+
+/// Raises a tripped limit. Its text carries the code; the limit is
+/// already tripped, so no `pcall` keeps it (see the engine's prelude).
+pub(crate) unsafe fn raise_limit(l: *mut lua_State, e: Error) -> ! {
+    let text = e.to_string();
+    drop(e);
+    ffi::lua_pushlstring(l, text.as_ptr() as *const c_char, text.len());
+    drop(text);
+    ffi::lua_error(l)
+}
+
+/// Lua's `luaL_typeerror`: "bad argument #n to 'f' (T expected, got U)".
+pub(crate) unsafe fn type_error(l: *mut lua_State, arg: c_int, expected: &std::ffi::CStr) -> ! {
+    let got = if ffi::luaL_getmetafield(l, arg, c"__name".as_ptr()) == ffi::LUA_TSTRING {
+        std::ffi::CStr::from_ptr(ffi::lua_tolstring(l, -1, std::ptr::null_mut()))
+            .to_string_lossy()
+            .into_owned()
+    } else if ffi::lua_type(l, arg) == ffi::LUA_TLIGHTUSERDATA {
+        "light userdata".to_owned()
+    } else {
+        std::ffi::CStr::from_ptr(ffi::luaL_typename(l, arg))
+            .to_string_lossy()
+            .into_owned()
+    };
+    let text = format!("{} expected, got {got}", expected.to_string_lossy());
+    ffi::lua_pushlstring(l, text.as_ptr() as *const c_char, text.len());
+    drop((got, text));
+    let msg = ffi::lua_tolstring(l, -1, std::ptr::null_mut());
+    ffi::luaL_argerror(l, arg, msg);
+    unreachable!("luaL_argerror raises")
 }
 
 unsafe extern "C-unwind" fn str_rep(l: *mut lua_State) -> c_int {
