@@ -26,9 +26,11 @@ pub struct Limits {
     pub instructions: u64,
     /// Memory the spell may hold, in MiB (`limit.memory`).
     pub memory_mb: u64,
-    /// Nested script function calls (`limit.depth`). Zero leaves each
-    /// engine's own limit; Rhai never goes past 1000 and QuickJS never past
-    /// the spell thread's stack, whatever is set here.
+    /// Nested script function calls (`limit.depth`). Zero (the default)
+    /// leaves each engine as deep as it safely goes: Lua's own limit (about
+    /// 200,000 calls, a catchable "stack overflow" as in Lua), QuickJS the
+    /// spell thread's stack budget, Rhai 1000 levels; Rhai never goes past
+    /// 1000 and QuickJS never past that budget, whatever is set here.
     pub call_depth: u32,
     /// Model calls one run may make (`llm.budget`).
     pub max_llm_calls: u64,
@@ -45,7 +47,7 @@ impl Default for Limits {
             timeout_secs: 300.0,
             instructions: 0,
             memory_mb: 256,
-            call_depth: 200,
+            call_depth: 0,
             max_llm_calls: 0,
             max_tokens: 0,
             max_reply_mb: 32,

@@ -179,3 +179,32 @@ fn a_spell_waiting_on_another_process_lock_can_still_be_stopped() {
     );
     drop(lock);
 }
+
+#[test]
+fn by_default_a_spell_recurses_as_deep_as_its_engine_safely_goes() {
+    let d = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    // Ordinary recursion, and (in Lua) a runaway one caught as Lua catches it.
+    let lua = "local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end\n\
+               local function inf(n) return 1 + inf(n) end\n\
+               local ok, e = pcall(inf, 1)\n\
+               return {f(5000), f(100000), ok, (tostring(e):match('stack overflow'))}";
+    let out = rt.run(&spell("deep.lua", lua, d.path()), &opts(d.path()));
+    assert_eq!(
+        out.result,
+        Ok(serde_json::json!([5000, 100000, false, "stack overflow"]))
+    );
+    let js = "function f(n) { return n === 0 ? 0 : 1 + f(n - 1); }\nexport default f(1500);";
+    let out = rt.run(&spell("deep.js", js, d.path()), &opts(d.path()));
+    assert_eq!(out.result, Ok(serde_json::json!(1500)));
+    let rhai = "fn f(n) { if n == 0 { 0 } else { 1 + f(n - 1) } }\nf(900)";
+    let out = rt.run(&spell("deep.rhai", rhai, d.path()), &opts(d.path()));
+    assert_eq!(out.result, Ok(serde_json::json!(900)));
+    // An explicit call_depth is a limit no pcall can catch.
+    let mut o = opts(d.path());
+    o.config.limits.call_depth = 200;
+    let capped = "local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end\n\
+                  local ok = pcall(f, 5000) return ok";
+    let out = rt.run(&spell("capped.lua", capped, d.path()), &o);
+    assert_eq!(out.result.unwrap_err().code, ErrorCode::LimitDepth);
+}

@@ -229,11 +229,14 @@ impl JsEngine {
             None => Runtime::new(),
         }
         .map_err(internal)?;
-        if session.limits.call_depth > 0 {
-            // Never more than the spell thread has, whatever the config says.
-            let budget = (session.limits.call_depth as usize).saturating_mul(STACK_PER_FRAME);
-            rt.set_max_stack_size(budget.min(MAX_STACK));
-        }
+        // Never more than the spell thread has, whatever the config says;
+        // with no call_depth, all of that (QuickJS's own default is far
+        // less than real programs recurse).
+        let budget = match session.limits.call_depth {
+            0 => MAX_STACK,
+            n => (n as usize).saturating_mul(STACK_PER_FRAME).min(MAX_STACK),
+        };
+        rt.set_max_stack_size(budget);
         rt.set_interrupt_handler(Some(interrupt_handler(&session)));
         let ctx = Context::full(&rt).map_err(internal)?;
         let engine = JsEngine {

@@ -443,7 +443,9 @@ fn caught(lua: &Lua, s: &Session, e: &LuaValue) -> mlua::Result<LuaValue> {
             if text == "not enough memory" {
                 return Err(ext(s.trip(ErrorCode::LimitMemory)));
             }
-            if text.ends_with("stack overflow") {
+            // With no call_depth, Lua's own stack overflow is an ordinary
+            // error, as in Lua (Lua's stack is on the heap, under the cap).
+            if text.ends_with("stack overflow") && s.limits.call_depth > 0 {
                 return Err(ext(s.trip(ErrorCode::LimitDepth)));
             }
             Ok(e.clone())

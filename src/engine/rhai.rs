@@ -369,9 +369,11 @@ fn parse_limits(s: &Session) -> Box<dyn Fn() -> bool> {
 fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     sleep(rhai, s);
     let l = &s.limits;
-    if l.call_depth > 0 {
-        rhai.set_max_call_levels((l.call_depth as usize).min(MAX_CALL_LEVELS));
-    }
+    // With no call_depth, as deep as the spell thread safely holds.
+    rhai.set_max_call_levels(match l.call_depth {
+        0 => MAX_CALL_LEVELS,
+        n => (n as usize).min(MAX_CALL_LEVELS),
+    });
     let cap = l.memory_bytes();
     if let Some(cap) = cap {
         guard_sizes(rhai, s, cap);
@@ -690,7 +692,8 @@ fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
         .at(location(None, *pos, name)),
         EvalAltResult::ErrorStackOverflow(pos) => {
             let mut err = s.trip(ErrorCode::LimitDepth);
-            if s.limits.call_depth as usize > MAX_CALL_LEVELS {
+            let depth = s.limits.call_depth as usize;
+            if depth == 0 || depth > MAX_CALL_LEVELS {
                 err.message = format!("calls nested deeper than {MAX_CALL_LEVELS}, Rhai's most");
             }
             err.at(location(None, *pos, name))
