@@ -208,3 +208,37 @@ fn by_default_a_spell_recurses_as_deep_as_its_engine_safely_goes() {
     let out = rt.run(&spell("capped.lua", capped, d.path()), &o);
     assert_eq!(out.result.unwrap_err().code, ErrorCode::LimitDepth);
 }
+
+#[test]
+fn lua_pcall_xpcall_and_setmetatable_say_what_lua_says() {
+    let d = tempfile::tempdir().unwrap();
+    let src = r#"
+local out = {}
+local function add(ok, e) out[#out + 1] = tostring(ok) .. " " .. (type(e) == "table" and "table" or tostring(e)) end
+add(pcall(pcall))
+add(pcall(xpcall, print))
+add(xpcall(function() error("x") end, function() error("y") end))
+add(pcall(setmetatable, 1, {}))
+add(pcall(setmetatable, {}, 1))
+add(pcall(function() setmetatable(setmetatable({}, {__metatable = 1}), {}) end))
+add(pcall(error, {code = 5}))
+add(xpcall(state.get, function(e) return "handled " .. e end))
+add(pcall(setmetatable, {}, {__gc = print}))
+return out
+"#;
+    let out = Runtime::new().run(&spell("pc.lua", src, d.path()), &opts(d.path()));
+    assert_eq!(
+        out.result.unwrap(),
+        serde_json::json!([
+            "false bad argument #1 to 'pcall' (value expected)",
+            "false bad argument #2 to 'xpcall' (function expected, got no value)",
+            "false error in error handling",
+            "false bad argument #1 to 'setmetatable' (table expected, got number)",
+            "false bad argument #2 to 'setmetatable' (nil or table expected, got number)",
+            "false pc.lua:9: cannot change a protected metatable",
+            "false table",
+            "false handled args.invalid: state.get: argument 1 (key) must be a string, got null",
+            "false sandbox.denied: __gc (finalizers) is not available to spells; the host is reached only through the bridges",
+        ])
+    );
+}

@@ -776,7 +776,15 @@ impl AsyncHost for JsAsync {
 }
 
 fn arg_from_js(v: &JsValue<'_>, index: usize, s: &Session) -> Result<Value> {
-    FromJs::new(Some(s), Path::argument(index)).value(v)
+    use rquickjs::Type;
+    // The fast path: scalars need no meter and no path.
+    match v.type_of() {
+        Type::Int => Ok(Value::Int(i64::from(v.as_int().unwrap_or(0)))),
+        Type::Float => Ok(number(v.as_float().unwrap_or(f64::NAN))),
+        Type::Bool => Ok(Value::Bool(v.as_bool().unwrap_or(false))),
+        Type::Null | Type::Undefined => Ok(Value::Null),
+        _ => FromJs::new(Some(s), Path::argument(index)).value(v),
+    }
 }
 
 fn from_js(v: &JsValue<'_>, s: &Session) -> Result<Value> {

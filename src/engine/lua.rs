@@ -46,17 +46,8 @@ require = function(name) deny("require(" .. tostring(name) .. ")") end
 dofile = function() deny("dofile") end
 loadfile = function() deny("loadfile") end
 string.dump = function() deny("string.dump (bytecode)") end
--- Finalizers run with hooks off, out of the limits' reach.
-local rawsetmetatable, rawget = setmetatable, rawget
-setmetatable = function(t, mt)
-  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then deny("__gc (finalizers)") end
-  return rawsetmetatable(t, mt)
-end
-local rawpcall, rawxpcall, resume = pcall, xpcall, coroutine.resume
-pcall = function(f, ...) return fix(rawpcall(f, ...)) end
-xpcall = function(f, handler, ...)
-  return fix(rawxpcall(f, function(e) return handler(errstr(e)) end, ...))
-end
+-- pcall, xpcall and setmetatable are the host's (see lua_lib.rs).
+local resume = coroutine.resume
 coroutine.resume = function(co, ...) return fix(resume(co, ...)) end
 -- Bridges that wait yield the spell's own coroutine (so workflow branches
 -- overlap), except where yielding is impossible (inside a callback the host
@@ -143,6 +134,9 @@ impl LuaEngine {
         let deny = lua.create_function(|lua, what: String| -> mlua::Result<()> {
             Err(ext(denied(&what).at(location(lua))))
         })?;
+        lua.set_named_registry_value(lua_lib::FIX.to_str().unwrap_or_default(), fix.clone())?;
+        lua.set_named_registry_value(lua_lib::ERRSTR.to_str().unwrap_or_default(), errstr.clone())?;
+        lua_lib::install_base(lua, &g)?;
         let (pick, wrappers): (Function, Table) = lua
             .load(PRELUDE)
             .set_name("=prelude")

@@ -454,3 +454,102 @@ unsafe extern "C-unwind" fn sort(l: *mut lua_State) -> c_int {
     }
     0
 }
+
+// Lua's `pcall`, `xpcall` and `setmetatable`, as C functions with Lua's
+// own checks and messages, plus what the sandbox needs: a caught error
+// goes through the prelude's `fix` (a bridge's error becomes its
+// `code: message` text; a tripped limit is raised again, so no `pcall`
+// keeps it), a message handler sees the error as `pcall` would give it,
+// and a metatable with `__gc` is refused (Lua runs finalizers with hooks
+// off, where no limit could stop them). `pcall` and `xpcall` stay
+// yieldable (a continuation), as Lua's are.
+
+/// Where the prelude's `fix` and `errstr` sit in the registry.
+pub(crate) const FIX: &std::ffi::CStr = c"llmspell.fix";
+pub(crate) const ERRSTR: &std::ffi::CStr = c"llmspell.errstr";
+
+/// Installs `pcall`, `xpcall` and `setmetatable` over `globals`.
+pub(crate) fn install_base(lua: &Lua, globals: &Table) -> mlua::Result<()> {
+    // SAFETY: each is a well-formed lua_CFunction over the C API.
+    unsafe {
+        globals.raw_set("pcall", lua.create_c_function(pcall)?)?;
+        globals.raw_set("xpcall", lua.create_c_function(xpcall)?)?;
+        globals.raw_set("setmetatable", lua.create_c_function(setmetatable)?)?;
+    }
+    Ok(())
+}
+
+unsafe extern "C-unwind" fn pcall(l: *mut lua_State) -> c_int {
+    ffi::luaL_checkany(l, 1);
+    ffi::lua_pushboolean(l, 1);
+    ffi::lua_insert(l, 1);
+    let n = ffi::lua_gettop(l) - 2;
+    let status = ffi::lua_pcallk(l, n, ffi::LUA_MULTRET, 0, 0, Some(finish_pcall));
+    finish_pcall(l, status, 0)
+}
+
+unsafe extern "C-unwind" fn finish_pcall(
+    l: *mut lua_State,
+    status: c_int,
+    extra: ffi::lua_KContext,
+) -> c_int {
+    if status != ffi::LUA_OK && status != ffi::LUA_YIELD {
+        // fix(false, err): false and the error as a spell sees it, or the
+        // limit raised again.
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, FIX.as_ptr());
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_pushvalue(l, -3);
+        ffi::lua_call(l, 2, 2);
+        return 2;
+    }
+    ffi::lua_gettop(l) - extra as c_int
+}
+
+unsafe extern "C-unwind" fn xpcall(l: *mut lua_State) -> c_int {
+    let n = ffi::lua_gettop(l);
+    ffi::luaL_checktype(l, 2, ffi::LUA_TFUNCTION);
+    ffi::lua_pushvalue(l, 2);
+    ffi::lua_pushcclosure(l, message_handler, 1);
+    ffi::lua_replace(l, 2);
+    ffi::lua_pushboolean(l, 1);
+    ffi::lua_pushvalue(l, 1);
+    ffi::lua_rotate(l, 3, 2);
+    let status = ffi::lua_pcallk(l, n - 2, ffi::LUA_MULTRET, 2, 2, Some(finish_pcall));
+    finish_pcall(l, status, 2)
+}
+
+/// The spell's message handler, given the error as `pcall` would give it.
+unsafe extern "C-unwind" fn message_handler(l: *mut lua_State) -> c_int {
+    ffi::lua_settop(l, 1);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, ERRSTR.as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, 1, 1);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, 1, 1);
+    1
+}
+
+unsafe extern "C-unwind" fn setmetatable(l: *mut lua_State) -> c_int {
+    let t = ffi::lua_type(l, 2);
+    ffi::luaL_checktype(l, 1, ffi::LUA_TTABLE);
+    if t != ffi::LUA_TNIL && t != ffi::LUA_TTABLE {
+        type_error(l, 2, c"nil or table");
+    }
+    if ffi::luaL_getmetafield(l, 1, c"__metatable".as_ptr()) != ffi::LUA_TNIL {
+        return ffi::luaL_error(l, c"cannot change a protected metatable".as_ptr());
+    }
+    if t == ffi::LUA_TTABLE {
+        ffi::lua_pushstring(l, c"__gc".as_ptr());
+        if ffi::lua_rawget(l, 2) != ffi::LUA_TNIL {
+            return ffi::luaL_error(
+                l,
+                c"sandbox.denied: __gc (finalizers) is not available to spells; the host is reached only through the bridges".as_ptr(),
+            );
+        }
+        ffi::lua_pop(l, 1);
+    }
+    ffi::lua_settop(l, 2);
+    ffi::lua_setmetatable(l, 1);
+    1
+}
