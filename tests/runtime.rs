@@ -242,3 +242,28 @@ return out
         ])
     );
 }
+
+#[test]
+fn a_lua_spell_runs_on_the_main_thread_as_lua_runs_a_chunk() {
+    let d = tempfile::tempdir().unwrap();
+    let src = r#"
+local yieldable = coroutine.isyieldable()
+local _, main = coroutine.running()
+local ok, e = pcall(coroutine.yield)
+-- Waiting bridges still overlap inside workflow branches.
+local r = workflow.parallel({function() workflow.sleep(20) return 1 end, function() workflow.sleep(20) return 2 end})
+local inside = workflow.parallel({function() return coroutine.isyieldable() end})
+return {yieldable, main, ok, e, r}
+"#;
+    let out = Runtime::new().run(&spell("main.lua", src, d.path()), &opts(d.path()));
+    assert_eq!(
+        out.result.unwrap(),
+        serde_json::json!([
+            false,
+            true,
+            false,
+            "attempt to yield from outside a coroutine",
+            [1, 2]
+        ])
+    );
+}

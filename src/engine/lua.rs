@@ -306,8 +306,10 @@ impl LuaEngine {
     }
 
     fn chunk_result(&self, f: Function) -> Result<Value> {
-        // In a coroutine, so that bridges that wait can yield it.
-        let out = crate::wait::block_on(&self.session, f.call_async::<LuaValue>(()))?;
+        // On the main thread, as Lua runs a chunk: not yieldable, so its
+        // waiting bridges wait in place; workflow branches run in
+        // coroutines of their own, where they yield.
+        let out = f.call::<LuaValue>(());
         match out {
             Ok(v) => from_lua(&v, &self.session).map_err(|e| e.at(None)),
             Err(e) => Err(self.error(&e)),
