@@ -267,3 +267,32 @@ return {yieldable, main, ok, e, r}
         ])
     );
 }
+
+#[test]
+fn lua_load_names_chunks_and_reports_errors_as_lua_does() {
+    let d = tempfile::tempdir().unwrap();
+    let src = r#"
+local out = {}
+local function add(a, b) out[#out + 1] = tostring(a) .. " " .. tostring(b) end
+add(load("return 1 +"))
+add(load("return 1 +", "=raw"))
+add(pcall(load("error('e')")))
+local parts, i = {"return ", "4", "2"}, 0
+add(load(function() i = i + 1 return parts[i] end)(), "from a reader")
+add(load("return x", "c", "t", {x = 9})(), "with env")
+add(pcall(load, "\27Lua"))
+return out
+"#;
+    let out = Runtime::new().run(&spell("ld.lua", src, d.path()), &opts(d.path()));
+    assert_eq!(
+        out.result.unwrap(),
+        serde_json::json!([
+            "nil [string \"return 1 +\"]:1: unexpected symbol near <eof>",
+            "nil raw:1: unexpected symbol near <eof>",
+            "false [string \"error('e')\"]:1: e",
+            "42 from a reader",
+            "9 with env",
+            "false sandbox.denied: loading precompiled bytecode is not available to spells; the host is reached only through the bridges",
+        ])
+    );
+}

@@ -112,7 +112,6 @@ impl LuaEngine {
             lua.set_memory_limit(bytes)?;
         }
         let g = lua.globals();
-        g.raw_set("load", lua.create_function(text_only_load)?)?;
         let array_mt = lua.create_table()?;
         array_mt.raw_set(EMPTY_ARRAY, true)?;
         lua.set_named_registry_value(EMPTY_ARRAY, array_mt)?;
@@ -394,31 +393,6 @@ fn call_bridge(lua: &Lua, s: &Rc<Session>, id: usize, values: ArgList) -> mlua::
     match s.dispatch(id, values, &mut host) {
         Ok(v) => to_lua(lua, v),
         Err(e) => Err(ext(e.at(location(lua)))),
-    }
-}
-
-/// `load(text, name?, mode?, env?)`: source text only, never bytecode.
-fn text_only_load(
-    lua: &Lua,
-    (chunk, name, _mode, env): (mlua::LuaString, Option<String>, LuaValue, Option<Table>),
-) -> mlua::Result<(LuaValue, LuaValue)> {
-    if chunk.as_bytes().first() == Some(&0x1b) {
-        return Err(ext(denied("loading precompiled bytecode")));
-    }
-    let name = format!("={}", name.unwrap_or_else(|| "load".into()));
-    let mut c = lua
-        .load(chunk.as_bytes().to_vec())
-        .set_name(name)
-        .set_mode(ChunkMode::Text);
-    if let Some(env) = env {
-        c = c.set_environment(env);
-    }
-    match c.into_function() {
-        Ok(f) => Ok((LuaValue::Function(f), LuaValue::Nil)),
-        Err(e) => Ok((
-            LuaValue::Nil,
-            LuaValue::String(lua.create_string(e.to_string())?),
-        )),
     }
 }
 

@@ -468,13 +468,14 @@ unsafe extern "C-unwind" fn sort(l: *mut lua_State) -> c_int {
 pub(crate) const FIX: &std::ffi::CStr = c"llmspell.fix";
 pub(crate) const ERRSTR: &std::ffi::CStr = c"llmspell.errstr";
 
-/// Installs `pcall`, `xpcall` and `setmetatable` over `globals`.
+/// Installs `pcall`, `xpcall`, `setmetatable` and `load` over `globals`.
 pub(crate) fn install_base(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     // SAFETY: each is a well-formed lua_CFunction over the C API.
     unsafe {
         globals.raw_set("pcall", lua.create_c_function(pcall)?)?;
         globals.raw_set("xpcall", lua.create_c_function(xpcall)?)?;
         globals.raw_set("setmetatable", lua.create_c_function(setmetatable)?)?;
+        globals.raw_set("load", lua.create_c_function(load)?)?;
     }
     Ok(())
 }
@@ -552,4 +553,81 @@ unsafe extern "C-unwind" fn setmetatable(l: *mut lua_State) -> c_int {
     ffi::lua_settop(l, 2);
     ffi::lua_setmetatable(l, 1);
     1
+}
+
+/// Lua's `load`, source text only: a string or a reader function, Lua's
+/// chunk names (`[string "..."]`, `=(load)`), Lua's `(nil, message)` on a
+/// syntax error, and `env` as Lua sets it. A binary chunk given as a
+/// string is `sandbox.denied`; from a reader it is refused as Lua refuses
+/// a chunk its mode does not allow (the mode never allows binary).
+unsafe extern "C-unwind" fn load(l: *mut lua_State) -> c_int {
+    const RESERVED: c_int = 5;
+    let mut len = 0usize;
+    let s = ffi::lua_tolstring(l, 1, &mut len);
+    let mut mode_len = 0usize;
+    let mode = ffi::luaL_optlstring(l, 3, c"bt".as_ptr(), &mut mode_len);
+    // Text only, whatever was asked ('b' dropped; an empty mode refuses all).
+    let mut text_mode = [0 as c_char; 2];
+    if std::slice::from_raw_parts(mode as *const u8, mode_len).contains(&b't') {
+        text_mode[0] = b't' as c_char;
+    }
+    let env = if ffi::lua_isnone(l, 4) == 0 { 4 } else { 0 };
+    let status = if !s.is_null() {
+        if len > 0 && *s as u8 == 0x1b {
+            return ffi::luaL_error(
+                l,
+                c"sandbox.denied: loading precompiled bytecode is not available to spells; the host is reached only through the bridges".as_ptr(),
+            );
+        }
+        let name = ffi::luaL_optlstring(l, 2, s, std::ptr::null_mut());
+        ffi::luaL_loadbufferx(l, s, len, name, text_mode.as_ptr())
+    } else {
+        let name = ffi::luaL_optlstring(l, 2, c"=(load)".as_ptr(), std::ptr::null_mut());
+        ffi::luaL_checktype(l, 1, ffi::LUA_TFUNCTION);
+        ffi::lua_settop(l, RESERVED);
+        ffi::lua_load(l, reader, std::ptr::null_mut(), name, text_mode.as_ptr())
+    };
+    if status == ffi::LUA_OK {
+        if env != 0 {
+            ffi::lua_pushvalue(l, env);
+            if ffi::lua_setupvalue(l, -2, 1).is_null() {
+                ffi::lua_pop(l, 1);
+            }
+        }
+        1
+    } else if status == ffi::LUA_ERRMEM {
+        // The memory cap: a limit, raised again by fix, never a result.
+        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, FIX.as_ptr());
+        ffi::lua_pushboolean(l, 0);
+        ffi::lua_pushvalue(l, -3);
+        ffi::lua_call(l, 2, 2);
+        ffi::lua_pushnil(l);
+        ffi::lua_replace(l, -3);
+        2
+    } else {
+        ffi::lua_pushnil(l);
+        ffi::lua_insert(l, -2);
+        2
+    }
+}
+
+unsafe extern "C-unwind" fn reader(
+    l: *mut lua_State,
+    _: *mut std::ffi::c_void,
+    size: *mut usize,
+) -> *const c_char {
+    const RESERVED: c_int = 5;
+    ffi::luaL_checkstack(l, 2, c"too many nested functions".as_ptr());
+    ffi::lua_pushvalue(l, 1);
+    ffi::lua_call(l, 0, 1);
+    if ffi::lua_isnil(l, -1) != 0 {
+        ffi::lua_pop(l, 1);
+        *size = 0;
+        return std::ptr::null();
+    }
+    if ffi::lua_isstring(l, -1) == 0 {
+        ffi::luaL_error(l, c"reader function must return a string".as_ptr());
+    }
+    ffi::lua_replace(l, RESERVED);
+    ffi::lua_tolstring(l, RESERVED, size)
 }
