@@ -40,8 +40,16 @@ fn healthy(kind: EngineKind) -> (&'static str, &'static str) {
     }
 }
 
-#[test]
-fn every_hostile_spell_is_stopped_with_its_code() {
+/// One file of `tests/sandbox/`: its path, name, source and the code its
+/// first line says it must end with.
+struct Hostile {
+    path: PathBuf,
+    name: String,
+    source: String,
+    want: ErrorCode,
+}
+
+fn hostile_spells() -> Vec<Hostile> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -50,18 +58,42 @@ fn every_hostile_spell_is_stopped_with_its_code() {
         .collect();
     files.sort();
     assert!(files.len() >= 30, "only {} hostile spells", files.len());
+    files
+        .into_iter()
+        .map(|path| {
+            let source = std::fs::read_to_string(&path).unwrap();
+            let first = source.lines().next().unwrap_or_default();
+            let code = first
+                .split_once("expect:")
+                .map(|(_, c)| c.trim())
+                .unwrap_or_else(|| {
+                    panic!("{}: first line must say `expect: CODE`", path.display())
+                });
+            let want = ErrorCode::parse(code).unwrap_or_else(|| panic!("unknown code {code}"));
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            Hostile {
+                path,
+                name,
+                source,
+                want,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_hostile_spell_is_stopped_with_its_code() {
     let runtime = Runtime::new();
     let project = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for file in &files {
-        let source = std::fs::read_to_string(file).unwrap();
-        let first = source.lines().next().unwrap_or_default();
-        let code = first
-            .split_once("expect:")
-            .map(|(_, c)| c.trim())
-            .unwrap_or_else(|| panic!("{}: first line must say `expect: CODE`", file.display()));
-        let want = ErrorCode::parse(code).unwrap_or_else(|| panic!("unknown code {code}"));
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    for Hostile {
+        path: file,
+        name,
+        source,
+        want,
+    } in &hostile_spells()
+    {
+        let (want, code) = (*want, want.as_str());
         let started = Instant::now();
         let mut opts = options(project.path());
         if want == ErrorCode::LimitMemory {
@@ -69,7 +101,7 @@ fn every_hostile_spell_is_stopped_with_its_code() {
             // 2 cores: keep memory bombs clear of the time limit.
             opts.config.limits.timeout_secs = 5.0;
         }
-        let outcome = runtime.run(&spell(&name, &source, project.path()), &opts);
+        let outcome = runtime.run(&spell(name, source, project.path()), &opts);
         let took = started.elapsed();
         match outcome.result {
             Err(e) if e.code == want => {}
@@ -156,28 +188,24 @@ fn run_process(file: &Path, project: &Path, timeout: f64) -> ProcessRun {
 /// project folder.
 #[test]
 fn every_hostile_spell_ends_its_process_cleanly_and_near_its_limits() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| EngineKind::from_path(p).is_ok())
-        .collect();
-    files.sort();
     let home = tempfile::tempdir().unwrap();
     let before: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
     let mut failures = Vec::new();
-    for file in &files {
-        let source = std::fs::read_to_string(file).unwrap();
-        let code = source
-            .lines()
-            .next()
-            .and_then(|l| l.split_once("expect:"))
-            .map(|(_, c)| c.trim().to_owned())
-            .unwrap();
+    for Hostile {
+        path: file,
+        name,
+        want,
+        ..
+    } in &hostile_spells()
+    {
+        let code = want.as_str();
         let project = home.path().join("project");
         std::fs::create_dir_all(&project).unwrap();
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let timeout = if code == "limit.memory" { 5.0 } else { 1.0 };
+        let timeout = if *want == ErrorCode::LimitMemory {
+            5.0
+        } else {
+            1.0
+        };
         let run = run_process(file, &project, timeout);
         let first = run.stderr.lines().next().unwrap_or_default().to_owned();
         if run.code != Some(1) || !first.starts_with(&format!("{code}: ")) {

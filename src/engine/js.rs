@@ -1009,13 +1009,19 @@ impl<'a, 'js> FromJs<'a, 'js> {
             if item.is_undefined() {
                 continue;
             }
-            self.meter.charge(k.len())?;
-            self.path.push_key(&k);
-            let item = self.value(&item)?;
-            self.path.pop();
-            map.insert(k, item);
+            self.entry(&mut map, k, &item)?;
         }
         Ok(Value::Map(map))
+    }
+
+    /// `map[k]` = the copy of `item`, at its path.
+    fn entry(&mut self, map: &mut Map, k: String, item: &JsValue<'js>) -> Result<()> {
+        self.meter.charge(k.len())?;
+        self.path.push_key(&k);
+        let item = self.value(item)?;
+        self.path.pop();
+        map.insert(k, item);
+        Ok(())
     }
 
     fn array(&mut self, obj: &Object<'js>) -> Result<Value> {
@@ -1060,11 +1066,7 @@ impl<'a, 'js> FromJs<'a, 'js> {
                 )));
             };
             let item: JsValue = self.js(&v, pair.get(1))?;
-            self.meter.charge(k.len())?;
-            self.path.push_key(&k);
-            let item = self.value(&item)?;
-            self.path.pop();
-            map.insert(k, item);
+            self.entry(&mut map, k, &item)?;
         }
         Ok(Value::Map(map))
     }
