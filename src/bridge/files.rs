@@ -18,9 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt, OpenOptions, OpenOptionsExt};
 
-use crate::config::{FsAccess, FILE_NAME};
+use crate::config::{Config, FsAccess, FILE_NAME};
 use crate::error::{Error, ErrorCode, Result};
-use crate::runtime::Session;
 use crate::value::Value;
 
 /// The most `read_file` reads.
@@ -57,8 +56,8 @@ struct Project {
 }
 
 impl Project {
-    fn open(s: &Session, need: FsAccess) -> Result<Project> {
-        let granted = s.config().capabilities.fs;
+    fn open(config: &Config, need: FsAccess) -> Result<Project> {
+        let granted = config.capabilities.fs;
         let allowed = match need {
             FsAccess::Read => granted != FsAccess::None,
             _ => granted == FsAccess::ReadWrite,
@@ -73,7 +72,7 @@ impl Project {
                 "the file tools need [capabilities] {want} in llmspell.toml"
             )));
         }
-        let dir = &s.config().project_dir;
+        let dir = &config.project_dir;
         let root = Dir::open_ambient_dir(dir, ambient_authority())
             .map_err(|e| failed("project folder", e))?;
         let root_id = id(&root
@@ -83,8 +82,8 @@ impl Project {
         if let Ok(own) = root.open_dir(OWN_DIR) {
             collect(&own, &mut own_dirs, &mut own_files, 0);
         }
-        let mut config = vec![(root_id, FILE_NAME.to_owned())];
-        if let Some(file) = &s.config().file {
+        let mut config_files = vec![(root_id, FILE_NAME.to_owned())];
+        if let Some(file) = &config.file {
             let parent = file.parent().filter(|p| !p.as_os_str().is_empty());
             let parent = parent.unwrap_or(Path::new("."));
             if let (Ok(m), Some(name)) = (
@@ -92,7 +91,7 @@ impl Project {
                     .and_then(|d| d.dir_metadata()),
                 file.file_name(),
             ) {
-                config.push((id(&m), name.to_string_lossy().into_owned()));
+                config_files.push((id(&m), name.to_string_lossy().into_owned()));
             }
         }
         Ok(Project {
@@ -100,7 +99,7 @@ impl Project {
             root_id,
             own_dirs,
             own_files,
-            config,
+            config: config_files,
         })
     }
 
@@ -218,13 +217,13 @@ fn split(rel: &str) -> Result<(PathBuf, Option<String>)> {
 /// resolved once, then used as a path beneath the root, where cap-std
 /// checks it again, so the answer is never a path outside.
 fn through_absolute_links(
-    s: &Session,
+    config: &Config,
     rel: &str,
     op: impl Fn(&str) -> Result<Value>,
 ) -> Result<Value> {
     match op(rel) {
         Err(e) if e.code == ErrorCode::SandboxDenied && e.message.contains(LEADS_OUT) => {
-            let root = &s.config().project_dir;
+            let root = &config.project_dir;
             let inside = std::fs::canonicalize(root).ok().and_then(|root_real| {
                 let real = std::fs::canonicalize(root.join(rel)).ok()?;
                 let tail = real.strip_prefix(&root_real).ok()?.to_owned();
@@ -241,12 +240,12 @@ fn through_absolute_links(
 
 const LEADS_OUT: &str = "leads out of the project folder";
 
-pub(super) fn read_file(s: &Session, rel: &str) -> Result<Value> {
-    through_absolute_links(s, rel, |rel| read_resolved(s, rel))
+pub(super) fn read_file(config: &Config, rel: &str) -> Result<Value> {
+    through_absolute_links(config, rel, |rel| read_resolved(config, rel))
 }
 
-fn read_resolved(s: &Session, rel: &str) -> Result<Value> {
-    let project = Project::open(s, FsAccess::Read)?;
+fn read_resolved(config: &Config, rel: &str) -> Result<Value> {
+    let project = Project::open(config, FsAccess::Read)?;
     let (parent, name) = split(rel)?;
     let name = name.ok_or_else(|| failed(rel, "a file path is needed"))?;
     let (dir, _) = project.folder(&parent, rel, false)?;
@@ -281,12 +280,12 @@ fn read_resolved(s: &Session, rel: &str) -> Result<Value> {
         .map_err(|_| failed(rel, "not UTF-8 text"))
 }
 
-pub(super) fn write_file(s: &Session, rel: &str, content: &str) -> Result<Value> {
-    through_absolute_links(s, rel, |rel| write_resolved(s, rel, content))
+pub(super) fn write_file(config: &Config, rel: &str, content: &str) -> Result<Value> {
+    through_absolute_links(config, rel, |rel| write_resolved(config, rel, content))
 }
 
-fn write_resolved(s: &Session, rel: &str, content: &str) -> Result<Value> {
-    let project = Project::open(s, FsAccess::ReadWrite)?;
+fn write_resolved(config: &Config, rel: &str, content: &str) -> Result<Value> {
+    let project = Project::open(config, FsAccess::ReadWrite)?;
     let (parent, name) = split(rel)?;
     let name = name.ok_or_else(|| failed(rel, "a file path is needed"))?;
     let (dir, dir_id) = project.folder(&parent, rel, true)?;
@@ -304,7 +303,7 @@ fn write_resolved(s: &Session, rel: &str, content: &str) -> Result<Value> {
         if target == rel {
             return Err(failed(rel, "a link that leads to itself"));
         }
-        return write_file(s, &target, content).map_err(|e| match e.code {
+        return write_file(config, &target, content).map_err(|e| match e.code {
             ErrorCode::SandboxDenied => {
                 denied(format!("{rel:?} is a link to {target:?}: {}", e.message))
             }
@@ -342,12 +341,12 @@ fn write_resolved(s: &Session, rel: &str, content: &str) -> Result<Value> {
     Ok(Value::Int(content.len() as i64))
 }
 
-pub(super) fn list_files(s: &Session, rel: &str) -> Result<Value> {
-    through_absolute_links(s, rel, |rel| list_resolved(s, rel))
+pub(super) fn list_files(config: &Config, rel: &str) -> Result<Value> {
+    through_absolute_links(config, rel, |rel| list_resolved(config, rel))
 }
 
-fn list_resolved(s: &Session, rel: &str) -> Result<Value> {
-    let project = Project::open(s, FsAccess::Read)?;
+fn list_resolved(config: &Config, rel: &str) -> Result<Value> {
+    let project = Project::open(config, FsAccess::Read)?;
     let (parent, name) = split(rel)?;
     let path = match &name {
         Some(n) => parent.join(n),

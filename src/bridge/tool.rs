@@ -74,7 +74,7 @@ const BUILTINS: [Builtin; 6] = [
         params: r#"{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}"#,
         run: |t, a| {
             Box::pin(async move {
-                super::files::read_file(&t.session, a["path"].as_str().unwrap_or_default())
+                super::files::read_file(t.session.config(), a["path"].as_str().unwrap_or_default())
             })
         },
     },
@@ -85,7 +85,7 @@ const BUILTINS: [Builtin; 6] = [
         run: |t, a| {
             Box::pin(async move {
                 super::files::write_file(
-                    &t.session,
+                    t.session.config(),
                     a["path"].as_str().unwrap_or_default(),
                     a["content"].as_str().unwrap_or_default(),
                 )
@@ -99,7 +99,7 @@ const BUILTINS: [Builtin; 6] = [
         params: r#"{"type":"object","properties":{"path":{"type":"string"}}}"#,
         run: |t, a| {
             Box::pin(async move {
-                super::files::list_files(&t.session, a["path"].as_str().unwrap_or("."))
+                super::files::list_files(t.session.config(), a["path"].as_str().unwrap_or("."))
             })
         },
     },
