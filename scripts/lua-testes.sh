@@ -12,7 +12,7 @@ cache=${LLMSPELL_CACHE:-$HOME/.cache/llmspell}/lua-testes
 url=https://files.pythonhosted.org/packages/c3/a6/0f869fbb07c393f15473b1eefefb7b5bec162fb7481803d040ed4dc46002/lupa-2.8.tar.gz
 sha=d8022641b9ec8ecf2c5ecbe9f47e5a70e0b87c4b5ae921b92cb02a638e0acd08
 # The files llmspell's Lua passes whole; more join as the sandbox allows.
-files=(pm sort tpack vararg math)
+files=(pm sort tpack vararg math utf8)
 
 if [ ! -f "$cache/pm.lua" ]; then
   mkdir -p "$cache"

@@ -296,3 +296,34 @@ return out
         ])
     );
 }
+
+#[test]
+fn lua_coroutine_wrap_and_require_of_a_loaded_library_say_what_lua_says() {
+    let d = tempfile::tempdir().unwrap();
+    let src = r#"
+local out = {}
+local function add(a, b) out[#out + 1] = tostring(a) .. " " .. tostring(b) end
+add(pcall(coroutine.wrap, 1))
+local f = coroutine.wrap(function() error("x") end)
+add(pcall(function()
+  f()
+end))
+local g = coroutine.wrap(function() return 1 end)
+g()
+add(pcall(function() g() end))
+add(require("utf8") == utf8, require("string") == string)
+add(pcall(require, "socket"))
+return out
+"#;
+    let out = Runtime::new().run(&spell("cw.lua", src, d.path()), &opts(d.path()));
+    assert_eq!(
+        out.result.unwrap(),
+        serde_json::json!([
+            "false bad argument #1 to 'wrap' (function expected, got number)",
+            "false cw.lua:7: cw.lua:5: x",
+            "false cw.lua:11: cannot resume dead coroutine",
+            "true true",
+            "false sandbox.denied: require(socket) is not available to spells; the host is reached only through the bridges",
+        ])
+    );
+}

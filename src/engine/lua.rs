@@ -42,7 +42,14 @@ for _, lib in ipairs({"io", "os", "debug", "package"}) do
     __metatable = false,
   })
 end
-require = function(name) deny("require(" .. tostring(name) .. ")") end
+-- The standard libraries a spell has are already loaded: require gives
+-- them, as Lua's does; nothing else can be loaded.
+local loaded = {string = string, table = table, math = math, utf8 = utf8, coroutine = coroutine, _G = _G}
+require = function(name)
+  local lib = loaded[name]
+  if lib ~= nil then return lib end
+  deny("require(" .. tostring(name) .. ")")
+end
 dofile = function() deny("dofile") end
 loadfile = function() deny("loadfile") end
 string.dump = function() deny("string.dump (bytecode)") end
@@ -56,12 +63,18 @@ coroutine.resume = function(co, ...) return fix(resume(co, ...)) end
 local user = setmetatable({}, {__mode = "k"})
 local create, isyieldable, running = coroutine.create, coroutine.isyieldable, coroutine.running
 coroutine.create = function(f) local co = create(f); user[co] = true; return co end
-coroutine.wrap = function(f)
+coroutine.wrap = function(...)
+  local f = ...
+  if type(f) ~= "function" then
+    local got = select('#', ...) == 0 and 'no value' or type(f)
+    error("bad argument #1 to 'wrap' (function expected, got " .. got .. ")", 2)
+  end
   local co = coroutine.create(f)
   return function(...)
     local r = table.pack(coroutine.resume(co, ...))
     if r[1] then return table.unpack(r, 2, r.n) end
-    error(r[2], 0)
+    -- As Lua's: a text error gets the place of the call that resumed it.
+    error(r[2], 2)
   end
 end
 local function pick(async, block)
