@@ -35,11 +35,11 @@ fn id(m: &cap_std::fs::Metadata) -> Id {
     (m.dev(), m.ino())
 }
 
-fn denied(what: String) -> Error {
+pub(super) fn denied(what: String) -> Error {
     Error::new(ErrorCode::SandboxDenied, what)
 }
 
-fn failed(name: &str, what: impl std::fmt::Display) -> Error {
+pub(super) fn failed(name: &str, what: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::ToolFailed, format!("{name}: {what}"))
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use futures_util::future::LocalBoxFuture;
 
+use super::files::{denied, failed};
 use super::{Bridge, Registry, Task};
 use crate::error::{Error, ErrorCode, Result};
 use crate::provider::ToolSpec;
@@ -352,14 +353,6 @@ pub(crate) async fn call_tool(task: &Task, name: &str, input: serde_json::Value)
         Value::Map(m)
     })?;
     out
-}
-
-fn denied(what: String) -> Error {
-    Error::new(ErrorCode::SandboxDenied, what)
-}
-
-fn failed(name: &str, what: impl std::fmt::Display) -> Error {
-    Error::new(ErrorCode::ToolFailed, format!("{name}: {what}"))
 }
 
 fn host_allowed(host: &str, allow: &[String]) -> bool {

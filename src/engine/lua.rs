@@ -34,7 +34,7 @@ const SLOW_CHECK_EVERY: u64 = 8;
 const EMPTY_ARRAY: &str = "llmspell.empty_array";
 
 const PRELUDE: &str = r#"
-local fix, errstr, deny = ...
+local fix, deny = ...
 for _, lib in ipairs({"io", "os", "debug", "package"}) do
   _G[lib] = setmetatable({}, {
     __index = function(_, k) deny(lib .. "." .. tostring(k)) end,
@@ -147,12 +147,10 @@ impl LuaEngine {
             Err(ext(denied(&what).at(location(lua))))
         })?;
         lua.set_named_registry_value(lua_lib::FIX.to_str().unwrap_or_default(), fix.clone())?;
-        lua.set_named_registry_value(lua_lib::ERRSTR.to_str().unwrap_or_default(), errstr.clone())?;
+        lua.set_named_registry_value(lua_lib::ERRSTR.to_str().unwrap_or_default(), errstr)?;
         lua_lib::install_base(lua, &g)?;
-        let (pick, wrappers): (Function, Table) = lua
-            .load(PRELUDE)
-            .set_name("=prelude")
-            .call((fix, errstr, deny))?;
+        let (pick, wrappers): (Function, Table) =
+            lua.load(PRELUDE).set_name("=prelude").call((fix, deny))?;
 
         // Bridges: one table per module, one function per bridge.
         for (module, ids) in s.registry.modules() {

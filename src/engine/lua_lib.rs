@@ -495,15 +495,19 @@ unsafe extern "C-unwind" fn finish_pcall(
     extra: ffi::lua_KContext,
 ) -> c_int {
     if status != ffi::LUA_OK && status != ffi::LUA_YIELD {
-        // fix(false, err): false and the error as a spell sees it, or the
-        // limit raised again.
-        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, FIX.as_ptr());
-        ffi::lua_pushboolean(l, 0);
-        ffi::lua_pushvalue(l, -3);
-        ffi::lua_call(l, 2, 2);
+        fixed(l);
         return 2;
     }
     ffi::lua_gettop(l) - extra as c_int
+}
+
+/// `fix(false, err)` over the error on top: pushes false and the error as
+/// a spell sees it, or raises the limit again.
+unsafe fn fixed(l: *mut lua_State) {
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, FIX.as_ptr());
+    ffi::lua_pushboolean(l, 0);
+    ffi::lua_pushvalue(l, -3);
+    ffi::lua_call(l, 2, 2);
 }
 
 unsafe extern "C-unwind" fn xpcall(l: *mut lua_State) -> c_int {
@@ -597,10 +601,7 @@ unsafe extern "C-unwind" fn load(l: *mut lua_State) -> c_int {
         1
     } else if status == ffi::LUA_ERRMEM {
         // The memory cap: a limit, raised again by fix, never a result.
-        ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, FIX.as_ptr());
-        ffi::lua_pushboolean(l, 0);
-        ffi::lua_pushvalue(l, -3);
-        ffi::lua_call(l, 2, 2);
+        fixed(l);
         ffi::lua_pushnil(l);
         ffi::lua_replace(l, -3);
         2

@@ -18,7 +18,7 @@ use crate::error::Error;
 const MAX_CAPTURES: usize = 32;
 const MAX_DEPTH: usize = 200;
 /// The limits are asked every this many steps.
-pub(crate) const CHECK_EVERY: u64 = 4096;
+const CHECK_EVERY: u64 = 4096;
 const SPECIALS: &[u8] = b"^$*+?.([%-";
 
 #[derive(Clone, Copy)]
@@ -502,9 +502,16 @@ unsafe fn push_captures(
     n as c_int
 }
 
-/// A guard that never says stop, for Lua states without a spell.
-fn no_guard(_: u64) -> Result<(), Error> {
-    Ok(())
+/// The spell's guard, or one that never says stop in a Lua state
+/// without a spell (the tests' reference states).
+unsafe fn spell_guard<'a>(l: *mut lua_State) -> Guard<'a> {
+    fn no_guard(_: u64) -> Result<(), Error> {
+        Ok(())
+    }
+    match super::lua_lib::guard(l) {
+        Some(g) => g,
+        None => &no_guard,
+    }
 }
 
 unsafe fn find_aux(l: *mut lua_State, find: bool) -> c_int {
@@ -532,11 +539,7 @@ unsafe fn find_aux(l: *mut lua_State, find: bool) -> c_int {
         ffi::lua_pushnil(l);
         return 1;
     }
-    let guard = super::lua_lib::guard(l);
-    let guard: Guard<'_> = match guard {
-        Some(g) => g,
-        None => &no_guard,
-    };
+    let guard = spell_guard(l);
     let (anchored, body) = anchor(pat);
     let mut m = Matcher::new(src, body, guard);
     let mut s1 = init;
@@ -600,11 +603,7 @@ unsafe extern "C-unwind" fn gmatch_aux(l: *mut lua_State) -> c_int {
     let pp = ffi::lua_tolstring(l, ffi::lua_upvalueindex(2), &mut len);
     let pat = std::slice::from_raw_parts(pp as *const u8, len);
     let state = ffi::lua_touserdata(l, ffi::lua_upvalueindex(3)) as *mut GmatchState;
-    let guard = super::lua_lib::guard(l);
-    let guard: Guard<'_> = match guard {
-        Some(g) => g,
-        None => &no_guard,
-    };
+    let guard = spell_guard(l);
     let mut m = Matcher::new(src, pat, guard);
     let mut at = (*state).pos;
     while at <= src.len() {
@@ -632,11 +631,7 @@ unsafe extern "C-unwind" fn gsub(l: *mut lua_State) -> c_int {
     ) {
         super::lua_lib::type_error(l, 3, c"string/function/table");
     }
-    let guard = super::lua_lib::guard(l);
-    let guard: Guard<'_> = match guard {
-        Some(g) => g,
-        None => &no_guard,
-    };
+    let guard = spell_guard(l);
     let mut b: ffi::luaL_Buffer = std::mem::zeroed();
     ffi::luaL_buffinit(l, &mut b);
     let (anchored, body) = anchor(pat);
