@@ -5,7 +5,7 @@
 //! Nothing here may panic on user input: a spell's failure is a coded
 //! [`Error`] in its [`Outcome`], and the host goes on.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -31,7 +31,9 @@ pub struct Spell {
     pub name: String,
     /// The folder the spell lives in (`spell.dir`).
     pub dir: PathBuf,
-    pub source: String,
+    /// The file's bytes. Lua takes any bytes (a string literal may hold
+    /// Latin-1); JavaScript and Rhai read UTF-8 text.
+    pub source: Vec<u8>,
     pub engine: EngineKind,
 }
 
@@ -60,7 +62,6 @@ impl Spell {
                 MAX_SOURCE_BYTES >> 20
             )));
         }
-        let source = String::from_utf8(bytes).map_err(|e| cannot(&e))?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -73,7 +74,7 @@ impl Spell {
         Ok(Spell {
             name,
             dir,
-            source,
+            source: bytes,
             engine,
         })
     }
@@ -83,14 +84,16 @@ impl Spell {
         Ok(Spell {
             name: name.to_owned(),
             dir: PathBuf::from("."),
-            source: source.to_owned(),
+            source: source.as_bytes().to_vec(),
             engine: EngineKind::from_path(Path::new(name))?,
         })
     }
 }
 
-/// Where a spell's printed lines go.
-pub type OutputSink = Arc<dyn Fn(&str) + Send + Sync>;
+/// Where a spell's printed lines go, as bytes: a Lua string may hold any
+/// bytes, and `print` writes them as they are, as Lua's does (JavaScript
+/// and Rhai lines are always UTF-8).
+pub type OutputSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
 /// Where `log.*` messages go besides the bus: `(level, message, fields)`.
 pub type LogSink = Arc<dyn Fn(&str, &str, &serde_json::Value) + Send + Sync>;
 
@@ -123,7 +126,8 @@ impl RunOptions {
             config,
             args: serde_json::Map::new(),
             output: Arc::new(move |line| {
-                if writeln!(std::io::stdout().lock(), "{line}").is_err() {
+                let mut out = std::io::stdout().lock();
+                if out.write_all(line).and_then(|()| out.write_all(b"\n")).is_err() {
                     STDOUT_CLOSED.store(true, Ordering::Relaxed);
                     on_close.stop();
                 }
@@ -264,6 +268,10 @@ pub struct Session {
     /// Bytes the host holds for the spell's work in flight (waiting calls,
     /// workflow fibers): charged to its memory cap while they last.
     held: Rc<Cell<usize>>,
+    /// A Lua `print` line that is not UTF-8, as its bytes: bridge values
+    /// are text, so the print bridge sees its lossy reading and writes
+    /// these bytes instead while that reading is what it was given.
+    pub(crate) print_bytes: RefCell<Option<Vec<u8>>>,
 }
 
 /// Memory the host holds for a spell while some work of its lasts; given
@@ -647,6 +655,7 @@ impl Runtime {
             debugger: opts.debugger.clone(),
             heap: OnceCell::new(),
             held: Rc::default(),
+            print_bytes: RefCell::default(),
         }
     }
 }

@@ -517,3 +517,43 @@ fn a_panic_or_a_closed_stdout_never_prints_a_backtrace() {
         assert_eq!(text(&out.stderr), "", "{spell}");
     }
 }
+
+#[test]
+fn spell_files_are_read_as_each_language_reads_them() {
+    let d = tempfile::tempdir().unwrap();
+    let put = |name: &str, body: &[u8]| std::fs::write(d.path().join(name), body).unwrap();
+    // A byte-order mark and a `#!` line, in every engine: an executable script.
+    put("a.lua", b"\xef\xbb\xbf#!/usr/bin/env llmspell run\nreturn 1");
+    put("a.js", b"\xef\xbb\xbf#!/usr/bin/env llmspell run\nexport default 1;");
+    put("a.rhai", b"\xef\xbb\xbf#!/usr/bin/env llmspell run\n1");
+    for name in ["a.lua", "a.js", "a.rhai"] {
+        let out = llmspell(d.path(), &["run", name]);
+        assert_eq!(text(&out.stdout), "1\n", "{name}: {}", text(&out.stderr));
+    }
+    // Lua skips any first line that starts with `#`, and keeps its lines.
+    put("hash.lua", b"# not Lua\nerror('here')");
+    let out = llmspell(d.path(), &["run", "hash.lua"]);
+    assert_eq!(text(&out.stderr), "spell.error: here\n  --> hash.lua:2\n");
+    // Lua strings are bytes: Latin-1 in the source, and print writes the
+    // bytes it was given (here a Latin-1 line and a lone UTF-8 lead byte).
+    put(
+        "latin1.lua",
+        b"local s = 'caf\xe9'\nprint(s, #s)\nprint(string.char(0xc3))\nreturn s:byte(4)",
+    );
+    let out = llmspell(d.path(), &["run", "latin1.lua"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"caf\xe9\t4\n\xc3\n233\n");
+    // JavaScript and Rhai are UTF-8 text: other bytes are a syntax error
+    // at their line, not a read error.
+    put("bad.js", b"const a = 1;\nconst s = '\xe9';\n");
+    put("bad.rhai", b"let a = 1;\n\nlet s = \"\xe9\";\n");
+    for (name, line) in [("bad.js", 2), ("bad.rhai", 3)] {
+        let out = llmspell(d.path(), &["run", name]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with("spell.syntax: byte 0xe9 is not UTF-8"), "{err}");
+        assert!(err.ends_with(&format!("  --> {name}:{line}\n")), "{err}");
+        let out = llmspell(d.path(), &["check", name]);
+        assert!(text(&out.stderr).starts_with("spell.syntax:"), "{name}");
+    }
+}

@@ -260,7 +260,7 @@ fn a_key_the_server_echoes_back_reaches_no_cassette_event_log_error_or_spell() {
     std::fs::write(&file, &toml).unwrap();
     let mut opts = RunOptions::new(Config::load(&file).unwrap());
     let (out, log) = (logged.clone(), logged.clone());
-    opts.output = Arc::new(move |l| out.lock().unwrap().push_str(l));
+    opts.output = Arc::new(move |l| out.lock().unwrap().push_str(&String::from_utf8_lossy(l)));
     opts.log = Arc::new(move |_, m, f| log.lock().unwrap().push_str(&format!("{m} {f}")));
     let mode = CassetteMode {
         record: Some(tape.clone()),

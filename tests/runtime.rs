@@ -129,7 +129,7 @@ fn print_goes_to_the_output_sink_in_each_languages_style() {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let mut o = opts(d.path());
         let sink = lines.clone();
-        o.output = Arc::new(move |l| sink.lock().unwrap().push(l.to_owned()));
+        o.output = Arc::new(move |l| sink.lock().unwrap().push(String::from_utf8_lossy(l).into_owned()));
         let name = format!("p.{}", kind.extension());
         rt.run(&spell(&name, src, d.path()), &o).result.unwrap();
         assert_eq!(*lines.lock().unwrap(), [want], "{kind}");
@@ -143,7 +143,7 @@ fn a_stopped_spell_reports_cancelled_and_runs_no_more_handlers() {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let mut o = opts(d.path());
     let sink = lines.clone();
-    o.output = Arc::new(move |l| sink.lock().unwrap().push(l.to_owned()));
+    o.output = Arc::new(move |l| sink.lock().unwrap().push(String::from_utf8_lossy(l).into_owned()));
     let src = "events.on('spell.end', function() print('handler ran') end) while true do end";
     let h = rt.spawn(spell("s.lua", src, d.path()), o);
     std::thread::sleep(Duration::from_millis(50));
@@ -280,7 +280,11 @@ add(pcall(load("error('e')")))
 local parts, i = {"return ", "4", "2"}, 0
 add(load(function() i = i + 1 return parts[i] end)(), "from a reader")
 add(load("return x", "c", "t", {x = 9})(), "with env")
-add(pcall(load, "\27Lua"))
+add(load("\27Lua"))
+add(pcall(load, "x = 1", "m", "b"))
+add(load("\27Lua", "m", "t"))
+add(pcall(function() return assert(load(function() return "\27Lu" end)) end))
+add(load(function() return nil end, "=empty") ~= nil, "empty reader")
 return out
 "#;
     let out = Runtime::new().run(&spell("ld.lua", src, d.path()), &opts(d.path()));
@@ -292,7 +296,11 @@ return out
             "false [string \"error('e')\"]:1: e",
             "42 from a reader",
             "9 with env",
-            "false sandbox.denied: loading precompiled bytecode is not available to spells; the host is reached only through the bridges",
+            "nil sandbox.denied: loading precompiled bytecode is not available to spells; the host is reached only through the bridges",
+            "true nil",
+            "nil attempt to load a binary chunk (mode is 't')",
+            "false ld.lua:13: sandbox.denied: loading precompiled bytecode is not available to spells; the host is reached only through the bridges",
+            "true empty reader",
         ])
     );
 }
@@ -313,6 +321,32 @@ g()
 add(pcall(function() g() end))
 add(require("utf8") == utf8, require("string") == string)
 add(pcall(require, "socket"))
+-- An error inside a wrapped coroutine closes its to-be-closed variables;
+-- an error while closing wins.
+local closed = false
+local h = coroutine.wrap(function()
+  local x <close> = setmetatable({}, {__close = function() closed = true end})
+  coroutine.yield(1)
+  error("late", 0)
+end)
+h()
+add(pcall(h))
+add(closed, "closed")
+local k = coroutine.wrap(function()
+  local x <close> = setmetatable({}, {__close = function() error("in close", 0) end})
+  error("first", 0)
+end)
+add(pcall(k))
+-- package.preload and package.loaded, as require reads them.
+package.preload.mine = function(name, extra) return {name = name, extra = extra} end
+local m, how = require("mine")
+add(m.name .. " " .. m.extra, how)
+add(require("mine") == m, package.loaded.mine == m)
+package.loaded.other = false
+add(pcall(require, "other"))
+add(pcall(require))
+add(package.loaded.package == package, package.loaded.coroutine == coroutine)
+add(pcall(function() return package.path end))
 return out
 "#;
     let out = Runtime::new().run(&spell("cw.lua", src, d.path()), &opts(d.path()));
@@ -324,6 +358,15 @@ return out
             "false cw.lua:11: cannot resume dead coroutine",
             "true true",
             "false sandbox.denied: require(socket) is not available to spells; the host is reached only through the bridges",
+            "false late",
+            "true closed",
+            "false in close",
+            "mine :preload: :preload:",
+            "true true",
+            "false sandbox.denied: require(other) is not available to spells; the host is reached only through the bridges",
+            "false bad argument #1 to 'require' (string expected, got no value)",
+            "true true",
+            "false sandbox.denied: package.path is not available to spells; the host is reached only through the bridges",
         ])
     );
 }

@@ -175,7 +175,13 @@ impl Registry {
             "writes its arguments as one line of the spell's output",
             |call, args| {
                 let line = args.opt_str(0, "text")?.unwrap_or_default();
-                (call.session.output)(&line);
+                let raw = call.session.print_bytes.take();
+                match raw {
+                    Some(bytes) if String::from_utf8_lossy(&bytes) == line => {
+                        (call.session.output)(&bytes)
+                    }
+                    _ => (call.session.output)(line.as_bytes()),
+                }
                 Ok(Value::Null)
             },
         ));

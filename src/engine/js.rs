@@ -562,7 +562,8 @@ fn display(v: &JsValue<'_>) -> String {
 }
 
 impl Engine for JsEngine {
-    fn run_main(&mut self, name: &str, source: &str) -> Result<Value> {
+    fn run_main(&mut self, name: &str, source: &[u8]) -> Result<Value> {
+        let source = super::utf8_text(name, source)?;
         let s = self.session.clone();
         let (ns, promise) = self.ctx.with(|ctx| {
             let module =

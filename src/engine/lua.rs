@@ -35,27 +35,45 @@ const EMPTY_ARRAY: &str = "llmspell.empty_array";
 
 const PRELUDE: &str = r#"
 local fix, deny = ...
-for _, lib in ipairs({"io", "os", "debug", "package"}) do
-  _G[lib] = setmetatable({}, {
+local function denied(lib, t)
+  return setmetatable(t, {
     __index = function(_, k) deny(lib .. "." .. tostring(k)) end,
     __newindex = function(_, k) deny(lib .. "." .. tostring(k)) end,
     __metatable = false,
   })
 end
--- The standard libraries a spell has are already loaded: require gives
--- them, as Lua's does; nothing else can be loaded.
+for _, lib in ipairs({"io", "os", "debug"}) do _G[lib] = denied(lib, {}) end
+-- package keeps only what loads nothing from outside: `loaded` (the
+-- standard libraries a spell has) and `preload`. require looks there, as
+-- Lua's does first; nothing else can be loaded.
 local loaded = {string = string, table = table, math = math, utf8 = utf8, coroutine = coroutine, _G = _G}
-require = function(name)
-  local lib = loaded[name]
-  if lib ~= nil then return lib end
-  deny("require(" .. tostring(name) .. ")")
+package = denied("package", {loaded = loaded, preload = {}})
+loaded.package = package
+require = function(...)
+  local name = ...
+  if type(name) ~= "string" and type(name) ~= "number" then
+    local got = select('#', ...) == 0 and 'no value' or type(name)
+    error("bad argument #1 to 'require' (string expected, got " .. got .. ")", 2)
+  end
+  name = tostring(name)
+  local lib = rawget(package, "loaded")[name]
+  if lib then return lib end
+  local load = rawget(package, "preload")[name]
+  if load then
+    local got = load(name, ":preload:")
+    if got ~= nil then loaded[name] = got end
+    if loaded[name] == nil then loaded[name] = true end
+    return loaded[name], ":preload:"
+  end
+  deny("require(" .. name .. ")")
 end
 dofile = function() deny("dofile") end
 loadfile = function() deny("loadfile") end
 string.dump = function() deny("string.dump (bytecode)") end
 -- pcall, xpcall and setmetatable are the host's (see lua_lib.rs).
-local resume = coroutine.resume
+local resume, close = coroutine.resume, coroutine.close
 coroutine.resume = function(co, ...) return fix(resume(co, ...)) end
+coroutine.close = function(...) return fix(close(...)) end
 -- Bridges that wait yield the spell's own coroutine (so workflow branches
 -- overlap), except where yielding is impossible (inside a callback the host
 -- runs to its end) or would reach the spell's own coroutines: there they
@@ -73,8 +91,15 @@ coroutine.wrap = function(...)
   return function(...)
     local r = table.pack(coroutine.resume(co, ...))
     if r[1] then return table.unpack(r, 2, r.n) end
-    -- As Lua's: a text error gets the place of the call that resumed it.
-    error(r[2], 2)
+    local err = r[2]
+    -- As Lua's: an error inside the coroutine closes its to-be-closed
+    -- variables (whose own error then wins), and a text error gets the
+    -- place of the call that resumed it.
+    if coroutine.status(co) == "dead" then
+      local ok, closing = coroutine.close(co)
+      if not ok then err = closing end
+    end
+    error(err, 2)
   end
 end
 local function pick(async, block)
@@ -303,15 +328,23 @@ impl LuaEngine {
         let s = self.session.clone();
         let tostring: Function = self.lua.globals().raw_get("tostring")?;
         self.lua.create_function(move |lua, args: MultiValue| {
-            let mut line = String::new();
+            let mut line = Vec::new();
             for (i, a) in args.into_iter().enumerate() {
                 if i > 0 {
-                    line.push('\t');
+                    line.push(b'\t');
                 }
                 let text: mlua::LuaString = tostring.call(a)?;
-                line.push_str(&text.to_string_lossy());
+                line.extend_from_slice(&text.as_bytes());
             }
-            call_bridge(lua, &s, id, smallvec::smallvec![Value::Str(line)]).map(|_| ())
+            let text = match String::from_utf8(line) {
+                Ok(text) => text,
+                Err(e) => {
+                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                    *s.print_bytes.borrow_mut() = Some(e.into_bytes());
+                    text
+                }
+            };
+            call_bridge(lua, &s, id, smallvec::smallvec![Value::Str(text)]).map(|_| ())
         })
     }
 
@@ -335,7 +368,7 @@ impl LuaEngine {
         err
     }
 
-    fn compile(&self, name: &str, source: &str) -> Result<Function> {
+    fn compile(&self, name: &str, source: &[u8]) -> Result<Function> {
         self.lua
             .load(source)
             .set_name(format!("@{name}"))
@@ -346,16 +379,16 @@ impl LuaEngine {
 }
 
 impl Engine for LuaEngine {
-    fn run_main(&mut self, name: &str, source: &str) -> Result<Value> {
+    fn run_main(&mut self, name: &str, source: &[u8]) -> Result<Value> {
         let f = self.compile(name, source)?;
         self.chunk_result(f)
     }
 
     fn eval(&mut self, source: &str) -> Result<Value> {
         // An expression prints its value; anything else runs as statements.
-        let f = match self.compile("repl", &format!("return {source}")) {
+        let f = match self.compile("repl", format!("return {source}").as_bytes()) {
             Ok(f) => f,
-            Err(_) => self.compile("repl", source)?,
+            Err(_) => self.compile("repl", source.as_bytes())?,
         };
         self.chunk_result(f)
     }
@@ -886,7 +919,7 @@ pub(crate) fn to_lua(lua: &Lua, v: Value) -> mlua::Result<LuaValue> {
 }
 
 /// Compiles without running.
-pub(crate) fn check(name: &str, source: &str) -> Result<()> {
+pub(crate) fn check(name: &str, source: &[u8]) -> Result<()> {
     let lua = Lua::new_with(StdLib::NONE, LuaOptions::new()).map_err(|e| internal(&e))?;
     lua.load(source)
         .set_name(format!("@{name}"))

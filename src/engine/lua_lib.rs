@@ -561,36 +561,38 @@ unsafe extern "C-unwind" fn setmetatable(l: *mut lua_State) -> c_int {
 
 /// Lua's `load`, source text only: a string or a reader function, Lua's
 /// chunk names (`[string "..."]`, `=(load)`), Lua's `(nil, message)` on a
-/// syntax error, and `env` as Lua sets it. A binary chunk given as a
-/// string is `sandbox.denied`; from a reader it is refused as Lua refuses
-/// a chunk its mode does not allow (the mode never allows binary).
+/// syntax error or a chunk its mode refuses, and `env` as Lua sets it. A
+/// binary chunk that its mode would allow is refused the same way, with
+/// `sandbox.denied` as the message.
 unsafe extern "C-unwind" fn load(l: *mut lua_State) -> c_int {
     const RESERVED: c_int = 5;
     let mut len = 0usize;
     let s = ffi::lua_tolstring(l, 1, &mut len);
     let mut mode_len = 0usize;
     let mode = ffi::luaL_optlstring(l, 3, c"bt".as_ptr(), &mut mode_len);
-    // Text only, whatever was asked ('b' dropped; an empty mode refuses all).
-    let mut text_mode = [0 as c_char; 2];
-    if std::slice::from_raw_parts(mode as *const u8, mode_len).contains(&b't') {
-        text_mode[0] = b't' as c_char;
-    }
+    let binary_allowed = std::slice::from_raw_parts(mode as *const u8, mode_len).contains(&b'b');
     let env = if ffi::lua_isnone(l, 4) == 0 { 4 } else { 0 };
+    let mut watch = Watch::FirstByte;
     let status = if !s.is_null() {
-        if len > 0 && *s as u8 == 0x1b {
-            return ffi::luaL_error(
-                l,
-                c"sandbox.denied: loading precompiled bytecode is not available to spells; the host is reached only through the bridges".as_ptr(),
-            );
+        if binary_allowed && len > 0 && *s as u8 == BYTECODE_SIGNATURE {
+            return deny_bytecode(l);
         }
         let name = ffi::luaL_optlstring(l, 2, s, std::ptr::null_mut());
-        ffi::luaL_loadbufferx(l, s, len, name, text_mode.as_ptr())
+        ffi::luaL_loadbufferx(l, s, len, name, mode)
     } else {
         let name = ffi::luaL_optlstring(l, 2, c"=(load)".as_ptr(), std::ptr::null_mut());
         ffi::luaL_checktype(l, 1, ffi::LUA_TFUNCTION);
         ffi::lua_settop(l, RESERVED);
-        ffi::lua_load(l, reader, std::ptr::null_mut(), name, text_mode.as_ptr())
+        let seen: *mut Watch = if binary_allowed {
+            &mut watch
+        } else {
+            std::ptr::null_mut()
+        };
+        ffi::lua_load(l, reader, seen.cast(), name, mode)
     };
+    if watch == Watch::Binary {
+        return deny_bytecode(l);
+    }
     if status == ffi::LUA_OK {
         if env != 0 {
             ffi::lua_pushvalue(l, env);
@@ -612,9 +614,27 @@ unsafe extern "C-unwind" fn load(l: *mut lua_State) -> c_int {
     }
 }
 
+/// The first byte of a precompiled chunk (`"\x1bLua"`).
+const BYTECODE_SIGNATURE: u8 = 0x1b;
+
+/// `load`'s answer to bytecode: `nil` and the reason, as Lua answers any
+/// chunk it cannot load (`assert(load(...))` raises it).
+unsafe fn deny_bytecode(l: *mut lua_State) -> c_int {
+    ffi::lua_pushnil(l);
+    ffi::lua_pushstring(
+        l,
+        c"sandbox.denied: loading precompiled bytecode is not available to spells; the host is reached only through the bridges".as_ptr(),
+    );
+    2
+}
+
+/// `load`'s reader: calls the spell's function for each piece. With a
+/// [`Watch`] (the mode allows binary), a chunk whose first byte is
+/// bytecode's ends the read at once and is marked, so no bytecode ever
+/// reaches Lua's undumper.
 unsafe extern "C-unwind" fn reader(
     l: *mut lua_State,
-    _: *mut std::ffi::c_void,
+    watch: *mut std::ffi::c_void,
     size: *mut usize,
 ) -> *const c_char {
     const RESERVED: c_int = 5;
@@ -630,5 +650,24 @@ unsafe extern "C-unwind" fn reader(
         ffi::luaL_error(l, c"reader function must return a string".as_ptr());
     }
     ffi::lua_replace(l, RESERVED);
-    ffi::lua_tolstring(l, RESERVED, size)
+    let piece = ffi::lua_tolstring(l, RESERVED, size);
+    let watch = watch.cast::<Watch>();
+    if !watch.is_null() && *size > 0 && *watch == Watch::FirstByte {
+        // Only the chunk's first byte tells; later pieces pass as they are.
+        if *piece as u8 == BYTECODE_SIGNATURE {
+            *watch = Watch::Binary;
+            *size = 0;
+            return std::ptr::null();
+        }
+        *watch = Watch::Text;
+    }
+    piece
+}
+
+/// What `load`'s reader has seen of a chunk whose mode allows binary.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    FirstByte,
+    Text,
+    Binary,
 }

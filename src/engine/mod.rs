@@ -80,7 +80,7 @@ impl fmt::Display for EngineKind {
 /// session's callbacks when it is dropped.
 pub(crate) trait Engine {
     /// Runs the spell's main chunk and returns its result.
-    fn run_main(&mut self, name: &str, source: &str) -> Result<Value>;
+    fn run_main(&mut self, name: &str, source: &[u8]) -> Result<Value>;
 
     /// Evaluates one REPL entry in the engine's persistent state.
     fn eval(&mut self, source: &str) -> Result<Value>;
@@ -106,7 +106,7 @@ pub(crate) fn run(session: Rc<Session>, spell: &crate::Spell) -> Result<serde_js
     let mut engine = new_engine(session.clone())?;
     // Into plain data while the engine lives: a value may hold its functions.
     let result = engine
-        .run_main(&spell.name, &script_text(&spell.source))
+        .run_main(&spell.name, &script_text(spell.engine, &spell.source))
         .and_then(|v| v.to_json())
         // A built-in that ran past the deadline in one call (a sort of
         // millions) could not be stopped inside, but it cannot succeed.
@@ -143,24 +143,52 @@ pub(crate) fn run(session: Rc<Session>, spell: &crate::Spell) -> Result<serde_js
 
 /// Parses/compiles a spell without running it.
 pub fn check(spell: &crate::Spell) -> Result<()> {
-    let source = script_text(&spell.source);
+    let source = script_text(spell.engine, &spell.source);
     match spell.engine {
         EngineKind::Lua => lua::check(&spell.name, &source),
-        EngineKind::Js => js::check(&spell.name, &source),
-        EngineKind::Rhai => rhai::check(&spell.name, &source),
+        EngineKind::Js => js::check(&spell.name, utf8_text(&spell.name, &source)?),
+        EngineKind::Rhai => rhai::check(&spell.name, utf8_text(&spell.name, &source)?),
     }
 }
 
 /// A spell file as its engine reads it: without a UTF-8 byte-order mark,
 /// and with a `#!` first line (an executable script's) blanked, so that
-/// every engine takes it and line numbers stay as the file has them.
-fn script_text(source: &str) -> std::borrow::Cow<'_, str> {
-    let text = source.strip_prefix('\u{feff}').unwrap_or(source);
-    if !text.starts_with("#!") {
+/// every engine takes it and line numbers stay as the file has them. Lua,
+/// as its own loader does, skips any first line that starts with `#`.
+fn script_text(kind: EngineKind, source: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let text = source.strip_prefix(b"\xef\xbb\xbf").unwrap_or(source);
+    let skipped = match kind {
+        EngineKind::Lua => text.starts_with(b"#"),
+        EngineKind::Js | EngineKind::Rhai => text.starts_with(b"#!"),
+    };
+    if !skipped {
         return std::borrow::Cow::Borrowed(text);
     }
-    let rest = text.find('\n').map_or("", |i| &text[i..]);
-    std::borrow::Cow::Owned(rest.to_owned())
+    let rest = text
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(&b""[..], |i| &text[i..]);
+    std::borrow::Cow::Owned(rest.to_vec())
+}
+
+/// A JavaScript or Rhai spell's text: those languages read UTF-8 only, so
+/// other bytes are a syntax error at their line.
+fn utf8_text<'a>(name: &str, source: &'a [u8]) -> Result<&'a str> {
+    std::str::from_utf8(source).map_err(|e| {
+        let before = &source[..e.valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::new(
+            ErrorCode::SpellSyntax,
+            format!(
+                "byte {:#04x} is not UTF-8 text; JavaScript and Rhai spells are UTF-8",
+                source[e.valid_up_to()]
+            ),
+        )
+        .at(Some(crate::error::Location {
+            file: name.to_owned(),
+            line: line as u32,
+        }))
+    })
 }
 
 /// A live engine kept between entries, for the REPL.
@@ -178,7 +206,7 @@ impl Repl {
         let spell = crate::Spell {
             name: format!("repl.{}", kind.extension()),
             dir: opts.config.project_dir.clone(),
-            source: String::new(),
+            source: Vec::new(),
             engine: kind,
         };
         let session = Rc::new(runtime.session(&spell, opts));

@@ -148,8 +148,8 @@ impl RhaiEngine {
 }
 
 impl Engine for RhaiEngine {
-    fn run_main(&mut self, name: &str, source: &str) -> Result<Value> {
-        let ast = self.compile(name, source)?;
+    fn run_main(&mut self, name: &str, source: &[u8]) -> Result<Value> {
+        let ast = self.compile(name, super::utf8_text(name, source)?)?;
         let out = self.run(&ast);
         self.ast = ast;
         out

@@ -1,2 +1,2 @@
 -- expect: sandbox.denied
-return load("\27Lua\84\0\25\147\13\10\26\10")
+return assert(load("\27Lua\84\0\25\147\13\10\26\10"))

@@ -196,8 +196,8 @@ pub fn start(
     };
     let mut opts = RunOptions::new(config);
     let out = tx.clone();
-    opts.output = Arc::new(move |line: &str| {
-        let _ = out.send(Action::Output(line.to_owned()));
+    opts.output = Arc::new(move |line: &[u8]| {
+        let _ = out.send(Action::Output(String::from_utf8_lossy(line).into_owned()));
     });
     opts.log = Arc::new(|_, _, _| {});
     let debugger = breaks.map(|b| {

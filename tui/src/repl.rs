@@ -112,8 +112,9 @@ fn start(kind: EngineKind, dir: &Path, tx: mpsc::Sender<Action>) -> mpsc::Sender
         .spawn(move || {
             let mut opts = RunOptions::new(config);
             let out = tx.clone();
-            opts.output = Arc::new(move |line: &str| {
-                let _ = out.send(Action::ReplLine(kind, line.to_owned()));
+            opts.output = Arc::new(move |line: &[u8]| {
+                let line = String::from_utf8_lossy(line).into_owned();
+                let _ = out.send(Action::ReplLine(kind, line));
             });
             opts.log = Arc::new(|_, _, _| {});
             let runtime = Runtime::new();
