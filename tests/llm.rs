@@ -308,6 +308,8 @@ fn a_reply_or_stream_past_max_reply_mb_is_llm_bad_reply() {
             Reply::stream(&piece_refs, None, true),
             "return llm.stream('hi', {}, function() end).text",
         ),
+        // Two vectors of 200,000 numbers: about 1.6 MB of JSON.
+        (Reply::Embed(200_000), "return #llm.embed({'a', 'b'})"),
     ] {
         let server = Scripted::start(vec![reply]);
         let toml = format!("{}\n[limits]\nmax_reply_mb = 1\n", server.toml());
@@ -664,6 +666,17 @@ fn embeddings_come_back_as_float_arrays() {
             );
         },
     );
+    // The server answers two vectors; three texts asked is a bad reply.
+    let server = Scripted::start(vec![Reply::Embed(4)]);
+    let run = run_with(
+        &server.toml(),
+        EngineKind::Lua,
+        "return llm.embed({'a', 'b', 'c'})",
+        None,
+    );
+    let e = run.result.unwrap_err();
+    assert_eq!(e.code, ErrorCode::LlmBadReply, "{e}");
+    assert!(e.message.contains("2 embeddings for 3 texts"), "{e}");
 }
 
 #[test]

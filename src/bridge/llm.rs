@@ -498,7 +498,8 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
         Some(r) => r,
         None => {
             let timeout = models.timeout(&model, None);
-            let call = models.clone().embed(model.clone(), texts.clone());
+            let limit = task.session.limits.reply_bytes();
+            let call = models.clone().embed(model.clone(), texts.clone(), limit);
             let out = match crate::wait::spawn_io_timeout(timeout, call).await {
                 Ok(Some(r)) => r,
                 Err(e) => Err(e),

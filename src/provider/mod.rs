@@ -348,13 +348,27 @@ impl Models {
         }
     }
 
-    /// Embeddings, live.
+    /// Embeddings, live; from a chat-completions server read no further
+    /// than `max_reply` bytes.
     pub async fn embed(
         self: Arc<Self>,
         model: String,
         texts: Vec<String>,
+        max_reply: usize,
     ) -> Result<Vec<Vec<f32>>> {
         let (provider, model) = self.split(&model)?;
+        if let (Some(_), Some(base)) = (&provider.chat_completions_url, &provider.base_url) {
+            let url = format!("{base}/embeddings");
+            let call = stream::Call {
+                client: client(),
+                url: &url,
+                key: &provider.key,
+                model: &model,
+                idle: provider.timeout,
+                max_reply,
+            };
+            return stream::embeddings(call, &provider.name, &texts).await;
+        }
         let mut b = LLMBuilder::new()
             .backend(embed_backend(&provider))
             .api_key(provider.key.clone())
@@ -594,13 +608,10 @@ fn provider(name: &str, pc: &ProviderConfig) -> std::result::Result<Provider, St
     })
 }
 
-/// Embeddings: OpenAI's `/embeddings` for every chat-completions server.
+/// Embeddings through llm: the kinds that are not chat-completions servers
+/// (those answer at `/embeddings`, read by our own HTTP).
 fn embed_backend(p: &Provider) -> LLMBackend {
-    if p.chat_completions_url.is_some() && p.kind != "mistral" {
-        LLMBackend::OpenAI
-    } else {
-        p.backend.clone()
-    }
+    p.backend.clone()
 }
 
 fn embed_base(p: &Provider) -> Option<String> {

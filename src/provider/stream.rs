@@ -225,6 +225,48 @@ pub(super) async fn chat_once(call: Call<'_>, req: &ChatRequest) -> Result<ChatR
     Ok(finish(reply, calls))
 }
 
+/// Embeddings from an OpenAI-style `/embeddings`, the reply read up to
+/// the cap: one vector per text, in the texts' order.
+pub(super) async fn embeddings(
+    call: Call<'_>,
+    provider: &str,
+    texts: &[String],
+) -> Result<Vec<Vec<f32>>> {
+    let body = serde_json::json!({"model": call.model, "input": texts});
+    let resp = send(&call, provider, &body).await?;
+    let bytes = capped_body(resp, provider, call.idle, call.max_reply).await?;
+    #[derive(serde::Deserialize)]
+    struct Reply {
+        data: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        embedding: Vec<f32>,
+        #[serde(default)]
+        index: Option<usize>,
+    }
+    let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::new(
+            ErrorCode::LlmBadReply,
+            format!("{provider} answered embeddings with a reply that is not data[].embedding: {e}"),
+        )
+    })?;
+    let mut items = reply.data;
+    if items.len() != texts.len() {
+        return Err(Error::new(
+            ErrorCode::LlmBadReply,
+            format!(
+                "{provider} answered {} embeddings for {} texts",
+                items.len(),
+                texts.len()
+            ),
+        ));
+    }
+    // Servers may answer out of order; each item says which text it is.
+    items.sort_by_key(|i| i.index.unwrap_or(usize::MAX));
+    Ok(items.into_iter().map(|i| i.embedding).collect())
+}
+
 pub(super) async fn chat_completions(
     call: Call<'_>,
     req: &ChatRequest,
