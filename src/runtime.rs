@@ -362,6 +362,10 @@ impl Session {
                 "the spell used more than {} MiB; raise [limits] memory_mb",
                 l.memory_mb
             ),
+            ErrorCode::LimitDepth if l.call_depth == 0 => {
+                "calls nested deeper than the engine's stack allows (stack overflow); recurse less"
+                    .to_owned()
+            }
             ErrorCode::LimitDepth => format!(
                 "calls nested deeper than {}; raise [limits] call_depth or recurse less",
                 l.call_depth

@@ -200,6 +200,28 @@ fn by_default_a_spell_recurses_as_deep_as_its_engine_safely_goes() {
     let rhai = "fn f(n) { if n == 0 { 0 } else { 1 + f(n - 1) } }\nf(900)";
     let out = rt.run(&spell("deep.rhai", rhai, d.path()), &opts(d.path()));
     assert_eq!(out.result, Ok(serde_json::json!(900)));
+    // Uncaught, an engine's own overflow is limit.depth in every engine,
+    // saying what the limit was (not a call_depth of 0); a C function
+    // refused room for its results is Lua's own error.
+    for (name, src) in [
+        ("inf.lua", "local function f() return f() + 1 end return f()"),
+        (
+            "index.lua",
+            "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x",
+        ),
+        ("inf.js", "function f() { return f() + 1; }\nexport default f();"),
+    ] {
+        let out = rt.run(&spell(name, src, d.path()), &opts(d.path()));
+        let e = out.result.unwrap_err();
+        assert_eq!(e.code, ErrorCode::LimitDepth, "{name}: {e}");
+        assert!(e.message.contains("stack overflow"), "{name}: {e}");
+        assert!(!e.message.contains("than 0"), "{name}: {e}");
+    }
+    let slice = "local s = string.rep('x', 1e7) return select('#', s:byte(1, -1))";
+    let out = rt.run(&spell("slice.lua", slice, d.path()), &opts(d.path()));
+    let e = out.result.unwrap_err();
+    assert_eq!(e.code, ErrorCode::SpellError, "{e}");
+    assert_eq!(e.message, "stack overflow (string slice too long)");
     // An explicit call_depth is a limit no pcall can catch.
     let mut o = opts(d.path());
     o.config.limits.call_depth = 200;

@@ -717,7 +717,11 @@ fn from_lua_error(e: &mlua::Error) -> Error {
                 .split_once("\nstack traceback:")
                 .map_or(message.as_str(), |(m, _)| m)
                 .to_owned();
-            if message.ends_with("stack overflow") || message.contains("stack overflow (") {
+            // Recursion past Lua's stack (or its C stack, through
+            // metamethods) is the depth limit; a C function refused room
+            // for its values ("stack overflow (string slice too long)") is
+            // an ordinary error, with Lua's message.
+            if message.ends_with("stack overflow") {
                 return Error::new(ErrorCode::LimitDepth, message.clone());
             }
             let mut err = with_lua_location(ErrorCode::SpellError, message);
