@@ -127,7 +127,11 @@ impl RunOptions {
             args: serde_json::Map::new(),
             output: Arc::new(move |line| {
                 let mut out = std::io::stdout().lock();
-                if out.write_all(line).and_then(|()| out.write_all(b"\n")).is_err() {
+                if out
+                    .write_all(line)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .is_err()
+                {
                     STDOUT_CLOSED.store(true, Ordering::Relaxed);
                     on_close.stop();
                 }

@@ -523,8 +523,14 @@ fn spell_files_are_read_as_each_language_reads_them() {
     let d = tempfile::tempdir().unwrap();
     let put = |name: &str, body: &[u8]| std::fs::write(d.path().join(name), body).unwrap();
     // A byte-order mark and a `#!` line, in every engine: an executable script.
-    put("a.lua", b"\xef\xbb\xbf#!/usr/bin/env llmspell run\nreturn 1");
-    put("a.js", b"\xef\xbb\xbf#!/usr/bin/env llmspell run\nexport default 1;");
+    put(
+        "a.lua",
+        b"\xef\xbb\xbf#!/usr/bin/env llmspell run\nreturn 1",
+    );
+    put(
+        "a.js",
+        b"\xef\xbb\xbf#!/usr/bin/env llmspell run\nexport default 1;",
+    );
     put("a.rhai", b"\xef\xbb\xbf#!/usr/bin/env llmspell run\n1");
     for name in ["a.lua", "a.js", "a.rhai"] {
         let out = llmspell(d.path(), &["run", name]);
@@ -551,7 +557,10 @@ fn spell_files_are_read_as_each_language_reads_them() {
         let out = llmspell(d.path(), &["run", name]);
         assert_eq!(out.status.code(), Some(1), "{name}");
         let err = text(&out.stderr);
-        assert!(err.starts_with("spell.syntax: byte 0xe9 is not UTF-8"), "{err}");
+        assert!(
+            err.starts_with("spell.syntax: byte 0xe9 is not UTF-8"),
+            "{err}"
+        );
         assert!(err.ends_with(&format!("  --> {name}:{line}\n")), "{err}");
         let out = llmspell(d.path(), &["check", name]);
         assert!(text(&out.stderr).starts_with("spell.syntax:"), "{name}");

@@ -63,7 +63,11 @@ fn run_case(spell_path: &Path, expect: &Json) -> Run {
     let output = Arc::new(Mutex::new(Vec::new()));
     let mut opts = RunOptions::new(config);
     let sink = output.clone();
-    opts.output = Arc::new(move |line| sink.lock().unwrap().push(String::from_utf8_lossy(line).into_owned()));
+    opts.output = Arc::new(move |line| {
+        sink.lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(line).into_owned())
+    });
     opts.log = Arc::new(|_, _, _| {});
     if let Some(args) = expect.get("args").and_then(Json::as_object) {
         opts.args = args.clone();

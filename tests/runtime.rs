@@ -129,7 +129,11 @@ fn print_goes_to_the_output_sink_in_each_languages_style() {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let mut o = opts(d.path());
         let sink = lines.clone();
-        o.output = Arc::new(move |l| sink.lock().unwrap().push(String::from_utf8_lossy(l).into_owned()));
+        o.output = Arc::new(move |l| {
+            sink.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(l).into_owned())
+        });
         let name = format!("p.{}", kind.extension());
         rt.run(&spell(&name, src, d.path()), &o).result.unwrap();
         assert_eq!(*lines.lock().unwrap(), [want], "{kind}");
@@ -143,7 +147,11 @@ fn a_stopped_spell_reports_cancelled_and_runs_no_more_handlers() {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let mut o = opts(d.path());
     let sink = lines.clone();
-    o.output = Arc::new(move |l| sink.lock().unwrap().push(String::from_utf8_lossy(l).into_owned()));
+    o.output = Arc::new(move |l| {
+        sink.lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(l).into_owned())
+    });
     let src = "events.on('spell.end', function() print('handler ran') end) while true do end";
     let h = rt.spawn(spell("s.lua", src, d.path()), o);
     std::thread::sleep(Duration::from_millis(50));
@@ -204,12 +212,18 @@ fn by_default_a_spell_recurses_as_deep_as_its_engine_safely_goes() {
     // saying what the limit was (not a call_depth of 0); a C function
     // refused room for its results is Lua's own error.
     for (name, src) in [
-        ("inf.lua", "local function f() return f() + 1 end return f()"),
+        (
+            "inf.lua",
+            "local function f() return f() + 1 end return f()",
+        ),
         (
             "index.lua",
             "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x",
         ),
-        ("inf.js", "function f() { return f() + 1; }\nexport default f();"),
+        (
+            "inf.js",
+            "function f() { return f() + 1; }\nexport default f();",
+        ),
     ] {
         let out = rt.run(&spell(name, src, d.path()), &opts(d.path()));
         let e = out.result.unwrap_err();

@@ -248,7 +248,9 @@ pub(super) async fn embeddings(
     let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| {
         Error::new(
             ErrorCode::LlmBadReply,
-            format!("{provider} answered embeddings with a reply that is not data[].embedding: {e}"),
+            format!(
+                "{provider} answered embeddings with a reply that is not data[].embedding: {e}"
+            ),
         )
     })?;
     let mut items = reply.data;
