@@ -422,10 +422,11 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
 /// abort the process.
 fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
     /// `len` items of `each` bytes as a length, or `limit.memory` when
-    /// that would pass the cap.
+    /// that would pass what is left under the cap.
     fn length(s: &Session, len: rhai::INT, each: usize, cap: usize) -> RhaiResult<usize> {
         let len = usize::try_from(len).unwrap_or(0);
-        if len.saturating_mul(each) > cap {
+        let left = s.memory_left().unwrap_or(cap).min(cap);
+        if len.saturating_mul(each) > left {
             return Err(runtime_error(
                 &s.trip(ErrorCode::LimitMemory),
                 Position::NONE,
@@ -440,8 +441,7 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
             let len = length(&s1, len, c.len_utf8(), cap)?;
             let have = text.chars().count();
             if len > have {
-                let t = text.make_mut();
-                t.extend(std::iter::repeat_n(c, len - have));
+                repeat_into(text, c.encode_utf8(&mut [0; 4]), len - have);
             }
             Ok(())
         },
@@ -456,9 +456,11 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
             let widest = padding.chars().map(char::len_utf8).max().unwrap_or(1);
             let len = length(&s2, len, widest, cap)?;
             let have = text.chars().count();
-            if len > have && !padding.is_empty() {
-                let t = text.make_mut();
-                t.extend(padding.chars().cycle().take(len - have));
+            let each = padding.chars().count();
+            if len > have && each > 0 {
+                let need = len - have;
+                repeat_into(text, &padding, need / each);
+                text.make_mut().extend(padding.chars().take(need % each));
             }
             Ok(())
         },
@@ -498,6 +500,24 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
             Ok(vec![value as u8; len])
         },
     );
+}
+
+/// Appends `unit` `times` times in blocks of about 64 KiB: no second copy
+/// of the result, and no char-by-char loop (10^8 characters pushed one by
+/// one take seconds in a debug build).
+fn repeat_into(text: &mut ImmutableString, unit: &str, times: usize) {
+    if unit.is_empty() || times == 0 {
+        return;
+    }
+    let text = text.make_mut();
+    let per_block = (64 << 10) / unit.len() + 1;
+    let block = unit.repeat(per_block.min(times));
+    let mut left = times;
+    while left >= per_block {
+        text.push_str(&block);
+        left -= per_block;
+    }
+    text.push_str(&block[..left * unit.len()]);
 }
 
 fn bridges(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>) {
