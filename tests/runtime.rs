@@ -406,3 +406,51 @@ return out
         ])
     );
 }
+
+#[test]
+fn js_proxy_and_json_stringify_behave_as_in_node_with_their_lists_bounded() {
+    let d = tempfile::tempdir().unwrap();
+    // Expected values are node 20's for the same program.
+    let src = r#"
+const out = [];
+const p = new Proxy({a: 1}, {get(t, k) { return k === "a" ? 42 : Reflect.get(t, k); }});
+out.push(p.a, p.b, typeof Proxy, Proxy.name, Proxy.length, Proxy.prototype === undefined);
+try { Proxy({}, {}); } catch (e) { out.push(e.constructor.name); }
+const {proxy, revoke} = Proxy.revocable({x: 1}, {});
+out.push(proxy.x); revoke();
+try { proxy.x; } catch (e) { out.push(e.constructor.name); }
+const h = {}; const q = new Proxy({z: 1}, h); h.get = () => "late trap";
+out.push(q.z, Object.keys(new Proxy({a: 1, b: 2}, {ownKeys: () => ["b", "a"]})).join());
+const fp = new Proxy(function (x) { return x * 2; }, {apply(t, th, args) { return t(...args) + 1; }});
+out.push(fp(5), new (new Proxy(class { constructor() { this.v = 7; } }, {}))().v);
+out.push(JSON.stringify({a: 1, b: 2, c: 3}, ["c", "a"]), JSON.stringify({a: [1]}, null, 2).length, JSON.stringify.name);
+const many = []; for (let i = 0; i < 40000; i++) many.push("k" + i);
+try { Reflect.ownKeys(new Proxy({}, {ownKeys: () => many})); } catch (e) { out.push(e.message); }
+try { JSON.stringify({}, many); } catch (e) { out.push(e.message); }
+export default out;
+"#;
+    let out = Runtime::new().run(&spell("px.js", src, d.path()), &opts(d.path()));
+    assert_eq!(
+        out.result.unwrap(),
+        serde_json::json!([
+            42,
+            null,
+            "function",
+            "Proxy",
+            2,
+            true,
+            "TypeError",
+            1,
+            "TypeError",
+            "late trap",
+            "b,a",
+            11,
+            7,
+            "{\"c\":3,\"a\":1}",
+            22,
+            "stringify",
+            "a Proxy's ownKeys may list at most 32768 keys",
+            "JSON.stringify: a replacer list may hold at most 4096 names"
+        ])
+    );
+}

@@ -1,4 +1,5 @@
-// Array methods that cannot run past the spell's limits.
+// Array methods (and two list checks) that cannot run past the spell's
+// limits.
 //
 // QuickJS checks its interrupt handler (stop, time, instructions) on
 // branches in script code. Several Array.prototype methods loop in C over
@@ -32,7 +33,8 @@
     defineProperty(t, k, d) { if (k === undefined) return false; return R.defineProperty(t, k, d); },
     getOwnPropertyDescriptor(t, k) { if (k === undefined) return undefined; return R.getOwnPropertyDescriptor(t, k); },
   };
-  const guarded = (o) => new Proxy(o, handler);
+  const NativeProxy = Proxy;
+  const guarded = (o) => new NativeProxy(o, handler);
   const like = (native, f) => {
     defineProperty(f, "name", { value: native.name });
     defineProperty(f, "length", { value: native.length });
@@ -152,6 +154,56 @@
       const a = speciesCreate(o);
       flatten(a, o, len, 0, 1, mapper, thisArg);
       return a;
+    }),
+    writable: true, configurable: true, enumerable: false,
+  });
+
+  // Two lists QuickJS checks for duplicates pair by pair in C, which no
+  // interrupt reaches: a million names would run for hours. A longer list
+  // than these (where the check still takes a fraction of a second in a
+  // debug build) is a RangeError.
+  const MAX_OWN_KEYS = 1 << 15;
+  const MAX_REPLACER_NAMES = 1 << 12;
+  // A Proxy's ownKeys trap: every trap is the spell's own (looked up on
+  // its handler at each use, as the specification does), ownKeys' list
+  // measured before QuickJS reads it.
+  const TRAPS = ["getPrototypeOf", "setPrototypeOf", "isExtensible", "preventExtensions",
+    "getOwnPropertyDescriptor", "defineProperty", "has", "get", "set", "deleteProperty",
+    "ownKeys", "apply", "construct"];
+  const guardHandler = (handler) => {
+    if (!isObject(handler)) return handler;
+    const h = {};
+    for (const name of TRAPS) {
+      h[name] = function (...args) {
+        const trap = handler[name];
+        if (trap === undefined || trap === null) return R.apply(R[name], undefined, args);
+        const out = R.apply(trap, handler, args);
+        if (name === "ownKeys" && isObject(out) && toLength(out.length) > MAX_OWN_KEYS) {
+          throw new RangeError(`a Proxy's ownKeys may list at most ${MAX_OWN_KEYS} keys`);
+        }
+        return out;
+      };
+    }
+    return h;
+  };
+  const revocable = like(NativeProxy.revocable, function revocable(target, handler) {
+    return NativeProxy.revocable(target, guardHandler(handler));
+  });
+  // Still Proxy itself to every test (name, length, no prototype, `new`
+  // required): only the handler it is given changes.
+  const GuardedProxy = new NativeProxy(NativeProxy, {
+    construct(t, args) { return new NativeProxy(args[0], guardHandler(args[1])); },
+    get(t, k, r) { return k === "revocable" ? revocable : R.get(t, k, r); },
+  });
+  defineProperty(globalThis, "Proxy", { value: GuardedProxy, writable: true, configurable: true, enumerable: false });
+
+  const stringify = JSON.stringify;
+  defineProperty(JSON, "stringify", {
+    value: like(stringify, function stringify_(value, replacer, space) {
+      if (isArray(replacer) && toLength(replacer.length) > MAX_REPLACER_NAMES) {
+        throw new RangeError(`JSON.stringify: a replacer list may hold at most ${MAX_REPLACER_NAMES} names`);
+      }
+      return R.apply(stringify, this, [value, replacer, space]);
     }),
     writable: true, configurable: true, enumerable: false,
   });
