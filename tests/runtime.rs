@@ -454,3 +454,70 @@ export default out;
         ])
     );
 }
+
+#[test]
+fn js_regexp_behaves_as_in_node_and_refuses_patterns_too_costly_to_compile() {
+    let d = tempfile::tempdir().unwrap();
+    // Expected values are node 20's for the same program, but for the
+    // three patterns refused here (node compiles them; QuickJS would take
+    // hours).
+    let src = r#"
+const out = [];
+const r = new RegExp("a(b)", "g");
+out.push(r instanceof RegExp, r.constructor === RegExp, RegExp.name, RegExp.length, typeof RegExp.prototype.exec);
+out.push(RegExp(r) === r, RegExp(r, "i") === r, new RegExp(r) === r, new RegExp(r).flags, new RegExp(r, "y").flags);
+out.push(String(RegExp("x")), String(new RegExp({toString() { return "q+"; }}, "m")), String(RegExp()), String(new RegExp(undefined)));
+class R2 extends RegExp { exec(s) { return super.exec(s); } }
+const r2 = new R2("c"); out.push(r2 instanceof R2, r2 instanceof RegExp, r2.test("abc"), r2.constructor === R2);
+out.push("a-b-c".split(/-/).join(), "xaby".replace(/a(b)/, "[$1]"), [..."a1b2".matchAll(/\d/g)].map(m => m[0]).join(), "abc".search("c"), "abc".match("b").index);
+out.push(Object.prototype.toString.call(r), RegExp.prototype.constructor === RegExp, /x/.constructor === RegExp, RegExp[Symbol.species] === RegExp);
+const like = {[Symbol.match]: true, source: "z+", flags: "g"};
+out.push(String(new RegExp(like)), String(new RegExp(like, "i")));
+try { new RegExp("a|".repeat(1e6)); } catch (e) { out.push(e.name); }
+try { "x".match("a|".repeat(1e6)); } catch (e) { out.push(e.name); }
+try { /x/.compile("[" + "ab".repeat(1e5) + "]"); } catch (e) { out.push(e.name); }
+out.push(new RegExp(Array.from({length: 3000}, (_, i) => "w" + i).join("|")).test("w2999"));
+try { new RegExp("(") } catch (e) { out.push(e.name); }
+export default out;
+"#;
+    let out = Runtime::new().run(&spell("rx.js", src, d.path()), &opts(d.path()));
+    assert_eq!(
+        out.result.unwrap(),
+        serde_json::json!([
+            true,
+            true,
+            "RegExp",
+            2,
+            "function",
+            true,
+            false,
+            false,
+            "g",
+            "y",
+            "/x/",
+            "/q+/m",
+            "/(?:)/",
+            "/(?:)/",
+            true,
+            true,
+            true,
+            true,
+            "a,b,c",
+            "x[b]y",
+            "1,2",
+            2,
+            1,
+            "[object RegExp]",
+            true,
+            true,
+            true,
+            "/z+/g",
+            "/z+/i",
+            "SyntaxError",
+            "SyntaxError",
+            "SyntaxError",
+            true,
+            "SyntaxError"
+        ])
+    );
+}

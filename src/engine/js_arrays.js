@@ -197,6 +197,95 @@
   });
   defineProperty(globalThis, "Proxy", { value: GuardedProxy, writable: true, configurable: true, enumerable: false });
 
+  // Compiling a regular expression runs in C where no interrupt reaches,
+  // and two shapes cost the square of their size: many alternatives in
+  // one group, and many characters in one class (a million alternatives
+  // would compile for hours). A pattern whose estimated cost passes
+  // MAX_REGEXP_COST (about a quarter of a second in a debug build) is a
+  // SyntaxError. Patterns come from RegExp (called or constructed),
+  // RegExp.prototype.compile and String.prototype.match, matchAll and
+  // search; a literal in the source is compiled with the source.
+  const MAX_REGEXP_COST = 2 ** 32;
+  const NativeRegExp = RegExp;
+  const regexpCost = (p, flags) => {
+    const n = p.length;
+    if (n < 4096) return 0;
+    const nested = String(flags).includes("v");
+    let bars = 0, classes = 0, depth = 0, start = 0;
+    for (let i = 0; i < n; i++) {
+      const c = p.charCodeAt(i);
+      if (c === 92) { i++; continue; }
+      if (depth > 0) {
+        if (c === 93 && --depth === 0) classes += (i - start) ** 2 * 100;
+        else if (c === 91 && nested) depth++;
+      } else if (c === 91) { depth = 1; start = i; }
+      else if (c === 124) bars++;
+    }
+    if (depth > 0) classes += (n - start) ** 2 * 100;
+    return bars * n + classes;
+  };
+  const checkPattern = (p, flags) => {
+    if (regexpCost(p, flags) > MAX_REGEXP_COST) {
+      throw new SyntaxError(`a regular expression of ${p.length} characters this complex would compile past the spell's limits; split it`);
+    }
+  };
+  const sourceOf = Object.getOwnPropertyDescriptor(NativeRegExp.prototype, "source").get;
+  const isRegExp = (o) => {
+    if (!isObject(o)) return false;
+    try { R.apply(sourceOf, o, []); return o !== NativeRegExp.prototype; } catch (_) { return false; }
+  };
+  // The pattern and flags the native constructor would compile, as
+  // strings, checked; a RegExp's own source was compiled once already.
+  const patternArgs = (args) => {
+    let [p, flags] = args;
+    if (isRegExp(p)) return args;
+    if (isObject(p) && p[Symbol.match]) {
+      if (flags === undefined) flags = p.flags;
+      p = p.source;
+    }
+    p = p === undefined ? "" : String(p);
+    flags = flags === undefined ? undefined : String(flags);
+    checkPattern(p, flags);
+    return flags === undefined ? [p] : [p, flags];
+  };
+  const GuardedRegExp = new NativeProxy(NativeRegExp, {
+    construct(t, args, target) {
+      return R.construct(t, patternArgs(args), target === GuardedRegExp ? t : target);
+    },
+    apply(t, self, args) {
+      // RegExp(re) with no flags gives re itself when it is a RegExp.
+      const [p, flags] = args;
+      if (flags === undefined && isObject(p) && p[Symbol.match] && p.constructor === GuardedRegExp) return p;
+      return R.construct(t, patternArgs(args));
+    },
+  });
+  defineProperty(NativeRegExp.prototype, "constructor", { value: GuardedRegExp, writable: true, configurable: true, enumerable: false });
+  defineProperty(globalThis, "RegExp", { value: GuardedRegExp, writable: true, configurable: true, enumerable: false });
+  const compile = NativeRegExp.prototype.compile;
+  if (typeof compile === "function") {
+    defineProperty(NativeRegExp.prototype, "compile", {
+      value: like(compile, function (...args) { return R.apply(compile, this, patternArgs(args)); }),
+      writable: true, configurable: true, enumerable: false,
+    });
+  }
+  const SP = String.prototype;
+  for (const [name, symbol, flags] of [["match", Symbol.match, undefined],
+    ["matchAll", Symbol.matchAll, "g"], ["search", Symbol.search, undefined]]) {
+    const native = SP[name];
+    defineProperty(SP, name, {
+      value: like(native, function (re, ...rest) {
+        // An object with its own matcher is asked, as the native does;
+        // anything else becomes a pattern that is compiled.
+        if (re !== undefined && re !== null && (isObject(re) ? re[symbol] == null : true)) {
+          re = re === undefined ? "" : String(re);
+          checkPattern(re, flags);
+        }
+        return R.apply(native, this, [re, ...rest]);
+      }),
+      writable: true, configurable: true, enumerable: false,
+    });
+  }
+
   const stringify = JSON.stringify;
   defineProperty(JSON, "stringify", {
     value: like(stringify, function stringify_(value, replacer, space) {
