@@ -122,6 +122,8 @@ return pick, wrappers
 "#;
 
 pub(crate) struct LuaEngine {
+    // Field order matters: the allocator meter goes before the state.
+    alloc: lua_lib::AllocMeter,
     lua: Lua,
     session: Rc<Session>,
 }
@@ -138,17 +140,25 @@ impl LuaEngine {
         let _ = session.heap.set(Box::new(move || {
             weak.try_upgrade().map_or(0, |l| l.used_memory())
         }));
-        let engine = LuaEngine { lua, session };
+        let mut engine = LuaEngine {
+            alloc: lua_lib::AllocMeter::default(),
+            lua,
+            session,
+        };
         engine.setup().map_err(|e| internal(&e))?;
+        // After setup: mlua reads its memory limit through its own allocator.
+        let s = &engine.session;
+        engine.alloc = lua_lib::AllocMeter::install(&engine.lua, s.stop.clone(), s.deadline.clone());
         Ok(engine)
     }
 
     fn setup(&self) -> mlua::Result<()> {
         let lua = &self.lua;
         let s = &self.session;
-        if let Some(bytes) = s.limits.memory_bytes() {
-            lua.set_memory_limit(bytes)?;
-        }
+        // Always a limit (none is usize::MAX): the allocator meter can fail
+        // an allocation in any run, and mlua protects its own calls into
+        // Lua against that only while a limit is set.
+        lua.set_memory_limit(s.limits.memory_bytes().unwrap_or(usize::MAX))?;
         let g = lua.globals();
         let array_mt = lua.create_table()?;
         array_mt.raw_set(EMPTY_ARRAY, true)?;

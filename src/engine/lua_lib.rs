@@ -671,3 +671,115 @@ enum Watch {
     Text,
     Binary,
 }
+
+/// How much a spell may allocate between two looks at the clock.
+const ALLOC_CHECK_BYTES: usize = 1 << 20;
+
+/// Lua's allocator, wrapped so that work measured in bytes meets the
+/// limits: one VM instruction or one library call can copy megabytes (`s ..
+/// s`, `s:upper()`, `string.format`, `load` of a long source), so a loop
+/// of such steps runs thousands of times longer between two instruction
+/// hooks than a loop of small ones. Every [`ALLOC_CHECK_BYTES`] allocated,
+/// the deadline is read; once the run is stopped (a limit, the stop key)
+/// every allocation that would grow memory fails, which Lua raises as its
+/// memory error at that very step, and the engine reports as the stop's
+/// reason. Frees and shrinks always go through, as Lua requires. Dropping
+/// the meter gives the state back its own allocator.
+pub(crate) struct AllocMeter {
+    state: *mut lua_State,
+    meter: *mut Meter,
+}
+
+impl Default for AllocMeter {
+    /// No meter (yet).
+    fn default() -> Self {
+        AllocMeter {
+            state: std::ptr::null_mut(),
+            meter: std::ptr::null_mut(),
+        }
+    }
+}
+
+struct Meter {
+    inner: ffi::lua_Alloc,
+    inner_ud: *mut c_void,
+    stop: crate::runtime::StopHandle,
+    deadline: crate::runtime::Deadline,
+    since: usize,
+}
+
+impl AllocMeter {
+    /// Wraps the allocator of `lua`'s state.
+    pub(crate) fn install(
+        lua: &Lua,
+        stop: crate::runtime::StopHandle,
+        deadline: crate::runtime::Deadline,
+    ) -> AllocMeter {
+        let mut installed = AllocMeter::default();
+        // SAFETY: the state is alive and on this thread; the meter lives
+        // until Drop puts the original allocator back.
+        let _ = unsafe {
+            lua.exec_raw::<()>((), |state| {
+                // The main thread lives as long as the state does.
+                ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_MAINTHREAD);
+                let main = ffi::lua_tothread(state, -1);
+                ffi::lua_pop(state, 1);
+                let mut inner_ud = std::ptr::null_mut();
+                let inner = ffi::lua_getallocf(main, &mut inner_ud);
+                let meter = Box::into_raw(Box::new(Meter {
+                    inner,
+                    inner_ud,
+                    stop,
+                    deadline,
+                    since: 0,
+                }));
+                ffi::lua_setallocf(main, metered_alloc, meter.cast());
+                installed = AllocMeter { state: main, meter };
+            })
+        };
+        installed
+    }
+}
+
+impl Drop for AllocMeter {
+    fn drop(&mut self) {
+        if self.meter.is_null() {
+            return;
+        }
+        // SAFETY: the state outlives this meter (the engine drops the
+        // meter first); after this no call reaches `metered_alloc`.
+        unsafe {
+            let meter = Box::from_raw(self.meter);
+            ffi::lua_setallocf(self.state, meter.inner, meter.inner_ud);
+        }
+    }
+}
+
+unsafe extern "C" fn metered_alloc(
+    ud: *mut c_void,
+    ptr: *mut c_void,
+    osize: usize,
+    nsize: usize,
+) -> *mut c_void {
+    let meter = &mut *ud.cast::<Meter>();
+    // With no block, `osize` names the kind of object, not a size.
+    let grows = if ptr.is_null() {
+        nsize
+    } else {
+        nsize.saturating_sub(osize)
+    };
+    if grows > 0 {
+        if meter.stop.is_stopped() {
+            return std::ptr::null_mut();
+        }
+        meter.since += grows;
+        if meter.since >= ALLOC_CHECK_BYTES {
+            meter.since = 0;
+            if meter.deadline.passed() {
+                meter.stop.trip(crate::error::ErrorCode::LimitTime);
+                return std::ptr::null_mut();
+            }
+        }
+    }
+    (meter.inner)(meter.inner_ud, ptr, osize, nsize)
+}
