@@ -316,10 +316,6 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
-    pub(crate) fn is_some(&self) -> bool {
-        self.at.is_some()
-    }
-
     pub(crate) fn passed(&self) -> bool {
         self.at.is_some_and(|d| {
             let paused = self.paused_us.load(std::sync::atomic::Ordering::Relaxed);

@@ -116,7 +116,9 @@ fn every_hostile_spell_is_stopped_with_its_code() {
         // A time limit ends the run about when it passes, whatever the
         // spell was doing (the slack is for a loaded debug build).
         if want == ErrorCode::LimitTime && took > TIME_SLACK + Duration::from_secs(1) {
-            failures.push(format!("{name}: ended {took:?} after starting, its limit 1 s"));
+            failures.push(format!(
+                "{name}: ended {took:?} after starting, its limit 1 s"
+            ));
         }
         // The host goes on: the same runtime still runs a healthy spell.
         let kind = EngineKind::from_path(file).unwrap();

@@ -27,8 +27,10 @@ use crate::value::{Callback, Map, Meter, Path, Value};
 
 /// The hook runs every this many VM instructions.
 const HOOK_EVERY: u32 = 1000;
-/// The clock and the call depth are checked every this many hook runs.
-const SLOW_CHECK_EVERY: u64 = 8;
+/// The call depth is checked every this many hook runs (the clock at
+/// every one: an instruction can be long, a comparison of two long
+/// strings, so the clock is read every [`HOOK_EVERY`] instructions).
+const DEPTH_CHECK_EVERY: u64 = 8;
 
 /// The registry name of the metatable that marks an empty table as an array.
 const EMPTY_ARRAY: &str = "llmspell.empty_array";
@@ -148,7 +150,8 @@ impl LuaEngine {
         engine.setup().map_err(|e| internal(&e))?;
         // After setup: mlua reads its memory limit through its own allocator.
         let s = &engine.session;
-        engine.alloc = lua_lib::AllocMeter::install(&engine.lua, s.stop.clone(), s.deadline.clone());
+        engine.alloc =
+            lua_lib::AllocMeter::install(&engine.lua, s.stop.clone(), s.deadline.clone());
         Ok(engine)
     }
 
@@ -228,12 +231,12 @@ impl LuaEngine {
         };
         let string: Table = self.lua.globals().raw_get("string")?;
         let table: Table = self.lua.globals().raw_get("table")?;
+        let utf8: Table = self.lua.globals().raw_get("utf8")?;
         // Work done in C (patterns, table loops) counts as instructions.
         let (gs, gticks) = (s.clone(), ticks.clone());
         lua_lib::install(
             &self.lua,
-            &string,
-            &table,
+            [&string, &table, &utf8],
             Box::new(move |steps| {
                 gs.check_stop()?;
                 let n = gticks.get() + steps / u64::from(HOOK_EVERY);
@@ -249,7 +252,6 @@ impl LuaEngine {
         )?;
         lua_pattern::install(&self.lua, &string)?;
         let depth = s.limits.call_depth as usize;
-        let watch_slow = s.deadline.is_some() || depth > 0;
         let mut triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
         // Line breakpoints: only a debugged run pays for a hook on every line.
         if s.debugger.is_some() {
@@ -265,13 +267,14 @@ impl LuaEngine {
             if n > max_ticks {
                 return Err(ext(s.trip(ErrorCode::LimitInstructions)));
             }
-            if watch_slow && n.is_multiple_of(SLOW_CHECK_EVERY) {
-                if s.past_deadline() {
-                    return Err(ext(s.trip(ErrorCode::LimitTime)));
-                }
-                if depth > 0 && lua.inspect_stack(depth, |_| ()).is_some() {
-                    return Err(ext(s.trip(ErrorCode::LimitDepth)));
-                }
+            if s.past_deadline() {
+                return Err(ext(s.trip(ErrorCode::LimitTime)));
+            }
+            if depth > 0
+                && n.is_multiple_of(DEPTH_CHECK_EVERY)
+                && lua.inspect_stack(depth, |_| ()).is_some()
+            {
+                return Err(ext(s.trip(ErrorCode::LimitDepth)));
             }
             Ok(VmState::Continue)
         })

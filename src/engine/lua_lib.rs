@@ -1,9 +1,11 @@
 //! Lua's library functions whose C loops run for as long as the spell
 //! says, without ever returning to the VM (where the instruction hook
-//! would see them): `string.rep` of an empty string, and `table.insert`,
+//! would see them): `string.rep` of an empty string, `table.insert`,
 //! `remove`, `move`, `concat` and `sort` over a length that `__len`, or a
 //! border of a table holding a few dozen keys (`t[1], t[2], t[4], ...`),
-//! puts in the quintillions while the table holds nothing.
+//! puts in the quintillions while the table holds nothing, and `utf8.len`
+//! and `utf8.offset` over a long string. Lua's allocator is wrapped too
+//! ([`AllocMeter`]): work that copies bytes meets the clock by the bytes.
 //!
 //! Each is Lua's own algorithm, over the same C API (so the same argument
 //! checks, messages, metamethod calls and results), with one addition:
@@ -33,9 +35,13 @@ const GUARD: &std::ffi::CStr = c"llmspell.guard";
 /// Lua 5.4's `MAXSIZE` for `string.rep` on a 64-bit machine.
 const MAXSIZE: usize = i32::MAX as usize;
 
-/// Installs the functions over `string` and `table`, and the guard their
-/// loops ask (kept alive by the Lua state itself).
-pub(crate) fn install(lua: &Lua, string: &Table, table: &Table, guard: Guard) -> mlua::Result<()> {
+/// Installs the functions over `string`, `table` and `utf8`, and the guard
+/// their loops ask (kept alive by the Lua state itself).
+pub(crate) fn install(
+    lua: &Lua,
+    [string, table, utf8]: [&Table; 3],
+    guard: Guard,
+) -> mlua::Result<()> {
     let boxed: Box<Guard> = Box::new(guard);
     let ptr = &*boxed as *const Guard as *mut c_void;
     lua.set_app_data(boxed);
@@ -48,6 +54,8 @@ pub(crate) fn install(lua: &Lua, string: &Table, table: &Table, guard: Guard) ->
         table.raw_set("move", lua.create_c_function(tmove)?)?;
         table.raw_set("concat", lua.create_c_function(tconcat)?)?;
         table.raw_set("sort", lua.create_c_function(sort)?)?;
+        utf8.raw_set("len", lua.create_c_function(utf8_len)?)?;
+        utf8.raw_set("offset", lua.create_c_function(utf8_offset)?)?;
     }
     Ok(())
 }
@@ -672,6 +680,158 @@ enum Watch {
     Binary,
 }
 
+/// Lua's `u_posrelat`: a negative position counts back from the end.
+fn posrelat(pos: lua_Integer, len: usize) -> lua_Integer {
+    if pos >= 0 {
+        pos
+    } else if pos.unsigned_abs() > len as u64 {
+        0
+    } else {
+        len as lua_Integer + pos + 1
+    }
+}
+
+/// The byte at `i` of a Lua string, which ends in a `'\0'` Lua reads.
+fn byte_at(s: &[u8], i: usize) -> u32 {
+    u32::from(s.get(i).copied().unwrap_or(0))
+}
+
+fn is_cont(s: &[u8], i: usize) -> bool {
+    byte_at(s, i) & 0xC0 == 0x80
+}
+
+/// Lua's `utf8_decode`: the index just past the sequence at `i`, or
+/// `None` for an invalid one (with `strict`, also for surrogates and
+/// code points past U+10FFFF).
+fn utf8_decode(s: &[u8], i: usize, strict: bool) -> Option<usize> {
+    const LIMITS: [u32; 6] = [!0, 0x80, 0x800, 0x1_0000, 0x20_0000, 0x400_0000];
+    let mut c = byte_at(s, i);
+    let mut res: u32;
+    let mut count = 0usize;
+    if c < 0x80 {
+        res = c;
+    } else if c >= 0xfe {
+        return None;
+    } else {
+        res = 0;
+        while c & 0x40 != 0 {
+            count += 1;
+            let cc = byte_at(s, i + count);
+            if cc & 0xC0 != 0x80 {
+                return None;
+            }
+            res = (res << 6) | (cc & 0x3F);
+            c <<= 1;
+        }
+        res |= (c & 0x7F) << (count * 5);
+        if res > 0x7FFF_FFFF || res < LIMITS[count] {
+            return None;
+        }
+    }
+    if strict && (res > 0x10_FFFF || (0xD800..=0xDFFF).contains(&res)) {
+        return None;
+    }
+    Some(i + count + 1)
+}
+
+unsafe fn check_str<'a>(l: *mut lua_State, arg: c_int) -> &'a [u8] {
+    let mut len = 0usize;
+    let s = ffi::luaL_checklstring(l, arg, &mut len);
+    std::slice::from_raw_parts(s as *const u8, len)
+}
+
+/// Lua's `utf8.len`, asking the limits as it walks a long string.
+unsafe extern "C-unwind" fn utf8_len(l: *mut lua_State) -> c_int {
+    let s = check_str(l, 1);
+    let len = s.len() as lua_Integer;
+    let mut posi = posrelat(ffi::luaL_optinteger(l, 2, 1), s.len());
+    let mut posj = posrelat(ffi::luaL_optinteger(l, 3, -1), s.len());
+    let lax = ffi::lua_toboolean(l, 4) != 0;
+    if !(1 <= posi && {
+        posi -= 1;
+        posi <= len
+    }) {
+        ffi::luaL_argerror(l, 2, c"initial position out of bounds".as_ptr());
+    }
+    posj -= 1;
+    if posj >= len {
+        ffi::luaL_argerror(l, 3, c"final position out of bounds".as_ptr());
+    }
+    let mut n: lua_Integer = 0;
+    let mut steps = 0u32;
+    while posi <= posj {
+        tick(l, &mut steps);
+        match utf8_decode(s, posi as usize, !lax) {
+            Some(next) => posi = next as lua_Integer,
+            None => {
+                ffi::lua_pushnil(l);
+                ffi::lua_pushinteger(l, posi + 1);
+                return 2;
+            }
+        }
+        n += 1;
+    }
+    ffi::lua_pushinteger(l, n);
+    1
+}
+
+/// Lua's `utf8.offset`, asking the limits as it walks a long string.
+unsafe extern "C-unwind" fn utf8_offset(l: *mut lua_State) -> c_int {
+    let s = check_str(l, 1);
+    let len = s.len() as lua_Integer;
+    let mut n = ffi::luaL_checkinteger(l, 2);
+    let default = if n >= 0 { 1 } else { len + 1 };
+    let mut posi = posrelat(ffi::luaL_optinteger(l, 3, default), s.len());
+    if !(1 <= posi && {
+        posi -= 1;
+        posi <= len
+    }) {
+        ffi::luaL_argerror(l, 3, c"position out of bounds".as_ptr());
+    }
+    let mut steps = 0u32;
+    let cont = |p: lua_Integer| is_cont(s, p as usize);
+    if n == 0 {
+        while posi > 0 && cont(posi) {
+            tick(l, &mut steps);
+            posi -= 1;
+        }
+    } else {
+        if cont(posi) {
+            return ffi::luaL_error(l, c"initial position is a continuation byte".as_ptr());
+        }
+        if n < 0 {
+            while n < 0 && posi > 0 {
+                loop {
+                    tick(l, &mut steps);
+                    posi -= 1;
+                    if !(posi > 0 && cont(posi)) {
+                        break;
+                    }
+                }
+                n += 1;
+            }
+        } else {
+            n -= 1;
+            while n > 0 && posi < len {
+                loop {
+                    tick(l, &mut steps);
+                    posi += 1;
+                    if !cont(posi) {
+                        break;
+                    }
+                }
+                n -= 1;
+            }
+        }
+    }
+    if n == 0 {
+        ffi::lua_pushinteger(l, posi + 1);
+    } else {
+        ffi::lua_pushnil(l);
+    }
+    1
+}
+
 /// How much a spell may allocate between two looks at the clock.
 const ALLOC_CHECK_BYTES: usize = 1 << 20;
 
@@ -782,4 +942,96 @@ unsafe extern "C" fn metered_alloc(
         }
     }
     (meter.inner)(meter.inner_ud, ptr, osize, nsize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `code` in a Lua with its own `utf8` library and in one with ours:
+    /// the same text out (results, errors and their messages).
+    fn run(code: &str, ours: bool) -> String {
+        let lua = Lua::new();
+        if ours {
+            let g = lua.globals();
+            let tables: [Table; 3] = ["string", "table", "utf8"].map(|n| g.get(n).unwrap());
+            install(
+                &lua,
+                [&tables[0], &tables[1], &tables[2]],
+                Box::new(|_| Ok(())),
+            )
+            .unwrap();
+        }
+        let wrapped = format!(
+            "local out = {{}}\n\
+             local function show(...) local t = table.pack(...) for i = 1, t.n do out[#out + 1] = tostring(t[i]) end out[#out + 1] = '|' end\n\
+             {code}\n\
+             return table.concat(out, ' ')"
+        );
+        lua.load(wrapped).set_name("=t").eval::<String>().unwrap()
+    }
+
+    #[test]
+    fn utf8_len_and_offset_agree_with_lua_on_generated_calls() {
+        let subjects = [
+            "",
+            "abc",
+            "h\u{e9}llo",
+            "\u{20ac}\u{1f600}x",
+            "\u{10ffff}",
+            "\\xff",
+            "a\\x80b",
+            "\\xed\\xa0\\x80",
+            "\\xf4\\x90\\x80\\x80",
+            "\\xc0\\x80",
+            "\\xfd\\xbf\\xbf\\xbf\\xbf\\xbf",
+            "\\xe2\\x82",
+            "\u{e9}\\x80",
+        ];
+        let positions = [
+            "nil", "1", "2", "3", "-1", "-2", "0", "5", "7", "100", "-100",
+        ];
+        let mut code = String::new();
+        for s in subjects {
+            for i in positions {
+                for j in ["nil", "-1", "2", "0", "9"] {
+                    for lax in ["nil", "true"] {
+                        code.push_str(&format!(
+                            "show(pcall(utf8.len, \"{s}\", {i}, {j}, {lax}))\n"
+                        ));
+                    }
+                }
+                for n in ["0", "1", "2", "3", "-1", "-2", "-3", "10", "-10"] {
+                    code.push_str(&format!("show(pcall(utf8.offset, \"{s}\", {n}, {i}))\n"));
+                }
+            }
+        }
+        code.push_str(
+            "show(pcall(utf8.len)) show(pcall(utf8.len, {})) show(pcall(utf8.offset, 'a'))\n",
+        );
+        code.push_str("show(pcall(utf8.offset, 'a', 1.5)) show(pcall(utf8.len, 'abc', 'x'))\n");
+        let (ours, theirs) = (run(&code, true), run(&code, false));
+        assert_eq!(ours, theirs);
+        assert!(ours.matches('|').count() > 1000, "{ours}");
+    }
+
+    #[test]
+    fn utf8_len_over_a_long_string_asks_the_guard() {
+        let lua = Lua::new();
+        let g = lua.globals();
+        let tables: [Table; 3] = ["string", "table", "utf8"].map(|n| g.get(n).unwrap());
+        let asked = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        let seen = asked.clone();
+        let guard: Guard = Box::new(move |steps| {
+            seen.set(seen.get() + steps);
+            Ok(())
+        });
+        install(&lua, [&tables[0], &tables[1], &tables[2]], guard).unwrap();
+        let n: i64 = lua
+            .load("return utf8.len(string.rep('\u{e9}', 100000)) + utf8.offset(string.rep('a', 50000), 40000)")
+            .eval()
+            .unwrap();
+        assert_eq!(n, 140_000);
+        assert!(asked.get() >= 100_000, "{}", asked.get());
+    }
 }

@@ -469,7 +469,39 @@ unsafe fn raise(l: *mut lua_State, stop: Stop) -> ! {
 }
 
 /// Runs the matcher with the spell's guard, Lua's errors raised.
+/// Where `pat` first occurs in `hay`: in linear time (Lua's own search
+/// compares at each candidate, which is quadratic for a long needle), a
+/// block at a time, with the limits asked between blocks.
+unsafe fn find_plain(l: *mut lua_State, hay: &[u8], pat: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 1 << 20;
+    if pat.len() > hay.len() {
+        return None;
+    }
+    let finder = memchr::memmem::Finder::new(pat);
+    let guard = spell_guard(l);
+    let mut start = 0;
+    loop {
+        // Each block's window reaches a needle's length into the next.
+        let end = (start + BLOCK + pat.len()).min(hay.len());
+        if let Some(i) = finder.find(&hay[start..end]) {
+            return Some(start + i);
+        }
+        if end == hay.len() {
+            return None;
+        }
+        start += BLOCK;
+        if let Err(e) = guard(BLOCK as u64 / 64) {
+            raise(l, Stop::Limit(e));
+        }
+    }
+}
+
 unsafe fn run_match(l: *mut lua_State, m: &mut Matcher<'_>, s: usize) -> Option<usize> {
+    // Each start position is a step: a pattern that fails at once still
+    // counts as it scans a long subject.
+    if let Err(stop) = m.step() {
+        raise(l, stop);
+    }
     m.reset();
     match m.do_match(s, 0) {
         Ok(end) => end,
@@ -524,13 +556,7 @@ unsafe fn find_aux(l: *mut lua_State, find: bool) -> c_int {
     }
     if find && (ffi::lua_toboolean(l, 4) != 0 || !pat.iter().any(|c| SPECIALS.contains(c))) {
         let hay = &src[init..];
-        let at = if pat.is_empty() {
-            Some(0)
-        } else if pat.len() > hay.len() {
-            None
-        } else {
-            hay.windows(pat.len()).position(|w| w == pat)
-        };
+        let at = find_plain(l, hay, pat);
         if let Some(i) = at {
             ffi::lua_pushinteger(l, (init + i + 1) as lua_Integer);
             ffi::lua_pushinteger(l, (init + i + pat.len()) as lua_Integer);
@@ -955,12 +981,12 @@ mod tests {
         let lua = Lua::new();
         let string: Table = lua.globals().get("string").unwrap();
         let table: Table = lua.globals().get("table").unwrap();
+        let utf8: Table = lua.globals().get("utf8").unwrap();
         let calls = std::rc::Rc::new(std::cell::Cell::new(0u32));
         let seen = calls.clone();
         super::super::lua_lib::install(
             &lua,
-            &string,
-            &table,
+            [&string, &table, &utf8],
             Box::new(move |_| {
                 seen.set(seen.get() + 1);
                 if seen.get() > 10 {
