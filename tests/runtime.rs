@@ -521,3 +521,22 @@ export default out;
         ])
     );
 }
+
+#[test]
+fn rhai_array_searches_answer_as_plain_rhai() {
+    let d = tempfile::tempdir().unwrap();
+    let src = r#"
+let out = [];
+let a = [1, 2, "x", 3.5, true, [1, 2], #{a: 1}, 'c', (), 2];
+out.push(a.contains(2)); out.push(a.contains("x")); out.push(a.contains("y"));
+out.push(a.contains([1, 2])); out.push(a.contains(#{a: 1})); out.push(a.contains(()));
+out.push(a.index_of(2)); out.push(a.index_of(2, 2)); out.push(a.index_of(2, -1));
+out.push(a.index_of(2, -100)); out.push(a.index_of(2, 100)); out.push(a.index_of('c'));
+out.push(a == a); out.push(a != a); out.push([1, 2] == [1, 2.0]); out.push([1] == ["1"]);
+out.push([] == []); out.push([1, [2, [3]]] == [1, [2, [3]]]); out.push(2 in a); out.push("q" in a);
+out.reduce(|s, x| s + " " + x, "")
+"#;
+    let plain: String = rhai::Engine::new().eval(src).unwrap();
+    let out = Runtime::new().run(&spell("search.rhai", src, d.path()), &opts(d.path()));
+    assert_eq!(out.result.unwrap(), serde_json::json!(plain));
+}

@@ -378,6 +378,7 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     if let Some(cap) = cap {
         guard_sizes(rhai, s, cap);
     }
+    guard_comparisons(rhai, s);
     let counting = cap.is_some() && crate::alloc::installed();
     let base = crate::alloc::thread_live_bytes();
     if counting {
@@ -501,6 +502,126 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
         },
     );
 }
+
+/// Rhai's array searches and comparisons call `==` for each element
+/// natively, where no operation is counted: over a million elements one
+/// call runs for seconds that no limit sees. These are Rhai's own, with
+/// the same comparisons and results, asking the limits every
+/// [`COMPARE_CHECK_EVERY`] elements.
+fn guard_comparisons(rhai: &mut Rhai, s: &Rc<Session>) {
+    /// `a == b` as Rhai's array functions decide it: an `==` that does
+    /// not exist between two different types is `false`.
+    fn equal(ctx: &NativeCallContext, a: &mut Dynamic, b: &mut Dynamic) -> RhaiResult<bool> {
+        match ctx.call_native_fn_raw("==", true, &mut [a, b]) {
+            Ok(v) => Ok(v.as_bool().unwrap_or(false)),
+            Err(err) => match *err {
+                EvalAltResult::ErrorFunctionNotFound(ref sig, ..)
+                    if sig.starts_with("==") && a.type_id() != b.type_id() =>
+                {
+                    Ok(false)
+                }
+                _ => Err(err),
+            },
+        }
+    }
+    fn position(
+        s: &Session,
+        ctx: &NativeCallContext,
+        array: &mut rhai::Array,
+        value: &Dynamic,
+        start: usize,
+    ) -> RhaiResult<Option<usize>> {
+        for (i, item) in array.iter_mut().enumerate().skip(start) {
+            if i % COMPARE_CHECK_EVERY == 0 {
+                check_limits(s)?;
+            }
+            if equal(ctx, item, &mut value.clone())? {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
+    fn check_limits(s: &Session) -> RhaiResult<()> {
+        crate::value::Limiter::check(s).map_err(|e| runtime_error(&e, Position::NONE))
+    }
+    let s1 = s.clone();
+    rhai.register_fn(
+        "contains",
+        move |ctx: NativeCallContext,
+              array: &mut rhai::Array,
+              value: Dynamic|
+              -> RhaiResult<bool> { Ok(position(&s1, &ctx, array, &value, 0)?.is_some()) },
+    );
+    let s2 = s.clone();
+    rhai.register_fn(
+        "index_of",
+        move |ctx: NativeCallContext,
+              array: &mut rhai::Array,
+              value: Dynamic|
+              -> RhaiResult<rhai::INT> {
+            let at = position(&s2, &ctx, array, &value, 0)?;
+            Ok(at.map_or(-1, |i| rhai::INT::try_from(i).unwrap_or(rhai::INT::MAX)))
+        },
+    );
+    let s3 = s.clone();
+    rhai.register_fn(
+        "index_of",
+        move |ctx: NativeCallContext,
+              array: &mut rhai::Array,
+              value: Dynamic,
+              start: rhai::INT|
+              -> RhaiResult<rhai::INT> {
+            // As Rhai counts `start`: from the end when negative.
+            let len = array.len();
+            let start = if start < 0 {
+                len.saturating_sub(usize::try_from(start.unsigned_abs()).unwrap_or(usize::MAX))
+            } else {
+                usize::try_from(start).unwrap_or(usize::MAX)
+            };
+            if start >= len {
+                return Ok(-1);
+            }
+            let at = position(&s3, &ctx, array, &value, start)?;
+            Ok(at.map_or(-1, |i| rhai::INT::try_from(i).unwrap_or(rhai::INT::MAX)))
+        },
+    );
+    fn arrays_equal(
+        s: &Session,
+        ctx: &NativeCallContext,
+        a: &mut rhai::Array,
+        mut b: rhai::Array,
+    ) -> RhaiResult<bool> {
+        if a.len() != b.len() {
+            return Ok(false);
+        }
+        for (i, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+            if i % COMPARE_CHECK_EVERY == 0 {
+                check_limits(s)?;
+            }
+            if !equal(ctx, x, y)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+    let s4 = s.clone();
+    rhai.register_fn(
+        "==",
+        move |ctx: NativeCallContext, a: &mut rhai::Array, b: rhai::Array| -> RhaiResult<bool> {
+            arrays_equal(&s4, &ctx, a, b)
+        },
+    );
+    let s5 = s.clone();
+    rhai.register_fn(
+        "!=",
+        move |ctx: NativeCallContext, a: &mut rhai::Array, b: rhai::Array| -> RhaiResult<bool> {
+            arrays_equal(&s5, &ctx, a, b).map(|e| !e)
+        },
+    );
+}
+
+/// Elements compared between two looks at the limits.
+const COMPARE_CHECK_EVERY: usize = 1024;
 
 /// Appends `unit` `times` times in blocks of about 64 KiB: no second copy
 /// of the result, and no char-by-char loop (10^8 characters pushed one by
