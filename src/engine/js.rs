@@ -123,7 +123,16 @@ struct CappedAllocator {
     shown: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     cap: usize,
     stop: StopHandle,
+    deadline: crate::runtime::Deadline,
+    /// Bytes allocated since the clock was last read.
+    since: usize,
+    /// Bytes allocated since the run was seen stopped.
+    stopped_at: Option<usize>,
 }
+
+/// The allocator reads the clock every this many bytes allocated:
+/// compiling a long `eval` source allocates much and ticks never.
+const CLOCK_EVERY_BYTES: usize = 4 << 20;
 
 impl CappedAllocator {
     fn show(&self) {
@@ -136,12 +145,33 @@ impl CappedAllocator {
     /// QuickJS aborts the whole process when memory runs out while it
     /// settles a Promise, so it must not run out while the stop unwinds.
     /// Only past the cap plus this reserve is an allocation refused.
+    ///
+    /// The clock too: work that allocates without ticking (compiling a long
+    /// `eval` source) trips `limit.time`, and a stopped run, for whatever
+    /// reason, may allocate only the reserve more in all, so a loop of
+    /// such work fails fast until the interrupt handler's turn comes and
+    /// raises the stop.
     fn admit(&mut self, size: usize) -> bool {
         let after = self.used.saturating_add(size);
         if after > self.cap {
             self.stop.trip(ErrorCode::LimitMemory);
         }
-        after <= self.cap.saturating_add(self.reserve())
+        self.since = self.since.saturating_add(size);
+        if self.since >= CLOCK_EVERY_BYTES {
+            self.since = 0;
+            if self.deadline.passed() {
+                self.stop.trip(ErrorCode::LimitTime);
+            }
+        }
+        if !self.stop.is_stopped() {
+            self.stopped_at = None;
+            return after <= self.cap.saturating_add(self.reserve());
+        }
+        // Stopped: the reserve is what may still be allocated in all, from
+        // when the stop was first seen, however much of it is freed again.
+        let spent = self.stopped_at.get_or_insert(0);
+        *spent = spent.saturating_add(size);
+        *spent <= self.reserve() && after <= self.cap.saturating_add(self.reserve())
     }
 
     fn reserve(&self) -> usize {
@@ -225,6 +255,9 @@ impl JsEngine {
                 },
                 cap,
                 stop: session.stop.clone(),
+                deadline: session.deadline.clone(),
+                since: 0,
+                stopped_at: None,
             }),
             None => Runtime::new(),
         }
