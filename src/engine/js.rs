@@ -128,6 +128,8 @@ struct CappedAllocator {
     since: usize,
     /// Bytes allocated since the run was seen stopped.
     stopped_at: Option<usize>,
+    /// The context's interrupt countdown, once found (see [`countdown`]).
+    countdown: std::sync::Arc<std::sync::atomic::AtomicPtr<i32>>,
 }
 
 /// The allocator reads the clock every this many bytes allocated:
@@ -166,6 +168,14 @@ impl CappedAllocator {
         if !self.stop.is_stopped() {
             self.stopped_at = None;
             return after <= self.cap.saturating_add(self.reserve());
+        }
+        // The interrupt handler's turn comes at the very next tick, not
+        // up to 10,000 later.
+        let countdown = self.countdown.load(std::sync::atomic::Ordering::Relaxed);
+        if !countdown.is_null() {
+            // SAFETY: the context's own field, found by `countdown` and
+            // written on the thread that runs QuickJS, between its steps.
+            unsafe { countdown.write(1) };
         }
         // Stopped: the reserve is what may still be allocated in all, from
         // when the stop was first seen, however much of it is freed again.
@@ -241,6 +251,7 @@ fn internal(e: rquickjs::Error) -> Error {
 
 impl JsEngine {
     pub fn new(session: Rc<Session>) -> Result<Self> {
+        let countdown_slot: std::sync::Arc<std::sync::atomic::AtomicPtr<i32>> = Default::default();
         let rt = match session.limits.memory_bytes() {
             Some(cap) => Runtime::new_with_alloc(CappedAllocator {
                 inner: RustAllocator,
@@ -258,6 +269,7 @@ impl JsEngine {
                 deadline: session.deadline.clone(),
                 since: 0,
                 stopped_at: None,
+                countdown: countdown_slot.clone(),
             }),
             None => Runtime::new(),
         }
@@ -272,6 +284,9 @@ impl JsEngine {
         rt.set_max_stack_size(budget);
         rt.set_interrupt_handler(Some(interrupt_handler(&session)));
         let ctx = Context::full(&rt).map_err(internal)?;
+        if let Some(at) = ctx.with(|ctx| countdown(&ctx)) {
+            countdown_slot.store(at, std::sync::atomic::Ordering::Relaxed);
+        }
         let engine = JsEngine {
             slot: Rc::new(RefCell::new(Some(ctx.clone()))),
             ctx,
@@ -428,6 +443,51 @@ impl Drop for JsEngine {
         self.ops.borrow_mut().clear();
         self.slot.borrow_mut().take();
     }
+}
+
+/// How much of a `JSContext` is searched for its interrupt countdown: the
+/// fields up to it and a little past (the struct is about 600 bytes in the
+/// QuickJS rquickjs-sys 0.14.0 builds, the countdown near its end).
+const COUNTDOWN_SEARCH_BYTES: usize = 560;
+
+/// The address of `ctx`'s interrupt countdown: QuickJS calls the interrupt
+/// handler when it reaches zero, counting down one per branch and call
+/// from 10,000, and a step between two ticks can be long (compiling an
+/// `eval` source). A stopped run sets it to 1 so the handler's turn comes
+/// at once. The field is private to QuickJS, so its place is found once
+/// per process by watching: the one int in the context's first
+/// [`COUNTDOWN_SEARCH_BYTES`] that falls by exactly one per call, in two
+/// rounds. Where that is not exactly one place, `None`, and a stop waits
+/// for the handler's usual turn.
+fn countdown(ctx: &Ctx<'_>) -> Option<*mut i32> {
+    static OFFSET: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let base = ctx.as_raw().as_ptr().cast::<i32>();
+    let words = COUNTDOWN_SEARCH_BYTES / 4;
+    let offset = *OFFSET.get_or_init(|| {
+        let f = ctx.eval::<Function, _>("() => 0").ok()?;
+        let calls = |n: i32| (0..n).all(|_| f.call::<(), ()>(()).is_ok());
+        // SAFETY: reads inside the context's own struct, on the thread
+        // that runs QuickJS, between its steps.
+        let read = || -> Vec<i32> { (0..words).map(|i| unsafe { base.add(i).read() }).collect() };
+        let a = read();
+        let ok = calls(5);
+        let b = read();
+        let ok = ok && calls(3);
+        let c = read();
+        let found: Vec<usize> = (0..words)
+            .filter(|&i| {
+                a[i].wrapping_sub(b[i]) == 5
+                    && b[i].wrapping_sub(c[i]) == 3
+                    && (1..=10_000).contains(&c[i])
+            })
+            .collect();
+        match found[..] {
+            [i] if ok => Some(i),
+            _ => None,
+        }
+    });
+    // SAFETY: the same field of every context in this process.
+    offset.map(|i| unsafe { base.add(i) })
 }
 
 fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
@@ -1207,6 +1267,23 @@ pub(crate) fn check(name: &str, source: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interrupt_countdown_is_found_and_ticks_once_per_call() {
+        let rt = Runtime::new().unwrap();
+        let ctx = Context::full(&rt).unwrap();
+        ctx.with(|ctx| {
+            let at = countdown(&ctx).expect("the countdown of this QuickJS build");
+            let f: Function = ctx.eval("() => 0").unwrap();
+            let before = unsafe { at.read() };
+            f.call::<(), ()>(()).unwrap();
+            let after = unsafe { at.read() };
+            assert!(
+                before - after == 1 || after == 10_000,
+                "{before} -> {after}"
+            );
+        });
+    }
 
     fn convert_src(src: &str) -> Result<Value> {
         let rt = Runtime::new().unwrap();
