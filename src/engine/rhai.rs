@@ -541,6 +541,10 @@ fn guard_comparisons(rhai: &mut Rhai, s: &Rc<Session>) {
         }
         Ok(None)
     }
+    /// A position as `index_of` answers it: -1 for none.
+    fn index(at: Option<usize>) -> rhai::INT {
+        at.map_or(-1, |i| rhai::INT::try_from(i).unwrap_or(rhai::INT::MAX))
+    }
     fn check_limits(s: &Session) -> RhaiResult<()> {
         crate::value::Limiter::check(s).map_err(|e| runtime_error(&e, Position::NONE))
     }
@@ -559,8 +563,7 @@ fn guard_comparisons(rhai: &mut Rhai, s: &Rc<Session>) {
               array: &mut rhai::Array,
               value: Dynamic|
               -> RhaiResult<rhai::INT> {
-            let at = position(&s2, &ctx, array, &value, 0)?;
-            Ok(at.map_or(-1, |i| rhai::INT::try_from(i).unwrap_or(rhai::INT::MAX)))
+            position(&s2, &ctx, array, &value, 0).map(index)
         },
     );
     let s3 = s.clone();
@@ -581,8 +584,7 @@ fn guard_comparisons(rhai: &mut Rhai, s: &Rc<Session>) {
             if start >= len {
                 return Ok(-1);
             }
-            let at = position(&s3, &ctx, array, &value, start)?;
-            Ok(at.map_or(-1, |i| rhai::INT::try_from(i).unwrap_or(rhai::INT::MAX)))
+            position(&s3, &ctx, array, &value, start).map(index)
         },
     );
     fn arrays_equal(
