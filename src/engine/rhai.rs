@@ -562,9 +562,7 @@ fn guard_comparisons(rhai: &mut Rhai, s: &Rc<Session>) {
         move |ctx: NativeCallContext,
               array: &mut rhai::Array,
               value: Dynamic|
-              -> RhaiResult<rhai::INT> {
-            position(&s2, &ctx, array, &value, 0).map(index)
-        },
+              -> RhaiResult<rhai::INT> { position(&s2, &ctx, array, &value, 0).map(index) },
     );
     let s3 = s.clone();
     rhai.register_fn(
