@@ -88,6 +88,24 @@ const PRELUDE: &str = r#"
 /// give the interrupt handler its turn (see the file).
 const ARRAYS: &str = include_str!("js_arrays.js");
 
+/// Runs [`ARRAYS`], as a module compiled once per process: every engine
+/// after the first loads its bytecode (compiling it was a third of a
+/// JavaScript run's start).
+fn run_arrays(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    static BYTECODE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let module = match BYTECODE.get() {
+        // SAFETY: bytes QuickJS itself wrote from ARRAYS in this process.
+        Some(bytes) => unsafe { Module::load(ctx.clone(), bytes)? },
+        None => {
+            let module = Module::declare(ctx.clone(), "llmspell:arrays", ARRAYS)?;
+            let _ = BYTECODE.set(module.write(rquickjs::module::WriteOptions::default())?);
+            module
+        }
+    };
+    let (_, done) = module.eval()?;
+    done.finish::<()>()
+}
+
 type JsFunc = Persistent<Function<'static>>;
 
 /// A waiting bridge call a Promise stands for: its body, and how to settle
@@ -326,7 +344,7 @@ impl JsEngine {
             let spell = to_js(&ctx, s.info.to_value()).map_err(internal)?;
             g.set("spell", spell).map_err(internal)?;
             ctx.eval::<(), _>(PRELUDE).map_err(internal)?;
-            ctx.eval::<(), _>(ARRAYS).map_err(internal)?;
+            run_arrays(&ctx).map_err(internal)?;
             let wrap = || -> rquickjs::Result<()> {
                 let wrappers: Object = g.get("__llmspell_wrappers")?;
                 for (module, ids) in s.registry.modules() {
@@ -1362,7 +1380,7 @@ mod tests {
             let ctx = Context::full(&rt).unwrap();
             ctx.with(|ctx| {
                 if guarded {
-                    ctx.eval::<(), _>(ARRAYS).unwrap();
+                    run_arrays(&ctx).unwrap();
                 }
                 ctx.eval::<String, _>(SCRIPT).unwrap()
             })
