@@ -282,6 +282,21 @@ fn other_spells_go_on_while_one_runs_away() {
 }
 
 #[test]
+fn a_stop_that_comes_while_the_engine_is_made_is_the_reason_it_ends() {
+    // The stop interrupts the engine's own prelude: the run says it was
+    // stopped, never that the engine failed.
+    let project = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new();
+    for kind in EngineKind::ALL {
+        let (n, s) = healthy(kind);
+        let opts = options(project.path());
+        opts.stop.stop();
+        let out = runtime.run(&spell(n, s, project.path()), &opts);
+        assert_eq!(out.result.unwrap_err().code, ErrorCode::Cancelled, "{kind}");
+    }
+}
+
+#[test]
 fn a_stop_from_another_thread_ends_a_busy_spell() {
     // benches/start.rs measures how fast; this proves it works in each engine,
     // including inside a caught loop and inside a coroutine or promise job.

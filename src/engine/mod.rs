@@ -93,10 +93,16 @@ pub(crate) trait Engine {
 }
 
 fn new_engine(session: Rc<Session>) -> Result<Box<dyn Engine>> {
-    Ok(match session.info.engine {
-        EngineKind::Lua => Box::new(lua::LuaEngine::new(session)?),
-        EngineKind::Js => Box::new(js::JsEngine::new(session)?),
-        EngineKind::Rhai => Box::new(rhai::RhaiEngine::new(session)?),
+    let made: Result<Box<dyn Engine>> = match session.info.engine {
+        EngineKind::Lua => lua::LuaEngine::new(session.clone()).map(|e| Box::new(e) as _),
+        EngineKind::Js => js::JsEngine::new(session.clone()).map(|e| Box::new(e) as _),
+        EngineKind::Rhai => rhai::RhaiEngine::new(session.clone()).map(|e| Box::new(e) as _),
+    };
+    // A stop that came while the engine was being made is why it failed
+    // (the stop interrupts the prelude too).
+    made.map_err(|e| match session.stop.reason() {
+        Some(code) => session.stop_error(code),
+        None => e,
     })
 }
 
@@ -110,7 +116,13 @@ pub(crate) fn run(session: Rc<Session>, spell: &crate::Spell) -> Result<serde_js
         .and_then(|v| v.to_json())
         // A built-in that ran past the deadline in one call (a sort of
         // millions) could not be stopped inside, but it cannot succeed.
-        .and_then(|v| crate::value::Limiter::check(&*session).map(|()| v));
+        .and_then(|v| crate::value::Limiter::check(&*session).map(|()| v))
+        // However it surfaced (a failed allocation, a compile cut short),
+        // a stopped run ends with the reason it was stopped.
+        .map_err(|e| match session.stop.reason() {
+            Some(code) if e.code.is_fatal() => session.stop_error(code),
+            _ => e,
+        });
     let mut data = Map::new();
     data.insert("ok".into(), Value::Bool(result.is_ok()));
     data.insert(
