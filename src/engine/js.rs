@@ -479,18 +479,35 @@ const COUNTDOWN_SEARCH_BYTES: usize = 560;
 /// for the handler's usual turn.
 fn countdown(ctx: &Ctx<'_>) -> Option<*mut i32> {
     static OFFSET: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    // Found in a context of its own, which no stop or limit can reach.
+    let offset = (*OFFSET.get_or_init(|| {
+        let rt = Runtime::new().ok()?;
+        let context = Context::full(&rt).ok()?;
+        context.with(|ctx| find_countdown(&ctx))
+    }))?;
+    // SAFETY: the same field of every context in this process.
+    Some(unsafe { ctx.as_raw().as_ptr().cast::<i32>().add(offset) })
+}
+
+/// The word index of the countdown in `ctx`, by watching it (see
+/// [`countdown`]).
+fn find_countdown(ctx: &Ctx<'_>) -> Option<usize> {
     let base = ctx.as_raw().as_ptr().cast::<i32>();
     let words = COUNTDOWN_SEARCH_BYTES / 4;
-    let offset = *OFFSET.get_or_init(|| {
-        let f = ctx.eval::<Function, _>("() => 0").ok()?;
-        let calls = |n: i32| (0..n).all(|_| f.call::<(), ()>(()).is_ok());
-        // SAFETY: reads inside the context's own struct, on the thread
-        // that runs QuickJS, between its steps.
-        let read = || -> Vec<i32> { (0..words).map(|i| unsafe { base.add(i).read() }).collect() };
+    let f = ctx.eval::<Function, _>("() => 0").ok()?;
+    let calls = |n: i32| (0..n).all(|_| f.call::<(), ()>(()).is_ok());
+    // SAFETY: reads inside the context's own struct, on the thread that
+    // runs QuickJS, between its steps.
+    let read = || -> Vec<i32> { (0..words).map(|i| unsafe { base.add(i).read() }).collect() };
+    // A fresh context's countdown may start at zero and reset to 10,000
+    // at its first tick, and any round may cross zero: a few tries, each
+    // after a first call.
+    (0..3).find_map(|_| {
+        calls(1).then_some(())?;
         let a = read();
-        let ok = calls(5);
+        calls(5).then_some(())?;
         let b = read();
-        let ok = ok && calls(3);
+        calls(3).then_some(())?;
         let c = read();
         let found: Vec<usize> = (0..words)
             .filter(|&i| {
@@ -500,12 +517,10 @@ fn countdown(ctx: &Ctx<'_>) -> Option<*mut i32> {
             })
             .collect();
         match found[..] {
-            [i] if ok => Some(i),
+            [i] => Some(i),
             _ => None,
         }
-    });
-    // SAFETY: the same field of every context in this process.
-    offset.map(|i| unsafe { base.add(i) })
+    })
 }
 
 fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
