@@ -145,7 +145,7 @@ struct CappedAllocator {
     /// Bytes allocated since the clock was last read.
     since: usize,
     /// Bytes allocated since the run was seen stopped.
-    stopped_at: Option<usize>,
+    spent_since_stop: Option<usize>,
     /// The context's interrupt countdown, once found (see [`countdown`]).
     countdown: std::sync::Arc<std::sync::atomic::AtomicPtr<i32>>,
 }
@@ -183,9 +183,10 @@ impl CappedAllocator {
                 self.stop.trip(ErrorCode::LimitTime);
             }
         }
+        let within = after <= self.cap.saturating_add(self.reserve());
         if !self.stop.is_stopped() {
-            self.stopped_at = None;
-            return after <= self.cap.saturating_add(self.reserve());
+            self.spent_since_stop = None;
+            return within;
         }
         // The interrupt handler's turn comes at the very next tick, not
         // up to 10,000 later.
@@ -197,9 +198,9 @@ impl CappedAllocator {
         }
         // Stopped: the reserve is what may still be allocated in all, from
         // when the stop was first seen, however much of it is freed again.
-        let spent = self.stopped_at.get_or_insert(0);
+        let spent = self.spent_since_stop.get_or_insert(0);
         *spent = spent.saturating_add(size);
-        *spent <= self.reserve() && after <= self.cap.saturating_add(self.reserve())
+        within && *spent <= self.reserve()
     }
 
     fn reserve(&self) -> usize {
@@ -286,7 +287,7 @@ impl JsEngine {
                 stop: session.stop.clone(),
                 deadline: session.deadline.clone(),
                 since: 0,
-                stopped_at: None,
+                spent_since_stop: None,
                 countdown: countdown_slot.clone(),
             }),
             None => Runtime::new(),
@@ -503,12 +504,12 @@ fn find_countdown(ctx: &Ctx<'_>) -> Option<usize> {
     // at its first tick, and any round may cross zero: a few tries, each
     // after a first call.
     (0..3).find_map(|_| {
-        calls(1).then_some(())?;
+        if !calls(1) {
+            return None;
+        }
         let a = read();
-        calls(5).then_some(())?;
-        let b = read();
-        calls(3).then_some(())?;
-        let c = read();
+        let b = calls(5).then(&read)?;
+        let c = calls(3).then(&read)?;
         let found: Vec<usize> = (0..words)
             .filter(|&i| {
                 a[i].wrapping_sub(b[i]) == 5

@@ -149,9 +149,16 @@ impl LuaEngine {
         };
         engine.setup().map_err(|e| internal(&e))?;
         // After setup: mlua reads its memory limit through its own allocator.
-        let s = &engine.session;
-        engine.alloc =
-            lua_lib::AllocMeter::install(&engine.lua, s.stop.clone(), s.deadline.clone());
+        let (stop, deadline) = (engine.session.stop.clone(), engine.session.deadline.clone());
+        engine.alloc = lua_lib::AllocMeter::install(
+            &engine.lua,
+            Box::new(move |read_clock| {
+                if read_clock && deadline.passed() {
+                    stop.trip(ErrorCode::LimitTime);
+                }
+                stop.is_stopped()
+            }),
+        );
         Ok(engine)
     }
 

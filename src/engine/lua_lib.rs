@@ -734,15 +734,16 @@ fn utf8_decode(s: &[u8], i: usize, strict: bool) -> Option<usize> {
     Some(i + count + 1)
 }
 
-unsafe fn check_str<'a>(l: *mut lua_State, arg: c_int) -> &'a [u8] {
+/// The bytes of the string at `idx` (checked as Lua's library checks).
+pub(crate) unsafe fn check_bytes<'a>(l: *mut lua_State, idx: c_int) -> &'a [u8] {
     let mut len = 0usize;
-    let s = ffi::luaL_checklstring(l, arg, &mut len);
-    std::slice::from_raw_parts(s as *const u8, len)
+    let p = ffi::luaL_checklstring(l, idx, &mut len);
+    std::slice::from_raw_parts(p as *const u8, len)
 }
 
 /// Lua's `utf8.len`, asking the limits as it walks a long string.
 unsafe extern "C-unwind" fn utf8_len(l: *mut lua_State) -> c_int {
-    let s = check_str(l, 1);
+    let s = check_bytes(l, 1);
     let len = s.len() as lua_Integer;
     let mut posi = posrelat(ffi::luaL_optinteger(l, 2, 1), s.len());
     let mut posj = posrelat(ffi::luaL_optinteger(l, 3, -1), s.len());
@@ -777,7 +778,7 @@ unsafe extern "C-unwind" fn utf8_len(l: *mut lua_State) -> c_int {
 
 /// Lua's `utf8.offset`, asking the limits as it walks a long string.
 unsafe extern "C-unwind" fn utf8_offset(l: *mut lua_State) -> c_int {
-    let s = check_str(l, 1);
+    let s = check_bytes(l, 1);
     let len = s.len() as lua_Integer;
     let mut n = ffi::luaL_checkinteger(l, 2);
     let default = if n >= 0 { 1 } else { len + 1 };
@@ -860,21 +861,20 @@ impl Default for AllocMeter {
     }
 }
 
+/// Whether the run is stopped; with `true`, after reading the clock (and
+/// tripping the time limit when it has passed).
+pub(crate) type Stopped = Box<dyn Fn(bool) -> bool>;
+
 struct Meter {
     inner: ffi::lua_Alloc,
     inner_ud: *mut c_void,
-    stop: crate::runtime::StopHandle,
-    deadline: crate::runtime::Deadline,
+    stopped: Stopped,
     since: usize,
 }
 
 impl AllocMeter {
     /// Wraps the allocator of `lua`'s state.
-    pub(crate) fn install(
-        lua: &Lua,
-        stop: crate::runtime::StopHandle,
-        deadline: crate::runtime::Deadline,
-    ) -> AllocMeter {
+    pub(crate) fn install(lua: &Lua, stopped: Stopped) -> AllocMeter {
         let mut installed = AllocMeter::default();
         // SAFETY: the state is alive and on this thread; the meter lives
         // until Drop puts the original allocator back.
@@ -889,8 +889,7 @@ impl AllocMeter {
                 let meter = Box::into_raw(Box::new(Meter {
                     inner,
                     inner_ud,
-                    stop,
-                    deadline,
+                    stopped,
                     since: 0,
                 }));
                 ffi::lua_setallocf(main, metered_alloc, meter.cast());
@@ -929,16 +928,13 @@ unsafe extern "C" fn metered_alloc(
         nsize.saturating_sub(osize)
     };
     if grows > 0 {
-        if meter.stop.is_stopped() {
-            return std::ptr::null_mut();
-        }
         meter.since += grows;
-        if meter.since >= ALLOC_CHECK_BYTES {
+        let read_clock = meter.since >= ALLOC_CHECK_BYTES;
+        if read_clock {
             meter.since = 0;
-            if meter.deadline.passed() {
-                meter.stop.trip(crate::error::ErrorCode::LimitTime);
-                return std::ptr::null_mut();
-            }
+        }
+        if (meter.stopped)(read_clock) {
+            return std::ptr::null_mut();
         }
     }
     (meter.inner)(meter.inner_ud, ptr, osize, nsize)

@@ -12,6 +12,7 @@ use std::ffi::{c_char, c_int};
 use mlua::ffi::{self, lua_Integer, lua_State};
 use mlua::{Lua, Table};
 
+use super::lua_lib::check_bytes;
 use crate::error::Error;
 
 /// As Lua: at most 32 captures, and 200 nested matcher calls.
@@ -444,13 +445,6 @@ pub(crate) fn install(lua: &Lua, string: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
-/// The bytes of the string at `idx` (checked as Lua's library checks).
-unsafe fn check_bytes<'a>(l: *mut lua_State, idx: c_int) -> &'a [u8] {
-    let mut len = 0usize;
-    let p = ffi::luaL_checklstring(l, idx, &mut len);
-    std::slice::from_raw_parts(p as *const u8, len)
-}
-
 /// Raises `text` as Lua's `luaL_error` would: a string placed at the
 /// caller's line. The Rust string is gone before Lua unwinds.
 unsafe fn raise_text(l: *mut lua_State, text: String) -> ! {
@@ -468,7 +462,6 @@ unsafe fn raise(l: *mut lua_State, stop: Stop) -> ! {
     }
 }
 
-/// Runs the matcher with the spell's guard, Lua's errors raised.
 /// Where `pat` first occurs in `hay`: in linear time (Lua's own search
 /// compares at each candidate, which is quadratic for a long needle), a
 /// block at a time, with the limits asked between blocks.
@@ -496,6 +489,7 @@ unsafe fn find_plain(l: *mut lua_State, hay: &[u8], pat: &[u8]) -> Option<usize>
     }
 }
 
+/// Runs the matcher with the spell's guard, Lua's errors raised.
 unsafe fn run_match(l: *mut lua_State, m: &mut Matcher<'_>, s: usize) -> Option<usize> {
     // Each start position is a step: a pattern that fails at once still
     // counts as it scans a long subject.

@@ -106,6 +106,26 @@ struct Provider {
     timeout: Duration,
 }
 
+impl Provider {
+    /// A call made by our own HTTP to `url` of this provider.
+    fn call<'a>(
+        &'a self,
+        url: &'a str,
+        model: &'a str,
+        idle: Duration,
+        max_reply: usize,
+    ) -> stream::Call<'a> {
+        stream::Call {
+            client: client(),
+            url,
+            key: &self.key,
+            model,
+            idle,
+            max_reply,
+        }
+    }
+}
+
 /// The providers of one project, built from `llmspell.toml` and the
 /// environment; shared by the runs of a runtime.
 pub struct Models {
@@ -296,14 +316,7 @@ impl Models {
     pub async fn chat(self: Arc<Self>, req: ChatRequest, max_reply: usize) -> Result<ChatReply> {
         let (provider, model) = self.split(&req.model)?;
         if let Some(url) = &provider.chat_completions_url {
-            let call = stream::Call {
-                client: client(),
-                url,
-                key: &provider.key,
-                model: &model,
-                idle: provider.timeout,
-                max_reply,
-            };
+            let call = provider.call(url, &model, provider.timeout, max_reply);
             return stream::chat_once(call, &req).await;
         }
         let built = self.built(&provider, &model, &req)?;
@@ -330,14 +343,7 @@ impl Models {
         let (provider, model) = self.split(&req.model)?;
         match &provider.chat_completions_url {
             Some(url) => {
-                let call = stream::Call {
-                    client: client(),
-                    url,
-                    key: &provider.key,
-                    model: &model,
-                    idle,
-                    max_reply,
-                };
+                let call = provider.call(url, &model, idle, max_reply);
                 stream::chat_completions(call, &req, pieces).await
             }
             None => {
@@ -359,18 +365,11 @@ impl Models {
         let (provider, model) = self.split(&model)?;
         if let (Some(_), Some(base)) = (&provider.chat_completions_url, &provider.base_url) {
             let url = format!("{base}/embeddings");
-            let call = stream::Call {
-                client: client(),
-                url: &url,
-                key: &provider.key,
-                model: &model,
-                idle: provider.timeout,
-                max_reply,
-            };
+            let call = provider.call(&url, &model, provider.timeout, max_reply);
             return stream::embeddings(call, &provider.name, &texts).await;
         }
         let mut b = LLMBuilder::new()
-            .backend(embed_backend(&provider))
+            .backend(provider.backend.clone())
             .api_key(provider.key.clone())
             .model(model)
             .timeout_seconds(provider.timeout.as_secs().max(1));
@@ -606,12 +605,6 @@ fn provider(name: &str, pc: &ProviderConfig) -> std::result::Result<Provider, St
             .filter(|s| *s > 0.0)
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64),
     })
-}
-
-/// Embeddings through llm: the kinds that are not chat-completions servers
-/// (those answer at `/embeddings`, read by our own HTTP).
-fn embed_backend(p: &Provider) -> LLMBackend {
-    p.backend.clone()
 }
 
 fn embed_base(p: &Provider) -> Option<String> {
