@@ -303,6 +303,10 @@ impl crate::value::Limiter for Session {
     fn over_memory(&self) -> Error {
         self.trip(ErrorCode::LimitMemory)
     }
+
+    fn memory_left(&self) -> Option<usize> {
+        Session::memory_left(self)
+    }
 }
 
 /// When a run's time is up: its start plus its time limit, plus the time it

@@ -399,6 +399,8 @@ pub trait Limiter {
     fn check(&self) -> Result<(), Error>;
     /// Trips `limit.memory` and returns the error to raise.
     fn over_memory(&self) -> Error;
+    /// The bytes the spell may still take, if it has a memory cap.
+    fn memory_left(&self) -> Option<usize>;
 }
 
 /// Counts the host's work on a spell's value (converting it, encoding it,

@@ -523,6 +523,87 @@ export default out;
 }
 
 #[test]
+fn rhai_text_sorting_and_printing_answer_as_plain_rhai() {
+    // Every built-in llmspell replaces to keep it within the limits
+    // (engine/rhai_lib.rs), over its edge cases, against Rhai's own.
+    let d = tempfile::tempdir().unwrap();
+    let src = r#"
+let out = [];
+fn show(x) { to_debug(x) }
+for t in ["", "aXbXc", "XX", "héllo wörld", "abc"] {
+    let a = t; a.replace("X", "--"); out.push(a);
+    let b = t; b.replace("", "."); out.push(b);
+    let c = t; c.replace('X', 'y'); out.push(c);
+    let e = t; e.replace("X", 'z'); out.push(e);
+    let f = t; f.replace('l', "LL"); out.push(f);
+    for n in [-1, 0, 1, 2, 3, 100] {
+        out.push(show(t.split("X", n))); out.push(show(t.split_rev("X", n)));
+        out.push(show(t.split('X', n))); out.push(show(t.split_rev('X', n)));
+        out.push(show(t.split("", n)));
+    }
+    out.push(show(t.split("X"))); out.push(show(t.split_rev("X")));
+    out.push(show(t.split('X'))); out.push(show(t.split_rev('X')));
+    out.push(show(t.split(""))); out.push(show(t.split("q"))); out.push(show(t.split(" ")));
+    out.push(show(t.split())); out.push(show(t.to_chars()));
+}
+out.push(show("  a  b\tc ".split())); out.push(show("   ".split()));
+let bl = blob(3, 7); bl.push(255); out.push(show(bl.to_array())); out.push(show(blob().to_array()));
+let nested = [1, "two\n\"q\"", 'c', 3.5, (), true, [[], #{}], #{b: [1, #{c: "x"}], a: ()}, bl, Fn("f"), Fn("g").curry(1, "s")];
+out.push(nested.to_string()); out.push(nested.to_debug()); out.push(`${nested}`); out.push(debug(nested));
+out.push("pre " + nested); out.push(show("tab\there \x07"));
+let m = #{z: 1, a: [1, 2.5, "s", (), true, bl], n: #{x: Fn("f"), y: Fn("g").curry(2, [3])}, "q k": 'c'};
+out.push(m.to_string()); out.push(m.to_debug()); out.push(`${m}`); out.push(m.to_json()); out.push(#{}.to_json());
+let d1 = [1, 1, 2, "2", "2", 2.0, 2.0, [1], [1], (), (), 3]; d1.dedup(); out.push(show(d1));
+let d2 = [1, 2, 4, 3, 5, 5, 10]; d2.dedup(|a, b| a >= b); out.push(show(d2));
+let d3 = [1, 2, 3, 4]; d3.dedup(|a, b| { throw "no" }); out.push(show(d3));
+let d4 = [1, 1, 2]; d4.dedup(|a, b| 42); out.push(show(d4));
+let e = []; e.dedup(); e.dedup(|a, b| true); out.push(show(e));
+let s1 = [5, 3, 9, 1, 7]; s1.sort(|a, b| a - b); out.push(show(s1));
+let s2 = [5, 3, 9, 1, 7]; s2.sort(|a, b| a > b); out.push(show(s2));
+let s3 = [5, "a", 3, 'c', 1.5, ()]; s3.sort(|a, b| "x"); out.push(show(s3.map(|x| type_of(x))));
+let s4 = [3, 1, 2]; s4.sort(|a, b| { throw "no" }); out.push(show(s4.map(|x| type_of(x))));
+let s5 = [3, 1, 2]; s5.sort_by(|a, b| b - a); out.push(show(s5));
+let s6 = [3, 1, 2]; out.push(show(s6.order(|a, b| a - b))); out.push(show(s6.order_by(|a, b| b - a))); out.push(show(s6));
+let inc = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
+let bad = "sorted"; try { inc.sort(|a, b| 1); } catch (err) { bad = `${err}`; } out.push(bad);
+let p = []; p.pad(3, [1, [2]]); out.push(show(p)); let p2 = []; p2.pad(2, #{a: blob(2)}); out.push(show(p2));
+out.reduce(|s, x| s + "\n" + x, "")
+"#;
+    let plain: String = rhai::Engine::new().eval(src).unwrap();
+    let out = Runtime::new().run(&spell("text.rhai", src, d.path()), &opts(d.path()));
+    let ours = out.result.unwrap();
+    let ours = ours.as_str().unwrap();
+    for (i, (a, b)) in plain.lines().zip(ours.lines()).enumerate() {
+        assert_eq!(b, a, "line {i} differs from plain Rhai");
+    }
+    assert_eq!(ours, plain);
+
+    // `print` of an array or a map shows what Rhai's `print` shows.
+    let printed = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let mut o = opts(d.path());
+    let sink = printed.clone();
+    o.output = Arc::new(move |b: &[u8]| {
+        let mut sink = sink.lock().unwrap();
+        sink.extend_from_slice(b);
+        sink.push(b'\n');
+    });
+    let src = r#"let m = #{b: [1, "x\n"], a: ()}; print(m); print([m, 'c', 2.0]);"#;
+    Runtime::new()
+        .run(&spell("print.rhai", src, d.path()), &o)
+        .result
+        .unwrap();
+    let mut plain_engine = rhai::Engine::new();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let lines = seen.clone();
+    plain_engine.on_print(move |t| lines.lock().unwrap().push_str(&format!("{t}\n")));
+    plain_engine.run(src).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&printed.lock().unwrap()),
+        *seen.lock().unwrap()
+    );
+}
+
+#[test]
 fn rhai_array_searches_answer_as_plain_rhai() {
     let d = tempfile::tempdir().unwrap();
     let src = r#"

@@ -9,6 +9,7 @@ mod lua;
 mod lua_lib;
 mod lua_pattern;
 mod rhai;
+mod rhai_lib;
 
 use std::fmt;
 use std::path::Path;

@@ -21,6 +21,7 @@ use rhai::{
     ParseErrorType, Position, Scope, AST,
 };
 
+use super::rhai_lib::{container_text, runtime_error, RhaiResult};
 use super::Engine;
 use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
@@ -78,8 +79,6 @@ struct Shared {
     /// bridge call cannot see the scope, so a pause at one shows these.
     locals: RefCell<Vec<(String, Dynamic)>>,
 }
-
-type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
 
 impl RhaiEngine {
     pub fn new(session: Rc<Session>) -> Result<Self> {
@@ -375,10 +374,8 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
         n => (n as usize).min(MAX_CALL_LEVELS),
     });
     let cap = l.memory_bytes();
-    if let Some(cap) = cap {
-        guard_sizes(rhai, s, cap);
-    }
-    guard_comparisons(rhai, s);
+    let limiter: Rc<dyn crate::value::Limiter> = s.clone();
+    super::rhai_lib::install(rhai, &limiter, cap);
     let counting = cap.is_some() && crate::alloc::installed();
     let base = crate::alloc::thread_live_bytes();
     if counting {
@@ -394,7 +391,13 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     let stop = s.stop.clone();
     let deadline = s.deadline.clone();
     let tripped = Cell::new(false);
-    rhai.on_progress(move |ops| {
+    // Our own count of operations: Rhai's restarts from the caller's for
+    // each callback a built-in calls (`map`, `sort`), so a short callback
+    // may never reach a multiple of the check interval.
+    let counted = Cell::new(0u64);
+    rhai.on_progress(move |_| {
+        let ops = counted.get() + 1;
+        counted.set(ops);
         let code = if stop.is_stopped() {
             stop.reason()
         } else if ops > max_ops {
@@ -413,232 +416,6 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
         }
         Some(Dynamic::from(stop.reason().unwrap_or(code).as_str()))
     });
-}
-
-/// Rhai's own size limits re-measure a whole container on every change,
-/// which makes building a large array quadratic, so they stay off. The
-/// memory cap (checked on every operation) bounds growth step by step;
-/// these overrides stop the built-ins that make one huge value in a single
-/// call before the allocation happens, since a failed allocation would
-/// abort the process.
-fn guard_sizes(rhai: &mut Rhai, s: &Rc<Session>, cap: usize) {
-    /// `len` items of `each` bytes as a length, or `limit.memory` when
-    /// that would pass what is left under the cap.
-    fn length(s: &Session, len: rhai::INT, each: usize, cap: usize) -> RhaiResult<usize> {
-        let len = usize::try_from(len).unwrap_or(0);
-        let left = s.memory_left().unwrap_or(cap).min(cap);
-        if len.saturating_mul(each) > left {
-            return Err(runtime_error(
-                &s.trip(ErrorCode::LimitMemory),
-                Position::NONE,
-            ));
-        }
-        Ok(len)
-    }
-    let s1 = s.clone();
-    rhai.register_fn(
-        "pad",
-        move |text: &mut ImmutableString, len: rhai::INT, c: char| -> RhaiResult<()> {
-            let len = length(&s1, len, c.len_utf8(), cap)?;
-            let have = text.chars().count();
-            if len > have {
-                repeat_into(text, c.encode_utf8(&mut [0; 4]), len - have);
-            }
-            Ok(())
-        },
-    );
-    let s2 = s.clone();
-    rhai.register_fn(
-        "pad",
-        move |text: &mut ImmutableString,
-              len: rhai::INT,
-              padding: ImmutableString|
-              -> RhaiResult<()> {
-            let widest = padding.chars().map(char::len_utf8).max().unwrap_or(1);
-            let len = length(&s2, len, widest, cap)?;
-            let have = text.chars().count();
-            let each = padding.chars().count();
-            if len > have && each > 0 {
-                let need = len - have;
-                repeat_into(text, &padding, need / each);
-                text.make_mut().extend(padding.chars().take(need % each));
-            }
-            Ok(())
-        },
-    );
-    let s3 = s.clone();
-    rhai.register_fn(
-        "pad",
-        move |array: &mut rhai::Array, len: rhai::INT, item: Dynamic| -> RhaiResult<()> {
-            let len = length(&s3, len, std::mem::size_of::<Dynamic>(), cap)?;
-            if len > array.len() {
-                array.resize(len, item);
-            }
-            Ok(())
-        },
-    );
-    let s4 = s.clone();
-    rhai.register_fn(
-        "pad",
-        move |blob: &mut rhai::Blob, len: rhai::INT, value: rhai::INT| -> RhaiResult<()> {
-            let len = length(&s4, len, 1, cap)?;
-            if len > blob.len() {
-                blob.resize(len, value as u8);
-            }
-            Ok(())
-        },
-    );
-    let s5 = s.clone();
-    rhai.register_fn("blob", move |len: rhai::INT| -> RhaiResult<rhai::Blob> {
-        let len = length(&s5, len, 1, cap)?;
-        Ok(vec![0u8; len])
-    });
-    let s6 = s.clone();
-    rhai.register_fn(
-        "blob",
-        move |len: rhai::INT, value: rhai::INT| -> RhaiResult<rhai::Blob> {
-            let len = length(&s6, len, 1, cap)?;
-            Ok(vec![value as u8; len])
-        },
-    );
-}
-
-/// Rhai's array searches and comparisons call `==` for each element
-/// natively, where no operation is counted: over a million elements one
-/// call runs for seconds that no limit sees. These are Rhai's own, with
-/// the same comparisons and results, asking the limits every
-/// [`COMPARE_CHECK_EVERY`] elements.
-fn guard_comparisons(rhai: &mut Rhai, s: &Rc<Session>) {
-    /// `a == b` as Rhai's array functions decide it: an `==` that does
-    /// not exist between two different types is `false`.
-    fn equal(ctx: &NativeCallContext, a: &mut Dynamic, b: &mut Dynamic) -> RhaiResult<bool> {
-        match ctx.call_native_fn_raw("==", true, &mut [a, b]) {
-            Ok(v) => Ok(v.as_bool().unwrap_or(false)),
-            Err(err) => match *err {
-                EvalAltResult::ErrorFunctionNotFound(ref sig, ..)
-                    if sig.starts_with("==") && a.type_id() != b.type_id() =>
-                {
-                    Ok(false)
-                }
-                _ => Err(err),
-            },
-        }
-    }
-    fn position(
-        s: &Session,
-        ctx: &NativeCallContext,
-        array: &mut rhai::Array,
-        value: &Dynamic,
-        start: usize,
-    ) -> RhaiResult<Option<usize>> {
-        for (i, item) in array.iter_mut().enumerate().skip(start) {
-            if i % COMPARE_CHECK_EVERY == 0 {
-                check_limits(s)?;
-            }
-            if equal(ctx, item, &mut value.clone())? {
-                return Ok(Some(i));
-            }
-        }
-        Ok(None)
-    }
-    /// A position as `index_of` answers it: -1 for none.
-    fn index(at: Option<usize>) -> rhai::INT {
-        at.map_or(-1, |i| rhai::INT::try_from(i).unwrap_or(rhai::INT::MAX))
-    }
-    fn check_limits(s: &Session) -> RhaiResult<()> {
-        crate::value::Limiter::check(s).map_err(|e| runtime_error(&e, Position::NONE))
-    }
-    let s1 = s.clone();
-    rhai.register_fn(
-        "contains",
-        move |ctx: NativeCallContext,
-              array: &mut rhai::Array,
-              value: Dynamic|
-              -> RhaiResult<bool> { Ok(position(&s1, &ctx, array, &value, 0)?.is_some()) },
-    );
-    let s2 = s.clone();
-    rhai.register_fn(
-        "index_of",
-        move |ctx: NativeCallContext,
-              array: &mut rhai::Array,
-              value: Dynamic|
-              -> RhaiResult<rhai::INT> { position(&s2, &ctx, array, &value, 0).map(index) },
-    );
-    let s3 = s.clone();
-    rhai.register_fn(
-        "index_of",
-        move |ctx: NativeCallContext,
-              array: &mut rhai::Array,
-              value: Dynamic,
-              start: rhai::INT|
-              -> RhaiResult<rhai::INT> {
-            // As Rhai counts `start`: from the end when negative.
-            let len = array.len();
-            let start = if start < 0 {
-                len.saturating_sub(usize::try_from(start.unsigned_abs()).unwrap_or(usize::MAX))
-            } else {
-                usize::try_from(start).unwrap_or(usize::MAX)
-            };
-            if start >= len {
-                return Ok(-1);
-            }
-            position(&s3, &ctx, array, &value, start).map(index)
-        },
-    );
-    fn arrays_equal(
-        s: &Session,
-        ctx: &NativeCallContext,
-        a: &mut rhai::Array,
-        mut b: rhai::Array,
-    ) -> RhaiResult<bool> {
-        if a.len() != b.len() {
-            return Ok(false);
-        }
-        for (i, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
-            if i % COMPARE_CHECK_EVERY == 0 {
-                check_limits(s)?;
-            }
-            if !equal(ctx, x, y)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-    let s4 = s.clone();
-    rhai.register_fn(
-        "==",
-        move |ctx: NativeCallContext, a: &mut rhai::Array, b: rhai::Array| -> RhaiResult<bool> {
-            arrays_equal(&s4, &ctx, a, b)
-        },
-    );
-    let s5 = s.clone();
-    rhai.register_fn(
-        "!=",
-        move |ctx: NativeCallContext, a: &mut rhai::Array, b: rhai::Array| -> RhaiResult<bool> {
-            arrays_equal(&s5, &ctx, a, b).map(|e| !e)
-        },
-    );
-}
-
-/// Elements compared between two looks at the limits.
-const COMPARE_CHECK_EVERY: usize = 1024;
-
-/// Appends `unit` `times` times in blocks of about 64 KiB: no second copy
-/// of the result, and no char-by-char loop (10^8 characters pushed one by
-/// one take seconds in a debug build).
-fn repeat_into(text: &mut ImmutableString, unit: &str, times: usize) {
-    if unit.is_empty() || times == 0 {
-        return;
-    }
-    let text = text.make_mut();
-    let per_block = (64 << 10) / unit.len() + 1;
-    let block = unit.repeat(per_block.min(times));
-    let mut left = times;
-    while left >= per_block {
-        text.push_str(&block);
-        left -= per_block;
-    }
-    text.push_str(&block[..left * unit.len()]);
 }
 
 fn bridges(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>) {
@@ -710,10 +487,13 @@ fn register_print(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, id: usi
             let s = s.clone();
             let shared = shared.clone();
             rhai.register_fn("print", move |ctx: NativeCallContext, v: $t| {
-                let v = Dynamic::from(v);
-                let text = match v.read_lock::<ImmutableString>() {
-                    Some(t) => t.to_string(),
-                    None => v.to_string(),
+                let mut v = Dynamic::from(v);
+                let text = match v.read_lock::<ImmutableString>().map(|t| t.to_string()) {
+                    Some(t) => t,
+                    None => match container_text(&*s, &ctx, &mut v)? {
+                        Some(text) => text,
+                        None => v.to_string(),
+                    },
                 };
                 call_bridge(&ctx, &s, &shared, id, std::iter::once(&Dynamic::from(text))).map(|_| ())
             });
@@ -768,22 +548,6 @@ fn call_bridge<'a>(
             None => Ok(to_rhai(v)),
         },
         Err(e) => Err(runtime_error(&e, pos)),
-    }
-}
-
-/// A coded error as Rhai sees it: `try/catch` gets the text `code: message`;
-/// a stop or limit terminates the script instead, which no catch can hold.
-fn runtime_error(e: &Error, pos: Position) -> Box<EvalAltResult> {
-    if e.code.is_fatal() {
-        Box::new(EvalAltResult::ErrorTerminated(
-            Dynamic::from(e.code.as_str()),
-            pos,
-        ))
-    } else {
-        Box::new(EvalAltResult::ErrorRuntime(
-            Dynamic::from(e.to_string()),
-            pos,
-        ))
     }
 }
 
