@@ -551,6 +551,7 @@ let bl = blob(3, 7); bl.push(255); out.push(show(bl.to_array())); out.push(show(
 let nested = [1, "two\n\"q\"", 'c', 3.5, (), true, [[], #{}], #{b: [1, #{c: "x"}], a: ()}, bl, Fn("f"), Fn("g").curry(1, "s")];
 out.push(nested.to_string()); out.push(nested.to_debug()); out.push(`${nested}`); out.push(debug(nested));
 out.push("pre " + nested); out.push(show("tab\there \x07"));
+for n in [0, 1, 7, 8, 9, 16, 17] { let b = blob(n, 0xa5); b.push(n); out.push(b.to_string()); out.push(`${b}`); out.push(show([b])); out.push(debug(b)); }
 let m = #{z: 1, a: [1, 2.5, "s", (), true, bl], n: #{x: Fn("f"), y: Fn("g").curry(2, [3])}, "q k": 'c'};
 out.push(m.to_string()); out.push(m.to_debug()); out.push(`${m}`); out.push(m.to_json()); out.push(#{}.to_json());
 let d1 = [1, 1, 2, "2", "2", 2.0, 2.0, [1], [1], (), (), 3]; d1.dedup(); out.push(show(d1));
@@ -587,7 +588,7 @@ out.reduce(|s, x| s + "\n" + x, "")
         sink.extend_from_slice(b);
         sink.push(b'\n');
     });
-    let src = r#"let m = #{b: [1, "x\n"], a: ()}; print(m); print([m, 'c', 2.0]);"#;
+    let src = r#"let m = #{b: [1, "x\n"], a: ()}; print(m); print([m, 'c', 2.0]); print(blob(10, 0x0f));"#;
     Runtime::new()
         .run(&spell("print.rhai", src, d.path()), &o)
         .result

@@ -708,6 +708,24 @@ fn format_map(t: &mut Text, ctx: &NativeCallContext, m: &mut rhai::Map) -> RhaiR
     t.push("}")
 }
 
+/// Rhai's text of a blob: its bytes in hex, a space after each eight.
+fn format_blob(t: &mut Text, b: &rhai::Blob) -> RhaiResult<()> {
+    t.push("[")?;
+    for (i, eight) in b.chunks(8).enumerate() {
+        if i > 0 {
+            t.push(" ")?;
+        }
+        let mut hex = [0u8; 16];
+        for (j, byte) in eight.iter().enumerate() {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            hex[2 * j] = DIGITS[usize::from(byte >> 4)];
+            hex[2 * j + 1] = DIGITS[usize::from(byte & 15)];
+        }
+        t.push(std::str::from_utf8(&hex[..2 * eight.len()]).unwrap_or_default())?;
+    }
+    t.push("]")
+}
+
 /// One element as Rhai's `print_with_func(to_debug)` gives it.
 fn format_element(t: &mut Text, ctx: &NativeCallContext, x: &mut Dynamic) -> RhaiResult<()> {
     if let Some(mut a) = x.write_lock::<rhai::Array>() {
@@ -715,6 +733,9 @@ fn format_element(t: &mut Text, ctx: &NativeCallContext, x: &mut Dynamic) -> Rha
     }
     if let Some(mut m) = x.write_lock::<rhai::Map>() {
         return format_map(t, ctx, &mut m);
+    }
+    if let Some(b) = x.read_lock::<rhai::Blob>() {
+        return format_blob(t, &b);
     }
     match ctx.call_native_fn_raw("to_debug", true, &mut [x]) {
         Ok(v) if v.is_string() => t.push(&v.into_immutable_string().unwrap_or_default()),
@@ -727,14 +748,14 @@ fn format_element(t: &mut Text, ctx: &NativeCallContext, x: &mut Dynamic) -> Rha
     }
 }
 
-/// The text `print(x)` shows for an array or a map, as Rhai makes it;
+/// The text `print(x)` shows for an array, a map or a blob, as Rhai makes it;
 /// `None` for any other value.
 pub(super) fn container_text(
     s: &dyn Limiter,
     ctx: &NativeCallContext,
     d: &mut Dynamic,
 ) -> RhaiResult<Option<String>> {
-    if !d.is_array() && !d.is_map() {
+    if !d.is_array() && !d.is_map() && !d.is_blob() {
         return Ok(None);
     }
     let mut t = Text::new(s);
@@ -824,6 +845,14 @@ fn guard_printing(rhai: &mut Rhai, s: &Rc<dyn Limiter>) {
                 t.made(made)
             },
         );
+    }
+    for name in ["to_string", "to_debug", "debug"] {
+        let s5 = s.clone();
+        rhai.register_fn(name, move |b: &mut rhai::Blob| -> ImmutableString {
+            let mut t = Text::new(&*s5);
+            let made = format_blob(&mut t, b);
+            t.made(made)
+        });
     }
     for name in ["to_debug", "debug"] {
         let s3 = s.clone();
