@@ -550,7 +550,9 @@ out.push(show("  a  b\tc ".split())); out.push(show("   ".split()));
 let bl = blob(3, 7); bl.push(255); out.push(show(bl.to_array())); out.push(show(blob().to_array()));
 let nested = [1, "two\n\"q\"", 'c', 3.5, (), true, [[], #{}], #{b: [1, #{c: "x"}], a: ()}, bl, Fn("f"), Fn("g").curry(1, "s")];
 out.push(nested.to_string()); out.push(nested.to_debug()); out.push(`${nested}`); out.push(debug(nested));
-out.push("pre " + nested); out.push(show("tab\there \x07"));
+out.push("pre " + nested); out.push(nested + " post"); out.push(show("tab\there \x07"));
+let j = "j:"; j += nested; j += #{k: [1]}; j.append([2, "x"]); j.append(#{}); out.push(j);
+out.push("m " + #{a: 'c'}); out.push(#{a: "q"} + " m"); out.push(show(nested));
 for n in [0, 1, 7, 8, 9, 16, 17] { let b = blob(n, 0xa5); b.push(n); out.push(b.to_string()); out.push(`${b}`); out.push(show([b])); out.push(debug(b)); }
 let m = #{z: 1, a: [1, 2.5, "s", (), true, bl], n: #{x: Fn("f"), y: Fn("g").curry(2, [3])}, "q k": 'c'};
 out.push(m.to_string()); out.push(m.to_debug()); out.push(`${m}`); out.push(m.to_json()); out.push(#{}.to_json());

@@ -862,6 +862,42 @@ fn guard_printing(rhai: &mut Rhai, s: &Rc<dyn Limiter>) {
             t.made(made)
         });
     }
+    // A string joined with an array or a map: Rhai's own `+` prints the
+    // value through a call whose failure it answers by printing it
+    // natively, unchecked; these make the text themselves.
+    fn joined(
+        s: &dyn Limiter,
+        ctx: &NativeCallContext,
+        before: &str,
+        value: &mut Dynamic,
+        after: &str,
+    ) -> RhaiResult<ImmutableString> {
+        let mut t = Text::new(s);
+        t.push(before)?;
+        format_element(&mut t, ctx, value)?;
+        t.push(after)?;
+        Ok(t.out.into())
+    }
+    macro_rules! join_with {
+        ($($t:ty),*) => {$({
+            let s1 = s.clone();
+            rhai.register_fn("+", move |ctx: NativeCallContext, text: &mut ImmutableString, v: $t| {
+                joined(&*s1, &ctx, text, &mut Dynamic::from(v), "")
+            });
+            let s2 = s.clone();
+            rhai.register_fn("+", move |ctx: NativeCallContext, v: $t, text: ImmutableString| {
+                joined(&*s2, &ctx, "", &mut Dynamic::from(v), &text)
+            });
+            for name in ["+=", "append"] {
+                let s3 = s.clone();
+                rhai.register_fn(name, move |ctx: NativeCallContext, text: &mut ImmutableString, v: $t| {
+                    *text = joined(&*s3, &ctx, text, &mut Dynamic::from(v), "")?;
+                    Ok::<(), Box<EvalAltResult>>(())
+                });
+            }
+        })*};
+    }
+    join_with!(rhai::Array, rhai::Map);
     let s4 = s.clone();
     rhai.register_fn("to_json", move |m: &mut rhai::Map| -> RhaiResult<String> {
         let mut t = Text::new(&*s4);
