@@ -823,43 +823,34 @@ fn json_list<T>(
     t.push("]")
 }
 
-/// Rhai's text of arrays, maps and strings (`to_string`, `to_debug`,
-/// `debug`, interpolation) and a map's `to_json`, made as [`Text`].
+/// Rhai's text of arrays, maps, blobs and strings (`to_string`,
+/// `to_debug`, `debug`, interpolation, a string `+` one of them) and a
+/// map's `to_json`, made as [`Text`].
 fn guard_printing(rhai: &mut Rhai, s: &Rc<dyn Limiter>) {
-    for name in ["to_string", "to_debug", "debug"] {
-        let s1 = s.clone();
-        rhai.register_fn(
-            name,
-            move |ctx: NativeCallContext, a: &mut rhai::Array| -> ImmutableString {
-                let mut t = Text::new(&*s1);
-                let made = format_array(&mut t, &ctx, a);
-                t.made(made)
-            },
-        );
-        let s2 = s.clone();
-        rhai.register_fn(
-            name,
-            move |ctx: NativeCallContext, m: &mut rhai::Map| -> ImmutableString {
-                let mut t = Text::new(&*s2);
-                let made = format_map(&mut t, &ctx, m);
-                t.made(made)
-            },
-        );
+    /// The text `make` writes, or an empty one on a stop (see [`Text::made`]).
+    fn text_of(s: &dyn Limiter, make: impl FnOnce(&mut Text) -> RhaiResult<()>) -> ImmutableString {
+        let mut t = Text::new(s);
+        let made = make(&mut t);
+        t.made(made)
     }
     for name in ["to_string", "to_debug", "debug"] {
-        let s5 = s.clone();
-        rhai.register_fn(name, move |b: &mut rhai::Blob| -> ImmutableString {
-            let mut t = Text::new(&*s5);
-            let made = format_blob(&mut t, b);
-            t.made(made)
+        let s1 = s.clone();
+        rhai.register_fn(name, move |ctx: NativeCallContext, a: &mut rhai::Array| {
+            text_of(&*s1, |t| format_array(t, &ctx, a))
+        });
+        let s2 = s.clone();
+        rhai.register_fn(name, move |ctx: NativeCallContext, m: &mut rhai::Map| {
+            text_of(&*s2, |t| format_map(t, &ctx, m))
+        });
+        let s3 = s.clone();
+        rhai.register_fn(name, move |b: &mut rhai::Blob| {
+            text_of(&*s3, |t| format_blob(t, b))
         });
     }
     for name in ["to_debug", "debug"] {
-        let s3 = s.clone();
-        rhai.register_fn(name, move |text: &mut ImmutableString| -> ImmutableString {
-            let mut t = Text::new(&*s3);
-            let made = t.write(format_args!("{:?}", text.as_str()));
-            t.made(made)
+        let s4 = s.clone();
+        rhai.register_fn(name, move |text: &mut ImmutableString| {
+            text_of(&*s4, |t| t.write(format_args!("{:?}", text.as_str())))
         });
     }
     // A string joined with an array or a map: Rhai's own `+` prints the
@@ -898,9 +889,9 @@ fn guard_printing(rhai: &mut Rhai, s: &Rc<dyn Limiter>) {
         })*};
     }
     join_with!(rhai::Array, rhai::Map);
-    let s4 = s.clone();
+    let s5 = s.clone();
     rhai.register_fn("to_json", move |m: &mut rhai::Map| -> RhaiResult<String> {
-        let mut t = Text::new(&*s4);
+        let mut t = Text::new(&*s5);
         json_map(&mut t, m)?;
         Ok(t.out)
     });
