@@ -552,6 +552,11 @@ let nested = [1, "two\n\"q\"", 'c', 3.5, (), true, [[], #{}], #{b: [1, #{c: "x"}
 out.push(nested.to_string()); out.push(nested.to_debug()); out.push(`${nested}`); out.push(debug(nested));
 out.push("pre " + nested); out.push(nested + " post"); out.push(show("tab\there \x07"));
 let j = "j:"; j += nested; j += #{k: [1]}; j.append([2, "x"]); j.append(#{}); out.push(j);
+out.push(`a${1}b${ {let q = #{k: [2]}; q} }c${`in${[3, "x"]}${'c'}`}d${()}${2.5}${"s"}${ #{} }${true}`);
+out.push(`
+${nested[0]} ${
+  nested[1]
+}`);
 out.push("m " + #{a: 'c'}); out.push(#{a: "q"} + " m"); out.push(show(nested));
 for n in [0, 1, 7, 8, 9, 16, 17] { let b = blob(n, 0xa5); b.push(n); out.push(b.to_string()); out.push(`${b}`); out.push(show([b])); out.push(debug(b)); }
 let m = #{z: 1, a: [1, 2.5, "s", (), true, bl], n: #{x: Fn("f"), y: Fn("g").curry(2, [3])}, "q k": 'c'};
@@ -580,6 +585,22 @@ out.reduce(|s, x| s + "\n" + x, "")
         assert_eq!(b, a, "line {i} differs from plain Rhai");
     }
     assert_eq!(ours, plain);
+
+    // The `${}` segments llmspell rewrites keep every line where it was.
+    let src = "let a = [1];\nlet t = `${a} ${ {\n a.len() } }`;\nlet u = `x${t}`;\nno_such_fn(u);";
+    let out = Runtime::new().run(&spell("lines.rhai", src, d.path()), &opts(d.path()));
+    let err = out.result.unwrap_err();
+    assert_eq!(err.location.as_ref().map(|l| l.line), Some(5), "{err:?}");
+
+    // An `eval`'d source cannot be rewritten: its interpolations are refused,
+    // the rest of `eval` works.
+    let src = "let a = [1];\nlet n = eval(\"a.len() + 1\");\neval(\"`x${a}`\")";
+    let out = Runtime::new().run(&spell("eval.rhai", src, d.path()), &opts(d.path()));
+    let err = out.result.unwrap_err();
+    assert!(err.message.contains("sandbox.denied"), "{err:?}");
+    let src = "let a = [1];\neval(\"a.len() + 1\")";
+    let out = Runtime::new().run(&spell("eval.rhai", src, d.path()), &opts(d.path()));
+    assert_eq!(out.result.unwrap(), serde_json::json!(2));
 
     // `print` of an array or a map shows what Rhai's `print` shows.
     let printed = Arc::new(Mutex::new(Vec::<u8>::new()));

@@ -67,6 +67,8 @@ pub(crate) struct RhaiEngine {
     ast: AST,
     shared: Rc<Shared>,
     prelude: AST,
+    /// Where the spell's `${}` segments are, found as it is parsed.
+    segments: Rc<Segments>,
 }
 
 /// What waiting bridges' bodies need to call script functions: the engine
@@ -87,10 +89,12 @@ impl RhaiEngine {
             p.register_into_engine(&mut rhai);
         });
         limits(&mut rhai, &session);
+        let segments = Rc::new(Segments::default());
         allow_keyword_members(
             &mut rhai,
             modules_with_call(&session.registry),
             Some(parse_limits(&session)),
+            Some(segments.clone()),
         );
         let shared = Rc::new(Shared::default());
         bridges(&mut rhai, &session, &shared);
@@ -110,6 +114,7 @@ impl RhaiEngine {
         *shared.rhai.borrow_mut() = Rc::downgrade(&rhai);
         Ok(RhaiEngine {
             prelude,
+            segments,
             rhai,
             session,
             scope: Scope::new(),
@@ -119,19 +124,52 @@ impl RhaiEngine {
     }
 
     fn compile(&self, name: &str, source: &str) -> Result<AST> {
-        let mut ast = self
-            .rhai
-            .compile_with_scope(&self.scope, source)
-            .map_err(|e| {
-                // A parse stopped by a limit ends with that limit.
-                match self.session.stop.reason() {
-                    Some(code) => self.session.stop_error(code),
-                    None => parse_error(&e, name),
-                }
-            })?;
+        let with_text;
+        let source = match self.interpolations(source) {
+            Some(rewritten) => {
+                with_text = rewritten;
+                &with_text
+            }
+            None => source,
+        };
+        // Interpolations are ours to rewrite in this parse; in any other
+        // (an `eval`'s) they are refused.
+        self.segments.parse.set(Parse::Rewritten);
+        let compiled = self.rhai.compile_with_scope(&self.scope, source);
+        self.segments.parse.set(Parse::Eval);
+        let mut ast = compiled.map_err(|e| {
+            // A parse stopped by a limit ends with that limit.
+            match self.session.stop.reason() {
+                Some(code) => self.session.stop_error(code),
+                None => parse_error(&e, name),
+            }
+        })?;
         ast = self.prelude.merge(&ast);
         ast.set_source(name);
         Ok(ast)
+    }
+
+    /// The source with each `${ ... }` segment of an interpolated string
+    /// turned into `${llmspell_text({ ... })}`, when it has any; `None`
+    /// when it has none or does not parse (the real compile says why).
+    /// Rhai prints a segment that is not a string with its own
+    /// `to_string`, and when a limit stops that call as it begins, prints
+    /// the value natively instead, unchecked: an array of many references
+    /// to one long string then takes gigabytes. `llmspell_text` makes the
+    /// text as the limits allow, so Rhai only ever copies a string. The
+    /// rewrite keeps every line where it was.
+    fn interpolations(&self, source: &str) -> Option<String> {
+        if !source.contains("${") {
+            return None;
+        }
+        self.segments.parse.set(Parse::Recording);
+        let parsed = self.rhai.compile_with_scope(&self.scope, source);
+        self.segments.parse.set(Parse::Rewritten);
+        let braces = self.segments.take();
+        if parsed.is_err() || braces.is_empty() {
+            return None;
+        }
+        rewrite_segments(source, &braces)
     }
 
     fn run(&mut self, ast: &AST) -> Result<Value> {
@@ -164,7 +202,10 @@ impl Engine for RhaiEngine {
     }
 
     fn is_incomplete(&self, source: &str) -> bool {
-        match self.rhai.compile_with_scope(&self.scope, source) {
+        self.segments.parse.set(Parse::Rewritten);
+        let compiled = self.rhai.compile_with_scope(&self.scope, source);
+        self.segments.parse.set(Parse::Eval);
+        match compiled {
             Ok(_) => false,
             Err(e) => {
                 matches!(
@@ -189,13 +230,121 @@ impl Engine for RhaiEngine {
     }
 }
 
-/// `log.debug(...)`, `agent.new(...)`: `debug` and `new` are Rhai keywords
-/// that cannot be called as methods, so after a `.` the tokenizer is told
-/// they are plain names. And Rhai takes any `x.call(f, ...)` to mean "call
-/// the function pointer f": after a bridge module that has a `call`
-/// (`tool.call`), the name is changed to [`CALL_ALIAS`], which the bridge is
-/// registered under as well.
-///
+/// A place in a source: (line, column), from 1, in chars.
+type At = (usize, usize);
+/// A `${}` segment's `{` and `}`.
+type Braces = (At, At);
+
+/// What the parse under way is, for the `${}` segments in it.
+#[derive(Clone, Copy, Default, PartialEq)]
+enum Parse {
+    /// A source the spell hands Rhai's `eval`: it cannot be rewritten, so
+    /// an interpolation in it is refused.
+    #[default]
+    Eval,
+    /// [`RhaiEngine::interpolations`] finding the segments.
+    Recording,
+    /// The spell's own source, rewritten when it had segments.
+    Rewritten,
+}
+
+/// The braces of each `${ ... }` segment, recorded by the token callback
+/// while [`RhaiEngine::interpolations`] parses. Places are (line, column)
+/// from 1, in chars, as Rhai gives them.
+#[derive(Default)]
+struct Segments {
+    parse: Cell<Parse>,
+    /// The token before was an interpolated string's text: the next `{`
+    /// opens a segment.
+    opening: Cell<bool>,
+    /// Braces open now (`{` and `#{`).
+    depth: Cell<usize>,
+    /// Each open segment: the depth it began at and its `{`.
+    open: RefCell<Vec<(usize, At)>>,
+    /// Each segment's `{` and `}`.
+    braces: RefCell<Vec<Braces>>,
+}
+
+impl Segments {
+    /// Records `token`; a replacement for it when it must be refused.
+    fn see(&self, token: &rhai::Token, pos: Position) -> Option<rhai::Token> {
+        use rhai::Token;
+        match self.parse.get() {
+            Parse::Rewritten => return None,
+            Parse::Eval => {
+                return matches!(token, Token::InterpolatedString(_)).then(|| {
+                    Token::LexError(Box::new(rhai::LexError::ImproperSymbol(
+                        "`".into(),
+                        "sandbox.denied: `${}` in a string given to eval; \
+                         build the text outside eval and pass it in"
+                            .into(),
+                    )))
+                })
+            }
+            Parse::Recording => {}
+        }
+        let at = (pos.line().unwrap_or(0), pos.position().unwrap_or(0));
+        let opening = self.opening.replace(false);
+        match token {
+            Token::InterpolatedString(_) => self.opening.set(true),
+            Token::LeftBrace | Token::MapStart => {
+                if opening && matches!(token, Token::LeftBrace) {
+                    self.open.borrow_mut().push((self.depth.get(), at));
+                }
+                self.depth.set(self.depth.get() + 1);
+            }
+            Token::RightBrace => {
+                let depth = self.depth.get().saturating_sub(1);
+                self.depth.set(depth);
+                let mut open = self.open.borrow_mut();
+                if open.last().is_some_and(|&(d, _)| d == depth) {
+                    let (_, start) = open.pop().unwrap_or_default();
+                    self.braces.borrow_mut().push((start, at));
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// The segments recorded, and a clean slate for the next parse.
+    fn take(&self) -> Vec<Braces> {
+        self.opening.set(false);
+        self.depth.set(0);
+        self.open.borrow_mut().clear();
+        std::mem::take(&mut *self.braces.borrow_mut())
+    }
+}
+
+/// `source` with each segment's `{` made `{llmspell_text({` and its `}`
+/// made `})}`: insertions only, on the same lines. `None` if any brace is
+/// not where the parse said (then nothing is rewritten).
+fn rewrite_segments(source: &str, braces: &[Braces]) -> Option<String> {
+    let mut edits: Vec<(At, char, &str)> = Vec::new();
+    for &(open, close) in braces {
+        edits.push((open, '{', "{llmspell_text({"));
+        edits.push((close, '}', "})}"));
+    }
+    edits.sort_by_key(|&(at, ..)| at);
+    let mut out = String::with_capacity(source.len() + edits.len() * 16);
+    let mut edits = edits.into_iter().peekable();
+    for (i, line) in source.split_inclusive('\n').enumerate() {
+        for (col, c) in line.chars().enumerate() {
+            match edits.peek() {
+                Some(&(at, brace, with)) if at == (i + 1, col + 1) => {
+                    if c != brace {
+                        return None;
+                    }
+                    out.push_str(with);
+                    edits.next();
+                }
+                _ => out.push(c),
+            }
+        }
+    }
+    edits.peek().is_none().then_some(out)
+}
+
 /// The same callback sees every token of every parse, `eval`'s too, so it
 /// is also where parsing counts against the spell's limits (`parsing`):
 /// Rhai's parser never reaches `on_progress`, and a 50 MB source would
@@ -204,6 +353,7 @@ fn allow_keyword_members(
     rhai: &mut Rhai,
     modules_with_call: Vec<&'static str>,
     parsing: Option<Box<dyn Fn() -> bool>>,
+    segments: Option<Rc<Segments>>,
 ) {
     use rhai::Token;
     let after_dot = Cell::new(false);
@@ -211,7 +361,10 @@ fn allow_keyword_members(
     let module_now = Cell::new(false);
     let tokens = Cell::new(0u32);
     #[allow(deprecated)] // "volatile", not deprecated: see rhai's note
-    rhai.on_parse_token(move |token, _pos, _state| {
+    rhai.on_parse_token(move |token, pos, _state| {
+        if let Some(refused) = segments.as_ref().and_then(|s| s.see(&token, pos)) {
+            return refused;
+        }
         if let Some(over) = &parsing {
             let n = tokens.get().wrapping_add(1);
             tokens.set(n);
@@ -843,6 +996,7 @@ pub(crate) fn check(name: &str, source: &str) -> Result<()> {
     allow_keyword_members(
         &mut rhai,
         modules_with_call(&crate::bridge::Registry::standard()),
+        None,
         None,
     );
     rhai.compile(source)

@@ -889,6 +889,29 @@ fn guard_printing(rhai: &mut Rhai, s: &Rc<dyn Limiter>) {
         })*};
     }
     join_with!(rhai::Array, rhai::Map);
+    // What a `${}` segment becomes (see `RhaiEngine::interpolations`):
+    // its text as Rhai's `to_string` gives it, always a string.
+    let s6 = s.clone();
+    rhai.register_fn(
+        "llmspell_text",
+        move |ctx: NativeCallContext, v: Dynamic| -> RhaiResult<ImmutableString> {
+            let mut v = v.flatten();
+            if v.is_string() {
+                return Ok(v.into_immutable_string().unwrap_or_default());
+            }
+            if v.is_array() || v.is_map() || v.is_blob() {
+                return joined(&*s6, &ctx, "", &mut v, "");
+            }
+            match ctx.call_native_fn_raw("to_string", true, &mut [&mut v]) {
+                Ok(text) if text.is_string() => {
+                    Ok(text.into_immutable_string().unwrap_or_default())
+                }
+                Ok(other) => Ok(ctx.engine().map_type_name(other.type_name()).into()),
+                Err(e) if is_stop(&e) => Err(e),
+                Err(_) => Ok(ctx.engine().map_type_name(&v.to_string()).into()),
+            }
+        },
+    );
     let s5 = s.clone();
     rhai.register_fn("to_json", move |m: &mut rhai::Map| -> RhaiResult<String> {
         let mut t = Text::new(&*s5);
