@@ -150,6 +150,32 @@ pub enum Action {
     Completions(Vec<String>),
 }
 
+impl Action {
+    /// Whether the user did this (a key already mapped, a click), rather
+    /// than a run, the disk or the main loop reporting something. A raw
+    /// key is not yet: it is mapped to the user's action first.
+    fn is_the_users(&self) -> bool {
+        !matches!(
+            self,
+            Action::Key(_)
+                | Action::Resize(..)
+                | Action::Source(_)
+                | Action::Saved(_)
+                | Action::Output(_)
+                | Action::Event { .. }
+                | Action::Finished { .. }
+                | Action::State(_)
+                | Action::Changed(_)
+                | Action::Spells(_)
+                | Action::Notice(_)
+                | Action::Paused(_)
+                | Action::History(..)
+                | Action::ReplLine(..)
+                | Action::Completions(_)
+        )
+    }
+}
+
 /// What the status-bar prompt asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prompt {
@@ -381,7 +407,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     ) {
         app.notice = None;
     }
-    if action != Action::Quit {
+    // "q again quits" holds until the user does something else: a key is
+    // first mapped to its action (which decides), and news from a run or
+    // the disk is not the user's doing.
+    if action != Action::Quit && action.is_the_users() {
         app.quit_asked = false;
     }
     if let Action::Key(key) = action {

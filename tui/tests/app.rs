@@ -621,6 +621,46 @@ fn quitting_with_unsaved_edits_asks_once() {
 }
 
 #[test]
+fn the_second_quit_key_quits_with_unsaved_edits() {
+    let ctrl_q = || {
+        Action::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('q'),
+            crossterm::event::KeyModifiers::CONTROL,
+        ))
+    };
+    let dirty = || {
+        let mut a = app();
+        update(&mut a, Action::Source("x".into()));
+        update(&mut a, Action::NextPane);
+        update(&mut a, key('y'));
+        assert!(a.editor.dirty());
+        a
+    };
+    // Ctrl+Q twice, in the editor.
+    let mut a = dirty();
+    update(&mut a, ctrl_q());
+    assert!(!a.quit, "the first press only asks");
+    update(&mut a, ctrl_q());
+    assert!(a.quit);
+    // `q` twice outside it, with a run's output arriving between.
+    let mut a = dirty();
+    update(&mut a, Action::Escape);
+    update(&mut a, key('q'));
+    assert!(!a.quit);
+    update(&mut a, Action::Output("tick".into()));
+    update(&mut a, key('q'));
+    assert!(a.quit);
+    // Something else the user does in between asks again.
+    let mut a = dirty();
+    update(&mut a, ctrl_q());
+    update(&mut a, Action::Down);
+    update(&mut a, ctrl_q());
+    assert!(!a.quit, "asked again after another key");
+    update(&mut a, ctrl_q());
+    assert!(a.quit);
+}
+
+#[test]
 fn the_inspector_selects_filters_pauses_shows_and_copies_events() {
     let mut a = busy_app();
     while a.focus != Focus::Inspector {

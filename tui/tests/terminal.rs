@@ -228,3 +228,57 @@ fn a_new_user_writes_runs_steps_and_edits_a_reply_in_each_language() {
         tui.keys(&["q"]);
     }
 }
+
+impl Tmux {
+    /// Whether the IDE in this session has ended (its session with it).
+    fn ended_within(&self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            let alive = Command::new("tmux")
+                .args(["has-session", "-t", &self.session])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            if !alive {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+#[test]
+fn quitting_with_unsaved_edits_asks_once_then_quits_and_writes_nothing() {
+    for (quit, leave_editor) in [("C-q", false), ("q", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let spell = dir.path().join("a.lua");
+        std::fs::write(&spell, "return 1\n").unwrap();
+        let tui = Tmux::start(dir.path());
+        tui.wait_for(&["a.lua", "return 1"]);
+        tui.keys(&["Tab"]);
+        tui.type_text("zz");
+        tui.wait_for(&["a.lua ●"]);
+        if leave_editor {
+            tui.escape();
+        }
+        tui.keys(&[quit]);
+        tui.wait_for(&["q again quits without saving"]);
+        assert!(
+            !tui.ended_within(Duration::from_millis(300)),
+            "{quit}: quit at the first press"
+        );
+        tui.keys(&[quit]);
+        assert!(
+            tui.ended_within(Duration::from_secs(10)),
+            "{quit}: the second press did not quit:\n{}",
+            tui.screen()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&spell).unwrap(),
+            "return 1\n",
+            "{quit}"
+        );
+    }
+}
