@@ -16,25 +16,40 @@ static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
 
 fn main() -> ExitCode {
     // llmspell-tui [DIR] [--theme dark|light|FILE] [--keys FILE]
-    let mut dir = PathBuf::from(".");
+    const USAGE: &str = "usage: llmspell-tui [DIR] [--theme dark|light|FILE] [--keys FILE]";
+    let usage_error = |what: String| {
+        eprintln!("llmspell-tui: {what}\n{USAGE}");
+        ExitCode::from(2)
+    };
+    let mut dir = None;
     let mut theme = "dark".to_owned();
     let mut keys = user_keys();
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--theme" {
-            theme = args
-                .next()
-                .map(|t| t.to_string_lossy().into_owned())
-                .unwrap_or_default();
-        } else if arg == "--keys" {
-            keys = args.next().map(PathBuf::from);
+        if arg == "--theme" || arg == "--keys" {
+            let Some(value) = args.next() else {
+                return usage_error(format!("{} needs a value", arg.to_string_lossy()));
+            };
+            if arg == "--theme" {
+                theme = value.to_string_lossy().into_owned();
+            } else {
+                keys = Some(PathBuf::from(value));
+            }
         } else if arg == "--help" || arg == "-h" {
-            println!("usage: llmspell-tui [DIR] [--theme dark|light|FILE] [--keys FILE]\nF1 in the IDE shows every key; ~/.config/llmspell/keys.toml is read when there.");
+            println!("{USAGE}\nF1 in the IDE shows every key; ~/.config/llmspell/keys.toml is read when there.");
             return ExitCode::SUCCESS;
+        } else if arg.to_string_lossy().starts_with('-') {
+            return usage_error(format!("unknown option {}", arg.to_string_lossy()));
+        } else if dir.is_some() {
+            return usage_error(format!(
+                "one folder only, not also {}",
+                arg.to_string_lossy()
+            ));
         } else {
-            dir = PathBuf::from(arg);
+            dir = Some(PathBuf::from(arg));
         }
     }
+    let dir = dir.unwrap_or_else(|| PathBuf::from("."));
     let keymap = match keys.map(|k| llmspell_tui::keys::Keymap::load(&k)) {
         None => Default::default(),
         Some(Ok(k)) => k,
@@ -60,6 +75,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A full-screen IDE draws on and reads from a terminal; without one
+    // it would fail deep inside (a panic), so say so plainly.
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        eprintln!(
+            "llmspell-tui: needs a terminal (its input and output are not one); \
+             run it in a terminal, or run spells with `llmspell run`"
+        );
+        return ExitCode::from(2);
+    }
     let mut app = App::new(dir, spells);
     app.theme = theme;
     app.keymap = keymap;
@@ -73,7 +98,14 @@ fn main() -> ExitCode {
             let _ = tx.send(Action::Output(format!("not watching for changes: {e}")));
         })
         .ok();
-    let mut terminal = ratatui::init();
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            eprintln!("llmspell-tui: cannot use this terminal: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     if let Ok(size) = terminal.size() {
         let _ = tx.send(Action::Resize(size.width, size.height));

@@ -282,3 +282,34 @@ fn quitting_with_unsaved_edits_asks_once_then_quits_and_writes_nothing() {
         );
     }
 }
+
+#[test]
+fn without_a_terminal_or_with_a_wrong_flag_it_says_so_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.lua"), "return 1\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_llmspell-tui");
+    let cases: [(&[&str], &str); 4] = [
+        (&[], "needs a terminal"),
+        (&["--replay", "x.json"], "unknown option --replay"),
+        (&["--theme"], "--theme needs a value"),
+        (&[".", "other"], "one folder only"),
+    ];
+    for (args, says) in cases {
+        let out = Command::new(bin)
+            .arg(dir.path())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("llmspell-tui: ") && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
