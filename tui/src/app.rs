@@ -248,6 +248,8 @@ pub struct App {
     pub notice: Option<String>,
     /// Quit was asked once with unsaved edits.
     quit_asked: bool,
+    /// Deleting this state key was asked once (`D` again deletes it).
+    delete_asked: Option<String>,
     pub focus: Focus,
     pub output: VecDeque<String>,
     /// Every event from the bus, for the inspector.
@@ -314,6 +316,7 @@ impl App {
             editor: Editor::default(),
             notice: None,
             quit_asked: false,
+            delete_asked: None,
             focus: Focus::Spells,
             output: VecDeque::new(),
             inspector: Inspector::default(),
@@ -412,6 +415,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     // the disk is not the user's doing.
     if action != Action::Quit && action.is_the_users() {
         app.quit_asked = false;
+    }
+    if action != Action::DeleteKey && action.is_the_users() {
+        app.delete_asked = None;
     }
     if let Action::Key(key) = action {
         if app.prompt.is_some() && !app.help {
@@ -584,10 +590,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Edit => Vec::new(),
         Action::DeleteKey if app.focus == Focus::State && app.state_edit.is_none() => {
-            match app.state.get(app.state_selected) {
-                Some((key, _)) => vec![Effect::DeleteState(app.dir.clone(), key.clone())],
-                None => Vec::new(),
+            // Deleting cannot be undone: the first press asks.
+            let Some((key, _)) = app.state.get(app.state_selected) else {
+                return Vec::new();
+            };
+            if app.delete_asked.as_ref() == Some(key) {
+                app.delete_asked = None;
+                app.notice = None;
+                return vec![Effect::DeleteState(app.dir.clone(), key.clone())];
             }
+            app.notice = Some(format!(
+                "D again deletes state key {key:?}; any other key keeps it"
+            ));
+            app.delete_asked = Some(key.clone());
+            Vec::new()
         }
         Action::DeleteKey => Vec::new(),
         Action::NextTab => {

@@ -49,7 +49,10 @@ pub const HELP: &[(&str, &str)] = &[
         "e (State)",
         "edit the selected value as JSON (Ctrl+S sets it)",
     ),
-    ("Delete, D", "State: delete the selected key"),
+    (
+        "Delete, D",
+        "State: delete the selected key (asks; again deletes)",
+    ),
     ("f", "events: next topic filter"),
     ("p", "events: pause or resume the view"),
     ("Enter", "events: the selected event in full"),

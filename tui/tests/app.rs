@@ -818,8 +818,13 @@ fn the_state_pane_edits_and_deletes_keys() {
     );
     carry(effects, &mut a);
     assert_eq!(a.state[0], ("a".to_owned(), json!([1, 2])));
-    // Delete b.
+    // Delete b: the first D asks, another key keeps it, D twice deletes.
     update(&mut a, Action::Down);
+    assert_eq!(update(&mut a, key('D')), vec![]);
+    assert!(picture(&a, 100, 30).contains("D again deletes state key \"b\""));
+    update(&mut a, Action::Up);
+    update(&mut a, Action::Down);
+    assert_eq!(update(&mut a, key('D')), vec![], "asked again after moving");
     let effects = update(&mut a, key('D'));
     assert_eq!(effects, vec![Effect::DeleteState(dir_path, "b".into())]);
     carry(effects, &mut a);

@@ -313,3 +313,38 @@ fn without_a_terminal_or_with_a_wrong_flag_it_says_so_and_exits_2() {
         );
     }
 }
+
+#[test]
+fn deleting_a_state_key_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.lua"),
+        "state.set(\"keep\", 7)\nreturn 1\n",
+    )
+    .unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["s.lua", "state.set(\"keep\""]);
+    tui.keys(&["F5"]);
+    tui.wait_for(&["keep = 7", "s.lua: 1 ("]);
+    for _ in 0..4 {
+        tui.keys(&["Tab"]);
+    }
+    tui.keys(&["D"]);
+    tui.wait_for(&["D again deletes state key \"keep\""]);
+    // Any other key keeps it.
+    tui.keys(&["Down"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(tui.screen().contains("keep = 7"), "{}", tui.screen());
+    tui.keys(&["D"]);
+    tui.wait_for(&["D again deletes"]);
+    tui.keys(&["D"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tui.screen().contains("keep = 7") {
+        assert!(
+            Instant::now() < deadline,
+            "D twice did not delete:\n{}",
+            tui.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
