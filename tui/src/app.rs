@@ -450,7 +450,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         let editing = app.pause_edit.is_some() || app.state_edit.is_some() || app.repl_typing();
-        let in_editor = (app.focus == Focus::Editor || editing) && !app.help;
+        // At a pause the keys are the pause's (c n s e x): the editor
+        // takes no typing then, so none lands in the spell.
+        let typing_spell = app.focus == Focus::Editor && app.paused.is_none();
+        let in_editor = (typing_spell || editing) && !app.help;
         return match crate::keys::action_for(key, in_editor, &app.keymap) {
             Some(action) => update(app, action),
             None => Vec::new(),

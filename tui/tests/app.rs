@@ -488,6 +488,36 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
 }
 
 #[test]
+fn at_a_pause_its_letters_act_and_never_type_into_the_spell() {
+    let mut a = app();
+    update(&mut a, Action::Source("return 1\n".into()));
+    update(&mut a, Action::NextPane);
+    assert_eq!(a.focus, Focus::Editor);
+    let pause = Pause {
+        when: When::Before,
+        call: "state.set".into(),
+        args: vec![json!("k")],
+        result: None,
+        location: None,
+        locals: vec![],
+    };
+    update(&mut a, Action::Paused(pause.clone()));
+    assert_eq!(
+        update(&mut a, key('c')),
+        vec![Effect::Resume(llmspell::debug::Resume::Continue, None)]
+    );
+    update(&mut a, Action::Paused(pause));
+    assert_eq!(
+        update(&mut a, key('x')),
+        vec![Effect::Resume(llmspell::debug::Resume::Abort, None)]
+    );
+    assert!(!a.editor.dirty(), "a pause letter typed into the spell");
+    // With no pause, the letters type again.
+    update(&mut a, key('c'));
+    assert!(a.editor.dirty());
+}
+
+#[test]
 fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("d.lua");

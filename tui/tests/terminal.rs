@@ -348,3 +348,27 @@ fn deleting_a_state_key_asks_first() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_pause_takes_its_letters_even_with_the_editor_focused() {
+    let dir = tempfile::tempdir().unwrap();
+    let spell = dir.path().join("p.lua");
+    let text = "state.set(\"k\", 1)\nreturn 2\n";
+    std::fs::write(&spell, text).unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["p.lua", "state.set(\"k\""]);
+    tui.keys(&["d", "Tab", "F5"]);
+    tui.wait_for(&["Paused before state.set"]);
+    tui.keys(&["c"]);
+    let screen = tui.wait_for(&["p.lua: 2 ("]);
+    assert!(
+        !screen.contains("p.lua ●"),
+        "a pause letter typed into the spell:\n{screen}"
+    );
+    // F5 saves a changed buffer first: nothing was changed, nothing written.
+    tui.keys(&["F5"]);
+    tui.wait_for(&["Paused before state.set"]);
+    tui.keys(&["x"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read_to_string(&spell).unwrap(), text);
+}
