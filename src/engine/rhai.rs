@@ -345,10 +345,18 @@ fn rewrite_segments(source: &str, braces: &[Braces]) -> Option<String> {
     edits.peek().is_none().then_some(out)
 }
 
+/// `log.debug(...)`, `agent.new(...)`: `debug` and `new` are Rhai keywords
+/// that cannot be called as methods, so after a `.` the tokenizer is told
+/// they are plain names. And Rhai takes any `x.call(f, ...)` to mean "call
+/// the function pointer f": after a bridge module that has a `call`
+/// (`tool.call`), the name is changed to [`CALL_ALIAS`], which the bridge is
+/// registered under as well.
+///
 /// The same callback sees every token of every parse, `eval`'s too, so it
 /// is also where parsing counts against the spell's limits (`parsing`):
 /// Rhai's parser never reaches `on_progress`, and a 50 MB source would
-/// otherwise take seconds and gigabytes past them.
+/// otherwise take seconds and gigabytes past them. And it records and
+/// refuses `${}` segments for [`Segments`].
 fn allow_keyword_members(
     rhai: &mut Rhai,
     modules_with_call: Vec<&'static str>,
