@@ -132,12 +132,7 @@ impl RhaiEngine {
             }
             None => source,
         };
-        // Interpolations are ours to rewrite in this parse; in any other
-        // (an `eval`'s) they are refused.
-        self.segments.parse.set(Parse::Rewritten);
-        let compiled = self.rhai.compile_with_scope(&self.scope, source);
-        self.segments.parse.set(Parse::Eval);
-        let mut ast = compiled.map_err(|e| {
+        let mut ast = self.parse(Parse::Rewritten, source).map_err(|e| {
             // A parse stopped by a limit ends with that limit.
             match self.session.stop.reason() {
                 Some(code) => self.session.stop_error(code),
@@ -162,14 +157,21 @@ impl RhaiEngine {
         if !source.contains("${") {
             return None;
         }
-        self.segments.parse.set(Parse::Recording);
-        let parsed = self.rhai.compile_with_scope(&self.scope, source);
-        self.segments.parse.set(Parse::Rewritten);
+        let parsed = self.parse(Parse::Recording, source);
         let braces = self.segments.take();
         if parsed.is_err() || braces.is_empty() {
             return None;
         }
         rewrite_segments(source, &braces)
+    }
+
+    /// Compiles `source` as a parse of kind `kind`; any parse outside
+    /// these (an `eval`'s, at run time) is [`Parse::Eval`].
+    fn parse(&self, kind: Parse, source: &str) -> std::result::Result<AST, rhai::ParseError> {
+        self.segments.parse.set(kind);
+        let compiled = self.rhai.compile_with_scope(&self.scope, source);
+        self.segments.parse.set(Parse::Eval);
+        compiled
     }
 
     fn run(&mut self, ast: &AST) -> Result<Value> {
@@ -202,10 +204,7 @@ impl Engine for RhaiEngine {
     }
 
     fn is_incomplete(&self, source: &str) -> bool {
-        self.segments.parse.set(Parse::Rewritten);
-        let compiled = self.rhai.compile_with_scope(&self.scope, source);
-        self.segments.parse.set(Parse::Eval);
-        match compiled {
+        match self.parse(Parse::Rewritten, source) {
             Ok(_) => false,
             Err(e) => {
                 matches!(
