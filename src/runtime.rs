@@ -405,7 +405,7 @@ impl Session {
     /// Counts the host's work on one of the spell's values against its
     /// limits (see [`crate::value::Meter`]).
     pub(crate) fn meter(&self) -> crate::value::Meter<'_> {
-        crate::value::Meter::new(self, self.memory_left())
+        crate::value::Meter::new(self)
     }
 
     /// True once the wall-clock limit has passed (engines call this rarely).

@@ -420,11 +420,12 @@ pub struct Meter<'a> {
 const METER_CHECK_MASK: u32 = 4095;
 
 impl<'a> Meter<'a> {
-    /// `left` bytes may be made before `limit.memory`.
-    pub fn new(limiter: &'a dyn Limiter, left: Option<usize>) -> Self {
+    /// What the limiter's memory cap has left may be made before
+    /// `limit.memory`.
+    pub fn new(limiter: &'a dyn Limiter) -> Self {
         Meter {
             limiter: Some(limiter),
-            left: left.unwrap_or(usize::MAX),
+            left: limiter.memory_left().unwrap_or(usize::MAX),
             steps: 0,
         }
     }
