@@ -535,7 +535,7 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     });
     let cap = l.memory_bytes();
     let limiter: Rc<dyn crate::value::Limiter> = s.clone();
-    super::rhai_lib::install(rhai, &limiter, cap);
+    super::rhai_lib::install(rhai, &limiter);
     let counting = cap.is_some() && crate::alloc::installed();
     let base = crate::alloc::thread_live_bytes();
     if counting {

@@ -21,10 +21,10 @@ pub(super) type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
 /// Elements handled between two looks at the limits.
 const CHECK_EVERY: usize = 1024;
 
-/// Installs the replacements; `cap` is the memory cap, if there is one.
-pub(super) fn install(rhai: &mut Rhai, s: &Rc<dyn Limiter>, cap: Option<usize>) {
-    if let Some(cap) = cap {
-        guard_sizes(rhai, s, cap);
+/// Installs the replacements (the size guards when there is a memory cap).
+pub(super) fn install(rhai: &mut Rhai, s: &Rc<dyn Limiter>) {
+    if s.memory_left().is_some() {
+        guard_sizes(rhai, s);
     }
     guard_comparisons(rhai, s);
     guard_ordering(rhai, s);
@@ -67,13 +67,14 @@ fn over_memory(s: &dyn Limiter) -> Box<EvalAltResult> {
 /// these overrides stop the built-ins that make one huge value in a single
 /// call before the allocation happens, since a failed allocation would
 /// abort the process.
-fn guard_sizes(rhai: &mut Rhai, s: &Rc<dyn Limiter>, cap: usize) {
+fn guard_sizes(rhai: &mut Rhai, s: &Rc<dyn Limiter>) {
     /// `len` items of `each` bytes as a length, or `limit.memory` when
     /// that would pass what is left under the cap.
-    fn length(s: &dyn Limiter, len: rhai::INT, each: usize, cap: usize) -> RhaiResult<usize> {
+    fn length(s: &dyn Limiter, len: rhai::INT, each: usize) -> RhaiResult<usize> {
         let len = usize::try_from(len).unwrap_or(0);
-        let left = s.memory_left().unwrap_or(cap).min(cap);
-        if len.saturating_mul(each) > left {
+        if s.memory_left()
+            .is_some_and(|left| len.saturating_mul(each) > left)
+        {
             return Err(over_memory(s));
         }
         Ok(len)
@@ -82,7 +83,7 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<dyn Limiter>, cap: usize) {
     rhai.register_fn(
         "pad",
         move |text: &mut ImmutableString, len: rhai::INT, c: char| -> RhaiResult<()> {
-            let len = length(&*s1, len, c.len_utf8(), cap)?;
+            let len = length(&*s1, len, c.len_utf8())?;
             let have = text.chars().count();
             if len > have {
                 repeat_into(text, c.encode_utf8(&mut [0; 4]), len - have);
@@ -98,7 +99,7 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<dyn Limiter>, cap: usize) {
               padding: ImmutableString|
               -> RhaiResult<()> {
             let widest = padding.chars().map(char::len_utf8).max().unwrap_or(1);
-            let len = length(&*s2, len, widest, cap)?;
+            let len = length(&*s2, len, widest)?;
             let have = text.chars().count();
             let each = padding.chars().count();
             if len > have && each > 0 {
@@ -115,7 +116,7 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<dyn Limiter>, cap: usize) {
         move |array: &mut rhai::Array, len: rhai::INT, mut item: Dynamic| -> RhaiResult<()> {
             // Each slot holds its own deep copy of an array or map item.
             let each = DYNAMIC + copy_bytes(&mut item);
-            let len = length(&*s3, len, each, cap)?;
+            let len = length(&*s3, len, each)?;
             if len > array.len() {
                 array.resize(len, item);
             }
@@ -126,7 +127,7 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<dyn Limiter>, cap: usize) {
     rhai.register_fn(
         "pad",
         move |blob: &mut rhai::Blob, len: rhai::INT, value: rhai::INT| -> RhaiResult<()> {
-            let len = length(&*s4, len, 1, cap)?;
+            let len = length(&*s4, len, 1)?;
             if len > blob.len() {
                 blob.resize(len, value as u8);
             }
@@ -135,14 +136,14 @@ fn guard_sizes(rhai: &mut Rhai, s: &Rc<dyn Limiter>, cap: usize) {
     );
     let s5 = s.clone();
     rhai.register_fn("blob", move |len: rhai::INT| -> RhaiResult<rhai::Blob> {
-        let len = length(&*s5, len, 1, cap)?;
+        let len = length(&*s5, len, 1)?;
         Ok(vec![0u8; len])
     });
     let s6 = s.clone();
     rhai.register_fn(
         "blob",
         move |len: rhai::INT, value: rhai::INT| -> RhaiResult<rhai::Blob> {
-            let len = length(&*s6, len, 1, cap)?;
+            let len = length(&*s6, len, 1)?;
             Ok(vec![value as u8; len])
         },
     );
