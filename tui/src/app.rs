@@ -176,6 +176,15 @@ impl Action {
     }
 }
 
+/// What was asked about once before it is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Asked {
+    /// Quit with unsaved edits.
+    Quit,
+    /// Delete this state key.
+    Delete(String),
+}
+
 /// What the status-bar prompt asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prompt {
@@ -246,10 +255,9 @@ pub struct App {
     pub editor: Editor,
     /// One line for the status bar, until the next key.
     pub notice: Option<String>,
-    /// Quit was asked once with unsaved edits.
-    quit_asked: bool,
-    /// Deleting this state key was asked once (`D` again deletes it).
-    delete_asked: Option<String>,
+    /// A step that loses something, asked about once: the same key
+    /// again takes it.
+    asked: Option<Asked>,
     pub focus: Focus,
     pub output: VecDeque<String>,
     /// Every event from the bus, for the inspector.
@@ -315,8 +323,7 @@ impl App {
             selected: 0,
             editor: Editor::default(),
             notice: None,
-            quit_asked: false,
-            delete_asked: None,
+            asked: None,
             focus: Focus::Spells,
             output: VecDeque::new(),
             inspector: Inspector::default(),
@@ -410,14 +417,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     ) {
         app.notice = None;
     }
-    // "q again quits" holds until the user does something else: a key is
-    // first mapped to its action (which decides), and news from a run or
-    // the disk is not the user's doing.
-    if action != Action::Quit && action.is_the_users() {
-        app.quit_asked = false;
-    }
-    if action != Action::DeleteKey && action.is_the_users() {
-        app.delete_asked = None;
+    // "q again quits", "D again deletes" hold until the user does
+    // something else: a key is first mapped to its action (which decides),
+    // and news from a run or the disk is not the user's doing.
+    let answers = matches!(
+        (&action, &app.asked),
+        (Action::Quit, Some(Asked::Quit)) | (Action::DeleteKey, Some(Asked::Delete(_)))
+    );
+    if !answers && action.is_the_users() {
+        app.asked = None;
     }
     if let Action::Key(key) = action {
         if app.prompt.is_some() && !app.help {
@@ -473,8 +481,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.notice = Some("unsaved edits: Ctrl+S saves them first".into());
             Vec::new()
         }
-        Action::Quit if app.editor.dirty() && !app.quit_asked => {
-            app.quit_asked = true;
+        Action::Quit if app.editor.dirty() && app.asked != Some(Asked::Quit) => {
+            app.asked = Some(Asked::Quit);
             app.notice = Some("unsaved edits: Ctrl+S saves, q again quits without saving".into());
             Vec::new()
         }
@@ -597,15 +605,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let Some((key, _)) = app.state.get(app.state_selected) else {
                 return Vec::new();
             };
-            if app.delete_asked.as_ref() == Some(key) {
-                app.delete_asked = None;
+            let asked = Some(Asked::Delete(key.clone()));
+            if app.asked == asked {
+                app.asked = None;
                 app.notice = None;
                 return vec![Effect::DeleteState(app.dir.clone(), key.clone())];
             }
             app.notice = Some(format!(
                 "D again deletes state key {key:?}; any other key keeps it"
             ));
-            app.delete_asked = Some(key.clone());
+            app.asked = asked;
             Vec::new()
         }
         Action::DeleteKey => Vec::new(),
