@@ -10,11 +10,18 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use llmspell_tui::app::{update, Action, App, Effect};
+use llmspell_tui::editor::Read;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 #[global_allocator]
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+/// The main loop's answer to loading the spell under the list's cursor.
+fn opened(a: &mut App, text: String) -> Vec<Effect> {
+    let path = a.selected_path().unwrap();
+    update(a, Action::Source(path, Read::Text(text)))
+}
 
 const EVENTS: usize = 100_000;
 
@@ -24,7 +31,7 @@ fn busy_app() -> App {
     let source: String = (0..200)
         .map(|i| format!("local x{i} = llm.chat(\"question {i}\").text\n"))
         .collect();
-    update(&mut app, Action::Source(source));
+    opened(&mut app, source);
     for i in 0..EVENTS {
         let data = serde_json::json!({
             "model": "local/smollm2", "latency_ms": i % 900,
@@ -79,7 +86,7 @@ fn save_to_rerun(c: &mut Criterion) {
     let file = dir.path().join("a.lua");
     std::fs::write(&file, "return 1\n").unwrap();
     let mut app = App::new(dir.path().to_path_buf(), vec!["a.lua".into()]);
-    update(&mut app, Action::Source("return 1\n".into()));
+    opened(&mut app, "return 1\n".into());
     update(&mut app, Action::ToggleAutoRun);
     let (tx, rx) = mpsc::channel();
     let _watching = llmspell_tui::watch::watch(dir.path(), tx).unwrap();
@@ -143,7 +150,7 @@ fn colours(c: &mut Criterion) {
         });
     }
     let mut app = App::new(PathBuf::from("/project"), vec!["big.lua".into()]);
-    update(&mut app, Action::Source(source));
+    opened(&mut app, source);
     update(&mut app, Action::NextPane);
     for _ in 0..500 {
         update(&mut app, Action::Key(KeyEvent::from(KeyCode::Down)));

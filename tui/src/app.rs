@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use llmspell::debug::{Pause, Resume};
 
-use crate::editor::Editor;
+use crate::editor::{Editor, Read};
 use crate::inspector::Inspector;
 pub use crate::inspector::KEEP_EVENTS;
 
@@ -58,16 +58,29 @@ pub enum Action {
     Resize(u16, u16),
     /// A mouse click at (column, row): focuses the pane under it.
     Click(u16, u16),
-    /// The text of the selected spell, read by the main loop.
-    Source(String),
+    /// A spell file, read by the main loop: it opens when it is the
+    /// spell chosen in the list, and is news for the buffer of its own file.
+    Source(PathBuf, Read),
     /// A key from the terminal, mapped by the keymap for the focused pane.
     Key(crossterm::event::KeyEvent),
     /// A key typed into the editor.
     EditorKey(crossterm::event::KeyEvent),
     /// Write the buffer to its file (Ctrl+S).
     Save,
-    /// The buffer was written, as this text.
-    Saved(String),
+    /// The buffer was written to its file, as this text; then the spell
+    /// runs when the save was a run's.
+    Saved {
+        path: PathBuf,
+        text: String,
+        then_run: bool,
+    },
+    /// The buffer was not written: its file holds something the buffer
+    /// does not know (changed, deleted or made unreadable since).
+    NotSaved {
+        path: PathBuf,
+        found: Read,
+        then_run: bool,
+    },
     /// A line the running spell printed.
     Output(String),
     /// An event from the bus.
@@ -159,8 +172,9 @@ impl Action {
             self,
             Action::Key(_)
                 | Action::Resize(..)
-                | Action::Source(_)
-                | Action::Saved(_)
+                | Action::Source(..)
+                | Action::Saved { .. }
+                | Action::NotSaved { .. }
                 | Action::Output(_)
                 | Action::Event { .. }
                 | Action::Finished { .. }
@@ -183,6 +197,12 @@ enum Asked {
     Quit,
     /// Delete this state key.
     Delete(String),
+    /// Drop the buffer's unsaved edits to open another spell.
+    Leave,
+    /// The buffer's file changed on disk: overwrite it (`o`), take its
+    /// text instead (`r`), or neither (any other key). Then run, if the
+    /// save was a run's.
+    Conflict { then_run: bool },
 }
 
 /// What the status-bar prompt asks for.
@@ -232,8 +252,14 @@ pub enum Effect {
     OpenRepl(llmspell::EngineKind),
     /// Let a paused run go on.
     Resume(Resume, Option<serde_json::Value>),
-    /// Write this text to this spell file.
-    Save(PathBuf, String),
+    /// Write this text to this spell file, only if the file holds `over`
+    /// (what the buffer knows of it); then run it when `then_run`.
+    Save {
+        path: PathBuf,
+        text: String,
+        over: Read,
+        then_run: bool,
+    },
     /// Put this text on the terminal's clipboard.
     Copy(String),
     /// Read this engine's saved REPL history (of the project in this folder).
@@ -248,9 +274,14 @@ pub enum Effect {
 
 pub struct App {
     pub dir: PathBuf,
-    /// Spell files in the folder, sorted.
+    /// Spell files in the folder, sorted, and the open one while its file
+    /// is gone.
     pub spells: Vec<String>,
+    /// The list's cursor.
     pub selected: usize,
+    /// The file the buffer belongs to, in `dir`: runs, saves, breakpoints
+    /// and pauses are of this file, and no other is ever written from it.
+    pub open: Option<String>,
     /// The open spell's buffer.
     pub editor: Editor,
     /// One line for the status bar, until the next key.
@@ -321,6 +352,7 @@ impl App {
             dir,
             spells,
             selected: 0,
+            open: None,
             editor: Editor::default(),
             notice: None,
             asked: None,
@@ -371,8 +403,14 @@ impl App {
         Ok(found)
     }
 
+    /// The spell under the list's cursor.
     pub fn selected_path(&self) -> Option<PathBuf> {
         self.spells.get(self.selected).map(|s| self.dir.join(s))
+    }
+
+    /// The open spell's file.
+    pub fn open_path(&self) -> Option<PathBuf> {
+        self.open.as_ref().map(|s| self.dir.join(s))
     }
 
     /// Keys go to the REPL input: a REPL tab is shown and its pane has focus.
@@ -386,7 +424,12 @@ impl App {
 
     /// The open spell's file name.
     pub fn spell_name(&self) -> Option<&str> {
-        self.spells.get(self.selected).map(String::as_str)
+        self.open.as_deref()
+    }
+
+    /// The file name under the list's cursor.
+    fn spell_name_selected(&self) -> Option<&String> {
+        self.spells.get(self.selected)
     }
 
     /// The open spell's line breakpoints.
@@ -422,12 +465,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     // and news from a run or the disk is not the user's doing.
     let answers = matches!(
         (&action, &app.asked),
-        (Action::Quit, Some(Asked::Quit)) | (Action::DeleteKey, Some(Asked::Delete(_)))
+        (Action::Quit, Some(Asked::Quit))
+            | (Action::DeleteKey, Some(Asked::Delete(_)))
+            | (Action::Up | Action::Down, Some(Asked::Leave))
     );
     if !answers && action.is_the_users() {
         app.asked = None;
     }
     if let Action::Key(key) = action {
+        // A question about the file on disk has the keyboard until answered.
+        if let (Some(Asked::Conflict { then_run }), false) = (&app.asked, app.help) {
+            let then_run = *then_run;
+            app.asked = None;
+            return settle(app, key, then_run);
+        }
         if app.prompt.is_some() && !app.help {
             use crossterm::event::KeyCode;
             let mapped = match key.code {
@@ -476,9 +527,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.help_scroll += 1;
             Vec::new()
         }
-        // Another spell would replace the buffer: not while it has edits.
+        // Another spell would replace the buffer: not while it has edits,
+        // unless the same key says so again.
         Action::Up | Action::Down if app.focus == Focus::Spells && app.editor.dirty() => {
-            app.notice = Some("unsaved edits: Ctrl+S saves them first".into());
+            if app.asked == Some(Asked::Leave) {
+                app.asked = None;
+                app.open = None;
+                app.editor = Editor::default();
+                return apply(app, action).into_iter().collect();
+            }
+            app.asked = Some(Asked::Leave);
+            app.notice = Some(format!(
+                "unsaved edits in {}: Ctrl+S saves them, Up/Down again drops them",
+                app.open.as_deref().unwrap_or("the buffer")
+            ));
             Vec::new()
         }
         Action::Quit if app.editor.dirty() && app.asked != Some(Asked::Quit) => {
@@ -488,22 +550,65 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         // Runs are of the file on disk: save the buffer first.
         Action::Run if app.paused.is_none() && !app.running() && app.editor.dirty() => {
-            let Some(path) = app.selected_path() else {
+            save(app, true)
+        }
+        Action::Source(path, read) => source(app, &path, read),
+        Action::Saved {
+            path,
+            text,
+            then_run,
+        } => {
+            if app.open_path() != Some(path) {
                 return Vec::new();
-            };
-            let save = Effect::Save(path, app.editor.text());
-            let mut effects = vec![save];
-            effects.extend(apply(app, Action::Run));
-            effects
+            }
+            app.editor.saved_as(text);
+            if then_run {
+                // The run's own status says the rest.
+                return apply(app, Action::Run).into_iter().collect();
+            }
+            app.notice = Some("saved".into());
+            Vec::new()
+        }
+        Action::NotSaved {
+            path,
+            found,
+            then_run,
+        } => {
+            if app.open_path() != Some(path) {
+                return Vec::new();
+            }
+            let name = app.open.clone().unwrap_or_default();
+            let ext = extension(&name).to_owned();
+            app.editor.reread(found, &ext);
+            match &app.editor.disk {
+                Some(Read::Missing) => {
+                    app.notice = Some(format!(
+                        "not saved: {name} was deleted on disk; Ctrl+S again writes it back"
+                    ));
+                    Vec::new()
+                }
+                Some(_) => ask_conflict(app, then_run),
+                // The same text was there after all.
+                None if then_run => apply(app, Action::Run).into_iter().collect(),
+                None => Vec::new(),
+            }
         }
         Action::Changed(paths) => changed(app, &paths),
         Action::Spells(mut spells) => {
+            // The open spell stays listed while its file is gone: its
+            // buffer is still there to be saved.
+            if let Some(open) = &app.open {
+                if !spells.contains(open) {
+                    spells.push(open.clone());
+                }
+            }
             spells.sort();
             let selected = app.spells.get(app.selected).cloned();
+            let at = app.selected;
             app.spells = spells;
             app.selected = selected
                 .and_then(|name| app.spells.iter().position(|s| *s == name))
-                .unwrap_or(0)
+                .unwrap_or(at)
                 .min(app.spells.len().saturating_sub(1));
             Vec::new()
         }
@@ -701,6 +806,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 }
             }
         }
+        Action::Save => save(app, false),
         Action::Continue | Action::Run if app.paused.is_some() => resume(app, Resume::Continue),
         Action::Step if app.paused.is_some() => resume(app, Resume::Step),
         Action::StepLine if app.paused.is_some() => resume(app, Resume::StepLine),
@@ -750,7 +856,7 @@ fn changed(app: &mut App, paths: &[PathBuf]) -> Vec<Effect> {
     {
         effects.push(Effect::CheckConfig(app.dir.clone()));
     }
-    let Some(open) = app.selected_path() else {
+    let Some(open) = app.open_path() else {
         return effects;
     };
     if paths.iter().any(|p| same_file(p, &open)) {
@@ -760,6 +866,129 @@ fn changed(app: &mut App, paths: &[PathBuf]) -> Vec<Effect> {
         }
     }
     effects
+}
+
+/// A spell file was read: the buffer of that file hears what it holds
+/// now; the spell chosen in the list opens, unless the buffer has edits.
+fn source(app: &mut App, path: &std::path::Path, read: Read) -> Vec<Effect> {
+    let Some(name) = path
+        .strip_prefix(&app.dir)
+        .ok()
+        .and_then(|n| n.to_str())
+        .map(str::to_owned)
+    else {
+        return Vec::new();
+    };
+    let ext = extension(&name).to_owned();
+    let rows = app.editor_height();
+    if app.open.as_ref() == Some(&name) {
+        let before = app.editor.disk.clone();
+        if app.editor.reread(read, &ext) {
+            app.editor.follow_cursor(rows);
+        }
+        if app.editor.disk != before {
+            app.notice = match &app.editor.disk {
+                None => None,
+                Some(Read::Missing) => Some(format!(
+                    "{name} was deleted or renamed on disk: its text is kept here, Ctrl+S writes it back"
+                )),
+                Some(Read::Text(_)) => Some(format!(
+                    "{name} changed on disk; your unsaved edits are kept (Ctrl+S asks which to keep)"
+                )),
+                Some(Read::Unreadable(why)) => Some(format!(
+                    "{name} on disk cannot be read as text now ({why}); your text is kept"
+                )),
+            };
+        }
+    } else if app.spell_name_selected() == Some(&name) && !app.editor.dirty() {
+        app.open = Some(name);
+        app.editor = Editor::opened(read, &ext);
+        app.editor.follow_cursor(rows);
+        if app.editor.read_only {
+            app.notice = Some(not_text(app));
+        }
+    }
+    Vec::new()
+}
+
+fn extension(name: &str) -> &str {
+    name.rsplit_once('.').map_or("", |(_, ext)| ext)
+}
+
+/// Why the open buffer takes no typing and is never saved.
+fn not_text(app: &App) -> String {
+    let name = app.open.as_deref().unwrap_or("this file");
+    let why = match &app.editor.disk {
+        Some(Read::Unreadable(why)) => why.as_str(),
+        _ => "not text",
+    };
+    format!("{name} cannot be edited here: {why}; it is never saved over")
+}
+
+/// Writes the buffer to its own file, over only what the buffer knows is
+/// there; anything else there is asked about first.
+fn save(app: &mut App, then_run: bool) -> Vec<Effect> {
+    let Some(path) = app.open_path() else {
+        return Vec::new();
+    };
+    if app.editor.read_only {
+        app.notice = Some(not_text(app));
+        return Vec::new();
+    }
+    if matches!(app.editor.disk, Some(Read::Text(_) | Read::Unreadable(_))) {
+        return ask_conflict(app, then_run);
+    }
+    vec![Effect::Save {
+        path,
+        text: app.editor.text(),
+        over: app.editor.on_disk(),
+        then_run,
+    }]
+}
+
+fn ask_conflict(app: &mut App, then_run: bool) -> Vec<Effect> {
+    let name = app.open.as_deref().unwrap_or_default();
+    app.notice = Some(format!(
+        "{name} changed on disk since you opened it: o overwrites it with yours, \
+         r reloads theirs (drops your edits), any other key cancels"
+    ));
+    app.asked = Some(Asked::Conflict { then_run });
+    Vec::new()
+}
+
+/// The answer to [`ask_conflict`].
+fn settle(app: &mut App, key: crossterm::event::KeyEvent, then_run: bool) -> Vec<Effect> {
+    use crossterm::event::KeyCode;
+    let Some(path) = app.open_path() else {
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Char('o') | KeyCode::Char('O') => {
+            app.notice = None;
+            vec![Effect::Save {
+                path,
+                text: app.editor.text(),
+                over: app.editor.on_disk(),
+                then_run,
+            }]
+        }
+        KeyCode::Char('r') | KeyCode::Char('R') => {
+            let theirs = app.editor.on_disk();
+            let ext = extension(app.open.as_deref().unwrap_or_default()).to_owned();
+            app.editor = Editor::opened(theirs, &ext);
+            let rows = app.editor_height();
+            app.editor.follow_cursor(rows);
+            app.notice = Some("reloaded from disk".into());
+            if then_run && !app.editor.read_only {
+                return apply(app, Action::Run).into_iter().collect();
+            }
+            Vec::new()
+        }
+        _ => {
+            app.notice = Some("not saved: your edits and the file on disk are both kept".into());
+            Vec::new()
+        }
+    }
 }
 
 fn resume(app: &mut App, how: Resume) -> Vec<Effect> {
@@ -898,6 +1127,10 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::TypeBreakPattern
         | Action::NewSpell
         | Action::Answer
+        | Action::Source(..)
+        | Action::Save
+        | Action::Saved { .. }
+        | Action::NotSaved { .. }
         | Action::Notice(_) => None,
         Action::ResizePane(wider, by) => {
             app.sizes.grow(app.focus, wider, by);
@@ -976,8 +1209,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         }
         Action::Run if app.running() => None,
         Action::Run => {
-            let path = app.selected_path()?;
-            let spell = app.spells[app.selected].clone();
+            let path = app.open_path()?;
+            let spell = app.open.clone()?;
             app.output.clear();
             app.error_line = None;
             app.model = None;
@@ -1001,20 +1234,6 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.quit = true;
             app.running().then_some(Effect::Stop)
         }
-        Action::Source(text) => {
-            if text == app.editor.text() {
-                // Our own save coming back from the watcher: nothing new.
-                app.editor.saved_as(text);
-            } else if app.editor.dirty() {
-                app.notice = Some("the file changed on disk; your unsaved edits are kept".into());
-            } else {
-                let ext = app.spell_name().and_then(|s| s.rsplit('.').next());
-                app.editor = Editor::code(&text, ext.unwrap_or(""));
-                let rows = app.editor_height();
-                app.editor.follow_cursor(rows);
-            }
-            None
-        }
         Action::EditorKey(key) => {
             let typing_repl = app.repl_typing();
             if let Some((_, edit)) = &mut app.prompt {
@@ -1027,6 +1246,10 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             match (&mut app.pause_edit, &mut app.state_edit) {
                 (Some(edit), _) | (None, Some((_, edit))) => edit.area.input(key),
                 (None, None) if typing_repl => app.repl_input.area.input(key),
+                (None, None) if app.editor.read_only => {
+                    app.notice = Some(not_text(app));
+                    false
+                }
                 (None, None) => {
                     let changed = app.editor.area.input(key);
                     let rows = app.editor_height();
@@ -1034,15 +1257,6 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                     changed
                 }
             };
-            None
-        }
-        Action::Save => {
-            let path = app.selected_path()?;
-            Some(Effect::Save(path, app.editor.text()))
-        }
-        Action::Saved(text) => {
-            app.editor.saved_as(text);
-            app.notice = Some("saved".into());
             None
         }
         Action::Output(line) => {

@@ -11,6 +11,7 @@ use llmspell::debug::Debugger;
 use llmspell::{Config, RunOptions, Runtime, Spell, StopHandle};
 
 use crate::app::{Action, Breaks, Effect};
+use crate::editor::Read;
 
 /// The run in progress: how to stop it, and its debugger when it has one.
 pub struct Running {
@@ -35,9 +36,8 @@ pub fn carry_out(
             let _ = tx.send(Action::State(read_state(&dir)));
         }
         Effect::Load(path) => {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| format!("cannot read {}: {e}", path.display()));
-            let _ = tx.send(Action::Source(text));
+            let read = Read::file(&path);
+            let _ = tx.send(Action::Source(path, read));
         }
         Effect::Stop => {
             if let Some(run) = run {
@@ -71,17 +71,39 @@ pub fn carry_out(
                 debugger.set_line_breaks(lines);
             }
         }
-        Effect::Save(path, text) => match std::fs::write(&path, &text) {
-            Ok(()) => {
-                let _ = tx.send(Action::Saved(text));
+        Effect::Save {
+            path,
+            text,
+            over,
+            then_run,
+        } => {
+            // Only over what the buffer knows is there: anything else
+            // (another program's save, a deletion) goes back to be asked.
+            let found = Read::file(&path);
+            if found != over {
+                let _ = tx.send(Action::NotSaved {
+                    path,
+                    found,
+                    then_run,
+                });
+                return;
             }
-            Err(e) => {
-                let _ = tx.send(Action::Output(format!(
-                    "cannot save {}: {e}",
-                    path.display()
-                )));
+            match write_whole(&path, &text) {
+                Ok(()) => {
+                    let _ = tx.send(Action::Saved {
+                        path,
+                        text,
+                        then_run,
+                    });
+                }
+                Err(e) => {
+                    let _ = tx.send(Action::Notice(format!(
+                        "not saved: cannot write {}: {e}; your edits are kept",
+                        path.display()
+                    )));
+                }
             }
-        },
+        }
         Effect::Copy(text) => copy(&text),
         // The loop owns the REPLs (`crate::repl::Repls`): it does these.
         Effect::ReplEval(..) | Effect::OpenRepl(_) => {}
@@ -119,30 +141,34 @@ fn state_written(dir: &Path, done: llmspell::Result<()>, tx: &mpsc::Sender<Actio
     let _ = tx.send(Action::State(read_state(dir)));
 }
 
+/// Writes `text` as the whole of the file at `path` (through a link, to
+/// what it points at): beside it first, then renamed over it, so a full
+/// disk or a crash mid-write leaves the old file whole, never half of each.
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".llmspell-save-")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_data()?;
+    if let Ok(meta) = std::fs::metadata(&target) {
+        tmp.as_file().set_permissions(meta.permissions())?;
+    }
+    tmp.persist(&target).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Puts `text` on the clipboard of the terminal (and of the machine the
 /// terminal runs on, over ssh too) with the OSC 52 escape.
 fn copy(text: &str) {
+    use base64::Engine;
     use std::io::Write;
-    let encoded = base64(text.as_bytes());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
     let mut out = std::io::stdout();
     let _ = write!(out, "\x1b]52;c;{encoded}\x07");
     let _ = out.flush();
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// The project's state, `(key, value)` sorted by key; an unreadable store
@@ -237,22 +263,4 @@ fn forward_pauses(debugger: Debugger, ended: Arc<AtomicBool>, tx: mpsc::Sender<A
             }
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_matches_the_standard_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(super::base64(plain.as_bytes()), encoded, "{plain}");
-        }
-    }
 }

@@ -23,7 +23,7 @@ pub const HELP: &[(&str, &str)] = &[
         "Tab (REPL)",
         "complete a global or bridge name (Esc leaves)",
     ),
-    ("Ctrl+S", "save the open spell"),
+    ("Ctrl+S", "save the open spell (asks if it changed on disk)"),
     ("Ctrl+Q", "quit (asks again with unsaved edits)"),
     ("a", "auto-run: run again on every save"),
     ("d", "debug: pause before bridge calls"),

@@ -129,7 +129,15 @@ fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
     let items: Vec<ListItem> = app
         .spells
         .iter()
-        .map(|s| ListItem::new(s.as_str()))
+        .map(|s| {
+            let gone = app.spell_name() == Some(s.as_str())
+                && app.editor.disk == Some(crate::editor::Read::Missing);
+            if gone {
+                ListItem::new(format!("{s} (deleted)"))
+            } else {
+                ListItem::new(s.as_str())
+            }
+        })
         .collect();
     let list = List::new(items)
         .block(block(&app.theme, "Spells", app.focus == Focus::Spells))
@@ -139,15 +147,33 @@ fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn editor_view(app: &App, frame: &mut Frame, area: Rect) {
-    let name = app.spells.get(app.selected).map_or("", String::as_str);
-    let title = if app.editor.dirty() {
-        format!("{name} ●")
-    } else {
-        name.to_owned()
+    use crate::editor::Read;
+    let name = app.spell_name().unwrap_or_default();
+    let edited = app.editor.text() != app.editor.saved_text();
+    let mark = if edited { " ●" } else { "" };
+    let title = match &app.editor.disk {
+        _ if app.editor.read_only => format!("{name} (not editable)"),
+        None => format!("{name}{mark}"),
+        Some(Read::Missing) => format!("{name}{mark} (deleted on disk)"),
+        Some(Read::Text(_)) => format!("{name}{mark} (changed on disk)"),
+        Some(Read::Unreadable(_)) => format!("{name}{mark} (not text on disk now)"),
     };
     let outer = block(&app.theme, &title, app.focus == Focus::Editor);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
+    if let (true, Some(Read::Unreadable(why))) = (app.editor.read_only, &app.editor.disk) {
+        let why = format!(
+            "{name} cannot be edited here: {why}.\nIt is shown as nothing and never saved over."
+        );
+        let style = Style::default().fg(app.theme.dim);
+        frame.render_widget(
+            Paragraph::new(why)
+                .style(style)
+                .wrap(ratatui::widgets::Wrap { trim: false }),
+            inner,
+        );
+        return;
+    }
     let lines = code_lines(app, inner);
     frame.render_widget(Paragraph::new(lines), inner);
 }

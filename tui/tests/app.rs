@@ -8,6 +8,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent};
 use llmspell::debug::{Pause, When};
 use llmspell_tui::app::{update, Action, App, Breaks, Effect, Focus, Status, KEEP_OUTPUT};
+use llmspell_tui::editor::Read;
 use llmspell_tui::effects::carry_out;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -15,6 +16,12 @@ use serde_json::json;
 
 #[global_allocator]
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
+
+/// The main loop's answer to loading the spell under the list's cursor.
+fn opened(a: &mut App, text: String) -> Vec<Effect> {
+    let path = a.selected_path().unwrap();
+    update(a, Action::Source(path, Read::Text(text)))
+}
 
 /// What a debug-mode run with no line breakpoints pauses at.
 fn debug(pattern: &str) -> Breaks {
@@ -24,11 +31,15 @@ fn debug(pattern: &str) -> Breaks {
     }
 }
 
+/// The IDE on a project of three spells, with the first (agent.rhai) read
+/// as the binary reads it on start.
 fn app() -> App {
-    App::new(
+    let mut a = App::new(
         PathBuf::from("/project"),
         vec!["hello.lua".into(), "chat.js".into(), "agent.rhai".into()],
-    )
+    );
+    opened(&mut a, String::new());
+    a
 }
 
 #[test]
@@ -167,12 +178,11 @@ fn picture(a: &App, width: u16, height: u16) -> String {
 fn busy_app() -> App {
     let mut a = app();
     update(&mut a, Action::Down);
-    update(
+    opened(
         &mut a,
-        Action::Source(
-            "const r = await llm.chat(\"hi\");\nprint(r.text);\nexport default r.model;".into(),
-        ),
+        "const r = await llm.chat(\"hi\");\nprint(r.text);\nexport default r.model;".into(),
     );
+
     update(&mut a, Action::Run);
     update(&mut a, Action::Output("Hello there".into()));
     for topic in ["spell.start", "llm.request", "llm.response", "spell.end"] {
@@ -231,10 +241,11 @@ fn style_of(a: &App, text: &str) -> ratatui::style::Style {
 fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
     let mut a = app();
     a.selected = 2; // hello.lua
-    update(
+    opened(
         &mut a,
-        Action::Source("local name = \"owl\" -- who\nprint(name)\nreturn 42\n".into()),
+        "local name = \"owl\" -- who\nprint(name)\nreturn 42\n".into(),
     );
+
     let theme = a.theme.clone();
     assert_eq!(style_of(&a, "local").fg, Some(theme.keyword));
     assert_eq!(style_of(&a, "\"owl\"").fg, Some(theme.string));
@@ -313,7 +324,7 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
 
     // JavaScript has no line hook: F9 says so and sets nothing.
     a.selected = 1;
-    update(&mut a, Action::Source("print(1);\n".into()));
+    opened(&mut a, "print(1);\n".into());
     update(&mut a, f9());
     assert!(!a.breakpoints.contains_key("chat.js"));
     assert!(a
@@ -328,7 +339,7 @@ fn a_long_spell_scrolls_to_the_cursor_and_to_a_pause() {
     let mut a = app();
     update(&mut a, Action::Resize(80, 24));
     let text: String = (1..=100).map(|i| format!("x = {i}\n")).collect();
-    update(&mut a, Action::Source(text));
+    opened(&mut a, text);
     a.focus = Focus::Editor;
     for _ in 0..40 {
         update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
@@ -490,7 +501,7 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
 #[test]
 fn at_a_pause_its_letters_act_and_never_type_into_the_spell() {
     let mut a = app();
-    update(&mut a, Action::Source("return 1\n".into()));
+    opened(&mut a, "return 1\n".into());
     update(&mut a, Action::NextPane);
     assert_eq!(a.focus, Focus::Editor);
     let pause = Pause {
@@ -593,7 +604,7 @@ fn key(c: char) -> Action {
 #[test]
 fn the_editor_types_saves_and_never_loses_edits() {
     let mut a = app();
-    update(&mut a, Action::Source("return 1\n".into()));
+    opened(&mut a, "return 1\n".into());
     assert!(!a.editor.dirty());
     // In the spell list a letter is a command; in the editor it types.
     update(&mut a, Action::NextPane);
@@ -609,23 +620,39 @@ fn the_editor_types_saves_and_never_loses_edits() {
     assert_eq!(update(&mut a, Action::Down), vec![]);
     assert_eq!(a.selected, 0);
     // A change on disk keeps the edits.
-    update(&mut a, Action::Source("return 2\n".into()));
+    opened(&mut a, "return 2\n".into());
     assert_eq!(a.editor.text(), "-- hi return 1\n");
-    // q asks first; a run saves first.
+    assert!(picture(&a, 80, 24).contains("agent.rhai ● (changed on disk)"));
+    // q asks first; a run saves first, and over another program's change
+    // it asks which to keep: `o` keeps the user's, then runs.
     assert_eq!(update(&mut a, key('q')), vec![]);
     assert!(!a.quit);
     let path = PathBuf::from("/project/agent.rhai");
+    assert_eq!(update(&mut a, Action::Run), vec![]);
+    assert!(a.notice.as_deref().unwrap().contains("o overwrites"));
     assert_eq!(
-        update(&mut a, Action::Run),
-        vec![
-            Effect::Save(path.clone(), "-- hi return 1\n".into()),
-            Effect::Start(path.clone(), None)
-        ]
+        update(&mut a, key('o')),
+        vec![Effect::Save {
+            path: path.clone(),
+            text: "-- hi return 1\n".into(),
+            over: Read::Text("return 2\n".into()),
+            then_run: true,
+        }]
     );
-    update(&mut a, Action::Saved("-- hi return 1\n".into()));
+    assert_eq!(
+        update(
+            &mut a,
+            Action::Saved {
+                path: path.clone(),
+                text: "-- hi return 1\n".into(),
+                then_run: true
+            }
+        ),
+        vec![Effect::Start(path.clone(), None)]
+    );
     assert!(!a.editor.dirty());
     assert!(!picture(&a, 80, 24).contains("●"));
-    // Ctrl+S saves from the editor.
+    // Ctrl+S saves from the editor, over what it saved.
     update(&mut a, Action::NextPane);
     assert_eq!(a.focus, Focus::Editor);
     let ctrl_s = crossterm::event::KeyEvent::new(
@@ -634,14 +661,19 @@ fn the_editor_types_saves_and_never_loses_edits() {
     );
     assert_eq!(
         update(&mut a, Action::Key(ctrl_s)),
-        vec![Effect::Save(path, "-- hi return 1\n".into())]
+        vec![Effect::Save {
+            path,
+            text: "-- hi return 1\n".into(),
+            over: Read::Text("-- hi return 1\n".into()),
+            then_run: false,
+        }]
     );
 }
 
 #[test]
 fn quitting_with_unsaved_edits_asks_once() {
     let mut a = app();
-    update(&mut a, Action::Source("x".into()));
+    opened(&mut a, "x".into());
     update(&mut a, Action::NextPane);
     update(&mut a, key('y'));
     assert_eq!(update(&mut a, Action::Quit), vec![]);
@@ -660,7 +692,7 @@ fn the_second_quit_key_quits_with_unsaved_edits() {
     };
     let dirty = || {
         let mut a = app();
-        update(&mut a, Action::Source("x".into()));
+        opened(&mut a, "x".into());
         update(&mut a, Action::NextPane);
         update(&mut a, key('y'));
         assert!(a.editor.dirty());
@@ -1060,6 +1092,7 @@ fn ctrl_n_makes_a_new_spell_and_capital_b_takes_typed_patterns() {
             Effect::Load("/project/ask.rhai".into())
         ]
     );
+    opened(&mut a, String::new());
     assert_eq!(a.spell_name(), Some("ask.rhai"));
     assert_eq!(a.focus, Focus::Editor);
 
@@ -1299,4 +1332,304 @@ fn every_pane_in_its_other_modes_at_80x24_and_120x40() {
     );
     insta::assert_snapshot!("repl_80x24", picture(&r, 80, 24));
     insta::assert_snapshot!("repl_120x40", picture(&r, 120, 40));
+}
+
+fn ctrl(c: char) -> Action {
+    Action::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        crossterm::event::KeyModifiers::CONTROL,
+    ))
+}
+
+/// A project of a.lua, b.lua, c.lua with b.lua open and edited.
+fn editing_b() -> App {
+    let mut a = open_b();
+    for c in "x = 1 ".chars() {
+        update(&mut a, key(c));
+    }
+    a
+}
+
+/// A project of a.lua, b.lua, c.lua with b.lua open in the editor.
+fn open_b() -> App {
+    let mut a = App::new(
+        PathBuf::from("/project"),
+        vec!["a.lua".into(), "b.lua".into(), "c.lua".into()],
+    );
+    update(&mut a, Action::Down);
+    opened(&mut a, "return 'b'\n".into());
+    assert_eq!(a.spell_name(), Some("b.lua"));
+    update(&mut a, Action::NextPane);
+    a
+}
+
+#[test]
+fn a_buffer_whose_file_is_deleted_keeps_its_text_name_and_file() {
+    let b = PathBuf::from("/project/b.lua");
+    for edited in [true, false] {
+        let mut a = if edited { editing_b() } else { open_b() };
+        let text = a.editor.text();
+        // `rm b.lua`: the watcher's news, the list read again, the file read.
+        assert_eq!(
+            update(&mut a, Action::Changed(vec![b.clone()])),
+            vec![Effect::Scan("/project".into()), Effect::Load(b.clone())]
+        );
+        update(&mut a, Action::Spells(vec!["a.lua".into(), "c.lua".into()]));
+        update(&mut a, Action::Source(b.clone(), Read::Missing));
+        assert_eq!(a.spell_name(), Some("b.lua"));
+        assert_eq!(a.editor.text(), text, "the text stays");
+        let screen = picture(&a, 100, 24);
+        let mark = if edited { " ●" } else { "" };
+        assert!(
+            screen.contains(&format!("b.lua{mark} (deleted on disk)")),
+            "{screen}"
+        );
+        assert!(screen.contains("b.lua (deleted)"), "still listed: {screen}");
+        assert_eq!(a.spells[a.selected], "b.lua");
+        assert!(a.editor.dirty(), "its text is on no disk");
+        // Saving writes b.lua only, and only where nothing is now.
+        let save = Effect::Save {
+            path: b.clone(),
+            text: text.clone(),
+            over: Read::Missing,
+            then_run: false,
+        };
+        assert_eq!(update(&mut a, ctrl('s')), vec![save]);
+        // A run saves it first, then runs it.
+        let run = update(&mut a, Action::Run);
+        assert_eq!(
+            run,
+            vec![Effect::Save {
+                path: b.clone(),
+                text: text.clone(),
+                over: Read::Missing,
+                then_run: true
+            }]
+        );
+        // Leaving it asks, and the same key again drops it.
+        update(&mut a, Action::Escape);
+        assert_eq!(update(&mut a, Action::Up), vec![]);
+        assert!(a.notice.as_deref().unwrap().contains("Up/Down again drops"));
+        assert_eq!(
+            update(&mut a, Action::Up),
+            vec![Effect::Load("/project/a.lua".into())]
+        );
+        assert_eq!(a.spell_name(), None);
+        assert!(!a.editor.dirty());
+    }
+}
+
+#[test]
+fn news_of_another_file_never_lands_in_the_buffer() {
+    let mut a = editing_b();
+    let text = a.editor.text();
+    // The list moves under the buffer (a file before it is gone): the
+    // buffer stays b.lua's and a.lua's text never replaces it.
+    update(&mut a, Action::Spells(vec!["b.lua".into(), "c.lua".into()]));
+    update(
+        &mut a,
+        Action::Source("/project/a.lua".into(), Read::Text("return 'a'\n".into())),
+    );
+    update(
+        &mut a,
+        Action::Source("/project/c.lua".into(), Read::Text("return 'c'\n".into())),
+    );
+    assert_eq!(a.spell_name(), Some("b.lua"));
+    assert_eq!(a.editor.text(), text);
+    assert_eq!(
+        update(&mut a, ctrl('s')),
+        vec![Effect::Save {
+            path: "/project/b.lua".into(),
+            text,
+            over: Read::Text("return 'b'\n".into()),
+            then_run: false
+        }]
+    );
+    // A save that reports back for another path changes nothing here.
+    update(
+        &mut a,
+        Action::Saved {
+            path: "/project/c.lua".into(),
+            text: "?".into(),
+            then_run: true,
+        },
+    );
+    assert!(a.editor.dirty());
+}
+
+#[test]
+fn a_file_that_is_not_text_is_shown_read_only_and_never_saved() {
+    let mut a = App::new(PathBuf::from("/project"), vec!["bin.lua".into()]);
+    let bin = PathBuf::from("/project/bin.lua");
+    update(
+        &mut a,
+        Action::Source(
+            bin.clone(),
+            Read::Unreadable("not UTF-8 text (byte 0 is 0xff)".into()),
+        ),
+    );
+    assert_eq!(a.spell_name(), Some("bin.lua"));
+    let screen = picture(&a, 100, 24);
+    assert!(screen.contains("bin.lua (not editable)"), "{screen}");
+    assert!(screen.contains("byte 0 is 0xff"), "{screen}");
+    update(&mut a, Action::NextPane);
+    update(&mut a, key('x'));
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert_eq!(a.editor.text(), "");
+    assert!(!a.editor.dirty());
+    assert_eq!(update(&mut a, ctrl('s')), vec![]);
+    assert!(a.notice.as_deref().unwrap().contains("never saved over"));
+    // F5 runs the file as it is (and llmspell says what is wrong with it).
+    assert_eq!(
+        update(&mut a, Action::Run),
+        vec![Effect::Start(bin.clone(), None)]
+    );
+    // Once the file is text again, it opens as text.
+    update(&mut a, Action::Source(bin, Read::Text("return 1\n".into())));
+    assert!(!a.editor.read_only);
+    assert_eq!(a.editor.text(), "return 1\n");
+}
+
+#[test]
+fn saving_over_a_change_on_disk_asks_overwrite_reload_or_cancel() {
+    let b = PathBuf::from("/project/b.lua");
+    let theirs = || Read::Text("return 'theirs'\n".into());
+    for (answer, expect) in [('o', "ours"), ('r', "theirs"), ('x', "both")] {
+        let mut a = editing_b();
+        let ours = a.editor.text();
+        update(&mut a, Action::Source(b.clone(), theirs()));
+        assert_eq!(a.editor.text(), ours);
+        assert!(picture(&a, 100, 24).contains("b.lua ● (changed on disk)"));
+        assert_eq!(update(&mut a, ctrl('s')), vec![], "asks first");
+        let asked = a.notice.clone().unwrap();
+        assert!(asked.contains("o overwrites") && asked.contains("r reloads"));
+        let effects = update(&mut a, key(answer));
+        match expect {
+            "ours" => assert_eq!(
+                effects,
+                vec![Effect::Save {
+                    path: b.clone(),
+                    text: ours.clone(),
+                    over: theirs(),
+                    then_run: false
+                }]
+            ),
+            "theirs" => {
+                assert_eq!(effects, vec![]);
+                assert_eq!(a.editor.text(), "return 'theirs'\n");
+                assert!(!a.editor.dirty());
+            }
+            _ => {
+                assert_eq!(effects, vec![]);
+                assert_eq!(a.editor.text(), ours, "the key typed nothing");
+                assert!(a.notice.as_deref().unwrap().contains("not saved"));
+                // Still asks next time.
+                assert_eq!(update(&mut a, ctrl('s')), vec![]);
+                assert!(a.notice.as_deref().unwrap().contains("o overwrites"));
+            }
+        }
+    }
+    // F5 over a change asks the same, then runs what was chosen.
+    let mut a = editing_b();
+    update(&mut a, Action::Source(b.clone(), theirs()));
+    assert_eq!(update(&mut a, Action::Run), vec![]);
+    assert_eq!(
+        update(&mut a, key('r')),
+        vec![Effect::Start(b.clone(), None)]
+    );
+    // A save the main loop refused (the file changed after the buffer
+    // last heard) asks too.
+    let mut a = editing_b();
+    let effects = update(&mut a, ctrl('s'));
+    assert_eq!(effects.len(), 1);
+    update(
+        &mut a,
+        Action::NotSaved {
+            path: b.clone(),
+            found: theirs(),
+            then_run: false,
+        },
+    );
+    assert!(a.notice.as_deref().unwrap().contains("o overwrites"));
+}
+
+#[test]
+fn the_main_loop_saves_only_over_what_the_buffer_knows_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b.lua");
+    let runtime = llmspell::Runtime::new();
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    let mut save = |over: Read| {
+        let effect = Effect::Save {
+            path: b.clone(),
+            text: "ours\n".into(),
+            over,
+            then_run: false,
+        };
+        carry_out(effect, &runtime, &tx, &mut run);
+        rx.recv_timeout(Duration::from_secs(5)).unwrap()
+    };
+    // Another program's text is not written over.
+    std::fs::write(&b, "theirs\n").unwrap();
+    let refused = save(Read::Text("before\n".into()));
+    assert!(
+        matches!(&refused, Action::NotSaved { found: Read::Text(t), .. } if t == "theirs\n"),
+        "{refused:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&b).unwrap(), "theirs\n");
+    // Nor a file that came back after the buffer saw it go.
+    assert!(matches!(save(Read::Missing), Action::NotSaved { .. }));
+    // Nor bytes that are not text.
+    std::fs::write(&b, b"\xff\xfe\x00\x01x").unwrap();
+    let refused = save(Read::Text("theirs\n".into()));
+    assert!(
+        matches!(&refused, Action::NotSaved { found: Read::Unreadable(why), .. } if why.contains("UTF-8")),
+        "{refused:?}"
+    );
+    assert_eq!(std::fs::read(&b).unwrap(), b"\xff\xfe\x00\x01x");
+    // What the buffer knows is written, keeping the file's permissions.
+    std::fs::write(&b, "theirs\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(matches!(
+        save(Read::Text("theirs\n".into())),
+        Action::Saved { .. }
+    ));
+    assert_eq!(std::fs::read_to_string(&b).unwrap(), "ours\n");
+    let mode = std::fs::metadata(&b).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    // A deleted file is written back.
+    std::fs::remove_file(&b).unwrap();
+    assert!(matches!(save(Read::Missing), Action::Saved { .. }));
+    assert_eq!(std::fs::read_to_string(&b).unwrap(), "ours\n");
+    // Through a link, to what it points at: the link stays a link.
+    let real = dir.path().join("real.lua");
+    std::fs::write(&real, "ours\n").unwrap();
+    std::fs::remove_file(&b).unwrap();
+    std::os::unix::fs::symlink(&real, &b).unwrap();
+    let effect = Effect::Save {
+        path: b.clone(),
+        text: "linked\n".into(),
+        over: Read::Text("ours\n".into()),
+        then_run: false,
+    };
+    carry_out(effect, &runtime, &tx, &mut run);
+    assert!(matches!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        Action::Saved { .. }
+    ));
+    assert!(std::fs::symlink_metadata(&b)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "linked\n");
+    // No temporary file is left beside.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // A folder or an unreadable file is never read as its error's text.
+    assert!(matches!(Read::file(dir.path()), Read::Unreadable(_)));
 }

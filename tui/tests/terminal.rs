@@ -372,3 +372,149 @@ fn a_pause_takes_its_letters_even_with_the_editor_focused() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(std::fs::read_to_string(&spell).unwrap(), text);
 }
+
+/// Waits until `path` holds `text` (the IDE's save is its own thread's).
+fn wait_for_file(path: &Path, text: &str, tui: &Tmux) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        assert!(
+            Instant::now() < deadline,
+            "{} never held {text:?} (it holds {:?}):\n{}",
+            path.display(),
+            std::fs::read_to_string(path),
+            tui.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A project of a.lua, b.lua and c.lua, with b.lua open in the editor.
+fn three_spells() -> (tempfile::TempDir, Tmux) {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a", "b", "c"] {
+        std::fs::write(
+            dir.path().join(format!("{name}.lua")),
+            format!("return '{name}'\n"),
+        )
+        .unwrap();
+    }
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["a.lua", "return 'a'"]);
+    tui.keys(&["Down"]);
+    tui.wait_for(&["return 'b'"]);
+    tui.keys(&["Tab"]);
+    (dir, tui)
+}
+
+#[test]
+fn a_spell_deleted_or_renamed_outside_keeps_its_buffer_and_saves_only_to_itself() {
+    // Deleted with an edit in the buffer; renamed away without one.
+    for edited in [true, false] {
+        let (dir, tui) = three_spells();
+        let path = |n: &str| dir.path().join(n);
+        if edited {
+            tui.type_text("local m = 1 ");
+            tui.wait_for(&["b.lua ●", "local m = 1 return 'b'"]);
+            std::fs::remove_file(path("b.lua")).unwrap();
+        } else {
+            std::fs::rename(path("b.lua"), path("d.lua")).unwrap();
+        }
+        let text = if edited {
+            "local m = 1 return 'b'\n"
+        } else {
+            "return 'b'\n"
+        };
+        let shown = text.trim_end();
+        let mark = if edited { "b.lua ●" } else { "b.lua" };
+        let screen = tui.wait_for(&[&format!("{mark} (deleted on disk)"), shown]);
+        assert!(!screen.contains("a.lua ●"), "{screen}");
+        assert!(!screen.contains("cannot read"), "{screen}");
+        // F5 saves it back where it was, runs it, and writes nothing else.
+        tui.keys(&["F5"]);
+        tui.wait_for(&["b.lua: \"b\" ("]);
+        wait_for_file(&path("b.lua"), text, &tui);
+        assert_eq!(
+            std::fs::read_to_string(path("a.lua")).unwrap(),
+            "return 'a'\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(path("c.lua")).unwrap(),
+            "return 'c'\n"
+        );
+        if !edited {
+            assert_eq!(std::fs::read_to_string(path("d.lua")).unwrap(), text);
+        }
+        let screen = tui.wait_for(&["b.lua"]);
+        assert!(!screen.contains("(deleted on disk)"), "{screen}");
+        tui.keys(&["C-q"]);
+    }
+    // Ctrl+S after a deletion, too.
+    let (dir, tui) = three_spells();
+    tui.type_text("local k = 1 ");
+    tui.wait_for(&["b.lua ●"]);
+    std::fs::remove_file(dir.path().join("b.lua")).unwrap();
+    tui.wait_for(&["b.lua ● (deleted on disk)"]);
+    tui.keys(&["C-s"]);
+    wait_for_file(&dir.path().join("b.lua"), "local k = 1 return 'b'\n", &tui);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.lua")).unwrap(),
+        "return 'a'\n"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_text_is_shown_as_such_and_never_saved_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = b"\xff\xfe\x00\x01x";
+    std::fs::write(dir.path().join("bin.lua"), bytes).unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["bin.lua (not editable)", "not UTF-8 text"]);
+    tui.keys(&["Tab"]);
+    tui.type_text("x");
+    tui.keys(&["Enter", "C-s"]);
+    tui.wait_for(&["never saved over"]);
+    tui.keys(&["F5"]);
+    tui.wait_for(&["bin.lua: "]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read(dir.path().join("bin.lua")).unwrap(), bytes);
+    let screen = tui.screen();
+    assert!(!screen.contains("bin.lua ●"), "{screen}");
+}
+
+#[test]
+fn saving_over_a_change_made_on_disk_asks_which_to_keep() {
+    let (dir, tui) = three_spells();
+    let b = dir.path().join("b.lua");
+    tui.type_text("ours() ");
+    tui.wait_for(&["b.lua ●"]);
+    std::fs::write(&b, "return 'theirs'\n").unwrap();
+    tui.wait_for(&["b.lua ● (changed on disk)", "ours() return 'b'"]);
+    // Ctrl+S asks; any other key cancels, and types nothing.
+    tui.keys(&["C-s"]);
+    tui.wait_for(&["o overwrites it with yours"]);
+    tui.type_text("z");
+    tui.wait_for(&["not saved"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read_to_string(&b).unwrap(), "return 'theirs'\n");
+    assert!(!tui.screen().contains("zours()"));
+    // `o` keeps ours.
+    tui.keys(&["C-s"]);
+    tui.wait_for(&["o overwrites it with yours"]);
+    tui.type_text("o");
+    wait_for_file(&b, "ours() return 'b'\n", &tui);
+    tui.wait_for(&["saved"]);
+    // Changed again; `r` takes theirs into the buffer.
+    tui.type_text("again() ");
+    tui.wait_for(&["b.lua ●"]);
+    std::fs::write(&b, "return 'theirs again'\n").unwrap();
+    tui.wait_for(&["(changed on disk)"]);
+    tui.keys(&["C-s"]);
+    tui.wait_for(&["o overwrites it with yours"]);
+    tui.type_text("r");
+    let screen = tui.wait_for(&["return 'theirs again'", "reloaded from disk"]);
+    assert!(!screen.contains("b.lua ●"), "{screen}");
+    assert_eq!(
+        std::fs::read_to_string(&b).unwrap(),
+        "return 'theirs again'\n"
+    );
+}
