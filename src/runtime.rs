@@ -9,7 +9,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -217,6 +217,11 @@ impl StopHandle {
         }
     }
 
+    /// A new start: no reason to stop (a REPL's next entry).
+    pub(crate) fn clear(&self) {
+        self.0.store(0, Ordering::Release);
+    }
+
     pub fn is_stopped(&self) -> bool {
         self.0.load(Ordering::Relaxed) != 0
     }
@@ -261,6 +266,8 @@ pub struct Session {
     pub(crate) limits: Limits,
     pub(crate) started: Instant,
     pub(crate) deadline: Deadline,
+    /// The engine's work so far, for `[limits] instructions`.
+    pub(crate) work: Work,
     config: Config,
     models: OnceCell<Arc<crate::provider::Models>>,
     pub(crate) cassette: Option<Arc<Mutex<crate::provider::Cassette>>>,
@@ -311,27 +318,77 @@ impl crate::value::Limiter for Session {
 
 /// When a run's time is up: its start plus its time limit, plus the time it
 /// has spent paused in a debugger (a pause is the user's time, not the
-/// spell's). Clones share the paused time, so engines' limit checks on
-/// other threads see it too.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Deadline {
-    at: Option<Instant>,
-    paused_us: Arc<std::sync::atomic::AtomicU64>,
+/// spell's). Clones share it all, so engines' limit checks on other
+/// threads see a pause, and a REPL's new entry ([`Deadline::restart`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Deadline(Arc<DeadlineAt>);
+
+#[derive(Debug)]
+struct DeadlineAt {
+    /// What the microseconds below count from.
+    base: Instant,
+    /// The time limit's end, `u64::MAX` for none.
+    at_us: AtomicU64,
+    paused_us: AtomicU64,
 }
 
 impl Deadline {
+    /// `limit` from now (none: never).
+    pub(crate) fn new(limit: Option<Duration>) -> Deadline {
+        let d = Deadline(Arc::new(DeadlineAt {
+            base: Instant::now(),
+            at_us: AtomicU64::new(u64::MAX),
+            paused_us: AtomicU64::new(0),
+        }));
+        d.restart(limit);
+        d
+    }
+
+    /// The time limit starts again from now (a REPL's entry).
+    pub(crate) fn restart(&self, limit: Option<Duration>) {
+        let at = limit.map_or(u64::MAX, |l| {
+            micros(self.0.base.elapsed()).saturating_add(micros(l))
+        });
+        self.0.paused_us.store(0, Ordering::Relaxed);
+        self.0.at_us.store(at, Ordering::Relaxed);
+    }
+
     pub(crate) fn passed(&self) -> bool {
-        self.at.is_some_and(|d| {
-            let paused = self.paused_us.load(std::sync::atomic::Ordering::Relaxed);
-            Instant::now() >= d + Duration::from_micros(paused)
-        })
+        let at = self.0.at_us.load(Ordering::Relaxed);
+        at != u64::MAX && {
+            let paused = self.0.paused_us.load(Ordering::Relaxed);
+            micros(self.0.base.elapsed()) >= at.saturating_add(paused)
+        }
     }
 
     /// The run was paused this long: its time limit moves on by as much.
     pub(crate) fn add_pause(&self, d: Duration) {
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.paused_us
-            .fetch_add(us, std::sync::atomic::Ordering::Relaxed);
+        self.0.paused_us.fetch_add(micros(d), Ordering::Relaxed);
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The engine's own work so far in this run (or this REPL entry), in its
+/// own units, for `[limits] instructions`. Only the spell's thread counts
+/// (plain loads and stores, no locked add); a REPL sets it back to zero
+/// between entries.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Work(Arc<AtomicU64>);
+
+impl Work {
+    /// Counts `n` more; the total so far.
+    #[inline]
+    pub(crate) fn add(&self, n: u64) -> u64 {
+        let total = self.0.load(Ordering::Relaxed).saturating_add(n);
+        self.0.store(total, Ordering::Relaxed);
+        total
+    }
+
+    fn reset(&self) {
+        self.0.store(0, Ordering::Relaxed);
     }
 }
 
@@ -406,6 +463,17 @@ impl Session {
     /// limits (see [`crate::value::Meter`]).
     pub(crate) fn meter(&self) -> crate::value::Meter<'_> {
         crate::value::Meter::new(self)
+    }
+
+    /// A REPL's next entry: the limits (time, instructions, model calls and
+    /// tokens) apply to each entry afresh, and a limit an earlier entry
+    /// tripped no longer stops this one. Memory is what the REPL holds, so
+    /// its cap stays on all of it.
+    pub(crate) fn begin_entry(&self) {
+        self.stop.clear();
+        self.deadline.restart(self.limits.timeout());
+        self.work.reset();
+        self.llm_used.set((0, 0));
     }
 
     /// True once the wall-clock limit has passed (engines call this rarely).
@@ -650,10 +718,8 @@ impl Runtime {
             project_dir: opts.config.project_dir.clone(),
             store: OnceCell::new(),
             stop: opts.stop.clone(),
-            deadline: Deadline {
-                at: limits.timeout().and_then(|t| started.checked_add(t)),
-                paused_us: Default::default(),
-            },
+            deadline: Deadline::new(limits.timeout()),
+            work: Work::default(),
             limits,
             started,
             config: opts.config.clone(),

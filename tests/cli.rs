@@ -566,3 +566,60 @@ fn spell_files_are_read_as_each_language_reads_them() {
         assert!(text(&out.stderr).starts_with("spell.syntax:"), "{name}");
     }
 }
+
+#[test]
+fn repl_limits_apply_to_each_entry_not_to_the_repls_life() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "llmspell.toml",
+        "[limits]\ntimeout_secs = 2\ninstructions = 500000\n",
+    );
+    // Ten entries that each do a fifth of the instruction limit's work;
+    // one that runs forever; then one more.
+    let cases = [
+        (
+            "lua",
+            "s = 0\n",
+            "for i = 1, 100000 do s = s + 1 end\n",
+            "while true do end\n",
+            "s\n",
+        ),
+        (
+            "js",
+            "var s = 0\n",
+            "for (let i = 0; i < 100000; i++) { s += 1 }\n",
+            "while (true) {}\n",
+            "s\n",
+        ),
+        (
+            "rhai",
+            "let s = 0;\n",
+            "for i in 0..100000 { s += 1; }\n",
+            "loop {}\n",
+            "s\n",
+        ),
+    ];
+    for (engine, init, work, forever, read) in cases {
+        let input = format!("{init}{}{forever}{read}", work.repeat(10));
+        let out = repl(d.path(), engine, &input);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{engine}: {stderr}");
+        let results: Vec<&str> = stdout.lines().filter(|l| !l.contains("REPL")).collect();
+        assert_eq!(
+            results.last(),
+            Some(&"1000000"),
+            "{engine}: {stdout}\n{stderr}"
+        );
+        let stops: Vec<&str> = stderr.lines().filter(|l| l.contains("limit.")).collect();
+        assert_eq!(
+            stops.len(),
+            1,
+            "{engine}: only the endless entry stops: {stderr}"
+        );
+        assert!(
+            stops[0].contains("limit.time") || stops[0].contains("limit.instructions"),
+            "{engine}: {stderr}"
+        );
+    }
+}

@@ -531,13 +531,12 @@ fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
         0 => u64::MAX,
         n => n.div_ceil(TICKS_PER_INTERRUPT),
     };
-    let mut interrupts = 0u64;
+    let interrupts = s.work.clone();
     Box::new(move || {
         if stop.is_stopped() {
             return true;
         }
-        interrupts += 1;
-        if interrupts > max_interrupts {
+        if interrupts.add(1) > max_interrupts {
             stop.trip(ErrorCode::LimitInstructions);
             return true;
         }

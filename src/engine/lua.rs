@@ -8,7 +8,6 @@
 //! returns to the VM while it backtracks); `pcall`, `xpcall` and
 //! `coroutine.resume` are wrapped so that a tripped limit cannot be caught.
 
-use std::cell::Cell;
 use std::ffi::c_void;
 use std::rc::Rc;
 
@@ -231,7 +230,7 @@ impl LuaEngine {
     /// both count work in `ticks` of [`HOOK_EVERY`] instructions or steps.
     fn install_hook(&self) -> mlua::Result<()> {
         let s = self.session.clone();
-        let ticks = Rc::new(Cell::new(0u64));
+        let ticks = s.work.clone();
         let max_ticks = match s.limits.instructions {
             0 => u64::MAX,
             n => n.div_ceil(u64::from(HOOK_EVERY)),
@@ -246,8 +245,7 @@ impl LuaEngine {
             [&string, &table, &utf8],
             Box::new(move |steps| {
                 gs.check_stop()?;
-                let n = gticks.get() + steps / u64::from(HOOK_EVERY);
-                gticks.set(n);
+                let n = gticks.add(steps / u64::from(HOOK_EVERY));
                 if n > max_ticks {
                     return Err(gs.trip(ErrorCode::LimitInstructions));
                 }
@@ -269,8 +267,7 @@ impl LuaEngine {
                 return at_line(lua, &s, debug).map(|()| VmState::Continue);
             }
             s.check_stop().map_err(ext)?;
-            let n = ticks.get() + 1;
-            ticks.set(n);
+            let n = ticks.add(1);
             if n > max_ticks {
                 return Err(ext(s.trip(ErrorCode::LimitInstructions)));
             }

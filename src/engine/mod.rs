@@ -230,8 +230,11 @@ impl Repl {
         })
     }
 
-    /// Evaluates one entry; its value comes back as data.
+    /// Evaluates one entry; its value comes back as data. The limits
+    /// apply to each entry, not to the REPL's life (see
+    /// [`Session::begin_entry`]).
     pub fn eval(&mut self, source: &str) -> Result<serde_json::Value> {
+        self.session.begin_entry();
         crate::panic::contain(|| self.engine.eval(source)?.to_json())
     }
 

@@ -550,14 +550,12 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     };
     let stop = s.stop.clone();
     let deadline = s.deadline.clone();
-    let tripped = Cell::new(false);
     // Our own count of operations: Rhai's restarts from the caller's for
     // each callback a built-in calls (`map`, `sort`), so a short callback
     // may never reach a multiple of the check interval.
-    let counted = Cell::new(0u64);
+    let counted = s.work.clone();
     rhai.on_progress(move |_| {
-        let ops = counted.get() + 1;
-        counted.set(ops);
+        let ops = counted.add(1);
         let code = if stop.is_stopped() {
             stop.reason()
         } else if ops > max_ops {
@@ -571,9 +569,8 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
             None
         };
         let code = code?;
-        if !tripped.replace(true) {
-            stop.trip(code);
-        }
+        // The first reason wins: a later trip changes nothing.
+        stop.trip(code);
         Some(Dynamic::from(stop.reason().unwrap_or(code).as_str()))
     });
 }
