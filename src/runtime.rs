@@ -217,8 +217,9 @@ impl StopHandle {
         }
     }
 
-    /// A new start: no reason to stop (a REPL's next entry).
-    pub(crate) fn clear(&self) {
+    /// A new start: no reason to stop. A REPL clears a limit an entry
+    /// tripped itself; a stop from outside stays until its host clears it.
+    pub fn clear(&self) {
         self.0.store(0, Ordering::Release);
     }
 
@@ -467,10 +468,14 @@ impl Session {
 
     /// A REPL's next entry: the limits (time, instructions, model calls and
     /// tokens) apply to each entry afresh, and a limit an earlier entry
-    /// tripped no longer stops this one. Memory is what the REPL holds, so
-    /// its cap stays on all of it.
+    /// tripped no longer stops this one. A stop from outside
+    /// ([`StopHandle::stop`]) stays: it stops the entries sent before it
+    /// until the host clears it. Memory is what the REPL holds, so its cap
+    /// stays on all of it.
     pub(crate) fn begin_entry(&self) {
-        self.stop.clear();
+        if self.stop.reason() != Some(ErrorCode::Cancelled) {
+            self.stop.clear();
+        }
         self.deadline.restart(self.limits.timeout());
         self.work.reset();
         self.llm_used.set((0, 0));

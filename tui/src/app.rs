@@ -149,6 +149,8 @@ pub enum Action {
     History(llmspell::EngineKind, Vec<String>),
     /// A line from a REPL: printed, or an entry's value or error.
     ReplLine(llmspell::EngineKind, String),
+    /// A REPL waits for more of an entry, runs one, or is ready again.
+    Repl(llmspell::EngineKind, ReplState),
     /// At a pause: run on to the end, to the next bridge call, or abort.
     Continue,
     Step,
@@ -185,9 +187,22 @@ impl Action {
                 | Action::Paused(_)
                 | Action::History(..)
                 | Action::ReplLine(..)
+                | Action::Repl(..)
                 | Action::Completions(_)
         )
     }
+}
+
+/// What a REPL is doing, as its thread last said.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ReplState {
+    /// Waiting for an entry.
+    #[default]
+    Ready,
+    /// The lines so far are an unfinished entry: it waits for more.
+    Unfinished,
+    /// Running this (whole) entry.
+    Busy(String),
 }
 
 /// What was asked about once before it is done.
@@ -264,8 +279,10 @@ pub enum Effect {
     Copy(String),
     /// Read this engine's saved REPL history (of the project in this folder).
     LoadHistory(PathBuf, llmspell::EngineKind),
-    /// Evaluate an entry in this engine's REPL (the loop owns the REPLs).
+    /// Send a line to this engine's REPL (the loop owns the REPLs).
     ReplEval(llmspell::EngineKind, String),
+    /// Stop this REPL's running entry and forget its unfinished one.
+    ReplStop(llmspell::EngineKind),
     /// Set a key of the project (in this folder)'s state.
     SetState(PathBuf, String, serde_json::Value),
     DeleteState(PathBuf, String),
@@ -327,6 +344,8 @@ pub struct App {
     pub repl_log: std::collections::HashMap<llmspell::EngineKind, VecDeque<String>>,
     pub repl_history: std::collections::HashMap<llmspell::EngineKind, Vec<String>>,
     repl_recall: Option<usize>,
+    /// What each started REPL is doing.
+    pub repl_state: std::collections::HashMap<llmspell::EngineKind, ReplState>,
     /// Line breakpoints, by spell file name.
     pub breakpoints: BTreeMap<String, BTreeSet<u32>>,
     /// The last run's error line, and the spell it ran.
@@ -377,6 +396,7 @@ impl App {
             repl_log: Default::default(),
             repl_history: Default::default(),
             repl_recall: None,
+            repl_state: Default::default(),
             breakpoints: BTreeMap::new(),
             error_line: None,
             model: None,
@@ -416,6 +436,13 @@ impl App {
     /// Keys go to the REPL input: a REPL tab is shown and its pane has focus.
     pub fn repl_typing(&self) -> bool {
         self.tab.is_some() && self.focus == Focus::Output
+    }
+
+    /// The focused REPL's engine and what it is doing.
+    pub fn repl_now(&self) -> Option<(llmspell::EngineKind, &ReplState)> {
+        let kind = self.tab.filter(|_| self.repl_typing())?;
+        let state = self.repl_state.get(&kind).unwrap_or(&ReplState::Ready);
+        Some((kind, state))
     }
 
     fn running(&self) -> bool {
@@ -731,6 +758,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Some(Js) => Some(Rhai),
                 Some(Rhai) => None,
             };
+            // The pane it turned is the one the user wants next.
+            app.focus = Focus::Output;
             app.repl_recall = None;
             match app.tab {
                 Some(kind) if !app.repl_history.contains_key(&kind) => {
@@ -753,16 +782,43 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
             app.repl_input = Editor::input("");
             app.repl_recall = None;
+            // The thread says when an entry is whole; these lines continue
+            // one it is waiting on.
+            let more = app.repl_state.get(&kind) == Some(&ReplState::Unfinished);
             let log = app.repl_log.entry(kind).or_default();
             for (i, line) in entry.lines().enumerate() {
-                let prompt = if i == 0 { "> " } else { ". " };
+                let prompt = if i == 0 && !more { "> " } else { ". " };
                 push_bounded(log, format!("{prompt}{line}"), KEEP_OUTPUT);
             }
-            let history = app.repl_history.entry(kind).or_default();
-            if history.last() != Some(&entry) {
-                history.push(entry.clone());
-            }
             vec![Effect::ReplEval(kind, entry)]
+        }
+        Action::Repl(kind, state) => {
+            if let ReplState::Busy(entry) = &state {
+                let history = app.repl_history.entry(kind).or_default();
+                if history.last() != Some(entry) {
+                    history.push(entry.clone());
+                }
+            }
+            app.repl_state.insert(kind, state);
+            Vec::new()
+        }
+        // Ctrl+C in a REPL: stops its running entry or drops its
+        // unfinished one; with neither, it clears the input line.
+        Action::Stop if app.repl_now().is_some_and(|(_, s)| *s != ReplState::Ready) => {
+            let Some((kind, _)) = app.repl_now() else {
+                return Vec::new();
+            };
+            push_bounded(
+                app.repl_log.entry(kind).or_default(),
+                "^C".into(),
+                KEEP_OUTPUT,
+            );
+            vec![Effect::ReplStop(kind)]
+        }
+        Action::Stop if app.repl_typing() && !app.repl_input.text().is_empty() => {
+            app.repl_input = Editor::input("");
+            app.repl_recall = None;
+            Vec::new()
         }
         Action::HistoryPrev | Action::HistoryNext => {
             let Some(kind) = app.tab else {
@@ -1116,6 +1172,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::HistoryPrev
         | Action::HistoryNext
         | Action::ReplLine(..)
+        | Action::Repl(..)
         | Action::History(..)
         | Action::Continue
         | Action::Step

@@ -106,7 +106,7 @@ pub fn carry_out(
         }
         Effect::Copy(text) => copy(&text),
         // The loop owns the REPLs (`crate::repl::Repls`): it does these.
-        Effect::ReplEval(..) | Effect::OpenRepl(_) => {}
+        Effect::ReplEval(..) | Effect::ReplStop(_) | Effect::OpenRepl(_) => {}
         Effect::LoadHistory(dir, kind) => {
             let saved = crate::repl::load_history(&crate::repl::history_file(&dir, kind));
             let _ = tx.send(Action::History(kind, saved));

@@ -132,10 +132,9 @@ fn main() -> ExitCode {
         effects.dedup();
         for effect in effects {
             match effect {
-                Effect::ReplEval(kind, entry) => repls.eval(kind, &app.dir, entry, &tx),
-                Effect::OpenRepl(kind) => {
-                    repls.open(kind, &app.dir, &tx);
-                }
+                Effect::ReplEval(kind, line) => repls.eval(kind, &app.dir, &runtime, line, &tx),
+                Effect::ReplStop(kind) => repls.interrupt(kind),
+                Effect::OpenRepl(kind) => repls.open(kind, &app.dir, &runtime, &tx),
                 other => carry_out(other, &runtime, &tx, &mut run),
             }
         }

@@ -1,27 +1,43 @@
 //! A live REPL per engine, each on its own thread (an engine lives on the
 //! thread that made it), so an entry that waits on a model never freezes
-//! the screen. Entries go in on a channel; printed lines and each entry's
-//! value or coded error come back to the loop as actions.
+//! the screen. Lines go in on a channel; an unfinished entry waits there
+//! for its next line (as `llmspell repl` does); printed lines, each entry's
+//! value or coded error, and whether the REPL is busy come back to the
+//! loop as actions. The REPLs share the IDE's runtime, so their bridge
+//! calls reach the same bus (the Events and State panes) as a run's.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 
-use llmspell::{Config, EngineKind, Repl, RunOptions, Runtime};
+use llmspell::{Config, EngineKind, Repl, RunOptions, Runtime, StopHandle};
 
-use crate::app::Action;
+use crate::app::{Action, ReplState};
+
+/// What the loop sends a REPL's thread.
+enum Input {
+    /// One more line of an entry (or a whole entry).
+    Line(String),
+    /// Forget the unfinished entry (Ctrl+C).
+    Drop,
+}
+
+/// One started REPL: its input, and what stops its running entry.
+struct Started {
+    input: mpsc::Sender<Input>,
+    stop: StopHandle,
+}
 
 /// The REPLs started so far, one per engine.
 #[derive(Default)]
 pub struct Repls {
-    /// Each REPL's input, and its history file (found once, not per entry).
-    inputs: HashMap<EngineKind, (mpsc::Sender<String>, std::path::PathBuf)>,
+    started: HashMap<EngineKind, Started>,
 }
 
 /// `.llmspell/history-ENGINE` of the project in `dir`: the same file the
 /// `llmspell repl` command keeps, in its format (rustyline's `#V2`: one
 /// entry a line, newlines and backslashes escaped).
-pub fn history_file(dir: &Path, kind: EngineKind) -> std::path::PathBuf {
+pub fn history_file(dir: &Path, kind: EngineKind) -> PathBuf {
     let project = Config::discover(dir).map_or_else(|_| dir.to_path_buf(), |c| c.project_dir);
     project.join(".llmspell").join(format!("history-{kind}"))
 }
@@ -79,69 +95,148 @@ fn unescape(line: &str) -> String {
 }
 
 impl Repls {
-    /// Starts the `kind` REPL of the project in `dir` if it has not been;
-    /// once started it sends the names it completes.
+    /// Starts the `kind` REPL of the project in `dir` on `runtime` if it
+    /// has not been; once started it sends the names it completes.
     pub fn open(
         &mut self,
         kind: EngineKind,
         dir: &Path,
+        runtime: &Runtime,
         tx: &mpsc::Sender<Action>,
-    ) -> &mut (mpsc::Sender<String>, std::path::PathBuf) {
-        self.inputs
-            .entry(kind)
-            .or_insert_with(|| (start(kind, dir, tx.clone()), history_file(dir, kind)))
+    ) {
+        self.started(kind, dir, runtime, tx);
     }
 
-    /// Sends `entry` to the `kind` REPL of the project in `dir`, starting
-    /// that REPL on first use.
-    pub fn eval(&mut self, kind: EngineKind, dir: &Path, entry: String, tx: &mpsc::Sender<Action>) {
-        let (input, history) = self.open(kind, dir, tx);
-        let _ = append_history(history, &entry);
-        if input.send(entry).is_err() {
+    fn started(
+        &mut self,
+        kind: EngineKind,
+        dir: &Path,
+        runtime: &Runtime,
+        tx: &mpsc::Sender<Action>,
+    ) -> &Started {
+        self.started
+            .entry(kind)
+            .or_insert_with(|| start(kind, dir, runtime.clone(), tx.clone()))
+    }
+
+    /// Sends one line to the `kind` REPL, starting it on first use.
+    pub fn eval(
+        &mut self,
+        kind: EngineKind,
+        dir: &Path,
+        runtime: &Runtime,
+        line: String,
+        tx: &mpsc::Sender<Action>,
+    ) {
+        if self
+            .started(kind, dir, runtime, tx)
+            .input
+            .send(Input::Line(line))
+            .is_err()
+        {
             let _ = tx.send(Action::ReplLine(kind, "the REPL has ended".into()));
-            self.inputs.remove(&kind);
+            let _ = tx.send(Action::Repl(kind, ReplState::Ready));
+            self.started.remove(&kind);
+        }
+    }
+
+    /// Ctrl+C: stops the `kind` REPL's running entry, drops the lines
+    /// sent before now that it has not run, and forgets its unfinished
+    /// entry. Lines sent after run as usual.
+    pub fn interrupt(&mut self, kind: EngineKind) {
+        if let Some(repl) = self.started.get(&kind) {
+            repl.stop.stop();
+            let _ = repl.input.send(Input::Drop);
         }
     }
 }
 
-fn start(kind: EngineKind, dir: &Path, tx: mpsc::Sender<Action>) -> mpsc::Sender<String> {
-    let (input, entries) = mpsc::channel::<String>();
+fn start(kind: EngineKind, dir: &Path, runtime: Runtime, tx: mpsc::Sender<Action>) -> Started {
+    let (input, lines) = mpsc::channel::<Input>();
     let config = Config::discover(dir).unwrap_or_else(|_| Config::for_dir(dir));
+    let history = history_file(dir, kind);
+    let stop = StopHandle::new();
+    let mut opts = RunOptions::new(config);
+    opts.stop = stop.clone();
+    let out = tx.clone();
+    opts.output = Arc::new(move |text: &[u8]| {
+        let text = String::from_utf8_lossy(text).into_owned();
+        let _ = out.send(Action::ReplLine(kind, text));
+    });
+    opts.log = Arc::new(|_, _, _| {});
     let spawned = std::thread::Builder::new()
         .stack_size(llmspell::runtime::SPELL_STACK)
-        .spawn(move || {
-            let mut opts = RunOptions::new(config);
-            let out = tx.clone();
-            opts.output = Arc::new(move |line: &[u8]| {
-                let line = String::from_utf8_lossy(line).into_owned();
-                let _ = out.send(Action::ReplLine(kind, line));
-            });
-            opts.log = Arc::new(|_, _, _| {});
-            let runtime = Runtime::new();
-            let mut repl = match Repl::new(&runtime, kind, &opts) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.send(Action::ReplLine(kind, e.report()));
-                    return;
-                }
-            };
-            let _ = tx.send(Action::Completions(repl.completions()));
-            for entry in entries {
-                let line = match repl.eval(&entry) {
-                    Ok(serde_json::Value::Null) => continue,
-                    Ok(v) => format!("=> {v}"),
-                    Err(e) => e.report(),
-                };
-                if tx.send(Action::ReplLine(kind, line)).is_err() {
-                    return;
-                }
-            }
-        });
+        .spawn(move || serve(kind, &runtime, &opts, &history, &lines, &tx));
     if spawned.is_err() {
         let (dead, _) = mpsc::channel();
-        return dead;
+        return Started { input: dead, stop };
     }
-    input
+    Started { input, stop }
+}
+
+/// A REPL's thread: reads lines until the IDE goes, running each entry
+/// once it is whole.
+fn serve(
+    kind: EngineKind,
+    runtime: &Runtime,
+    opts: &RunOptions,
+    history: &Path,
+    lines: &mpsc::Receiver<Input>,
+    tx: &mpsc::Sender<Action>,
+) {
+    let say = |line: String| tx.send(Action::ReplLine(kind, line)).is_ok();
+    let state = |s: ReplState| tx.send(Action::Repl(kind, s)).is_ok();
+    let mut repl = match Repl::new(runtime, kind, opts) {
+        Ok(r) => r,
+        Err(e) => {
+            say(e.report());
+            return;
+        }
+    };
+    let _ = tx.send(Action::Completions(repl.completions()));
+    let mut entry = String::new();
+    for input in lines {
+        let line = match input {
+            // Sent before a Ctrl+C that has not reached us yet: dropped.
+            Input::Line(_) if opts.stop.is_stopped() => continue,
+            Input::Line(line) => line,
+            Input::Drop => {
+                entry.clear();
+                opts.stop.clear();
+                if !state(ReplState::Ready) {
+                    return;
+                }
+                continue;
+            }
+        };
+        if !entry.is_empty() {
+            entry.push('\n');
+        }
+        entry.push_str(&line);
+        if entry.trim().is_empty() {
+            entry.clear();
+            continue;
+        }
+        if repl.is_incomplete(&entry) {
+            if !state(ReplState::Unfinished) {
+                return;
+            }
+            continue;
+        }
+        let whole = std::mem::take(&mut entry);
+        let _ = append_history(history, &whole);
+        if !state(ReplState::Busy(whole.clone())) {
+            return;
+        }
+        let shown = match repl.eval(&whole) {
+            Ok(serde_json::Value::Null) => true,
+            Ok(v) => say(format!("=> {v}")),
+            Err(e) => say(e.report()),
+        };
+        if !shown || !state(ReplState::Ready) {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

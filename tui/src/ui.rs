@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use llmspell::debug::{Pause, When};
 
-use crate::app::{App, Focus, Status};
+use crate::app::{App, Focus, ReplState, Status};
 use crate::highlight::Kind;
 use crate::theme::Theme;
 
@@ -294,7 +294,12 @@ fn kind_style(theme: &Theme, kind: Kind) -> Style {
 
 /// An engine's REPL: its transcript, and the input under it.
 fn repl_view(app: &App, kind: llmspell::EngineKind, frame: &mut Frame, area: Rect) {
-    let title = format!("{} REPL (F2: next; Enter runs)", kind_name(kind));
+    let doing = match app.repl_state.get(&kind) {
+        None | Some(ReplState::Ready) => "F2: next; Enter runs",
+        Some(ReplState::Unfinished) => "unfinished: Enter adds a line, Ctrl+C drops it",
+        Some(ReplState::Busy(_)) => "running: Ctrl+C stops it",
+    };
+    let title = format!("{} REPL ({doing})", kind_name(kind));
     let outer = block(&app.theme, &title, app.focus == Focus::Output);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);

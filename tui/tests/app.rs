@@ -900,6 +900,7 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
     let mut a = App::new(dir.path().to_path_buf(), vec![]);
     let (tx, rx) = mpsc::channel();
     let mut repls = llmspell_tui::repl::Repls::default();
+    let runtime = llmspell::Runtime::new();
     let enter = || Action::Key(KeyEvent::from(KeyCode::Enter));
     // The first visit to a tab reads its saved history and starts the REPL.
     assert_eq!(
@@ -909,7 +910,7 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
             Effect::OpenRepl(llmspell::EngineKind::Lua)
         ]
     );
-    repls.open(llmspell::EngineKind::Lua, dir.path(), &tx);
+    repls.open(llmspell::EngineKind::Lua, dir.path(), &runtime, &tx);
     let mut submit = |a: &mut App, text: &str| {
         for c in text.chars() {
             update(a, key(c));
@@ -918,16 +919,14 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
             let Effect::ReplEval(kind, entry) = effect else {
                 panic!("{effect:?}")
             };
-            repls.eval(kind, dir.path(), entry, &tx);
+            repls.eval(kind, dir.path(), &runtime, entry, &tx);
         }
     };
     update(
         &mut a,
         Action::History(llmspell::EngineKind::Lua, vec!["old = 1".into()]),
     );
-    update(&mut a, Action::NextPane);
-    update(&mut a, Action::NextPane);
-    assert!(a.repl_typing());
+    assert!(a.repl_typing(), "F2 focuses the REPL it turns to");
     submit(&mut a, "x = 20");
     submit(&mut a, "print('p'); return x + 1");
     let want = ["=> 21"];
@@ -1632,4 +1631,214 @@ fn the_main_loop_saves_only_over_what_the_buffer_knows_and_whole() {
     assert_eq!(names.len(), 2, "{names:?}");
     // A folder or an unreadable file is never read as its error's text.
     assert!(matches!(Read::file(dir.path()), Read::Unreadable(_)));
+}
+
+/// An IDE REPL as the binary drives it: the app, the REPL threads on the
+/// IDE's runtime, and the bus forwarded as events.
+struct ReplRig {
+    a: App,
+    repls: llmspell_tui::repl::Repls,
+    runtime: llmspell::Runtime,
+    tx: mpsc::Sender<Action>,
+    rx: mpsc::Receiver<Action>,
+    run: Option<llmspell_tui::effects::Running>,
+}
+
+impl ReplRig {
+    fn new(dir: &std::path::Path) -> ReplRig {
+        let runtime = llmspell::Runtime::new();
+        let (tx, rx) = mpsc::channel();
+        let events = runtime.bus().subscribe("*");
+        let to_app = tx.clone();
+        std::thread::spawn(move || {
+            for e in events {
+                let event = Action::Event {
+                    topic: e.topic,
+                    data: e.data,
+                };
+                if to_app.send(event).is_err() {
+                    return;
+                }
+            }
+        });
+        ReplRig {
+            a: App::new(dir.to_path_buf(), vec![]),
+            repls: Default::default(),
+            runtime,
+            tx,
+            rx,
+            run: None,
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        let effects = update(&mut self.a, action);
+        self.carry(effects);
+    }
+
+    fn carry(&mut self, effects: Vec<Effect>) {
+        let dir = self.a.dir.clone();
+        for effect in effects {
+            match effect {
+                Effect::ReplEval(kind, line) => {
+                    self.repls.eval(kind, &dir, &self.runtime, line, &self.tx)
+                }
+                Effect::ReplStop(kind) => self.repls.interrupt(kind),
+                Effect::OpenRepl(kind) => self.repls.open(kind, &dir, &self.runtime, &self.tx),
+                other => carry_out(other, &self.runtime, &self.tx, &mut self.run),
+            }
+        }
+    }
+
+    fn submit(&mut self, text: &str) {
+        for c in text.chars() {
+            self.act(key(c));
+        }
+        self.act(Action::Key(KeyEvent::from(KeyCode::Enter)));
+    }
+
+    /// Applies what comes back until `done` holds (ten seconds at most).
+    fn until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !done(&self.a) {
+            if let Ok(action) = self.rx.recv_timeout(Duration::from_millis(50)) {
+                self.act(action);
+            }
+            let log = self.a.tab.and_then(|k| self.a.repl_log.get(&k));
+            assert!(std::time::Instant::now() < deadline, "{what}: {log:?}");
+        }
+    }
+
+    fn log(&self) -> Vec<String> {
+        let kind = self.a.tab.unwrap();
+        self.a
+            .repl_log
+            .get(&kind)
+            .map_or(Vec::new(), |l| l.iter().cloned().collect())
+    }
+}
+
+#[test]
+fn an_ide_repl_continues_unfinished_entries_reaches_the_bus_and_stops_on_ctrl_c() {
+    use llmspell::EngineKind::{Js, Lua, Rhai};
+    use llmspell_tui::app::ReplState;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rig = ReplRig::new(dir.path());
+    // Each engine's way to open a loop, its body, its end; a state write;
+    // and a loop that never ends.
+    let cases = [
+        (
+            Lua,
+            "for i = 1, 3 do",
+            "print('i=' .. i)",
+            "end",
+            "state.set('k', 'lua')",
+            "while true do end",
+        ),
+        (
+            Js,
+            "for (let i = 1; i <= 3; i++) {",
+            "print('i=' + i)",
+            "}",
+            "state.set('k', 'js')",
+            "for (;;) {}",
+        ),
+        (
+            Rhai,
+            "for i in 1..4 {",
+            "print(`i=${i}`);",
+            "}",
+            "state.set(\"k\", \"rhai\")",
+            "loop { }",
+        ),
+    ];
+    for (kind, open, body, close, write, endless) in cases {
+        rig.act(Action::NextTab);
+        assert_eq!(rig.a.tab, Some(kind));
+        assert!(rig.a.repl_typing());
+        rig.until("started", |a| !a.completions.is_empty());
+        rig.a.completions.clear();
+        // An unfinished entry waits for its next lines, and says so.
+        rig.submit(open);
+        rig.until("waits for more", |a| {
+            a.repl_state.get(&kind) == Some(&ReplState::Unfinished)
+        });
+        assert!(picture(&rig.a, 100, 30).contains("unfinished"), "{kind}");
+        rig.submit(body);
+        rig.submit(close);
+        rig.until("runs the whole entry", |a| {
+            a.repl_log[&kind].iter().any(|l| l == "i=3")
+        });
+        let log = rig.log();
+        assert_eq!(
+            log,
+            [
+                format!("> {open}"),
+                format!(". {body}"),
+                format!(". {close}"),
+                "i=1".into(),
+                "i=2".into(),
+                "i=3".into()
+            ],
+            "{kind}"
+        );
+        // The whole entry is one history entry, as `llmspell repl` keeps it.
+        let saved = llmspell_tui::repl::history_file(dir.path(), kind);
+        assert_eq!(
+            llmspell_tui::repl::load_history(&saved),
+            [format!("{open}\n{body}\n{close}")],
+            "{kind}"
+        );
+        // A bridge call reaches the Events and the State panes.
+        rig.a.inspector = Default::default();
+        rig.submit(write);
+        let want = kind.to_string();
+        rig.until("the state pane shows the write", |a| {
+            a.state.iter().any(|(k, v)| k == "k" && v == want.as_str())
+        });
+        assert!(
+            rig.a
+                .inspector
+                .events
+                .iter()
+                .any(|(t, _)| t.starts_with("state.")),
+            "{kind}: no state event in the inspector"
+        );
+        // Ctrl+C stops a running entry; the REPL lives on with its state.
+        rig.submit(endless);
+        let running = ReplState::Busy(endless.into());
+        rig.until("busy", |a| a.repl_state.get(&kind) == Some(&running));
+        assert!(picture(&rig.a, 100, 30).contains("running: Ctrl+C stops it"));
+        rig.act(ctrl('c'));
+        rig.until("stopped", |a| {
+            a.repl_state.get(&kind) == Some(&ReplState::Ready)
+        });
+        assert!(
+            rig.log().iter().any(|l| l.contains("stop")),
+            "{kind}: {:?}",
+            rig.log()
+        );
+        // Ctrl+C also drops an unfinished entry.
+        rig.submit(open);
+        rig.until("waits", |a| {
+            a.repl_state.get(&kind) == Some(&ReplState::Unfinished)
+        });
+        rig.act(ctrl('c'));
+        rig.until("dropped", |a| {
+            a.repl_state.get(&kind) == Some(&ReplState::Ready)
+        });
+        rig.submit("1 + 1");
+        rig.until("the next entry runs", |a| {
+            a.repl_log[&kind].back().map(String::as_str) == Some("=> 2")
+        });
+        rig.act(Action::Escape);
+    }
+    // Ctrl+C with nothing running clears what is typed.
+    rig.act(Action::NextTab);
+    rig.act(Action::NextTab);
+    for c in "half typed".chars() {
+        rig.act(key(c));
+    }
+    rig.act(ctrl('c'));
+    assert_eq!(rig.a.repl_input.text(), "");
 }

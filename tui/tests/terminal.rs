@@ -518,3 +518,35 @@ fn saving_over_a_change_made_on_disk_asks_which_to_keep() {
         "return 'theirs again'\n"
     );
 }
+
+#[test]
+fn a_repl_continues_an_unfinished_entry_shows_its_bridge_calls_and_lives_past_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.lua"), "return 1\n").unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["a.lua", "return 1"]);
+    tui.keys(&["F2"]);
+    tui.wait_for(&["Lua REPL"]);
+    tui.type_text("for i = 1, 2 do");
+    tui.keys(&["Enter"]);
+    tui.wait_for(&["unfinished: Enter adds a line"]);
+    tui.type_text("print('line ' .. i)");
+    tui.keys(&["Enter"]);
+    tui.type_text("end");
+    tui.keys(&["Enter"]);
+    tui.wait_for(&["line 1", "line 2"]);
+    // Its bridge calls show in the Events and State panes.
+    tui.type_text("state.set('from_repl', 42)");
+    tui.keys(&["Enter"]);
+    tui.wait_for(&["from_repl = 42", "state.set"]);
+    // An endless entry stops with Ctrl+C, and the REPL goes on.
+    tui.type_text("while true do end");
+    tui.keys(&["Enter"]);
+    tui.wait_for(&["running: Ctrl+C stops it"]);
+    tui.keys(&["C-c"]);
+    tui.wait_for(&["cancelled"]);
+    tui.type_text("return 6 * 7");
+    tui.keys(&["Enter"]);
+    tui.wait_for(&["=> 42"]);
+    tui.keys(&["C-q"]);
+}
