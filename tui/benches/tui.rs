@@ -1,7 +1,8 @@
 //! The IDE's costs: drawing a whole frame after 100,000 events have gone
 //! through the inspector (and the memory the state holds then), the time
 //! from saving a spell to its re-run starting (auto-run on), and syntax
-//! colours: a whole 1,000-line spell, and one key typed into it.
+//! colours: a whole 1,000-line spell, and one key typed into it; the
+//! Output pane full and scrolled.
 //! The figures measured are in benches/README.md.
 
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use llmspell_tui::app::{update, Action, App, Effect};
+use llmspell_tui::app::{self, update, Action, App, Effect};
 use llmspell_tui::editor::Read;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -79,6 +80,37 @@ fn frame(c: &mut Criterion) {
                 .unwrap();
         })
     });
+}
+
+/// The Output pane full (5,000 kept lines, each wrapping to three rows),
+/// scrolled into the middle: a frame, and a page up then down.
+fn output(c: &mut Criterion) {
+    let mut app = App::new(PathBuf::from("/project"), vec!["a.lua".into()]);
+    app.screen = ratatui::layout::Rect::new(0, 0, 160, 50);
+    let words = "a model's reply\twith tabs and words ".repeat(5);
+    for i in 0..app::KEEP_OUTPUT * 2 {
+        update(&mut app, Action::Output(format!("{i}: {words}")));
+    }
+    app.focus = app::Focus::Output;
+    for _ in 0..200 {
+        update(&mut app, Action::PageUp);
+    }
+    let mut terminal = Terminal::new(TestBackend::new(160, 50)).unwrap();
+    let mut group = c.benchmark_group("output");
+    group.bench_function("frame 160x50, 5000 wrapped lines, scrolled", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| llmspell_tui::ui::render(&app, f))
+                .unwrap();
+        })
+    });
+    group.bench_function("PageUp then PageDown", |b| {
+        b.iter(|| {
+            update(&mut app, Action::PageUp);
+            update(&mut app, Action::PageDown);
+        })
+    });
+    group.finish();
 }
 
 fn save_to_rerun(c: &mut Criterion) {
@@ -164,5 +196,5 @@ fn colours(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, frame, save_to_rerun, colours);
+criterion_group!(benches, frame, output, save_to_rerun, colours);
 criterion_main!(benches);

@@ -5,7 +5,7 @@
 //! outside world (reading a file, starting or stopping a run) comes back as
 //! an [`Effect`] for the main loop to carry out.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use llmspell::debug::{Pause, Resume};
@@ -13,6 +13,7 @@ use llmspell::debug::{Pause, Resume};
 use crate::editor::{Editor, Read};
 use crate::inspector::Inspector;
 pub use crate::inspector::KEEP_EVENTS;
+use crate::scroll::Transcript;
 
 /// The bridge calls a debug run can pause before (`b` cycles them).
 pub const BREAK_PATTERNS: &[&str] = &["*", "llm.*", "tool.call", "state.*", "workflow.*"];
@@ -58,6 +59,16 @@ pub enum Action {
     Resize(u16, u16),
     /// A mouse click at (column, row): focuses the pane under it.
     Click(u16, u16),
+    /// The mouse wheel at (column, row), up or down: scrolls the pane
+    /// under it.
+    Wheel(u16, u16, bool),
+    /// A pane's text: a page up or down, to its top, to its end (and
+    /// following); in the Output pane, Up and Down move a row.
+    PageUp,
+    PageDown,
+    Home,
+    /// Empty the bottom pane: the Output, or the REPL shown (Ctrl+L).
+    Clear,
     /// A spell file, read by the main loop: it opens when it is the
     /// spell chosen in the list, and is news for the buffer of its own file.
     Source(PathBuf, Read),
@@ -307,7 +318,9 @@ pub struct App {
     /// again takes it.
     asked: Option<Asked>,
     pub focus: Focus,
-    pub output: VecDeque<String>,
+    /// What runs printed, each run's from a line naming it, and where the
+    /// pane is scrolled.
+    pub output: Transcript,
     /// Every event from the bus, for the inspector.
     pub inspector: Inspector,
     pub status: Status,
@@ -341,7 +354,7 @@ pub struct App {
     /// The REPL input line(s).
     pub repl_input: Editor,
     /// Each engine's REPL transcript and entry history, and where Up/Down are.
-    pub repl_log: std::collections::HashMap<llmspell::EngineKind, VecDeque<String>>,
+    pub repl_log: std::collections::HashMap<llmspell::EngineKind, Transcript>,
     pub repl_history: std::collections::HashMap<llmspell::EngineKind, Vec<String>>,
     repl_recall: Option<usize>,
     /// What each started REPL is doing.
@@ -376,7 +389,7 @@ impl App {
             notice: None,
             asked: None,
             focus: Focus::Spells,
-            output: VecDeque::new(),
+            output: Transcript::default(),
             inspector: Inspector::default(),
             status: Status::Idle,
             state: Vec::new(),
@@ -436,6 +449,26 @@ impl App {
     /// Keys go to the REPL input: a REPL tab is shown and its pane has focus.
     pub fn repl_typing(&self) -> bool {
         self.tab.is_some() && self.focus == Focus::Output
+    }
+
+    /// Columns and rows of the bottom pane's text (inside its border; a
+    /// REPL's transcript, above its input).
+    pub fn bottom_room(&self) -> (usize, usize) {
+        let area = crate::ui::panes(self.screen, self.sizes)[2];
+        let width = area.width.saturating_sub(2) as usize;
+        let mut rows = area.height.saturating_sub(2) as usize;
+        if self.tab.is_some() {
+            rows = rows.saturating_sub(self.repl_input.area.lines().len().clamp(1, 4));
+        }
+        (width, rows)
+    }
+
+    /// The text the bottom pane shows: the Output, or the REPL's.
+    pub fn bottom_text(&mut self) -> &mut Transcript {
+        match self.tab {
+            None => &mut self.output,
+            Some(kind) => self.repl_log.entry(kind).or_default(),
+        }
     }
 
     /// The focused REPL's engine and what it is doing.
@@ -524,6 +557,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 KeyCode::Enter if alt => Some(Action::EditorKey(KeyCode::Enter.into())),
                 KeyCode::Enter => Some(Action::ReplSubmit),
                 KeyCode::Char('j') if ctrl => Some(Action::EditorKey(KeyCode::Enter.into())),
+                KeyCode::PageUp => Some(Action::PageUp),
+                KeyCode::PageDown => Some(Action::PageDown),
                 KeyCode::Up if one_line => Some(Action::HistoryPrev),
                 KeyCode::Down if one_line => Some(Action::HistoryNext),
                 KeyCode::Tab if !word_before_cursor(&app.repl_input).is_empty() => {
@@ -788,8 +823,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let log = app.repl_log.entry(kind).or_default();
             for (i, line) in entry.lines().enumerate() {
                 let prompt = if i == 0 && !more { "> " } else { ". " };
-                push_bounded(log, format!("{prompt}{line}"), KEEP_OUTPUT);
+                log.push(&format!("{prompt}{line}"), KEEP_OUTPUT);
             }
+            log.scroll.follow();
             vec![Effect::ReplEval(kind, entry)]
         }
         Action::Repl(kind, state) => {
@@ -808,11 +844,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let Some((kind, _)) = app.repl_now() else {
                 return Vec::new();
             };
-            push_bounded(
-                app.repl_log.entry(kind).or_default(),
-                "^C".into(),
-                KEEP_OUTPUT,
-            );
+            app.repl_log
+                .entry(kind)
+                .or_default()
+                .push("^C", KEEP_OUTPUT);
             vec![Effect::ReplStop(kind)]
         }
         Action::Stop if app.repl_typing() && !app.repl_input.text().is_empty() => {
@@ -846,7 +881,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::ReplLine(kind, line) => {
-            push_bounded(app.repl_log.entry(kind).or_default(), line, KEEP_OUTPUT);
+            app.repl_log
+                .entry(kind)
+                .or_default()
+                .push(&line, KEEP_OUTPUT);
             Vec::new()
         }
         Action::Save if app.state_edit.is_some() => {
@@ -1109,6 +1147,22 @@ fn answer(app: &mut App) -> Vec<Effect> {
     }
 }
 
+/// Up/Down a row, PageUp/PageDown a pane less a row, Home to the top,
+/// End to the end and following, in the bottom pane's text.
+fn scroll_bottom(app: &mut App, action: &Action) {
+    let (width, room) = app.bottom_room();
+    let page = room.saturating_sub(1).max(1) as isize;
+    let text = app.bottom_text();
+    match action {
+        Action::Up => text.scroll_by(width, room, -1),
+        Action::Down => text.scroll_by(width, room, 1),
+        Action::PageUp => text.scroll_by(width, room, -page),
+        Action::PageDown => text.scroll_by(width, room, page),
+        Action::Home => text.scroll.home(),
+        _ => text.scroll.follow(),
+    }
+}
+
 /// The name being typed at the REPL's cursor (`state.g`).
 fn word_before_cursor(input: &Editor) -> &str {
     let ratatui_textarea::DataCursor(row, col) = input.area.cursor();
@@ -1195,6 +1249,42 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.editor.follow_cursor(rows);
             None
         }
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Home
+        | Action::Follow
+            if app.focus == Focus::Output && app.paused.is_none() =>
+        {
+            scroll_bottom(app, &action);
+            None
+        }
+        Action::PageUp | Action::PageDown | Action::Home => None,
+        Action::Wheel(column, row, up) => {
+            let rows = if up { -3 } else { 3 };
+            match crate::ui::pane_at(app.screen, app.sizes, column, row) {
+                Some(Focus::Output) if app.paused.is_none() => {
+                    let (width, room) = app.bottom_room();
+                    app.bottom_text().scroll_by(width, room, rows);
+                }
+                Some(Focus::Inspector) => (0..3).for_each(|_| match up {
+                    true => app.inspector.up(),
+                    false => app.inspector.down(),
+                }),
+                _ => {}
+            }
+            None
+        }
+        Action::Clear => {
+            app.bottom_text().clear();
+            None
+        }
+        Action::Copy if app.focus == Focus::Output && app.tab.is_none() => {
+            let text = app.output.since_mark();
+            app.notice = Some(format!("copied the run's output ({} bytes)", text.len()));
+            Some(Effect::Copy(text))
+        }
         Action::Up | Action::Down if app.focus == Focus::Spells && !app.spells.is_empty() => {
             let last = app.spells.len() - 1;
             app.selected = match action {
@@ -1268,7 +1358,9 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         Action::Run => {
             let path = app.open_path()?;
             let spell = app.open.clone()?;
-            app.output.clear();
+            let now = chrono::Local::now().format("%H:%M:%S");
+            app.output
+                .push_mark(&format!("── {spell} · {now} ──"), KEEP_OUTPUT);
             app.error_line = None;
             app.model = None;
             app.tokens = 0;
@@ -1317,7 +1409,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             None
         }
         Action::Output(line) => {
-            push_bounded(&mut app.output, line, KEEP_OUTPUT);
+            app.output.push(&line, KEEP_OUTPUT);
             None
         }
         Action::Event { topic, data } => {
@@ -1349,6 +1441,17 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                 _ => String::new(),
             };
             app.error_line = error_line.map(|line| (spell.clone(), line));
+            // The result whole, at the end of the run's output.
+            let shown = match &result {
+                Ok(serde_json::Value::Null) => None,
+                Ok(v) => serde_json::to_string_pretty(v)
+                    .ok()
+                    .map(|t| format!("=> {t}")),
+                Err(e) => Some(e.clone()),
+            };
+            if let Some(shown) = shown {
+                app.output.push(&shown, KEEP_OUTPUT);
+            }
             let (ok, text) = match result {
                 Ok(serde_json::Value::Null) => (true, "ok".to_owned()),
                 Ok(v) => (true, v.to_string()),
@@ -1364,11 +1467,4 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             Some(Effect::LoadState(app.dir.clone()))
         }
     }
-}
-
-fn push_bounded<T>(q: &mut VecDeque<T>, item: T, keep: usize) {
-    if q.len() == keep {
-        q.pop_front();
-    }
-    q.push_back(item);
 }

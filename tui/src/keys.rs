@@ -7,7 +7,7 @@ use crate::app::Action;
 /// Every key, as the help shows it: keep in step with `action_for`.
 pub const HELP: &[(&str, &str)] = &[
     ("F5", "run the open spell; at a pause, go on"),
-    ("Shift+F5, Ctrl+C", "stop the run"),
+    ("Shift+F5, Ctrl+C", "stop the run (in a REPL: its entry)"),
     ("Up/Down, k/j", "choose a spell"),
     ("Tab", "next pane (Esc leaves the editor)"),
     (
@@ -23,6 +23,13 @@ pub const HELP: &[(&str, &str)] = &[
         "Tab (REPL)",
         "complete a global or bridge name (Esc leaves)",
     ),
+    (
+        "PgUp/PgDn, Home",
+        "Output: scroll (Up/Down and the wheel too; End follows)",
+    ),
+    ("PgUp/PgDn (REPL)", "scroll the REPL's transcript"),
+    ("y (Output)", "copy the last run's output"),
+    ("Ctrl+L", "clear the Output, or the REPL shown"),
     ("Ctrl+S", "save the open spell (asks if it changed on disk)"),
     ("Ctrl+Q", "quit (asks again with unsaved edits)"),
     ("a", "auto-run: run again on every save"),
@@ -89,6 +96,10 @@ pub const ACTIONS: &[(&str, Action)] = &[
     ("pause_events", Action::PauseEvents),
     ("detail", Action::Detail),
     ("copy", Action::Copy),
+    ("page_up", Action::PageUp),
+    ("page_down", Action::PageDown),
+    ("home", Action::Home),
+    ("clear", Action::Clear),
     ("wider", Action::ResizePane(true, 5)),
     ("narrower", Action::ResizePane(true, -5)),
     ("taller", Action::ResizePane(false, 5)),
@@ -247,7 +258,7 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
         KeyCode::Left | KeyCode::Right | KeyCode::Up | KeyCode::Down
     );
     let command = matches!(key.code, KeyCode::F(_) | KeyCode::Tab | KeyCode::Esc)
-        || (ctrl && matches!(key.code, KeyCode::Char('s' | 'c' | 'q' | 'n')))
+        || (ctrl && matches!(key.code, KeyCode::Char('s' | 'c' | 'q' | 'n' | 'l')))
         || (alt && arrow);
     if in_editor && !command {
         return Some(Action::EditorKey(key));
@@ -273,6 +284,10 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
         KeyCode::Char('b') => Action::NextBreakPattern,
         KeyCode::Char('B') => Action::TypeBreakPattern,
         KeyCode::Char('c') if ctrl => Action::Stop,
+        KeyCode::Char('l') if ctrl => Action::Clear,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::Home => Action::Home,
         KeyCode::Char('q') if !ctrl => Action::Quit,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,

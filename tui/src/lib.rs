@@ -9,6 +9,7 @@ pub mod highlight;
 pub mod inspector;
 pub mod keys;
 pub mod repl;
+pub mod scroll;
 pub mod theme;
 pub mod ui;
 pub mod watch;

@@ -184,10 +184,14 @@ fn forward_keys(tx: mpsc::Sender<Action>) {
         let action = match event {
             crossterm::event::Event::Key(key) => Some(Action::Key(key)),
             crossterm::event::Event::Resize(w, h) => Some(Action::Resize(w, h)),
-            crossterm::event::Event::Mouse(m)
-                if matches!(m.kind, crossterm::event::MouseEventKind::Down(_)) =>
-            {
-                Some(Action::Click(m.column, m.row))
+            crossterm::event::Event::Mouse(m) => {
+                use crossterm::event::MouseEventKind::{Down, ScrollDown, ScrollUp};
+                match m.kind {
+                    Down(_) => Some(Action::Click(m.column, m.row)),
+                    ScrollUp => Some(Action::Wheel(m.column, m.row, true)),
+                    ScrollDown => Some(Action::Wheel(m.column, m.row, false)),
+                    _ => None,
+                }
             }
             _ => None,
         };

@@ -306,14 +306,12 @@ fn repl_view(app: &App, kind: llmspell::EngineKind, frame: &mut Frame, area: Rec
     let input_rows = (app.repl_input.area.lines().len() as u16).clamp(1, 4);
     let [log_area, input_area] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(input_rows)]).areas(inner);
-    let empty = std::collections::VecDeque::new();
-    let log = app.repl_log.get(&kind).unwrap_or(&empty);
-    let room = log_area.height as usize;
-    let lines: Vec<Line> = log
-        .iter()
-        .skip(log.len().saturating_sub(room))
-        .map(|l| Line::raw(l.as_str()))
-        .collect();
+    let lines: Vec<Line> = app.repl_log.get(&kind).map_or_else(Vec::new, |log| {
+        log.view(log_area.width as usize, log_area.height as usize)
+            .into_iter()
+            .map(Line::raw)
+            .collect()
+    });
     frame.render_widget(Paragraph::new(lines), log_area);
     frame.render_widget(&app.repl_input.area, input_area);
 }
@@ -324,12 +322,6 @@ fn kind_name(kind: llmspell::EngineKind) -> &'static str {
         llmspell::EngineKind::Js => "JavaScript",
         llmspell::EngineKind::Rhai => "Rhai",
     }
-}
-
-/// The last lines of `items` that fit in `area` inside its border.
-fn tail<T>(items: &std::collections::VecDeque<T>, area: Rect) -> impl Iterator<Item = &T> {
-    let room = area.height.saturating_sub(2) as usize;
-    items.iter().skip(items.len().saturating_sub(room))
 }
 
 /// A pause: the pending call and what goes in or came out, where, and
@@ -431,12 +423,25 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(kind) = app.tab {
         return repl_view(app, kind, frame, area);
     }
-    let lines: Vec<Line> = tail(&app.output, area)
-        .map(|l| Line::raw(l.as_str()))
+    let title = match app.output.scroll.following() {
+        true => "Output",
+        false => "Output (scrolled: End follows again)",
+    };
+    let outer = block(&app.theme, title, app.focus == Focus::Output);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    // A run's first line names it: shown dim, as a separator.
+    let separator = Style::default().fg(app.theme.comment);
+    let lines: Vec<Line> = app
+        .output
+        .view(inner.width as usize, inner.height as usize)
+        .into_iter()
+        .map(|row| match row.starts_with("── ") && row.ends_with(" ──") {
+            true => Line::styled(row, separator),
+            false => Line::raw(row),
+        })
         .collect();
-    let widget =
-        Paragraph::new(lines).block(block(&app.theme, "Output", app.focus == Focus::Output));
-    frame.render_widget(widget, area);
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {

@@ -150,8 +150,8 @@ fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
     for i in 0..KEEP_OUTPUT + 10 {
         update(&mut a, Action::Output(format!("line {i}")));
     }
-    assert_eq!(a.output.len(), KEEP_OUTPUT, "output is bounded");
-    assert_eq!(a.output[0], "line 10");
+    assert_eq!(a.output.lines.len(), KEEP_OUTPUT, "output is bounded");
+    assert_eq!(a.output.lines[0], "line 10");
     let after = update(
         &mut a,
         Action::Finished {
@@ -172,7 +172,26 @@ fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
 fn picture(a: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| llmspell_tui::ui::render(a, f)).unwrap();
-    terminal.backend().to_string()
+    without_clock(&terminal.backend().to_string())
+}
+
+/// `text` with each run separator's time of day (`· 14:03:22 ──`) as
+/// `· HH:MM:SS ──`, so that pictures of it stay the same.
+fn without_clock(text: &str) -> String {
+    let mut out = text.to_owned();
+    let mut from = 0;
+    while let Some(at) = out[from..].find("· ").map(|i| from + i + "· ".len()) {
+        let time = out.get(at..at + 8).unwrap_or("");
+        let digits = time.bytes().enumerate().all(|(i, b)| match i {
+            2 | 5 => b == b':',
+            _ => b.is_ascii_digit(),
+        });
+        if time.len() == 8 && digits {
+            out.replace_range(at..at + 8, "HH:MM:SS");
+        }
+        from = at;
+    }
+    out
 }
 
 fn busy_app() -> App {
@@ -935,7 +954,10 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
         if let Ok(action) = rx.recv_timeout(Duration::from_millis(100)) {
             update(&mut a, action);
         }
-        let log: Vec<&String> = a.repl_log[&llmspell::EngineKind::Lua].iter().collect();
+        let log: Vec<&String> = a.repl_log[&llmspell::EngineKind::Lua]
+            .lines
+            .iter()
+            .collect();
         if log.iter().any(|l| want.contains(&l.as_str())) {
             assert_eq!(
                 log,
@@ -1714,7 +1736,7 @@ impl ReplRig {
         self.a
             .repl_log
             .get(&kind)
-            .map_or(Vec::new(), |l| l.iter().cloned().collect())
+            .map_or(Vec::new(), |l| l.lines.iter().cloned().collect())
     }
 }
 
@@ -1767,7 +1789,7 @@ fn an_ide_repl_continues_unfinished_entries_reaches_the_bus_and_stops_on_ctrl_c(
         rig.submit(body);
         rig.submit(close);
         rig.until("runs the whole entry", |a| {
-            a.repl_log[&kind].iter().any(|l| l == "i=3")
+            a.repl_log[&kind].lines.iter().any(|l| l == "i=3")
         });
         let log = rig.log();
         assert_eq!(
@@ -1829,7 +1851,7 @@ fn an_ide_repl_continues_unfinished_entries_reaches_the_bus_and_stops_on_ctrl_c(
         });
         rig.submit("1 + 1");
         rig.until("the next entry runs", |a| {
-            a.repl_log[&kind].back().map(String::as_str) == Some("=> 2")
+            a.repl_log[&kind].lines.back().map(String::as_str) == Some("=> 2")
         });
         rig.act(Action::Escape);
     }
@@ -1841,4 +1863,166 @@ fn an_ide_repl_continues_unfinished_entries_reaches_the_bus_and_stops_on_ctrl_c(
     }
     rig.act(ctrl('c'));
     assert_eq!(rig.a.repl_input.text(), "");
+}
+
+/// Runs `spell` (named `name`) in the IDE with the real effects, until it
+/// ends; what the app then holds.
+fn run_real(name: &str, spell: &str) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), spell).unwrap();
+    let mut a = App::new(dir.path().to_path_buf(), vec![name.into()]);
+    let path = a.selected_path().unwrap();
+    update(&mut a, Action::Source(path, Read::Text(spell.into())));
+    let runtime = llmspell::Runtime::new();
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    for effect in update(&mut a, Action::Run) {
+        carry_out(effect, &runtime, &tx, &mut run);
+    }
+    while matches!(a.status, Status::Running { .. }) {
+        let action = rx.recv_timeout(Duration::from_secs(10)).expect("it ends");
+        update(&mut a, action);
+    }
+    a
+}
+
+#[test]
+fn output_keeps_newlines_and_tabs_names_each_run_and_ends_with_its_result() {
+    let cases = [
+        (
+            "p.lua",
+            "print('a\\nb')\nprint('x', 'y')\nprint('tab\\there')\nreturn {n = 1, list = {1, 2}}",
+            "x\ty",
+        ),
+        (
+            "p.js",
+            "print('a\\nb');\nprint('x', 'y');\nprint('tab\\there');\nexport default {n: 1, list: [1, 2]};",
+            "x y",
+        ),
+        (
+            "p.rhai",
+            "print(\"a\\nb\");\nprint(`x ${\"y\"}`);\nprint(\"tab\\there\");\n#{n: 1, list: [1, 2]}",
+            "x y",
+        ),
+    ];
+    for (name, spell, two) in cases {
+        let a = run_real(name, spell);
+        let lines: Vec<&str> = a.output.lines.iter().map(String::as_str).collect();
+        assert!(
+            lines[0].starts_with(&format!("── {name} · ")) && lines[0].ends_with(" ──"),
+            "{name}: {lines:?}"
+        );
+        assert_eq!(
+            lines[1..],
+            [
+                "a",
+                "b",
+                two,
+                "tab\there",
+                "=> {",
+                "  \"list\": [",
+                "    1,",
+                "    2",
+                "  ],",
+                "  \"n\": 1",
+                "}"
+            ],
+            "{name}"
+        );
+        let screen = picture(&a, 100, 60);
+        assert!(
+            screen.contains("│tab     here"),
+            "{name}: tabs show as spaces\n{screen}"
+        );
+        assert!(screen.contains("│a ") && screen.contains("│b "), "{screen}");
+    }
+    // An error is shown whole at the end too.
+    let a = run_real("e.lua", "print('before')\nerror('it broke')");
+    let all = a.output.since_mark();
+    assert!(all.contains("\nbefore\n"), "{all}");
+    assert!(
+        all.contains("it broke") && all.ends_with("e.lua:2"),
+        "{all}"
+    );
+}
+
+#[test]
+fn the_output_pane_scrolls_wraps_clears_and_copies_the_last_run() {
+    let mut a = app();
+    a.screen = ratatui::layout::Rect::new(0, 0, 100, 30);
+    update(&mut a, Action::Run);
+    for i in 1..=50 {
+        update(&mut a, Action::Output(format!("line {i}")));
+    }
+    update(
+        &mut a,
+        Action::Output(format!("long {}", "word ".repeat(40))),
+    );
+    while a.focus != Focus::Output {
+        update(&mut a, Action::NextPane);
+    }
+    let (width, room) = a.bottom_room();
+    let shown = picture(&a, 100, 30);
+    assert!(
+        shown.contains("line 50") && !shown.contains("line 40 "),
+        "{shown}"
+    );
+    // The long line wraps: all forty words are on screen.
+    assert_eq!(shown.matches("word").count(), 40, "{shown}");
+    assert!(width < 200);
+    // Up a row at a time, a page, then Home; the title says it holds still.
+    update(&mut a, Action::Up);
+    update(&mut a, Action::PageUp);
+    let up = picture(&a, 100, 30);
+    assert!(up.contains("Output (scrolled: End follows again)"), "{up}");
+    assert!(!up.contains("line 50"), "{up}");
+    // Output arriving now does not move the view.
+    update(&mut a, Action::Output("newest".into()));
+    assert_eq!(picture(&a, 100, 30), up);
+    update(&mut a, Action::Home);
+    let top = picture(&a, 100, 30);
+    assert!(
+        top.contains("── agent.rhai · HH:MM:SS ──") && top.contains("line 1 "),
+        "{top}"
+    );
+    // PageDown goes on by a page less a row: the last row stays in sight.
+    let last_row = a.output.view(width, room).last().cloned().unwrap();
+    update(&mut a, Action::PageDown);
+    assert_eq!(a.output.view(width, room)[0], last_row);
+    // End follows again.
+    update(&mut a, Action::Follow);
+    assert!(a.output.scroll.following());
+    assert!(picture(&a, 100, 30).contains("newest"));
+    // The wheel over the pane scrolls it, whichever pane has the focus.
+    a.focus = Focus::Spells;
+    let [_, _, output, ..] = llmspell_tui::ui::panes(a.screen, a.sizes);
+    update(&mut a, Action::Wheel(output.x + 2, output.y + 2, true));
+    assert!(!a.output.scroll.following());
+    update(&mut a, Action::Wheel(output.x + 2, output.y + 2, false));
+    assert!(a.output.scroll.following());
+    // y copies the last run's output, from its separator on.
+    update(
+        &mut a,
+        Action::Finished {
+            result: Ok(json!(null)),
+            error_line: None,
+            ms: 1,
+        },
+    );
+    update(&mut a, Action::Run);
+    update(&mut a, Action::Output("second run".into()));
+    a.focus = Focus::Output;
+    let copied = update(&mut a, key('y'));
+    let [Effect::Copy(text)] = &copied[..] else {
+        panic!("{copied:?}")
+    };
+    assert!(
+        text.starts_with("── agent.rhai · ") && text.ends_with(" ──\nsecond run"),
+        "{text}"
+    );
+    assert!(!text.contains("line 1"));
+    // Ctrl+L clears it.
+    update(&mut a, ctrl('l'));
+    assert!(a.output.lines.is_empty());
+    assert!(!picture(&a, 100, 30).contains("second run"));
 }

@@ -550,3 +550,33 @@ fn a_repl_continues_an_unfinished_entry_shows_its_bridge_calls_and_lives_past_ct
     tui.wait_for(&["=> 42"]);
     tui.keys(&["C-q"]);
 }
+
+#[test]
+fn output_shows_printed_lines_whole_and_scrolls() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("many.lua"),
+        "local t = {}\nfor i = 1, 60 do t[i] = 'row ' .. i end\nprint(table.concat(t, '\\n'))\nprint('a', 'b')\nreturn {done = true}\n",
+    )
+    .unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["many.lua", "table.concat"]);
+    tui.keys(&["F5"]);
+    // Each printed line on its own row, a tab kept as space, the result
+    // at the end.
+    let screen = tui.wait_for(&["row 60", "a       b", "\"done\": true", "many.lua: {"]);
+    assert!(!screen.contains("row 1row 2"), "{screen}");
+    // F2 four times comes back to Output, focused: PageUp and Home scroll it.
+    tui.keys(&["F2", "F2", "F2", "F2"]);
+    tui.keys(&["PageUp"]);
+    tui.wait_for(&["Output (scrolled: End follows again)"]);
+    tui.keys(&["Home"]);
+    let top = tui.wait_for(&["── many.lua · ", "row 1 "]);
+    assert!(!top.contains("row 60"), "{top}");
+    tui.keys(&["End"]);
+    tui.wait_for(&["row 60", "\"done\": true"]);
+    tui.keys(&["C-l"]);
+    let cleared = tui.wait_for(&["Output"]);
+    assert!(!cleared.contains("row 60"), "{cleared}");
+    tui.keys(&["C-q"]);
+}
