@@ -69,6 +69,17 @@ pub enum Action {
     Home,
     /// Empty the bottom pane: the Output, or the REPL shown (Ctrl+L).
     Clear,
+    /// The focus goes back a pane (Shift+Tab outside the editor).
+    PrevPane,
+    /// Editor: go to a line, find, the next or previous match, replace.
+    GoToLine,
+    Find,
+    FindNext,
+    FindPrev,
+    Replace,
+    /// Text pasted into the terminal (bracketed paste): it goes where
+    /// typing would.
+    Paste(String),
     /// A spell file, read by the main loop: it opens when it is the
     /// spell chosen in the list, and is news for the buffer of its own file.
     Source(PathBuf, Read),
@@ -238,6 +249,13 @@ pub enum Prompt {
     NewSpell,
     /// The bridge calls debug runs pause before (`B`).
     BreakOn,
+    /// A line to go to (Ctrl+G).
+    GoToLine,
+    /// Text to find in the spell (Ctrl+F); it is marked as it is typed.
+    Find,
+    /// Text to replace (Ctrl+H), then what replaces it.
+    Replace,
+    ReplaceWith,
 }
 
 impl Prompt {
@@ -245,6 +263,10 @@ impl Prompt {
         match self {
             Prompt::NewSpell => "new spell (name.lua, name.js or name.rhai): ",
             Prompt::BreakOn => "pause before (patterns, comma-separated): ",
+            Prompt::GoToLine => "go to line: ",
+            Prompt::Find => "find (F3 next, Shift+F3 previous): ",
+            Prompt::Replace => "replace: ",
+            Prompt::ReplaceWith => "replace every match with: ",
         }
     }
 }
@@ -357,6 +379,11 @@ pub struct App {
     pub repl_log: std::collections::HashMap<llmspell::EngineKind, Transcript>,
     pub repl_history: std::collections::HashMap<llmspell::EngineKind, Vec<String>>,
     repl_recall: Option<usize>,
+    /// What Ctrl+C or Ctrl+X took, for Ctrl+V (and sent to the
+    /// terminal's clipboard).
+    pub clipboard: String,
+    /// What the editor finds (and marks), once asked.
+    pub find: Option<String>,
     /// What each started REPL is doing.
     pub repl_state: std::collections::HashMap<llmspell::EngineKind, ReplState>,
     /// Line breakpoints, by spell file name.
@@ -410,6 +437,8 @@ impl App {
             repl_history: Default::default(),
             repl_recall: None,
             repl_state: Default::default(),
+            clipboard: String::new(),
+            find: None,
             breakpoints: BTreeMap::new(),
             error_line: None,
             model: None,
@@ -468,6 +497,21 @@ impl App {
         match self.tab {
             None => &mut self.output,
             Some(kind) => self.repl_log.entry(kind).or_default(),
+        }
+    }
+
+    /// What a find or replace prompt starts with: the selection (one
+    /// line of it), or what was found last.
+    fn find_default(&self) -> String {
+        let area = &self.editor.area;
+        match area.selection_range() {
+            Some(((r0, c0), (r1, c1))) if r0 == r1 && c1 > c0 && self.focus == Focus::Editor => {
+                area.lines()
+                    .get(r0)
+                    .map(|l| l.chars().skip(c0).take(c1 - c0).collect())
+                    .unwrap_or_default()
+            }
+            _ => self.find.clone().unwrap_or_default(),
         }
     }
 
@@ -574,6 +618,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         // At a pause the keys are the pause's (c n s e x): the editor
         // takes no typing then, so none lands in the spell.
         let typing_spell = app.focus == Focus::Editor && app.paused.is_none();
+        if typing_spell && !editing && !app.help {
+            if let Some(action) = editor_command(app, key) {
+                return update(app, action);
+            }
+        }
         let in_editor = (typing_spell || editing) && !app.help;
         return match crate::keys::action_for(key, in_editor, &app.keymap) {
             Some(action) => update(app, action),
@@ -701,6 +750,39 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Answer => answer(app),
+        Action::GoToLine | Action::Find | Action::Replace => {
+            let (prompt, text) = match action {
+                Action::GoToLine => (Prompt::GoToLine, String::new()),
+                Action::Find => (Prompt::Find, app.find_default()),
+                _ => (Prompt::Replace, app.find_default()),
+            };
+            app.prompt = Some((prompt, Editor::input(&text)));
+            if let Some((_, e)) = &mut app.prompt {
+                e.area.move_cursor(ratatui_textarea::CursorMove::End);
+            }
+            Vec::new()
+        }
+        Action::FindNext | Action::FindPrev => {
+            let Some(term) = app.find.clone() else {
+                return update(app, Action::Find);
+            };
+            find_in_editor(app, &term, action == Action::FindNext);
+            Vec::new()
+        }
+        Action::PrevPane => {
+            app.focus = match app.focus {
+                Focus::Spells => Focus::State,
+                Focus::Editor => Focus::Spells,
+                Focus::Output => Focus::Editor,
+                Focus::Inspector => Focus::Output,
+                Focus::State => Focus::Inspector,
+            };
+            Vec::new()
+        }
+        Action::Paste(text) => {
+            paste(app, &text);
+            Vec::new()
+        }
         Action::Notice(text) => {
             app.notice = Some(text);
             Vec::new()
@@ -722,6 +804,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.notice = Some("edit dropped; still paused".into());
             } else if app.inspector.detail {
                 app.inspector.detail = false;
+            } else if app.focus == Focus::Editor && app.find.is_some() {
+                // The first Esc stops marking what was found.
+                app.find = None;
             } else if app.focus == Focus::Editor || app.repl_typing() {
                 app.focus = Focus::Spells;
             }
@@ -1123,6 +1208,48 @@ fn answer(app: &mut App) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Prompt::GoToLine => {
+            match text.parse::<usize>() {
+                Ok(n) if n > 0 => {
+                    app.editor.go_to_line(n);
+                    let rows = app.editor_height();
+                    app.editor.follow_cursor(rows);
+                }
+                _ => app.notice = Some(format!("{text:?}: give a line number (1, 2, ...)")),
+            }
+            Vec::new()
+        }
+        Prompt::Find => {
+            app.find = (!text.is_empty()).then(|| text.clone());
+            if !text.is_empty() {
+                find_in_editor(app, &text, true);
+            }
+            Vec::new()
+        }
+        Prompt::Replace => {
+            if text.is_empty() {
+                return Vec::new();
+            }
+            app.find = Some(text);
+            app.prompt = Some((Prompt::ReplaceWith, Editor::input("")));
+            Vec::new()
+        }
+        Prompt::ReplaceWith => {
+            let Some(term) = app.find.clone() else {
+                return Vec::new();
+            };
+            if app.editor.read_only {
+                app.notice = Some(not_text(app));
+                return Vec::new();
+            }
+            // Not trimmed: what replaces may end in a space.
+            let with = edit.text();
+            let n = app.editor.replace_all(&term, &with);
+            let rows = app.editor_height();
+            app.editor.follow_cursor(rows);
+            app.notice = Some(format!("replaced {n} of {term:?} with {with:?}"));
+            Vec::new()
+        }
         Prompt::NewSpell => {
             let engine = llmspell::EngineKind::from_path(std::path::Path::new(&text));
             if text.contains(['/', '\\']) || engine.is_err() {
@@ -1143,6 +1270,62 @@ fn answer(app: &mut App) -> Vec<Effect> {
             app.focus = Focus::Editor;
             let path = app.dir.join(&text);
             vec![Effect::Create(path.clone()), Effect::Load(path)]
+        }
+    }
+}
+
+/// The spell editor's own commands, among keys that would otherwise
+/// type or mean something else: Tab indents (Esc leaves the editor),
+/// Ctrl+C copies a selection, and find, replace and go to line.
+fn editor_command(app: &App, key: crossterm::event::KeyEvent) -> Option<Action> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+    Some(match key.code {
+        KeyCode::Tab | KeyCode::BackTab => Action::EditorKey(key),
+        KeyCode::Char('c') if ctrl && app.editor.area.selection_range().is_some() => {
+            Action::EditorKey(key)
+        }
+        KeyCode::Char('f') if ctrl => Action::Find,
+        KeyCode::Char('g') if ctrl => Action::GoToLine,
+        KeyCode::Char('h') if ctrl => Action::Replace,
+        KeyCode::F(3) if shift => Action::FindPrev,
+        KeyCode::F(3) => Action::FindNext,
+        _ => return None,
+    })
+}
+
+/// Moves the editor to the next (or previous) `term`, or says there is none.
+fn find_in_editor(app: &mut App, term: &str, forward: bool) {
+    if app.editor.find(term, forward) {
+        let rows = app.editor_height();
+        app.editor.follow_cursor(rows);
+    } else {
+        app.notice = Some(format!(
+            "{term:?} is not in {}",
+            app.open.as_deref().unwrap_or("the buffer")
+        ));
+    }
+}
+
+/// Pasted text goes where typing would: the prompt (its first line), a
+/// JSON edit, the REPL's input or the spell.
+fn paste(app: &mut App, text: &str) {
+    let rows = app.editor_height();
+    if let Some((_, edit)) = &mut app.prompt {
+        edit.area.insert_str(text.lines().next().unwrap_or(""));
+    } else if let Some(edit) = &mut app.pause_edit {
+        edit.paste(text);
+    } else if let Some((_, edit)) = &mut app.state_edit {
+        edit.paste(text);
+    } else if app.repl_typing() {
+        app.repl_input.paste(text);
+    } else if app.focus == Focus::Editor && app.paused.is_none() {
+        if app.editor.read_only {
+            app.notice = Some(not_text(app));
+        } else {
+            app.editor.paste(text);
+            app.editor.follow_cursor(rows);
         }
     }
 }
@@ -1227,6 +1410,13 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::HistoryNext
         | Action::ReplLine(..)
         | Action::Repl(..)
+        | Action::PrevPane
+        | Action::GoToLine
+        | Action::Find
+        | Action::FindNext
+        | Action::FindPrev
+        | Action::Replace
+        | Action::Paste(_)
         | Action::History(..)
         | Action::Continue
         | Action::Step
@@ -1385,28 +1575,42 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         }
         Action::EditorKey(key) => {
             let typing_repl = app.repl_typing();
-            if let Some((_, edit)) = &mut app.prompt {
+            if let Some((prompt, edit)) = &mut app.prompt {
                 // One line: Enter answers, it never breaks the line.
                 if key.code != crossterm::event::KeyCode::Enter {
                     edit.area.input(key);
                 }
+                // What is found is marked as it is typed.
+                if *prompt == Prompt::Find {
+                    let term = edit.text();
+                    app.find = (!term.is_empty()).then_some(term);
+                }
                 return None;
             }
-            match (&mut app.pause_edit, &mut app.state_edit) {
-                (Some(edit), _) | (None, Some((_, edit))) => edit.area.input(key),
-                (None, None) if typing_repl => app.repl_input.area.input(key),
+            // A JSON edit or the REPL's input: a few rows high.
+            const BOX: usize = 8;
+            let rows = app.editor_height();
+            let clipboard = &mut app.clipboard;
+            let keyed = match (&mut app.pause_edit, &mut app.state_edit) {
+                (Some(edit), _) | (None, Some((_, edit))) => edit.key(key, BOX, clipboard),
+                (None, None) if typing_repl => app.repl_input.key(key, BOX, clipboard),
                 (None, None) if app.editor.read_only => {
                     app.notice = Some(not_text(app));
-                    false
+                    return None;
                 }
                 (None, None) => {
-                    let changed = app.editor.area.input(key);
-                    let rows = app.editor_height();
+                    let keyed = app.editor.key(key, rows, clipboard);
                     app.editor.follow_cursor(rows);
-                    changed
+                    keyed
                 }
             };
-            None
+            keyed.copied.then(|| {
+                app.notice = Some(format!(
+                    "copied {} characters",
+                    app.clipboard.chars().count()
+                ));
+                Effect::Copy(app.clipboard.clone())
+            })
         }
         Action::Output(line) => {
             app.output.push(&line, KEEP_OUTPUT);

@@ -3,6 +3,7 @@
 //! the binary runs the loop. It uses only llmspell's public API and bus.
 
 pub mod app;
+pub mod edit;
 pub mod editor;
 pub mod effects;
 pub mod highlight;

@@ -106,7 +106,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::EnableMouseCapture,
+        crossterm::event::EnableBracketedPaste
+    );
     if let Ok(size) = terminal.size() {
         let _ = tx.send(Action::Resize(size.width, size.height));
     }
@@ -142,7 +146,11 @@ fn main() -> ExitCode {
             break Ok(());
         }
     };
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
+        crossterm::event::DisableMouseCapture
+    );
     ratatui::restore();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -184,6 +192,7 @@ fn forward_keys(tx: mpsc::Sender<Action>) {
         let action = match event {
             crossterm::event::Event::Key(key) => Some(Action::Key(key)),
             crossterm::event::Event::Resize(w, h) => Some(Action::Resize(w, h)),
+            crossterm::event::Event::Paste(text) => Some(Action::Paste(text)),
             crossterm::event::Event::Mouse(m) => {
                 use crossterm::event::MouseEventKind::{Down, ScrollDown, ScrollUp};
                 match m.kind {

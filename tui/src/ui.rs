@@ -209,6 +209,7 @@ fn code_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
         0
     };
     let selection = editor.area.selection_range();
+    let find = app.find.as_deref().filter(|_| !editor.read_only);
     let selected = |row: usize, col: usize| {
         selection
             .is_some_and(|((r0, c0), (r1, c1))| (row, col) >= (r0, c0) && (row, col) < (r1, c1))
@@ -244,6 +245,7 @@ fn code_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
             ];
             // Each character's style, then runs of the same style as spans.
             let pieces = editor.highlight.pieces(row);
+            let found = find.map_or_else(Vec::new, |term| crate::edit::matches(line, term));
             let mut cells: Vec<(char, Style)> = Vec::new();
             for (col, (at, c)) in line.char_indices().enumerate().skip(left) {
                 if cells.len() >= width {
@@ -254,6 +256,9 @@ fn code_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
                     .find(|(r, _)| r.contains(&at))
                     .map_or(Kind::Plain, |(_, k)| *k);
                 let mut style = base.patch(kind_style(theme, kind));
+                if found.iter().any(|m| m.contains(&col)) {
+                    style = style.bg(theme.found);
+                }
                 if selected(row, col) || (show_cursor && row == cursor_row && col == cursor_col) {
                     style = style.add_modifier(Modifier::REVERSED);
                 }

@@ -2026,3 +2026,245 @@ fn the_output_pane_scrolls_wraps_clears_and_copies_the_last_run() {
     assert!(a.output.lines.is_empty());
     assert!(!picture(&a, 100, 30).contains("second run"));
 }
+
+/// `name` open in the editor, focused, holding `text`.
+fn editing(name: &str, text: &str) -> App {
+    let mut a = App::new(PathBuf::from("/project"), vec![name.into()]);
+    opened(&mut a, text.into());
+    update(&mut a, Action::NextPane);
+    assert_eq!(a.focus, Focus::Editor);
+    a
+}
+
+fn press(a: &mut App, code: KeyCode, modifiers: crossterm::event::KeyModifiers) -> Vec<Effect> {
+    update(a, Action::Key(KeyEvent::new(code, modifiers)))
+}
+
+fn cursor(a: &App) -> (usize, usize) {
+    let ratatui_textarea::DataCursor(row, col) = a.editor.area.cursor();
+    (row, col)
+}
+
+fn typed(a: &mut App, text: &str) {
+    for c in text.chars() {
+        update(a, key(c));
+    }
+}
+
+#[test]
+fn the_editor_pages_jumps_and_goes_to_a_line() {
+    use crossterm::event::KeyModifiers as M;
+    let text: String = (1..=200).map(|i| format!("line{i} = {i}\n")).collect();
+    let mut a = editing("long.lua", &text);
+    let rows = a.editor_height();
+    assert!(rows > 3 && rows < 100, "{rows}");
+    press(&mut a, KeyCode::PageDown, M::NONE);
+    assert_eq!(cursor(&a).0, rows, "a page down");
+    assert!(picture(&a, 80, 24).contains(&format!("line{} =", rows + 1)));
+    press(&mut a, KeyCode::PageDown, M::NONE);
+    press(&mut a, KeyCode::PageUp, M::NONE);
+    assert_eq!(cursor(&a).0, rows, "and back up a page, not to line 1");
+    press(&mut a, KeyCode::End, M::CONTROL);
+    assert_eq!(cursor(&a).0, 199);
+    assert!(picture(&a, 80, 24).contains("line200 = 200"));
+    press(&mut a, KeyCode::Home, M::CONTROL);
+    assert_eq!(cursor(&a), (0, 0));
+    // Ctrl+G asks for a line and goes there.
+    press(&mut a, KeyCode::Char('g'), M::CONTROL);
+    assert!(picture(&a, 80, 24).contains("go to line:"));
+    typed(&mut a, "150");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert_eq!(cursor(&a), (149, 0));
+    assert!(picture(&a, 80, 24).contains("line150 = 150"));
+    press(&mut a, KeyCode::Char('g'), M::CONTROL);
+    typed(&mut a, "x");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert!(a
+        .notice
+        .as_deref()
+        .unwrap_or("")
+        .contains("give a line number"));
+    assert_eq!(cursor(&a), (149, 0));
+    assert!(!a.editor.dirty(), "moving never edits");
+}
+
+#[test]
+fn the_editor_finds_marks_and_replaces() {
+    use crossterm::event::KeyModifiers as M;
+    let mut a = editing(
+        "f.js",
+        "const needle = 1;\nlet hay = 2;\nprint(needle + hay);\n",
+    );
+    press(&mut a, KeyCode::Char('f'), M::CONTROL);
+    typed(&mut a, "needle");
+    // Marked as it is typed.
+    assert_eq!(style_of(&a, "needle").bg, Some(a.theme.found));
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert_eq!(a.editor.area.selection_range(), Some(((0, 6), (0, 12))));
+    press(&mut a, KeyCode::F(3), M::NONE);
+    assert_eq!(a.editor.area.selection_range(), Some(((2, 6), (2, 12))));
+    press(&mut a, KeyCode::F(3), M::NONE);
+    assert_eq!(cursor(&a).0, 0, "round the end");
+    press(&mut a, KeyCode::F(3), M::SHIFT);
+    assert_eq!(a.editor.area.selection_range(), Some(((2, 6), (2, 12))));
+    // Typing over the selected match replaces it.
+    typed(&mut a, "pin");
+    assert_eq!(a.editor.area.lines()[2], "print(pin + hay);");
+    // Not there: it says so.
+    press(&mut a, KeyCode::Char('f'), M::CONTROL);
+    press(&mut a, KeyCode::Char('u'), M::CONTROL);
+    for _ in 0..20 {
+        press(&mut a, KeyCode::Backspace, M::NONE);
+    }
+    typed(&mut a, "nowhere");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert!(
+        a.notice.as_deref().unwrap_or("").contains("is not in f.js"),
+        "{:?}",
+        a.notice
+    );
+    // Esc stops the marks, then leaves the editor.
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Esc)));
+    assert_eq!((a.find.clone(), a.focus), (None, Focus::Editor));
+    // Ctrl+H replaces every match, as one undo step.
+    press(&mut a, KeyCode::Char('h'), M::CONTROL);
+    typed(&mut a, "hay");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert!(picture(&a, 100, 30).contains("replace every match with:"));
+    typed(&mut a, "straw");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("replaced 2 of \"hay\" with \"straw\"")
+    );
+    assert_eq!(
+        a.editor.text(),
+        "const needle = 1;\nlet straw = 2;\nprint(pin + straw);\n"
+    );
+    press(&mut a, KeyCode::Char('z'), M::CONTROL);
+    assert_eq!(
+        a.editor.text(),
+        "const needle = 1;\nlet hay = 2;\nprint(pin + hay);\n"
+    );
+}
+
+#[test]
+fn the_editor_indents_selects_copies_pastes_and_comments() {
+    use crossterm::event::KeyModifiers as M;
+    let mut a = editing("t.lua", "a = 1\nb = 2\nc = 3");
+    // Tab indents here (it no longer leaves the editor).
+    press(&mut a, KeyCode::Tab, M::NONE);
+    assert_eq!(a.focus, Focus::Editor);
+    assert_eq!(a.editor.area.lines()[0], "    a = 1");
+    // A selection over two lines: Tab indents both, Shift+Tab outdents.
+    press(&mut a, KeyCode::Down, M::SHIFT);
+    press(&mut a, KeyCode::Down, M::SHIFT);
+    press(&mut a, KeyCode::Tab, M::NONE);
+    assert_eq!(
+        a.editor.area.lines(),
+        ["        a = 1", "    b = 2", "    c = 3"]
+    );
+    press(&mut a, KeyCode::BackTab, M::SHIFT);
+    press(&mut a, KeyCode::BackTab, M::SHIFT);
+    assert_eq!(a.editor.area.lines(), ["a = 1", "b = 2", "c = 3"]);
+    // Ctrl+/ (Ctrl+7 from a terminal) comments the lines out and back.
+    press(&mut a, KeyCode::Char('7'), M::CONTROL);
+    assert_eq!(a.editor.area.lines(), ["-- a = 1", "-- b = 2", "-- c = 3"]);
+    press(&mut a, KeyCode::Char('/'), M::CONTROL);
+    assert_eq!(a.editor.area.lines(), ["a = 1", "b = 2", "c = 3"]);
+    // Shift+arrows select; Ctrl+C copies (to the terminal's clipboard too).
+    press(&mut a, KeyCode::Home, M::CONTROL);
+    for _ in 0..5 {
+        press(&mut a, KeyCode::Right, M::SHIFT);
+    }
+    let copied = press(&mut a, KeyCode::Char('c'), M::CONTROL);
+    assert_eq!(copied, vec![Effect::Copy("a = 1".into())]);
+    assert!(!a.editor.dirty(), "copy changes nothing");
+    // Ctrl+X cuts; Ctrl+V pastes at the cursor.
+    press(&mut a, KeyCode::Down, M::NONE);
+    press(&mut a, KeyCode::Home, M::NONE);
+    press(&mut a, KeyCode::End, M::SHIFT);
+    let cut = press(&mut a, KeyCode::Char('x'), M::CONTROL);
+    assert_eq!(cut, vec![Effect::Copy("b = 2".into())]);
+    assert_eq!(a.editor.area.lines(), ["a = 1", "", "c = 3"]);
+    press(&mut a, KeyCode::Down, M::NONE);
+    press(&mut a, KeyCode::End, M::NONE);
+    press(&mut a, KeyCode::Char('v'), M::CONTROL);
+    assert_eq!(a.editor.area.lines(), ["a = 1", "", "c = 3b = 2"]);
+    // Without a selection Ctrl+C is still stop.
+    assert_eq!(press(&mut a, KeyCode::Char('c'), M::CONTROL), vec![]);
+    // Comments in JavaScript and Rhai are //.
+    for name in ["t.js", "t.rhai"] {
+        let mut j = editing(name, "  x();\n  y();");
+        press(&mut j, KeyCode::Char('7'), M::CONTROL);
+        assert_eq!(j.editor.area.lines(), ["  // x();", "  y();"], "{name}");
+    }
+    // A terminal's paste lands whole, as one undo step.
+    let mut p = editing("p.lua", "");
+    update(&mut p, Action::Paste("x = 1\r\ny = 2".into()));
+    assert_eq!(p.editor.text(), "x = 1\ny = 2");
+    press(&mut p, KeyCode::Char('z'), M::CONTROL);
+    assert_eq!(p.editor.text(), "");
+}
+
+#[test]
+fn undo_takes_back_a_burst_of_typing_at_once() {
+    use crossterm::event::KeyModifiers as M;
+    let mut a = editing("u.lua", "");
+    typed(&mut a, "local x");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    typed(&mut a, "return x");
+    press(&mut a, KeyCode::Backspace, M::NONE);
+    press(&mut a, KeyCode::Backspace, M::NONE);
+    assert_eq!(a.editor.text(), "local x\nreturn");
+    let undo = |a: &mut App| press(a, KeyCode::Char('z'), M::CONTROL);
+    undo(&mut a);
+    assert_eq!(
+        a.editor.text(),
+        "local x\nreturn x",
+        "the deletes, together"
+    );
+    undo(&mut a);
+    assert_eq!(a.editor.text(), "local x\n", "the typing, together");
+    undo(&mut a);
+    assert_eq!(a.editor.text(), "local x", "the new line");
+    undo(&mut a);
+    assert_eq!(a.editor.text(), "");
+    // Redo (Ctrl+Y, or Ctrl+R) goes forward again, a step at a time.
+    press(&mut a, KeyCode::Char('y'), M::CONTROL);
+    assert_eq!(a.editor.text(), "local x");
+    press(&mut a, KeyCode::Char('r'), M::CONTROL);
+    assert_eq!(a.editor.text(), "local x\n");
+    // Moving the cursor ends a burst.
+    let mut b = editing("m.lua", "");
+    typed(&mut b, "ab");
+    press(&mut b, KeyCode::Left, M::NONE);
+    typed(&mut b, "X");
+    assert_eq!(b.editor.text(), "aXb");
+    press(&mut b, KeyCode::Char('u'), M::CONTROL);
+    assert_eq!(b.editor.text(), "ab");
+}
+
+#[test]
+fn our_own_save_read_back_after_more_edits_is_not_a_change_on_disk() {
+    let mut a = editing_b();
+    let effects = update(&mut a, Action::Save);
+    let [Effect::Save { path, text, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let (path, text) = (path.clone(), text.clone());
+    update(
+        &mut a,
+        Action::Saved {
+            path: path.clone(),
+            text: text.clone(),
+            then_run: false,
+        },
+    );
+    // More typing before the watcher's news of the save comes in.
+    typed(&mut a, "y ");
+    update(&mut a, Action::Source(path, Read::Text(text)));
+    assert_eq!(a.editor.disk, None);
+    assert!(!picture(&a, 80, 24).contains("changed on disk"));
+    assert!(a.editor.dirty(), "the new typing is still unsaved");
+}

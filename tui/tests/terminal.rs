@@ -326,9 +326,9 @@ fn deleting_a_state_key_asks_first() {
     tui.wait_for(&["s.lua", "state.set(\"keep\""]);
     tui.keys(&["F5"]);
     tui.wait_for(&["keep = 7", "s.lua: 1 ("]);
-    for _ in 0..4 {
-        tui.keys(&["Tab"]);
-    }
+    // Shift+Tab goes back a pane: from Spells to State (Tab would stop in
+    // the editor, where it indents).
+    tui.keys(&["BTab"]);
     tui.keys(&["D"]);
     tui.wait_for(&["D again deletes state key \"keep\""]);
     // Any other key keeps it.
@@ -579,4 +579,48 @@ fn output_shows_printed_lines_whole_and_scrolls() {
     let cleared = tui.wait_for(&["Output"]);
     assert!(!cleared.contains("row 60"), "{cleared}");
     tui.keys(&["C-q"]);
+}
+
+#[test]
+fn the_editor_finds_comments_indents_copies_and_undoes_in_a_real_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let spell = dir.path().join("f.lua");
+    std::fs::write(&spell, "local a = 1\nlocal b = 2\nprint(a + b)\n").unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["f.lua", "print(a + b)"]);
+    tui.keys(&["Tab"]);
+    // Ctrl+F finds the next match after the cursor and selects it, so
+    // typing replaces it; F3 goes on, round the end.
+    tui.keys(&["C-f"]);
+    tui.wait_for(&["find (F3 next"]);
+    tui.type_text("local");
+    tui.keys(&["Enter"]);
+    tui.type_text("X");
+    tui.wait_for(&["X b = 2"]);
+    tui.keys(&["F3"]);
+    tui.type_text("Y");
+    tui.wait_for(&["Y a = 1"]);
+    // Ctrl+/ (the terminal sends Ctrl+_) comments the line out.
+    tui.keys(&["C-_"]);
+    tui.wait_for(&["-- Y a = 1"]);
+    // Shift+Down and Shift+Right select into the next line; Tab indents
+    // both lines.
+    tui.keys(&["Home", "S-Down", "S-Right", "Tab"]);
+    tui.wait_for(&["    -- Y a = 1", "    X b = 2"]);
+    // Shift+Tab takes the indent off again; Esc leaves the editor.
+    tui.keys(&["BTab"]);
+    tui.wait_for(&["1 -- Y a = 1"]);
+    tui.keys(&["C-s"]);
+    wait_for_file(&spell, "-- Y a = 1\nX b = 2\nprint(a + b)\n", &tui);
+    // Undo goes back a step at a time: the outdent, the indent, the
+    // comment, then "Y" (typed over the "local" F3 had selected).
+    tui.keys(&["C-z"]);
+    tui.wait_for(&["    -- Y a = 1"]);
+    tui.keys(&["C-z", "C-z"]);
+    tui.wait_for(&["1 Y a = 1"]);
+    tui.keys(&["C-z"]);
+    let screen = tui.wait_for(&["1 local a = 1"]);
+    // Our own save read back after more edits is not news from disk.
+    assert!(!screen.contains("changed on disk"), "{screen}");
+    tui.keys(&["C-q", "C-q"]);
 }
