@@ -80,6 +80,9 @@ pub enum Action {
     /// Text pasted into the terminal (bracketed paste): it goes where
     /// typing would.
     Paste(String),
+    /// Ask for the open spell's args (`A`), or the cassette it replays (`R`).
+    EditArgs,
+    PickReplay,
     /// A spell file, read by the main loop: it opens when it is the
     /// spell chosen in the list, and is news for the buffer of its own file.
     Source(PathBuf, Read),
@@ -256,6 +259,10 @@ pub enum Prompt {
     /// Text to replace (Ctrl+H), then what replaces it.
     Replace,
     ReplaceWith,
+    /// The open spell's `spell.args` (`A`).
+    Args,
+    /// The cassette the open spell's runs replay (`R`).
+    Replay,
 }
 
 impl Prompt {
@@ -267,6 +274,8 @@ impl Prompt {
             Prompt::Find => "find (F3 next, Shift+F3 previous): ",
             Prompt::Replace => "replace: ",
             Prompt::ReplaceWith => "replace every match with: ",
+            Prompt::Args => "spell.args (key=value words, or a JSON object; empty: none): ",
+            Prompt::Replay => "replay cassette (empty: the live model): ",
         }
     }
 }
@@ -280,6 +289,45 @@ pub struct Breaks {
     pub lines: Vec<u32>,
 }
 
+/// A run to start: the spell, its breaks (under a debugger), its
+/// `spell.args`, and the cassette it replays.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Launch {
+    pub path: PathBuf,
+    pub breaks: Option<Breaks>,
+    pub args: serde_json::Map<String, serde_json::Value>,
+    pub replay: Option<Replay>,
+}
+
+impl Launch {
+    /// A run of `path` with no args and no cassette.
+    pub fn new(path: PathBuf, breaks: Option<Breaks>) -> Launch {
+        Launch {
+            path,
+            breaks,
+            ..Launch::default()
+        }
+    }
+}
+
+/// A cassette a run replays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    pub path: PathBuf,
+    /// Found by the spell's name in a folder of cassettes (`--replay
+    /// DIR`): without that file the run calls the live model.
+    pub if_there: bool,
+}
+
+/// What `--replay` named: one cassette for every run, or a folder of them
+/// with one per spell (`chat.lua`, `chat.js`, `chat.rhai` replay
+/// `chat.jsonl`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplayAll {
+    File(PathBuf),
+    Folder(PathBuf),
+}
+
 /// Work for the main loop.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -288,8 +336,8 @@ pub enum Effect {
     LoadState(PathBuf),
     /// Read the folder's list of spells again.
     Scan(PathBuf),
-    /// Start a run of this spell; with breaks, under a debugger.
-    Start(PathBuf, Option<Breaks>),
+    /// Start a run.
+    Start(Launch),
     /// The running spell's line breakpoints changed.
     LineBreaks(Vec<u32>),
     /// Create an empty spell file (never over an existing one).
@@ -316,6 +364,8 @@ pub enum Effect {
     ReplEval(llmspell::EngineKind, String),
     /// Stop this REPL's running entry and forget its unfinished one.
     ReplStop(llmspell::EngineKind),
+    /// Write the IDE's per-spell settings into this project.
+    SaveSettings(PathBuf, crate::settings::Settings),
     /// Set a key of the project (in this folder)'s state.
     SetState(PathBuf, String, serde_json::Value),
     DeleteState(PathBuf, String),
@@ -384,6 +434,12 @@ pub struct App {
     pub clipboard: String,
     /// What the editor finds (and marks), once asked.
     pub find: Option<String>,
+    /// The project the folder belongs to (where `.llmspell/` is), and
+    /// what the IDE remembers there per spell.
+    pub project: PathBuf,
+    pub settings: crate::settings::Settings,
+    /// `--replay`: what runs replay when their spell has no cassette set.
+    pub replay_all: Option<ReplayAll>,
     /// What each started REPL is doing.
     pub repl_state: std::collections::HashMap<llmspell::EngineKind, ReplState>,
     /// Line breakpoints, by spell file name.
@@ -408,6 +464,7 @@ impl App {
     pub fn new(dir: PathBuf, mut spells: Vec<String>) -> App {
         spells.sort();
         App {
+            project: dir.clone(),
             dir,
             spells,
             selected: 0,
@@ -439,6 +496,8 @@ impl App {
             repl_state: Default::default(),
             clipboard: String::new(),
             find: None,
+            settings: Default::default(),
+            replay_all: None,
             breakpoints: BTreeMap::new(),
             error_line: None,
             model: None,
@@ -473,6 +532,62 @@ impl App {
     /// The open spell's file.
     pub fn open_path(&self) -> Option<PathBuf> {
         self.open.as_ref().map(|s| self.dir.join(s))
+    }
+
+    /// The open spell's name in the project's settings: its path inside
+    /// the project.
+    fn settings_key(&self) -> Option<String> {
+        let path = self.open_path()?;
+        let inside = path.strip_prefix(&self.project).unwrap_or(&path);
+        Some(inside.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// What the IDE remembers for the open spell.
+    pub fn spell_settings(&self) -> crate::settings::SpellSettings {
+        self.settings_key()
+            .and_then(|k| self.settings.spells.get(&k).cloned())
+            .unwrap_or_default()
+    }
+
+    /// The cassette the open spell's next run replays: its own, else what
+    /// `--replay` named.
+    pub fn replay(&self) -> Option<Replay> {
+        if let Some(own) = self.spell_settings().replay {
+            return Some(Replay {
+                path: self.project.join(own),
+                if_there: false,
+            });
+        }
+        match self.replay_all.as_ref()? {
+            ReplayAll::File(path) => Some(Replay {
+                path: path.clone(),
+                if_there: false,
+            }),
+            ReplayAll::Folder(dir) => {
+                let stem = std::path::Path::new(self.open.as_deref()?).file_stem()?;
+                let mut name = stem.to_os_string();
+                name.push(".jsonl");
+                Some(Replay {
+                    path: dir.join(name),
+                    if_there: true,
+                })
+            }
+        }
+    }
+
+    /// How the open spell runs, for the status bar: `replaying ...`,
+    /// `args ...`, or nothing for a plain run.
+    pub fn run_with(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(r) = self.replay() {
+            let shown = r.path.strip_prefix(&self.dir).unwrap_or(&r.path);
+            parts.push(format!("replaying {}", shown.display()));
+        }
+        let args = self.spell_settings().args;
+        if !args.is_empty() {
+            parts.push(format!("args {}", crate::settings::show_args(&args)));
+        }
+        parts.join(", ")
     }
 
     /// Keys go to the REPL input: a REPL tab is shown and its pane has focus.
@@ -767,6 +882,33 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 return update(app, Action::Find);
             };
             find_in_editor(app, &term, action == Action::FindNext);
+            Vec::new()
+        }
+        Action::EditArgs | Action::PickReplay if app.open.is_none() => {
+            app.notice = Some("open a spell first".into());
+            Vec::new()
+        }
+        Action::EditArgs | Action::PickReplay => {
+            let now = app.spell_settings();
+            let (prompt, text) = if action == Action::EditArgs {
+                (Prompt::Args, crate::settings::show_args(&now.args))
+            } else {
+                // What is set, else the cassette named after the spell.
+                let stem = app
+                    .open
+                    .as_deref()
+                    .and_then(|s| std::path::Path::new(s).file_stem())
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let text = now
+                    .replay
+                    .unwrap_or_else(|| format!("cassettes/{stem}.jsonl"));
+                (Prompt::Replay, text)
+            };
+            app.prompt = Some((prompt, Editor::input(&text)));
+            if let Some((_, e)) = &mut app.prompt {
+                e.area.move_cursor(ratatui_textarea::CursorMove::End);
+            }
             Vec::new()
         }
         Action::PrevPane => {
@@ -1208,6 +1350,38 @@ fn answer(app: &mut App) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Prompt::Args | Prompt::Replay => {
+            let Some(key) = app.settings_key() else {
+                return Vec::new();
+            };
+            let mut now = app.spell_settings();
+            if prompt == Prompt::Args {
+                match crate::settings::parse_args(&text) {
+                    Ok(args) => now.args = args,
+                    Err(e) => {
+                        app.notice = Some(e);
+                        return Vec::new();
+                    }
+                }
+            } else if text.is_empty() {
+                now.replay = None;
+            } else {
+                // Typed from the IDE's folder; kept from the project's.
+                let path = app.dir.join(&text);
+                let inside = path.strip_prefix(&app.project).unwrap_or(&path);
+                now.replay = Some(inside.to_string_lossy().replace('\\', "/"));
+            }
+            app.settings.set(&key, now);
+            let with = app.run_with();
+            app.notice = Some(match with.is_empty() {
+                true => format!("{key} runs with no args, on the live model"),
+                false => format!("{key} runs {with}"),
+            });
+            vec![Effect::SaveSettings(
+                app.project.clone(),
+                app.settings.clone(),
+            )]
+        }
         Prompt::GoToLine => {
             match text.parse::<usize>() {
                 Ok(n) if n > 0 => {
@@ -1417,6 +1591,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::FindPrev
         | Action::Replace
         | Action::Paste(_)
+        | Action::EditArgs
+        | Action::PickReplay
         | Action::History(..)
         | Action::Continue
         | Action::Step
@@ -1549,8 +1725,12 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             let path = app.open_path()?;
             let spell = app.open.clone()?;
             let now = chrono::Local::now().format("%H:%M:%S");
+            let with = match app.run_with() {
+                w if w.is_empty() => w,
+                w => format!(" · {w}"),
+            };
             app.output
-                .push_mark(&format!("── {spell} · {now} ──"), KEEP_OUTPUT);
+                .push_mark(&format!("── {spell} · {now}{with} ──"), KEEP_OUTPUT);
             app.error_line = None;
             app.model = None;
             app.tokens = 0;
@@ -1565,7 +1745,12 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                 pattern: app.debug.then(|| app.break_on.clone()),
                 lines,
             });
-            Some(Effect::Start(path, breaks))
+            Some(Effect::Start(Launch {
+                path,
+                breaks,
+                args: app.spell_settings().args,
+                replay: app.replay(),
+            }))
         }
         Action::Stop if app.running() => Some(Effect::Stop),
         Action::Stop => None,

@@ -332,7 +332,10 @@ mod tests {
         let one = lines("x = 1");
         assert_eq!(find(&one, "x", (0, 0), true), Some((0, 0)));
         // Columns are characters, not bytes.
-        assert_eq!(matches("héllo wörld", "wö"), vec![Range { start: 6, end: 8 }]);
+        assert_eq!(
+            matches("héllo wörld", "wö"),
+            vec![Range { start: 6, end: 8 }]
+        );
     }
 
     #[test]

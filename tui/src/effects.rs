@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use llmspell::debug::Debugger;
 use llmspell::{Config, RunOptions, Runtime, Spell, StopHandle};
 
-use crate::app::{Action, Breaks, Effect};
+use crate::app::{Action, Effect, Launch};
 use crate::editor::Read;
 
 /// The run in progress: how to stop it, and its debugger when it has one.
@@ -44,7 +44,13 @@ pub fn carry_out(
                 run.stop.stop();
             }
         }
-        Effect::Start(path, breaks) => *run = start(&path, runtime, tx, breaks.as_ref()),
+        Effect::Start(launch) => *run = start(&launch, runtime, tx),
+        Effect::SaveSettings(project, settings) => {
+            if let Err(e) = settings.save(&project) {
+                let file = crate::settings::Settings::file(&project);
+                let _ = tx.send(Action::Notice(format!("not saved {}: {e}", file.display())));
+            }
+        }
         Effect::Create(path) => {
             let made = std::fs::OpenOptions::new()
                 .write(true)
@@ -189,12 +195,8 @@ pub fn read_state(dir: &Path) -> Vec<(String, serde_json::Value)> {
 
 /// Starts a run on its own thread; its output, its pauses (with `breaks`)
 /// and its end come back as actions.
-pub fn start(
-    path: &Path,
-    runtime: &Runtime,
-    tx: &mpsc::Sender<Action>,
-    breaks: Option<&Breaks>,
-) -> Option<Running> {
+pub fn start(launch: &Launch, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> Option<Running> {
+    let (path, breaks) = (&launch.path, launch.breaks.as_ref());
     let started = Instant::now();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let finish = move |result: Result<serde_json::Value, llmspell::Error>| {
@@ -221,6 +223,31 @@ pub fn start(
         }
     };
     let mut opts = RunOptions::new(config);
+    opts.args = launch.args.clone();
+    let replay = launch.replay.as_ref().filter(|r| {
+        let there = !r.if_there || r.path.exists();
+        if !there {
+            let note = format!(
+                "(no {} to replay: this run calls the live model)",
+                r.path.display()
+            );
+            let _ = tx.send(Action::Output(note));
+        }
+        there
+    });
+    if let Some(replay) = replay {
+        let mode = llmspell::provider::CassetteMode {
+            replay: Some(replay.path.clone()),
+            ..Default::default()
+        };
+        match llmspell::provider::Cassette::open(&mode) {
+            Ok(c) => opts.cassette = Some(Arc::new(std::sync::Mutex::new(c))),
+            Err(e) => {
+                let _ = tx.send(finish(Err(e)));
+                return None;
+            }
+        }
+    }
     let out = tx.clone();
     opts.output = Arc::new(move |line: &[u8]| {
         let _ = out.send(Action::Output(String::from_utf8_lossy(line).into_owned()));

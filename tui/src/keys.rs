@@ -9,7 +9,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("F5", "run the open spell; at a pause, go on"),
     ("Shift+F5, Ctrl+C", "stop the run (in a REPL: its entry)"),
     ("Up/Down, k/j", "choose a spell"),
-    ("Tab, Shift+Tab", "next, previous pane (Esc leaves the editor)"),
+    (
+        "Tab, Shift+Tab",
+        "next, previous pane (Esc leaves the editor)",
+    ),
     (
         "Alt+arrows",
         "make the focused pane wider/narrower, taller/shorter",
@@ -31,16 +34,33 @@ pub const HELP: &[(&str, &str)] = &[
     ("y (Output)", "copy the last run's output"),
     ("Ctrl+L", "clear the Output, or the REPL shown"),
     ("Ctrl+S", "save the open spell (asks if it changed on disk)"),
-    ("Tab (editor)", "indent (the selected lines); Shift+Tab outdents"),
-    ("Shift+arrows", "editor: select; Ctrl+C copy, Ctrl+X cut, Ctrl+V paste"),
-    ("Ctrl+Z, Ctrl+Y", "editor: undo, redo (a burst of typing at once)"),
-    ("PgUp/PgDn", "editor: a page up or down (Ctrl+Home/End: start, end)"),
+    (
+        "Tab (editor)",
+        "indent (the selected lines); Shift+Tab outdents",
+    ),
+    (
+        "Shift+arrows",
+        "editor: select; Ctrl+C copy, Ctrl+X cut, Ctrl+V paste",
+    ),
+    (
+        "Ctrl+Z, Ctrl+Y",
+        "editor: undo, redo (a burst of typing at once)",
+    ),
+    (
+        "PgUp/PgDn",
+        "editor: a page up or down (Ctrl+Home/End: start, end)",
+    ),
     ("Ctrl+G", "editor: go to line"),
-    ("Ctrl+F, F3", "editor: find, next (Shift+F3 previous; Esc unmarks)"),
+    (
+        "Ctrl+F, F3",
+        "editor: find, next (Shift+F3 previous; Esc unmarks)",
+    ),
     ("Ctrl+H", "editor: replace every match"),
     ("Ctrl+/", "editor: comment the line(s) out, or back in"),
     ("Ctrl+Q", "quit (asks again with unsaved edits)"),
     ("a", "auto-run: run again on every save"),
+    ("A", "the open spell's spell.args (kept in .llmspell/)"),
+    ("R", "the cassette its runs replay (empty: the live model)"),
     ("d", "debug: pause before bridge calls"),
     (
         "b",
@@ -92,6 +112,8 @@ pub const ACTIONS: &[(&str, Action)] = &[
     ("type_break_pattern", Action::TypeBreakPattern),
     ("new_spell", Action::NewSpell),
     ("auto_run", Action::ToggleAutoRun),
+    ("args", Action::EditArgs),
+    ("replay", Action::PickReplay),
     ("save", Action::Save),
     ("quit", Action::Quit),
     ("up", Action::Up),
@@ -316,6 +338,8 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
         KeyCode::F(1) | KeyCode::Char('?') => Action::Help,
         KeyCode::Esc => Action::Escape,
         KeyCode::Char('a') if !ctrl => Action::ToggleAutoRun,
+        KeyCode::Char('A') => Action::EditArgs,
+        KeyCode::Char('R') => Action::PickReplay,
         _ => return None,
     })
 }

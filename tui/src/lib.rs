@@ -11,6 +11,7 @@ pub mod inspector;
 pub mod keys;
 pub mod repl;
 pub mod scroll;
+pub mod settings;
 pub mod theme;
 pub mod ui;
 pub mod watch;

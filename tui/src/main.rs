@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 
 use llmspell::Runtime;
-use llmspell_tui::app::{update, Action, App, Effect};
+use llmspell_tui::app::{update, Action, App, Effect, ReplayAll};
 use llmspell_tui::effects::carry_out;
 use llmspell_tui::ui;
 
@@ -15,8 +15,8 @@ use llmspell_tui::ui;
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
 
 fn main() -> ExitCode {
-    // llmspell-tui [DIR] [--theme dark|light|FILE] [--keys FILE]
-    const USAGE: &str = "usage: llmspell-tui [DIR] [--theme dark|light|FILE] [--keys FILE]";
+    const USAGE: &str =
+        "usage: llmspell-tui [DIR] [--theme dark|light|FILE] [--keys FILE] [--replay CASSETTE|FOLDER]";
     let usage_error = |what: String| {
         eprintln!("llmspell-tui: {what}\n{USAGE}");
         ExitCode::from(2)
@@ -24,16 +24,26 @@ fn main() -> ExitCode {
     let mut dir = None;
     let mut theme = "dark".to_owned();
     let mut keys = user_keys();
+    let mut replay = None;
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--theme" || arg == "--keys" {
+        if arg == "--theme" || arg == "--keys" || arg == "--replay" {
             let Some(value) = args.next() else {
                 return usage_error(format!("{} needs a value", arg.to_string_lossy()));
             };
             if arg == "--theme" {
                 theme = value.to_string_lossy().into_owned();
-            } else {
+            } else if arg == "--keys" {
                 keys = Some(PathBuf::from(value));
+            } else {
+                let path = PathBuf::from(value);
+                replay = Some(match std::fs::metadata(&path) {
+                    Ok(m) if m.is_dir() => ReplayAll::Folder(path),
+                    Ok(_) => ReplayAll::File(path),
+                    Err(e) => {
+                        return usage_error(format!("--replay {}: {e}", path.display()));
+                    }
+                });
             }
         } else if arg == "--help" || arg == "-h" {
             println!("{USAGE}\nF1 in the IDE shows every key; ~/.config/llmspell/keys.toml is read when there.");
@@ -49,7 +59,9 @@ fn main() -> ExitCode {
             dir = Some(PathBuf::from(arg));
         }
     }
+    // Absolute, so that the folder and its project compare as paths.
     let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
     let keymap = match keys.map(|k| llmspell_tui::keys::Keymap::load(&k)) {
         None => Default::default(),
         Some(Ok(k)) => k,
@@ -85,9 +97,17 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let project = llmspell::Config::discover(&dir).map_or_else(|_| dir.clone(), |c| c.project_dir);
+    let project = std::path::absolute(&project).unwrap_or(project);
     let mut app = App::new(dir, spells);
     app.theme = theme;
     app.keymap = keymap;
+    app.replay_all = replay;
+    match llmspell_tui::settings::Settings::load(&project) {
+        Ok(settings) => app.settings = settings,
+        Err(e) => app.notice = Some(e),
+    }
+    app.project = project;
     let (tx, rx) = mpsc::channel::<Action>();
     let runtime = Runtime::new();
     forward_events(&runtime, tx.clone());

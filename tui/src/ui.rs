@@ -715,11 +715,20 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     }
     let (text, style) = match &app.status {
         Status::Idle => (
-            "F5 run  Shift+F5 stop  d debug  a auto-run  F1 keys  q quit".to_owned(),
+            match app.run_with() {
+                w if w.is_empty() => {
+                    "F5 run  Shift+F5 stop  d debug  a auto-run  A args  R replay  F1 keys  q quit"
+                        .to_owned()
+                }
+                w => format!("[{w}]  F5 run  A args  R replay  F1 keys  q quit"),
+            },
             Style::default().fg(app.theme.dim),
         ),
         Status::Running { spell } => (
-            format!("running {spell}..."),
+            match app.run_with() {
+                w if w.is_empty() => format!("running {spell}..."),
+                w => format!("running {spell} ({w})..."),
+            },
             Style::default().fg(app.theme.accent),
         ),
         Status::Finished {

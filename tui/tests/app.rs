@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use llmspell::debug::{Pause, When};
-use llmspell_tui::app::{update, Action, App, Breaks, Effect, Focus, Status, KEEP_OUTPUT};
+use llmspell_tui::app::{update, Action, App, Breaks, Effect, Focus, Launch, Status, KEEP_OUTPUT};
 use llmspell_tui::editor::Read;
 use llmspell_tui::effects::carry_out;
 use ratatui::backend::TestBackend;
@@ -101,7 +101,7 @@ fn a_saved_spell_reloads_and_reruns_only_with_auto_run() {
         vec![
             Effect::Scan("/project".into()),
             Effect::Load(open.clone()),
-            Effect::Start(open.clone(), None)
+            Effect::Start(Launch::new(open.clone(), None))
         ]
     );
     // Saved again while it runs: reloaded, not started twice.
@@ -142,7 +142,10 @@ fn a_run_starts_once_shows_its_output_and_ends_with_its_result() {
     let mut a = app();
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::Start("/project/agent.rhai".into(), None)]
+        vec![Effect::Start(Launch::new(
+            "/project/agent.rhai".into(),
+            None
+        ))]
     );
     assert!(matches!(a.status, Status::Running { .. }));
     assert_eq!(update(&mut a, Action::Run), vec![], "one run at a time");
@@ -285,13 +288,13 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
     // A run with a breakpoint is debugged, even out of debug mode.
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::Start(
+        vec![Effect::Start(Launch::new(
             "/project/hello.lua".into(),
             Some(Breaks {
                 pattern: None,
                 lines: vec![2]
             })
-        )]
+        ))]
     );
     // Breakpoints set while it runs go to its debugger.
     update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
@@ -420,7 +423,12 @@ fn running_a_real_spell_sends_its_output_events_and_end_back() {
     let all = runtime.bus().subscribe("*");
     let (tx, rx) = mpsc::channel();
     let mut run = None;
-    carry_out(Effect::Start(file, None), &runtime, &tx, &mut run);
+    carry_out(
+        Effect::Start(Launch::new(file, None)),
+        &runtime,
+        &tx,
+        &mut run,
+    );
     assert!(run.is_some());
     let mut got = Vec::new();
     loop {
@@ -459,10 +467,10 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
     update(&mut a, Action::ToggleDebug);
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::Start(
+        vec![Effect::Start(Launch::new(
             "/project/agent.rhai".into(),
             Some(debug("*"))
-        )]
+        ))]
     );
     assert_eq!(update(&mut a, Action::Step), vec![], "not paused yet");
     update(
@@ -476,10 +484,10 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
     update(&mut a, Action::NextBreakPattern);
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::Start(
+        vec![Effect::Start(Launch::new(
             "/project/agent.rhai".into(),
             Some(debug("llm.*"))
-        )]
+        ))]
     );
     assert!(picture(&a, 100, 30).contains("[debug llm.*]"));
     let pause = Pause {
@@ -557,7 +565,7 @@ fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
     let mut run = None;
     let next = || rx.recv_timeout(Duration::from_secs(10)).expect("an action");
     carry_out(
-        Effect::Start(file, Some(debug("*"))),
+        Effect::Start(Launch::new(file, Some(debug("*")))),
         &runtime,
         &tx,
         &mut run,
@@ -667,7 +675,7 @@ fn the_editor_types_saves_and_never_loses_edits() {
                 then_run: true
             }
         ),
-        vec![Effect::Start(path.clone(), None)]
+        vec![Effect::Start(Launch::new(path.clone(), None))]
     );
     assert!(!a.editor.dirty());
     assert!(!picture(&a, 80, 24).contains("●"));
@@ -1130,10 +1138,10 @@ fn ctrl_n_makes_a_new_spell_and_capital_b_takes_typed_patterns() {
     assert!(picture(&a, 80, 24).contains("[debug tool.*, state.set]"));
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::Start(
+        vec![Effect::Start(Launch::new(
             "/project/ask.rhai".into(),
             Some(debug("tool.*, state.set"))
-        )]
+        ))]
     );
     // b goes back to the presets.
     update(&mut a, Action::NextBreakPattern);
@@ -1209,7 +1217,12 @@ fn typed_patterns_and_line_breakpoints_pause_a_real_run() {
         pattern: Some("print, state.get".into()),
         lines: vec![2],
     };
-    carry_out(Effect::Start(file, Some(breaks)), &runtime, &tx, &mut run);
+    carry_out(
+        Effect::Start(Launch::new(file, Some(breaks))),
+        &runtime,
+        &tx,
+        &mut run,
+    );
     let p = next_pause();
     assert_eq!((p.when, p.location.clone().unwrap().line), (When::Line, 2));
     let go = llmspell::debug::Resume::Continue;
@@ -1503,7 +1516,7 @@ fn a_file_that_is_not_text_is_shown_read_only_and_never_saved() {
     // F5 runs the file as it is (and llmspell says what is wrong with it).
     assert_eq!(
         update(&mut a, Action::Run),
-        vec![Effect::Start(bin.clone(), None)]
+        vec![Effect::Start(Launch::new(bin.clone(), None))]
     );
     // Once the file is text again, it opens as text.
     update(&mut a, Action::Source(bin, Read::Text("return 1\n".into())));
@@ -1556,7 +1569,7 @@ fn saving_over_a_change_on_disk_asks_overwrite_reload_or_cancel() {
     assert_eq!(update(&mut a, Action::Run), vec![]);
     assert_eq!(
         update(&mut a, key('r')),
-        vec![Effect::Start(b.clone(), None)]
+        vec![Effect::Start(Launch::new(b.clone(), None))]
     );
     // A save the main loop refused (the file changed after the buffer
     // last heard) asks too.
@@ -2267,4 +2280,140 @@ fn our_own_save_read_back_after_more_edits_is_not_a_change_on_disk() {
     assert_eq!(a.editor.disk, None);
     assert!(!picture(&a, 80, 24).contains("changed on disk"));
     assert!(a.editor.dirty(), "the new typing is still unsaved");
+}
+
+/// A copy of the shipped example project's chat spells, its config and
+/// their cassette, in a fresh folder.
+fn chat_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let spells = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spells");
+    for name in ["chat.lua", "chat.js", "chat.rhai", "llmspell.toml"] {
+        std::fs::copy(spells.join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("cassettes")).unwrap();
+    std::fs::copy(
+        spells.join("cassettes/chat.jsonl"),
+        dir.path().join("cassettes/chat.jsonl"),
+    )
+    .unwrap();
+    dir
+}
+
+/// Runs the open spell of `a` with the real effects until it ends.
+fn run_open(a: &mut App) {
+    let runtime = llmspell::Runtime::new();
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    for effect in update(a, Action::Run) {
+        carry_out(effect, &runtime, &tx, &mut run);
+    }
+    while matches!(a.status, Status::Running { .. }) {
+        let action = rx.recv_timeout(Duration::from_secs(10)).expect("it ends");
+        update(a, action);
+    }
+}
+
+fn answer(a: &mut App, text: &str) -> Vec<Effect> {
+    // The prompt starts with a suggestion: replace it.
+    if let Some((_, e)) = &mut a.prompt {
+        *e = llmspell_tui::editor::Editor::input("");
+    }
+    typed(a, text);
+    update(a, Action::Key(KeyEvent::from(KeyCode::Enter)))
+}
+
+#[test]
+fn runs_replay_a_cassette_folder_or_the_one_picked_and_take_remembered_args() {
+    use llmspell_tui::app::ReplayAll;
+    let dir = chat_project();
+    let spells = vec!["chat.js".into(), "chat.lua".into(), "chat.rhai".into()];
+    // --replay FOLDER: each spell replays the cassette named after it, in
+    // every language, with no model anywhere.
+    for (i, name) in ["chat.js", "chat.lua", "chat.rhai"].into_iter().enumerate() {
+        let mut a = App::new(dir.path().to_path_buf(), spells.clone());
+        a.replay_all = Some(ReplayAll::Folder(dir.path().join("cassettes")));
+        for _ in 0..i {
+            update(&mut a, Action::Down);
+        }
+        let path = a.selected_path().unwrap();
+        update(&mut a, Action::Source(path.clone(), Read::file(&path)));
+        assert_eq!(a.spell_name(), Some(name));
+        run_open(&mut a);
+        let out = a.output.since_mark();
+        assert!(
+            out.contains("replaying cassettes/chat.jsonl ──"),
+            "{name}: {out}"
+        );
+        assert!(out.contains("Kepler-452b"), "{name}: {out}");
+        let Status::Finished { ok, text, .. } = &a.status else {
+            panic!()
+        };
+        assert!(ok, "{name}: {text}");
+    }
+    // A spell with no cassette in the folder says so and runs live.
+    std::fs::write(dir.path().join("plain.lua"), "return 1").unwrap();
+    let mut a = App::new(dir.path().to_path_buf(), vec!["plain.lua".into()]);
+    a.replay_all = Some(ReplayAll::Folder(dir.path().join("cassettes")));
+    opened(&mut a, "return 1".into());
+    run_open(&mut a);
+    assert!(a
+        .output
+        .since_mark()
+        .contains("this run calls the live model"));
+
+    // R picks the open spell's cassette, A its args; both are kept in the
+    // project's .llmspell/ide.json and used by the next IDE too.
+    std::fs::write(
+        dir.path().join("greet.lua"),
+        "print('hello ' .. spell.args.who)\nreturn llm.chat('Name one planet of the solar system.', {system = 'Answer in one short sentence.', max_tokens = 30, temperature = 0}).text",
+    )
+    .unwrap();
+    let mut a = App::new(dir.path().to_path_buf(), vec!["greet.lua".into()]);
+    let path = a.selected_path().unwrap();
+    update(&mut a, Action::Source(path.clone(), Read::file(&path)));
+    update(&mut a, key('R'));
+    assert_eq!(
+        a.prompt.as_ref().map(|(_, e)| e.text()),
+        Some("cassettes/greet.jsonl".into()),
+        "the suggestion is named after the spell"
+    );
+    let saved = answer(&mut a, "cassettes/chat.jsonl");
+    let runtime = llmspell::Runtime::new();
+    let (tx, _rx) = mpsc::channel();
+    let mut run = None;
+    for e in saved {
+        carry_out(e, &runtime, &tx, &mut run);
+    }
+    update(&mut a, key('A'));
+    let saved = answer(&mut a, "who=tester");
+    assert!(
+        matches!(&saved[..], [Effect::SaveSettings(..)]),
+        "{saved:?}"
+    );
+    for e in saved {
+        carry_out(e, &runtime, &tx, &mut run);
+    }
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("greet.lua runs replaying cassettes/chat.jsonl, args who=tester")
+    );
+    let kept = llmspell_tui::settings::Settings::load(dir.path()).unwrap();
+    let mut b = App::new(dir.path().to_path_buf(), vec!["greet.lua".into()]);
+    b.settings = kept;
+    update(&mut b, Action::Source(path.clone(), Read::file(&path)));
+    run_open(&mut b);
+    let out = b.output.since_mark();
+    assert!(
+        out.contains("hello tester") && out.contains("Kepler-452b"),
+        "{out}"
+    );
+    // Bad args say why and change nothing; an empty cassette is the live model.
+    update(&mut b, key('A'));
+    answer(&mut b, "nonsense");
+    assert!(b.notice.as_deref().unwrap_or("").contains("key=value"));
+    assert_eq!(b.spell_settings().args.len(), 1);
+    update(&mut b, key('R'));
+    answer(&mut b, "");
+    assert_eq!(b.replay(), None);
+    assert_eq!(b.run_with(), "args who=tester");
 }

@@ -17,6 +17,11 @@ struct Tmux {
 
 impl Tmux {
     fn start(dir: &Path) -> Tmux {
+        Tmux::start_with(dir, &[])
+    }
+
+    /// The IDE on `dir`, given `args` after it.
+    fn start_with(dir: &Path, args: &[&str]) -> Tmux {
         // Tests run at once: each gets its own session.
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -24,7 +29,7 @@ impl Tmux {
         let bin = env!("CARGO_BIN_EXE_llmspell-tui");
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", &session, "-x", "100", "-y", "30"])
-            .arg(format!("{bin} {}", dir.display()))
+            .arg(format!("{bin} {} {}", dir.display(), args.join(" ")))
             .status()
             .expect("tmux runs (the tests need it: apt install tmux)");
         assert!(status.success());
@@ -66,6 +71,22 @@ impl Tmux {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Waits until the screen shows none of `texts`.
+    fn wait_without(&self, texts: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if !texts.iter().any(|t| screen.contains(t)) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the screen kept showing one of {texts:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Waits until the screen shows every one of `texts`.
@@ -288,9 +309,14 @@ fn without_a_terminal_or_with_a_wrong_flag_it_says_so_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.lua"), "return 1\n").unwrap();
     let bin = env!("CARGO_BIN_EXE_llmspell-tui");
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&[], "needs a terminal"),
-        (&["--replay", "x.json"], "unknown option --replay"),
+        (&["--record", "x.json"], "unknown option --record"),
+        (
+            &["--replay", "no/such.jsonl"],
+            "--replay no/such.jsonl: No such file",
+        ),
+        (&["--replay"], "--replay needs a value"),
         (&["--theme"], "--theme needs a value"),
         (&[".", "other"], "one folder only"),
     ];
@@ -576,8 +602,7 @@ fn output_shows_printed_lines_whole_and_scrolls() {
     tui.keys(&["End"]);
     tui.wait_for(&["row 60", "\"done\": true"]);
     tui.keys(&["C-l"]);
-    let cleared = tui.wait_for(&["Output"]);
-    assert!(!cleared.contains("row 60"), "{cleared}");
+    tui.wait_without(&["row 60", "\"done\": true"]);
     tui.keys(&["C-q"]);
 }
 
@@ -623,4 +648,59 @@ fn the_editor_finds_comments_indents_copies_and_undoes_in_a_real_terminal() {
     // Our own save read back after more edits is not news from disk.
     assert!(!screen.contains("changed on disk"), "{screen}");
     tui.keys(&["C-q", "C-q"]);
+}
+
+#[test]
+fn the_readme_walkthrough_works_with_no_model_from_the_shipped_cassettes() {
+    let spells = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spells");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["chat.js", "chat.lua", "chat.rhai", "llmspell.toml"] {
+        std::fs::copy(spells.join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("cassettes")).unwrap();
+    std::fs::copy(
+        spells.join("cassettes/chat.jsonl"),
+        dir.path().join("cassettes/chat.jsonl"),
+    )
+    .unwrap();
+    // Nothing listens on the config's model address: only the cassettes answer.
+    let cassettes = dir.path().join("cassettes");
+    let tui = Tmux::start_with(dir.path(), &["--replay", cassettes.to_str().unwrap()]);
+    tui.wait_for(&["chat.js", "[replaying cassettes/chat.jsonl]"]);
+    for (i, ext) in ["js", "lua", "rhai"].into_iter().enumerate() {
+        let spell = format!("chat.{ext}");
+        if i > 0 {
+            tui.keys(&["Down"]);
+        }
+        tui.wait_for(&[&format!("┌{spell}")]);
+        tui.keys(&["F5"]);
+        tui.wait_for(&[
+            &format!("── {spell} · "),
+            "Kepler-452b",
+            "tokens: 28 in, 30 out",
+            &format!("{spell}: \"local/smollm2\""),
+        ]);
+        // Step to the model call, and give the spell another reply.
+        tui.keys(&["d", "b"]);
+        tui.wait_for(&["[debug llm.*]"]);
+        tui.keys(&["F5"]);
+        tui.wait_for(&["Paused before llm.chat"]);
+        tui.keys(&["F10"]);
+        tui.wait_for(&["Paused after llm.chat", "Kepler-452b"]);
+        tui.keys(&["e"]);
+        tui.wait_for(&["Edit the reply of llm.chat"]);
+        tui.keys(&["C-Home", "C-S-End", "Delete"]);
+        tui.type_text(r#"{"text": "EDITED", "usage": {"input_tokens": 1, "output_tokens": 2}, "model": "local/smollm2"}"#);
+        tui.keys(&["F5"]);
+        tui.wait_for(&[
+            "EDITED",
+            "tokens: 1 in, 2 out",
+            &format!("{spell}: \"local/smollm2\""),
+        ]);
+        // Back to plain runs for the next language.
+        tui.keys(&["d", "b", "b", "b", "b"]);
+        tui.wait_for(&["[debug *]"]);
+        tui.keys(&["d"]);
+    }
+    tui.keys(&["q"]);
 }
