@@ -44,6 +44,7 @@ fn busy_app() -> App {
             Action::Event {
                 topic: "llm.response".into(),
                 data,
+                time_ms: 0,
             },
         );
         if i % 10 == 0 {

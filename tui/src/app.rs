@@ -83,6 +83,10 @@ pub enum Action {
     /// Ask for the open spell's args (`A`), or the cassette it replays (`R`).
     EditArgs,
     PickReplay,
+    /// Events: ask what to search for (`/`).
+    SearchEvents,
+    /// In an event's detail: the next or previous event (`n`, `p`).
+    EventStep(bool),
     /// A spell file, read by the main loop: it opens when it is the
     /// spell chosen in the list, and is news for the buffer of its own file.
     Source(PathBuf, Read),
@@ -108,10 +112,11 @@ pub enum Action {
     },
     /// A line the running spell printed.
     Output(String),
-    /// An event from the bus.
+    /// An event from the bus, and when it happened (ms since the epoch).
     Event {
         topic: String,
         data: serde_json::Value,
+        time_ms: u64,
     },
     /// The run ended: its result as JSON, or its coded error (and the
     /// line of the spell it came from, when known).
@@ -263,6 +268,8 @@ pub enum Prompt {
     Args,
     /// The cassette the open spell's runs replay (`R`).
     Replay,
+    /// Text the Events pane shows only the events with (`/`).
+    SearchEvents,
 }
 
 impl Prompt {
@@ -276,6 +283,7 @@ impl Prompt {
             Prompt::ReplaceWith => "replace every match with: ",
             Prompt::Args => "spell.args (key=value words, or a JSON object; empty: none): ",
             Prompt::Replay => "replay cassette (empty: the live model): ",
+            Prompt::SearchEvents => "events with (empty: all): ",
         }
     }
 }
@@ -730,6 +738,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         let editing = app.pause_edit.is_some() || app.state_edit.is_some() || app.repl_typing();
+        if app.inspector.detail && !editing && !app.help && key.modifiers.is_empty() {
+            match key.code {
+                crossterm::event::KeyCode::Char('n') => {
+                    return update(app, Action::EventStep(true))
+                }
+                crossterm::event::KeyCode::Char('p') => {
+                    return update(app, Action::EventStep(false))
+                }
+                _ => {}
+            }
+        }
         // At a pause the keys are the pause's (c n s e x): the editor
         // takes no typing then, so none lands in the spell.
         let typing_spell = app.focus == Focus::Editor && app.paused.is_none();
@@ -911,6 +930,18 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::EventStep(forward) => {
+            app.inspector.step(forward);
+            Vec::new()
+        }
+        Action::SearchEvents => {
+            let now = app.inspector.search.clone().unwrap_or_default();
+            app.prompt = Some((Prompt::SearchEvents, Editor::input(&now)));
+            if let Some((_, e)) = &mut app.prompt {
+                e.area.move_cursor(ratatui_textarea::CursorMove::End);
+            }
+            Vec::new()
+        }
         Action::PrevPane => {
             app.focus = match app.focus {
                 Focus::Spells => Focus::State,
@@ -946,6 +977,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.notice = Some("edit dropped; still paused".into());
             } else if app.inspector.detail {
                 app.inspector.detail = false;
+            } else if app.focus == Focus::Inspector && app.inspector.search.is_some() {
+                app.inspector.set_search(None);
             } else if app.focus == Focus::Editor && app.find.is_some() {
                 // The first Esc stops marking what was found.
                 app.find = None;
@@ -1382,6 +1415,10 @@ fn answer(app: &mut App) -> Vec<Effect> {
                 app.settings.clone(),
             )]
         }
+        Prompt::SearchEvents => {
+            app.inspector.set_search(Some(text));
+            Vec::new()
+        }
         Prompt::GoToLine => {
             match text.parse::<usize>() {
                 Ok(n) if n > 0 => {
@@ -1593,6 +1630,8 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         | Action::Paste(_)
         | Action::EditArgs
         | Action::PickReplay
+        | Action::SearchEvents
+        | Action::EventStep(_)
         | Action::History(..)
         | Action::Continue
         | Action::Step
@@ -1613,6 +1652,28 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.sizes.grow(app.focus, wider, by);
             let rows = app.editor_height();
             app.editor.follow_cursor(rows);
+            None
+        }
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Home
+        | Action::Follow
+            if app.inspector.detail =>
+        {
+            let lines = app.inspector.detail_lines();
+            let (width, room) = crate::ui::detail_room(app.screen);
+            let page = room.saturating_sub(1).max(1) as isize;
+            let scroll = &mut app.inspector.detail_scroll;
+            match action {
+                Action::Up => scroll.by(&lines[..], width, room, -1),
+                Action::Down => scroll.by(&lines[..], width, room, 1),
+                Action::PageUp => scroll.by(&lines[..], width, room, -page),
+                Action::PageDown => scroll.by(&lines[..], width, room, page),
+                Action::Home => scroll.home(),
+                _ => scroll.follow(),
+            }
             None
         }
         Action::Up
@@ -1700,13 +1761,22 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.inspector.toggle_pause();
             None
         }
+        // Enter on a spell: into the editor (it opened when chosen).
+        Action::Detail if app.focus == Focus::Spells => {
+            if app.open.is_some() {
+                app.focus = Focus::Editor;
+            }
+            None
+        }
         Action::Detail => {
-            app.inspector.detail = !app.inspector.detail && app.inspector.current().is_some();
+            app.inspector.toggle_detail();
             None
         }
         Action::Copy => {
-            let (topic, data) = app.inspector.current()?;
-            let text = serde_json::json!({"topic": topic, "data": data}).to_string();
+            let e = app.inspector.current()?;
+            let topic = &e.topic;
+            let text = serde_json::json!({"topic": topic, "data": e.data, "time_ms": e.time_ms})
+                .to_string();
             app.notice = Some(format!("copied {topic} ({} bytes)", text.len()));
             Some(Effect::Copy(text))
         }
@@ -1801,7 +1871,11 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.output.push(&line, KEEP_OUTPUT);
             None
         }
-        Action::Event { topic, data } => {
+        Action::Event {
+            topic,
+            data,
+            time_ms,
+        } => {
             // A write anywhere in the project shows in the state viewer.
             let changed = topic.starts_with("state.");
             if topic == "llm.response" {
@@ -1812,7 +1886,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                     app.model = Some(model.to_owned());
                 }
             }
-            app.inspector.push(topic, data);
+            app.inspector.push(topic, data, time_ms);
             changed.then(|| Effect::LoadState(app.dir.clone()))
         }
         Action::State(entries) => {

@@ -196,6 +196,7 @@ fn forward_events(runtime: &Runtime, tx: mpsc::Sender<Action>) {
             let action = Action::Event {
                 topic: e.topic,
                 data: e.data,
+                time_ms: e.time_ms,
             };
             if tx.send(action).is_err() {
                 return;

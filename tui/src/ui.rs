@@ -106,10 +106,8 @@ pub fn render(app: &App, frame: &mut Frame) {
     state_view(app, frame, state);
     status_bar(app, frame, status);
     // Over the panes: an event's whole JSON, then the keys.
-    if app.inspector.detail {
-        if let Some((topic, data)) = app.inspector.current() {
-            event_detail(frame, topic, data);
-        }
+    if app.inspector.detail && app.inspector.current().is_some() {
+        event_detail(app, frame);
     }
     if app.help {
         help(app, frame);
@@ -452,23 +450,53 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
 fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     let ins = &app.inspector;
     let visible = ins.visible();
+    // Rows: a line naming each run where its events start, then each
+    // event with its time.
+    let mut rows: Vec<(Option<usize>, Line)> = Vec::with_capacity(visible.len() + 4);
+    let mut run = None;
+    let dim = Style::default().fg(app.theme.dim);
+    for &i in &visible {
+        let e = &ins.events[i];
+        if run != Some(e.run) {
+            run = Some(e.run);
+            let what = match (e.run, e.topic.as_str()) {
+                (0, _) => "before any run".to_owned(),
+                (n, "spell.start") if e.data["spell"].is_string() => {
+                    format!("run {n} {}", e.data["spell"].as_str().unwrap_or(""))
+                }
+                (n, _) => format!("run {n}"),
+            };
+            rows.push((None, Line::styled(format!("── {what} ──"), dim)));
+        }
+        rows.push((Some(i), Line::default()));
+    }
     // Show the selected event, or the newest when following.
     let room = area.height.saturating_sub(2) as usize;
     let end = match ins.selected {
-        Some(sel) => visible
+        Some(sel) => rows
             .iter()
-            .position(|&v| v == sel)
-            .map_or(visible.len(), |p| (p + 1).max(room.min(visible.len()))),
-        None => visible.len(),
+            .position(|(v, _)| *v == Some(sel))
+            .map_or(rows.len(), |p| (p + 1).max(room.min(rows.len()))),
+        None => rows.len(),
     };
     let start = end.saturating_sub(room);
-    let lines: Vec<Line> = visible[start..end]
-        .iter()
-        .map(|&i| {
-            let (topic, data) = &ins.events[i];
+    let lines: Vec<Line> = rows
+        .drain(start..end)
+        .map(|(i, line)| {
+            let Some(i) = i else {
+                return line;
+            };
+            let e = &ins.events[i];
             let line = Line::from(vec![
-                Span::styled(format!("{topic} "), Style::default().fg(app.theme.accent)),
-                Span::raw(data.to_string()),
+                Span::styled(
+                    format!("{} ", crate::inspector::clock(e.time_ms, false)),
+                    dim,
+                ),
+                Span::styled(
+                    format!("{} ", e.topic),
+                    Style::default().fg(app.theme.accent),
+                ),
+                Span::raw(e.data.to_string()),
             ]);
             if ins.selected == Some(i) {
                 line.style(Style::default().add_modifier(Modifier::REVERSED))
@@ -481,6 +509,9 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     if ins.filter_name() != "*" {
         title.push_str(&format!(" {}", ins.filter_name()));
     }
+    if let Some(term) = &ins.search {
+        title.push_str(&format!(" /{term} ({})", visible.len()));
+    }
     if ins.frozen.is_some() {
         title.push_str(" paused");
     }
@@ -489,21 +520,44 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(widget, area);
 }
 
-/// One event's whole JSON, over the middle of the screen.
-fn event_detail(frame: &mut Frame, topic: &str, data: &serde_json::Value) {
-    let area = frame.area();
-    let popup = Rect::new(
-        area.width / 8,
-        area.height / 8,
-        area.width * 3 / 4,
-        area.height * 3 / 4,
-    );
-    let text = serde_json::to_string_pretty(data).unwrap_or_default();
-    let lines: Vec<Line> = text.lines().map(Line::raw).collect();
-    let title = format!("{topic} (Esc closes, y copies)");
+/// Where an event's detail shows: over the middle of the screen.
+fn detail_area(screen: Rect) -> Rect {
+    Rect::new(
+        screen.width / 8,
+        screen.height / 8,
+        screen.width * 3 / 4,
+        screen.height * 3 / 4,
+    )
+}
+
+/// Columns and rows of an event's detail text, inside its border.
+pub fn detail_room(screen: Rect) -> (usize, usize) {
+    let area = detail_area(screen);
+    (
+        area.width.saturating_sub(2) as usize,
+        area.height.saturating_sub(2) as usize,
+    )
+}
+
+/// The current event whole: its time and run, then its JSON, wrapped to
+/// the box and scrolled inside it.
+fn event_detail(app: &App, frame: &mut Frame) {
+    let ins = &app.inspector;
+    let popup = detail_area(frame.area());
+    let (width, room) = detail_room(frame.area());
+    let lines = ins.detail_lines();
+    let rows: Vec<Line> = ins
+        .detail_scroll
+        .view(&lines[..], width, room)
+        .into_iter()
+        .map(Line::raw)
+        .collect();
+    let topic = ins.current().map_or("", |e| e.topic.as_str());
+    let title =
+        format!("{topic} (Up/Down/PgUp/PgDn scroll, n/p next/previous, y copies, Esc closes)");
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(title)),
+        Paragraph::new(rows).block(Block::bordered().title(title)),
         popup,
     );
 }

@@ -70,6 +70,7 @@ fn state_writes_reload_the_state_viewer() {
     let write = Action::Event {
         topic: "state.set".into(),
         data: json!({"key": "n"}),
+        time_ms: 0,
     };
     assert_eq!(
         update(&mut a, write),
@@ -78,6 +79,7 @@ fn state_writes_reload_the_state_viewer() {
     let other = Action::Event {
         topic: "log".into(),
         data: json!({}),
+        time_ms: 0,
     };
     assert_eq!(update(&mut a, other), vec![]);
     update(&mut a, Action::State(vec![("n".into(), json!(2))]));
@@ -178,21 +180,28 @@ fn picture(a: &App, width: u16, height: u16) -> String {
     without_clock(&terminal.backend().to_string())
 }
 
-/// `text` with each run separator's time of day (`· 14:03:22 ──`) as
-/// `· HH:MM:SS ──`, so that pictures of it stay the same.
+/// `text` with every time of day (`14:03:22`) as `HH:MM:SS`, so that
+/// pictures of it stay the same in any time zone, at any time.
 fn without_clock(text: &str) -> String {
-    let mut out = text.to_owned();
-    let mut from = 0;
-    while let Some(at) = out[from..].find("· ").map(|i| from + i + "· ".len()) {
-        let time = out.get(at..at + 8).unwrap_or("");
-        let digits = time.bytes().enumerate().all(|(i, b)| match i {
-            2 | 5 => b == b':',
-            _ => b.is_ascii_digit(),
-        });
-        if time.len() == 8 && digits {
-            out.replace_range(at..at + 8, "HH:MM:SS");
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    let clock_at = |i: usize| {
+        bytes.len() >= i + 8
+            && bytes[i..i + 8].iter().enumerate().all(|(k, b)| match k {
+                2 | 5 => *b == b':',
+                _ => b.is_ascii_digit(),
+            })
+    };
+    while at < text.len() {
+        if clock_at(at) {
+            out.push_str("HH:MM:SS");
+            at += 8;
+        } else {
+            let c = text[at..].chars().next().unwrap();
+            out.push(c);
+            at += c.len_utf8();
         }
-        from = at;
     }
     out
 }
@@ -217,6 +226,7 @@ fn busy_app() -> App {
             Action::Event {
                 topic: topic.into(),
                 data,
+                time_ms: 0,
             },
         );
     }
@@ -757,11 +767,11 @@ fn the_inspector_selects_filters_pauses_shows_and_copies_events() {
     }
     update(&mut a, Action::Up);
     update(&mut a, Action::Up);
-    assert_eq!(a.inspector.current().unwrap().0, "llm.response");
+    assert_eq!(a.inspector.current().unwrap().topic, "llm.response");
     update(&mut a, Action::Detail);
     let shown = picture(&a, 100, 30);
     assert!(
-        shown.contains("llm.response (Esc closes, y copies)"),
+        shown.contains("llm.response (Up/Down/PgUp/PgDn scroll"),
         "{shown}"
     );
     assert!(shown.contains("\"model\": \"local/smollm2\""), "{shown}");
@@ -782,6 +792,7 @@ fn the_inspector_selects_filters_pauses_shows_and_copies_events() {
         Action::Event {
             topic: "llm.request".into(),
             data: json!({}),
+            time_ms: 0,
         },
     );
     let shown = picture(&a, 100, 30);
@@ -1690,6 +1701,7 @@ impl ReplRig {
                 let event = Action::Event {
                     topic: e.topic,
                     data: e.data,
+                    time_ms: e.time_ms,
                 };
                 if to_app.send(event).is_err() {
                     return;
@@ -1836,7 +1848,7 @@ fn an_ide_repl_continues_unfinished_entries_reaches_the_bus_and_stops_on_ctrl_c(
                 .inspector
                 .events
                 .iter()
-                .any(|(t, _)| t.starts_with("state.")),
+                .any(|e| e.topic.starts_with("state.")),
             "{kind}: no state event in the inspector"
         );
         // Ctrl+C stops a running entry; the REPL lives on with its state.
@@ -2416,4 +2428,94 @@ fn runs_replay_a_cassette_folder_or_the_one_picked_and_take_remembered_args() {
     answer(&mut b, "");
     assert_eq!(b.replay(), None);
     assert_eq!(b.run_with(), "args who=tester");
+}
+
+fn event(a: &mut App, topic: &str, data: serde_json::Value) {
+    update(
+        a,
+        Action::Event {
+            topic: topic.into(),
+            data,
+            time_ms: 1_700_000_000_123,
+        },
+    );
+}
+
+#[test]
+fn events_show_their_time_and_run_search_and_a_long_detail_scrolls_and_wraps() {
+    let mut a = app();
+    a.screen = ratatui::layout::Rect::new(0, 0, 100, 30);
+    while a.focus != Focus::Inspector {
+        update(&mut a, Action::NextPane);
+    }
+    event(&mut a, "spell.start", json!({"spell": "one.lua"}));
+    let long = (1..=60)
+        .map(|i| format!("line {i}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let words = "word ".repeat(60);
+    event(
+        &mut a,
+        "llm.request",
+        json!({"messages": [{"role": "user", "content": long}], "note": words}),
+    );
+    event(&mut a, "spell.end", json!({}));
+    let shown = picture(&a, 100, 30);
+    assert!(shown.contains("── run 1 one.lua ──"), "{shown}");
+    assert!(shown.contains("HH:MM:SS spell.start"), "{shown}");
+    // Select the request; a new run follows the newest again.
+    update(&mut a, Action::Up);
+    update(&mut a, Action::Up);
+    assert_eq!(a.inspector.current().unwrap().topic, "llm.request");
+    event(&mut a, "spell.start", json!({"spell": "two.lua"}));
+    assert_eq!(a.inspector.selected, None);
+    assert!(picture(&a, 100, 30).contains("── run 2 two.lua ──"));
+    // `/` keeps the events with a text; Esc shows all again.
+    update(&mut a, key('/'));
+    typed(&mut a, "line 42");
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert_eq!(a.inspector.visible().len(), 1);
+    assert!(picture(&a, 100, 30).contains("/line 42 (1)"));
+    // Its detail: the long content scrolls inside it, long strings wrap.
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert!(a.inspector.detail);
+    let top = picture(&a, 100, 30);
+    assert!(
+        top.contains("llm.request  at HH:MM:SS.123  (run 1)"),
+        "{top}"
+    );
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::End)));
+    let end = picture(&a, 100, 30);
+    assert!(
+        end.contains("line 60"),
+        "the end of the body is in reach\n{end}"
+    );
+    assert_eq!(
+        end.matches("word").count(),
+        60,
+        "wrapped, every word shown\n{end}"
+    );
+    assert!(!end.contains("(run 1)"));
+    assert_eq!(
+        a.inspector.current().unwrap().topic,
+        "llm.request",
+        "Down scrolled, not moved"
+    );
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Home)));
+    assert!(picture(&a, 100, 30).contains("(run 1)"));
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Esc)));
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Esc)));
+    assert_eq!(a.inspector.search, None);
+    assert_eq!(a.inspector.visible().len(), 4);
+    // n and p in the detail go to the next and previous event.
+    update(&mut a, Action::Up);
+    update(&mut a, Action::Up);
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert_eq!(a.inspector.current().unwrap().topic, "spell.end");
+    update(&mut a, key('p'));
+    assert_eq!(a.inspector.current().unwrap().topic, "llm.request");
+    update(&mut a, key('n'));
+    update(&mut a, key('n'));
+    assert_eq!(a.inspector.current().unwrap().topic, "spell.start");
+    assert!(a.inspector.frozen.is_none(), "p in the detail is not pause");
 }
