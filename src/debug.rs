@@ -54,9 +54,13 @@ pub struct Pause {
 pub enum Resume {
     /// Run until the next call that matches a break pattern.
     Continue,
-    /// Pause after this call returns, then before the next bridge call.
+    /// Step over: from before a call, pause when it returns, and nowhere
+    /// inside it (the bridge calls a tool's `run`, a `workflow.map`
+    /// function or a hook make while it runs); from anywhere else, pause
+    /// before the next bridge call.
     Step,
-    /// As [`Resume::Step`], and also at the next line (Lua and Rhai).
+    /// Step into: pause at the next line (Lua and Rhai) or at the next
+    /// bridge call, inside the call about to run too.
     StepLine,
     /// End the spell with `cancelled`.
     Abort,
@@ -69,6 +73,13 @@ struct State {
     lines: Vec<u32>,
     stepping: bool,
     line_stepping: bool,
+    /// Stepping over this call (numbered as [`State::calls`] counts): no
+    /// stepping or pattern pauses until it ends (a line breakpoint still
+    /// pauses inside it).
+    over: Option<u64>,
+    /// Bridge calls begun so far; the number of the one paused at.
+    calls: u64,
+    paused_call: Option<u64>,
     paused: Option<Pause>,
     answer: Option<(Resume, Option<serde_json::Value>)>,
     /// Pauses so far: tells one pause from the next, even when they look alike.
@@ -152,9 +163,17 @@ impl Debugger {
         }
     }
 
-    /// Whether the spell pauses at this point of this call.
-    fn wants(&self, when: When, call: &str) -> bool {
-        let state = self.state();
+    /// Whether the spell pauses at this point of call number `n`.
+    fn wants(&self, when: When, call: &str, n: u64) -> bool {
+        let mut state = self.state();
+        if when == When::After && state.over == Some(n) {
+            // The call stepped over has returned: pause here.
+            state.over = None;
+            return true;
+        }
+        if state.over.is_some() {
+            return false;
+        }
         match when {
             When::Before => {
                 state.stepping || state.patterns.iter().any(|p| pattern_matches(p, call))
@@ -170,11 +189,33 @@ impl Debugger {
         state.line_stepping || state.lines.contains(&line)
     }
 
-    /// On the spell's thread: pauses, and gives back what the debugger
-    /// edited.
-    fn pause(&self, session: &Session, pause: Pause) -> Result<Option<serde_json::Value>> {
+    /// A bridge call begins: its number.
+    fn begin(&self) -> u64 {
+        let mut state = self.state();
+        state.calls += 1;
+        state.calls
+    }
+
+    /// Call `n` has ended, however it ended: a step over it is done.
+    fn ended(&self, n: u64) {
+        let mut state = self.state();
+        if state.over == Some(n) {
+            state.over = None;
+        }
+    }
+
+    /// On the spell's thread: pauses (at call number `call`, if at a
+    /// call), and gives back what the debugger edited.
+    fn pause(
+        &self,
+        session: &Session,
+        pause: Pause,
+        call: Option<u64>,
+    ) -> Result<Option<serde_json::Value>> {
+        let before = pause.when == When::Before;
         {
             let mut state = self.state();
+            state.paused_call = call;
             state.paused = Some(pause.clone());
             state.answer = None;
             state.count += 1;
@@ -200,6 +241,10 @@ impl Debugger {
         };
         state.paused = None;
         let (how, edited) = answer;
+        state.over = match (how, before) {
+            (Resume::Step, true) => state.paused_call,
+            _ => None,
+        };
         (state.stepping, state.line_stepping) = match how {
             Resume::Continue => (false, false),
             Resume::Step => (true, false),
@@ -257,6 +302,22 @@ pub(crate) fn local(name: &str, v: Result<Value>) -> Local {
     (name.to_owned(), value)
 }
 
+/// A bridge call a debugger watches, from before it to after it (its
+/// number among the run's calls). However the call ends, dropping this
+/// ends a step over it.
+pub(crate) struct Watched {
+    debugger: Option<Debugger>,
+    n: u64,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if let Some(d) = &self.debugger {
+            d.ended(self.n);
+        }
+    }
+}
+
 /// Pauses at this point of a call if the debugger wants to: what it edited.
 fn pause_at(
     session: &Session,
@@ -265,8 +326,13 @@ fn pause_at(
     args: &[Value],
     result: Option<&Value>,
     host: &mut dyn crate::bridge::ScriptHost,
+    call: &Watched,
 ) -> Result<Option<serde_json::Value>> {
-    let Some(debugger) = session.debugger.as_ref().filter(|d| d.wants(when, point)) else {
+    let Some(debugger) = session
+        .debugger
+        .as_ref()
+        .filter(|d| d.wants(when, point, call.n))
+    else {
         return Ok(None);
     };
     let pause = Pause {
@@ -277,7 +343,7 @@ fn pause_at(
         location: host.location(),
         locals: host.locals(),
     };
-    debugger.pause(session, pause)
+    debugger.pause(session, pause, Some(call.n))
 }
 
 /// On a Lua or Rhai spell's thread, at the start of `line`: pauses there
@@ -303,30 +369,35 @@ pub(crate) fn at_line(
         location: Some(Location { file, line }),
         locals,
     };
-    debugger.pause(session, pause).map(drop)
+    debugger.pause(session, pause, None).map(drop)
 }
 
-/// Before a bridge call: the arguments it will be called with.
+/// Before a bridge call: the arguments it will be called with, and the
+/// call as the debugger watches it (for [`after`]).
 pub(crate) fn before(
     session: &Session,
     point: &str,
     args: Vec<Value>,
     host: &mut dyn crate::bridge::ScriptHost,
-) -> Result<Vec<Value>> {
-    let edited = match pause_at(session, When::Before, point, &args, None, host)? {
-        None => return Ok(args),
+) -> Result<(Vec<Value>, Watched)> {
+    let debugger = session.debugger.clone();
+    let n = debugger.as_ref().map_or(0, Debugger::begin);
+    let call = Watched { debugger, n };
+    let edited = match pause_at(session, When::Before, point, &args, None, host, &call)? {
+        None => return Ok((args, call)),
         Some(serde_json::Value::Array(edited)) => edited,
         Some(other) => vec![other],
     };
     // A function (a callback) cannot be edited as JSON: it stays as it was.
-    Ok(edited
+    let args = edited
         .iter()
         .enumerate()
         .map(|(i, e)| match args.get(i) {
             Some(original) if original.to_json().is_err() => original.clone(),
             _ => Value::from_json(e),
         })
-        .collect())
+        .collect();
+    Ok((args, call))
 }
 
 /// After a bridge call: the result the spell will get.
@@ -336,9 +407,10 @@ pub(crate) fn after(
     args: &[Value],
     result: Value,
     host: &mut dyn crate::bridge::ScriptHost,
+    call: &Watched,
 ) -> Result<Value> {
     Ok(
-        match pause_at(session, When::After, point, args, Some(&result), host)? {
+        match pause_at(session, When::After, point, args, Some(&result), host, call)? {
             None => result,
             Some(edited) => Value::from_json(&edited),
         },

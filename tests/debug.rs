@@ -462,3 +462,184 @@ fn time_spent_paused_does_not_count_against_the_time_limit() {
         assert!(out.result.is_ok(), "{kind}: {:?}", out.result);
     }
 }
+
+/// The pauses a debugged run makes, each answered with `how`, until it
+/// ends: `(when, call)` of each.
+fn pauses_until_the_end(
+    debugger: &Debugger,
+    run: &RunHandle,
+    how: &[Resume],
+) -> Vec<(When, String)> {
+    let mut seen = Vec::new();
+    let mut n = 0;
+    loop {
+        match debugger.wait_next_pause(n, Duration::from_millis(300)) {
+            Some((count, p)) => {
+                n = count;
+                let answer = how.get(seen.len()).copied().unwrap_or(Resume::Step);
+                seen.push((p.when, p.call.clone()));
+                debugger.resume(answer, None);
+            }
+            None if run.is_finished() => return seen,
+            None => {}
+        }
+        assert!(seen.len() < 50, "{seen:?}");
+    }
+}
+
+#[test]
+fn step_over_a_call_skips_the_calls_made_inside_it_and_step_into_goes_in() {
+    // A tool whose run makes a bridge call of its own, called twice.
+    let cases = [
+        (
+            EngineKind::Lua,
+            "local t = tool.define{name = \"t\", description = \"d\", params = {type = \"object\"},\n  run = function(a) state.set(\"inside\", 1) return 1 end}\ntool.call(t, {})\nstate.set(\"after\", 2)\nreturn 0",
+        ),
+        (
+            EngineKind::Js,
+            "const t = tool.define({name: \"t\", description: \"d\", params: {type: \"object\"},\n  run: (a) => { state.set(\"inside\", 1); return 1; }});\nawait tool.call(t, {});\nstate.set(\"after\", 2);\nexport default 0;",
+        ),
+        (
+            EngineKind::Rhai,
+            "let t = tool.define(#{name: \"t\", description: \"d\", params: #{type: \"object\"},\n  run: |a| { state.set(\"inside\", 1); 1 }});\ntool.call(t, #{});\nstate.set(\"after\", 2);\n0",
+        ),
+    ];
+    for (kind, src) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        // Step over (F10) from before tool.call: its inside is skipped,
+        // even with every call a break pattern.
+        let debugger = Debugger::new();
+        debugger.break_on("tool.call");
+        debugger.break_on("state.*");
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        let seen = pauses_until_the_end(&debugger, &run, &[Resume::Step, Resume::Step]);
+        assert_eq!(
+            run.join().result.as_ref().map_err(|e| e.report()),
+            Ok(&json!(0)),
+            "{kind}"
+        );
+        let want = [
+            (When::Before, "tool.call".to_owned()),
+            (When::After, "tool.call".to_owned()),
+            (When::Before, "state.set".to_owned()),
+            (When::After, "state.set".to_owned()),
+        ];
+        let seen_calls: Vec<_> = seen
+            .iter()
+            .filter(|(w, _)| *w != When::Line)
+            .cloned()
+            .collect();
+        assert_eq!(seen_calls, want, "{kind}: step over");
+
+        // Step into (F11) from before tool.call: the next pause is inside it.
+        let debugger = Debugger::new();
+        debugger.break_on("tool.call");
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        let (mut n, p) = debugger
+            .wait_next_pause(0, WAIT)
+            .expect("paused before tool.call");
+        assert_eq!(p.call, "tool.call", "{kind}");
+        debugger.resume(Resume::StepLine, None);
+        // Lua and Rhai stop at the run function's line first; then the
+        // call inside it.
+        let mut inside = None;
+        for _ in 0..4 {
+            let (count, p) = debugger.wait_next_pause(n, WAIT).expect("paused again");
+            n = count;
+            if p.when == When::Before && p.call == "state.set" {
+                inside = Some(p.args.clone());
+                break;
+            }
+            assert!(p.when == When::Line, "{kind}: {p:?}");
+            debugger.resume(Resume::StepLine, None);
+        }
+        assert_eq!(
+            inside,
+            Some(vec![json!("inside"), json!(1)]),
+            "{kind}: step into"
+        );
+        debugger.resume(Resume::Continue, None);
+        assert!(run.join().result.is_ok(), "{kind}");
+
+        // A call that fails while stepped over still ends the step: the
+        // debugger pauses at the next call after it.
+        let failing = match kind {
+            EngineKind::Lua => "pcall(tool.call, \"nope\", {})\nstate.set(\"b\", 1)\nreturn 0",
+            EngineKind::Js => "try { await tool.call(\"nope\", {}); } catch (e) {}\nstate.set(\"b\", 1);\nexport default 0;",
+            EngineKind::Rhai => "try { tool.call(\"nope\", #{}); } catch (e) {}\nstate.set(\"b\", 1);\n0",
+        };
+        let debugger = Debugger::new();
+        debugger.break_on("tool.call");
+        debugger.break_on("state.set");
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            failing,
+            &debugger,
+        );
+        let seen = pauses_until_the_end(&debugger, &run, &[Resume::Step, Resume::Continue]);
+        assert!(run.join().result.is_ok(), "{kind}");
+        assert_eq!(
+            seen,
+            [
+                (When::Before, "tool.call".to_owned()),
+                (When::Before, "state.set".to_owned())
+            ],
+            "{kind}: after a failed call"
+        );
+    }
+}
+
+#[test]
+fn locals_inside_a_workflow_map_function_are_right_from_its_first_item() {
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "local list = {\"a\", \"b\", \"c\"}\nlocal out = workflow.map(list, function(item, i)\n  local up = string.upper(item)\n  return up .. i\nend)\nreturn out",
+        ),
+        (
+            EngineKind::Rhai,
+            "let list = [\"a\", \"b\", \"c\"];\nlet out = workflow.map(list, |item, i| {\n  let up = item.to_upper();\n  up + (i + 1)\n});\nout",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.set_line_breaks([3]);
+        let run = start(&rt, dir.path(), Config::for_dir(dir.path()), kind, src, &debugger);
+        let mut n = 0;
+        // Lua counts from 1, Rhai from 0.
+        let base = i64::from(kind == EngineKind::Lua);
+        for (want_item, at) in [("a", 0), ("b", 1), ("c", 2)] {
+            let want_i = at + base;
+            let (count, p) = debugger.wait_next_pause(n, WAIT).expect("paused in the map");
+            n = count;
+            assert_eq!(p.location.as_ref().map(|l| l.line), Some(3), "{kind}");
+            let l = locals(&p);
+            assert!(
+                l.contains(&("item", json!(want_item))) && l.contains(&("i", json!(want_i))),
+                "{kind}, item {want_item}: {l:?}"
+            );
+            debugger.resume(Resume::Continue, None);
+        }
+        let result = run.join().result.map_err(|e| e.report());
+        assert_eq!(result, Ok(json!(["A1", "B2", "C3"])), "{kind}");
+    }
+}

@@ -155,7 +155,7 @@ pub(super) fn dispatch_hooked(
     host: &mut dyn ScriptHost,
 ) -> Result<Value> {
     let point = bridge.name;
-    let (args, early) = run_before(session, point, args.into_vec(), host)?;
+    let (args, early, watched) = run_before(session, point, args.into_vec(), host)?;
     let result = match early {
         Some(r) => r,
         None => {
@@ -167,17 +167,18 @@ pub(super) fn dispatch_hooked(
             (bridge.run)(&mut call, Args::new(point, args.iter().cloned().collect()))?
         }
     };
-    run_after(session, point, &args, result, host)
+    run_after(session, point, &args, result, host, &watched)
 }
 
 /// The before-hooks on `point`: the arguments to call with, or the result
-/// a hook gave to skip the call.
+/// a hook gave to skip the call; and the call as a debugger watches it,
+/// to hold until after it.
 pub(super) fn run_before(
     session: &Session,
     point: &'static str,
     mut args: Vec<Value>,
     host: &mut dyn ScriptHost,
-) -> Result<(Vec<Value>, Option<Value>)> {
+) -> Result<(Vec<Value>, Option<Value>, crate::debug::Watched)> {
     let befores = session.dispatch.hooks.borrow().matching(point, false);
     for (id, func, running) in befores {
         session.emit(host, "hook.before", || hook_event(point, id))?;
@@ -202,11 +203,12 @@ pub(super) fn run_before(
             };
         }
         if let Some(r) = reply.remove("result") {
-            return Ok((args, Some(r)));
+            let (args, watched) = crate::debug::before(session, point, args, host)?;
+            return Ok((args, Some(r), watched));
         }
     }
-    let args = crate::debug::before(session, point, args, host)?;
-    Ok((args, None))
+    let (args, watched) = crate::debug::before(session, point, args, host)?;
+    Ok((args, None, watched))
 }
 
 /// The after-hooks on `point`, each able to replace the result.
@@ -216,6 +218,7 @@ pub(super) fn run_after(
     args: &[Value],
     mut result: Value,
     host: &mut dyn ScriptHost,
+    watched: &crate::debug::Watched,
 ) -> Result<Value> {
     let afters = session.dispatch.hooks.borrow().matching(point, true);
     for (id, func, running) in afters {
@@ -233,7 +236,7 @@ pub(super) fn run_after(
             }
         }
     }
-    crate::debug::after(session, point, args, result, host)
+    crate::debug::after(session, point, args, result, host, watched)
 }
 
 fn hook_event(point: &str, id: i64) -> Value {

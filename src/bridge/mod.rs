@@ -548,13 +548,13 @@ impl Session {
             Ok(h) => h,
             Err(e) => return ready(Err(e)),
         };
-        let (args, early) = if self.slow_path() {
+        let (args, early, watched) = if self.slow_path() {
             match hooks::run_before(self, point, args.into_vec(), host) {
-                Ok(x) => x,
+                Ok((args, early, watched)) => (args, early, Some(watched)),
                 Err(e) => return ready(Err(self.stopped_or(e))),
             }
         } else {
-            (args.into_vec(), None)
+            (args.into_vec(), None, None)
         };
         // A debugger may pause when the call returns: where it was made
         // from, and the locals then, are only known now.
@@ -586,16 +586,16 @@ impl Session {
         };
         Box::pin(async move {
             let _hold = hold;
-            let out = match body.await {
-                Ok(result) if session.slow_path() => {
+            let out = match (body.await, &watched) {
+                (Ok(result), Some(watched)) => {
                     let mut host = Placed {
                         host: HostRef(later),
                         location,
                         locals,
                     };
-                    hooks::run_after(&session, point, &args, result, &mut host)
+                    hooks::run_after(&session, point, &args, result, &mut host, watched)
                 }
-                other => other,
+                (other, _) => other,
             };
             out.map_err(|e| session.stopped_or(e))
         })

@@ -223,6 +223,9 @@ impl LuaEngine {
             g.raw_set(bridge.name, f)?;
         }
         g.raw_set("spell", to_lua(lua, s.info.to_value())?)?;
+        if s.debugger.is_some() {
+            fill_failure_pool(lua, FAILURE_POOL)?;
+        }
         self.install_hook()
     }
 
@@ -503,6 +506,26 @@ fn at_line(lua: &Lua, s: &Session, debug: &Debug) -> mlua::Result<()> {
         ))
     };
     crate::debug::at_line(s, line as u32, place).map_err(ext)
+}
+
+/// How deeply Rust callbacks may nest in a debugged run with the locals
+/// at a line pause still right (see [`fill_failure_pool`]).
+const FAILURE_POOL: usize = 128;
+
+/// Works around mlua (0.12): before each Rust callback it sets aside room
+/// for an error, from a pool; with the pool empty it makes the room at the
+/// bottom of the current Lua frame, which inside a hook is the hooked
+/// function's own, so while a line pause runs, that function's locals
+/// read one slot off (a `workflow.map` function's first item showed
+/// `item = "<function>", i = "a"`). A debugged run fills the pool first by
+/// nesting `depth` callbacks once: each gives its room back to the pool as
+/// it returns.
+fn fill_failure_pool(lua: &Lua, depth: usize) -> mlua::Result<()> {
+    let nest = lua.create_function(|_, (me, n): (Function, usize)| match n {
+        0 => Ok(()),
+        n => me.call::<()>((me.clone(), n - 1)),
+    })?;
+    nest.call::<()>((nest.clone(), depth))
 }
 
 /// The locals of the innermost spell function on the stack, from the raw

@@ -798,7 +798,7 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     let (text, style) = match &app.paused {
         Some(p) => (
             format!(
-                "paused at {}: F5/c continue  F10/n step  F11/s line  e edit  x abort",
+                "paused at {}: F5/c continue  F10/n over  F11/s into  e edit  x abort",
                 p.call
             ),
             Style::default().fg(app.theme.pause),

@@ -704,3 +704,45 @@ fn the_readme_walkthrough_works_with_no_model_from_the_shipped_cassettes() {
     }
     tui.keys(&["q"]);
 }
+
+#[test]
+fn f10_steps_over_what_a_tool_does_and_map_locals_are_right_at_the_first_item() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.lua"),
+        "local t = tool.define{name = \"t\", description = \"d\", params = {type = \"object\"},\n  run = function(a) state.set(\"inside\", 1) return 1 end}\ntool.call(t, {})\nstate.set(\"outside\", 2)\nlocal out = workflow.map({\"a\", \"b\"}, function(item, i)\n  return item .. i\nend)\nreturn out\n",
+    )
+    .unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["t.lua", "tool.define"]);
+    tui.keys(&["B"]);
+    tui.wait_for(&["pause before"]);
+    tui.keys(&["C-u"]);
+    tui.type_text("tool.call, state.set");
+    tui.keys(&["Enter"]);
+    tui.keys(&["F5"]);
+    tui.wait_for(&["Paused before tool.call"]);
+    // F10 over tool.call: the state.set its run makes does not pause.
+    tui.keys(&["F10"]);
+    tui.wait_for(&["Paused after tool.call"]);
+    tui.keys(&["F10"]);
+    let at = tui.wait_for(&["Paused before state.set"]);
+    assert!(at.contains("\"outside\""), "stepped into the tool:\n{at}");
+    tui.keys(&["c"]);
+    tui.wait_for(&["t.lua: [\"a1\",\"b2\"]"]);
+    tui.keys(&["d"]);
+    tui.wait_without(&["[debug"]);
+    // A line breakpoint in the map's function: right locals from item one.
+    tui.keys(&["Tab", "C-g"]);
+    tui.type_text("6");
+    tui.keys(&["Enter", "F9"]);
+    tui.wait_for(&["● 6"]);
+    tui.escape();
+    tui.keys(&["F5"]);
+    tui.wait_for(&["Paused at t.lua:6", "item = \"a\"", "i = 1"]);
+    tui.keys(&["F5"]);
+    tui.wait_for(&["Paused at t.lua:6", "item = \"b\"", "i = 2"]);
+    tui.keys(&["F5"]);
+    tui.wait_for(&["t.lua: [\"a1\",\"b2\"]"]);
+    tui.keys(&["q"]);
+}
