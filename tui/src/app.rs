@@ -80,6 +80,8 @@ pub enum Action {
     /// Text pasted into the terminal (bracketed paste): it goes where
     /// typing would.
     Paste(String),
+    /// Choose this spell of the list (its index), as Up/Down or a click do.
+    ChooseSpell(usize),
     /// Ask for the open spell's args (`A`), or the cassette it replays (`R`).
     EditArgs,
     PickReplay,
@@ -270,6 +272,9 @@ pub enum Prompt {
     Replay,
     /// Text the Events pane shows only the events with (`/`).
     SearchEvents,
+    /// Text the Spells list shows only the spells with (`/`); it filters
+    /// as it is typed.
+    FilterSpells,
 }
 
 impl Prompt {
@@ -284,6 +289,7 @@ impl Prompt {
             Prompt::Args => "spell.args (key=value words, or a JSON object; empty: none): ",
             Prompt::Replay => "replay cassette (empty: the live model): ",
             Prompt::SearchEvents => "events with (empty: all): ",
+            Prompt::FilterSpells => "spells with (Enter keeps it, Esc: all): ",
         }
     }
 }
@@ -448,6 +454,8 @@ pub struct App {
     pub settings: crate::settings::Settings,
     /// `--replay`: what runs replay when their spell has no cassette set.
     pub replay_all: Option<ReplayAll>,
+    /// The Spells list shows only the spells whose path has this (`/`).
+    pub spell_filter: Option<String>,
     /// What each started REPL is doing.
     pub repl_state: std::collections::HashMap<llmspell::EngineKind, ReplState>,
     /// Line breakpoints, by spell file name.
@@ -506,6 +514,7 @@ impl App {
             find: None,
             settings: Default::default(),
             replay_all: None,
+            spell_filter: None,
             breakpoints: BTreeMap::new(),
             error_line: None,
             model: None,
@@ -521,14 +530,7 @@ impl App {
     /// The spell files (`.lua`, `.js`, `.rhai`) directly in `dir`.
     pub fn scan(dir: &std::path::Path) -> std::io::Result<Vec<String>> {
         let mut found = Vec::new();
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if llmspell::EngineKind::from_path(&path).is_ok() {
-                if let Some(name) = path.file_name() {
-                    found.push(name.to_string_lossy().into_owned());
-                }
-            }
-        }
+        scan_into(dir, "", 0, &mut found)?;
         Ok(found)
     }
 
@@ -540,6 +542,31 @@ impl App {
     /// The open spell's file.
     pub fn open_path(&self) -> Option<PathBuf> {
         self.open.as_ref().map(|s| self.dir.join(s))
+    }
+
+    /// The spells the list shows (indexes into `spells`): those the
+    /// filter keeps (ASCII case ignored), all without one.
+    pub fn shown_spells(&self) -> Vec<usize> {
+        let filter = self.spell_filter.as_deref().map(str::to_ascii_lowercase);
+        (0..self.spells.len())
+            .filter(|&i| {
+                filter
+                    .as_deref()
+                    .is_none_or(|f| self.spells[i].to_ascii_lowercase().contains(f))
+            })
+            .collect()
+    }
+
+    /// The spell Up (or Down) in the list moves to from the selected one.
+    fn spell_step(&self, up: bool) -> Option<usize> {
+        let shown = self.shown_spells();
+        let at = shown.iter().position(|&i| i == self.selected);
+        let to = match (at, up) {
+            (None, _) => 0,
+            (Some(p), true) => p.saturating_sub(1),
+            (Some(p), false) => (p + 1).min(shown.len().saturating_sub(1)),
+        };
+        shown.get(to).copied()
     }
 
     /// The open spell's name in the project's settings: its path inside
@@ -674,6 +701,39 @@ impl App {
     }
 }
 
+/// How deep the Spells list looks into subfolders.
+const SCAN_DEPTH: usize = 4;
+
+/// Whether a folder is not for spells: hidden ones (`.llmspell`, `.git`)
+/// and build output.
+pub fn skipped_folder(name: &str) -> bool {
+    name.starts_with('.') || name == "target" || name == "node_modules"
+}
+
+/// The spell files in `dir` (shown as `prefix` + name) and its
+/// subfolders, `depth` folders down so far.
+fn scan_into(
+    dir: &std::path::Path,
+    prefix: &str,
+    depth: usize,
+    found: &mut Vec<String>,
+) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if depth < SCAN_DEPTH && !skipped_folder(&name) {
+                // A folder that cannot be read is left out, not an error.
+                let _ = scan_into(&path, &format!("{prefix}{name}/"), depth + 1, found);
+            }
+        } else if llmspell::EngineKind::from_path(&path).is_ok() {
+            found.push(format!("{prefix}{name}"));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a spell's engine has line breakpoints (Lua and Rhai do).
 fn has_lines(spell: &str) -> bool {
     llmspell::EngineKind::from_path(std::path::Path::new(spell)) != Ok(llmspell::EngineKind::Js)
@@ -694,7 +754,14 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         (&action, &app.asked),
         (Action::Quit, Some(Asked::Quit))
             | (Action::DeleteKey, Some(Asked::Delete(_)))
-            | (Action::Up | Action::Down, Some(Asked::Leave))
+            | (
+                Action::Up | Action::Down | Action::ChooseSpell(_),
+                Some(Asked::Leave)
+            )
+    ) || matches!(
+        (&action, &app.asked),
+        (Action::Click(c, r), Some(Asked::Leave))
+            if crate::ui::pane_at(app.screen, app.sizes, *c, *r) == Some(Focus::Spells)
     );
     if !answers && action.is_the_users() {
         app.asked = None;
@@ -774,7 +841,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         // Another spell would replace the buffer: not while it has edits,
         // unless the same key says so again.
-        Action::Up | Action::Down if app.focus == Focus::Spells && app.editor.dirty() => {
+        Action::Up | Action::Down if app.focus == Focus::Spells => {
+            match app.spell_step(action == Action::Up) {
+                Some(to) => update(app, Action::ChooseSpell(to)),
+                None => Vec::new(),
+            }
+        }
+        // Another spell would replace the buffer: not while it has edits,
+        // unless chosen again (the same key, or a click).
+        Action::ChooseSpell(to)
+            if app.editor.dirty() && app.spells.get(to) != app.open.as_ref() =>
+        {
             if app.asked == Some(Asked::Leave) {
                 app.asked = None;
                 app.open = None;
@@ -783,7 +860,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
             app.asked = Some(Asked::Leave);
             app.notice = Some(format!(
-                "unsaved edits in {}: Ctrl+S saves them, Up/Down again drops them",
+                "unsaved edits in {}: Ctrl+S saves them, Up/Down again drops them (or a click again)",
                 app.open.as_deref().unwrap_or("the buffer")
             ));
             Vec::new()
@@ -934,6 +1011,14 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.inspector.step(forward);
             Vec::new()
         }
+        Action::SearchEvents if app.focus == Focus::Spells => {
+            let now = app.spell_filter.clone().unwrap_or_default();
+            app.prompt = Some((Prompt::FilterSpells, Editor::input(&now)));
+            if let Some((_, e)) = &mut app.prompt {
+                e.area.move_cursor(ratatui_textarea::CursorMove::End);
+            }
+            Vec::new()
+        }
         Action::SearchEvents => {
             let now = app.inspector.search.clone().unwrap_or_default();
             app.prompt = Some((Prompt::SearchEvents, Editor::input(&now)));
@@ -969,6 +1054,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             if app.help {
                 app.help = false;
             } else if app.prompt.is_some() {
+                if matches!(app.prompt, Some((Prompt::FilterSpells, _))) {
+                    app.spell_filter = None;
+                }
                 app.prompt = None;
             } else if app.state_edit.is_some() {
                 app.state_edit = None;
@@ -979,6 +1067,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.inspector.detail = false;
             } else if app.focus == Focus::Inspector && app.inspector.search.is_some() {
                 app.inspector.set_search(None);
+            } else if app.focus == Focus::Spells && app.spell_filter.is_some() {
+                app.spell_filter = None;
             } else if app.focus == Focus::Editor && app.find.is_some() {
                 // The first Esc stops marking what was found.
                 app.find = None;
@@ -1419,6 +1509,10 @@ fn answer(app: &mut App) -> Vec<Effect> {
             app.inspector.set_search(Some(text));
             Vec::new()
         }
+        Prompt::FilterSpells => {
+            app.spell_filter = (!text.is_empty()).then_some(text);
+            Vec::new()
+        }
         Prompt::GoToLine => {
             match text.parse::<usize>() {
                 Ok(n) if n > 0 => {
@@ -1482,6 +1576,37 @@ fn answer(app: &mut App) -> Vec<Effect> {
             let path = app.dir.join(&text);
             vec![Effect::Create(path.clone()), Effect::Load(path)]
         }
+    }
+}
+
+/// A click focuses the pane under it and picks what is under it: a spell
+/// (opening it), an event, a state key, or the editor's cursor place.
+fn click(app: &mut App, column: u16, row: u16) -> Option<Effect> {
+    let pane = crate::ui::pane_at(app.screen, app.sizes, column, row)?;
+    app.focus = pane;
+    match pane {
+        Focus::Spells => {
+            let to = crate::ui::spell_at(app, row)?;
+            update(app, Action::ChooseSpell(to)).into_iter().next()
+        }
+        Focus::Inspector => {
+            app.inspector.selected = Some(crate::ui::event_at(app, row)?);
+            None
+        }
+        Focus::State => {
+            app.state_selected = crate::ui::state_key_at(app, row)?;
+            None
+        }
+        Focus::Editor if app.paused.is_none() && app.prompt.is_none() => {
+            let (line, col) = crate::ui::editor_at(app, column, row)?;
+            let clamp = |n: usize| n.min(u16::MAX as usize) as u16;
+            app.editor.area.cancel_selection();
+            app.editor
+                .area
+                .move_cursor(ratatui_textarea::CursorMove::Jump(clamp(line), clamp(col)));
+            None
+        }
+        Focus::Editor | Focus::Output => None,
     }
 }
 
@@ -1699,7 +1824,29 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                     true => app.inspector.up(),
                     false => app.inspector.down(),
                 }),
-                _ => {}
+                Some(Focus::State) => {
+                    let last = app.state.len().saturating_sub(1);
+                    app.state_selected = match up {
+                        true => app.state_selected.saturating_sub(3),
+                        false => (app.state_selected + 3).min(last),
+                    };
+                }
+                // The editor's view moves; the cursor stays (a key brings
+                // the view back to it).
+                Some(Focus::Editor) => {
+                    let last = app.editor.area.lines().len().saturating_sub(1);
+                    app.editor.top = match up {
+                        true => app.editor.top.saturating_sub(3),
+                        false => (app.editor.top + 3).min(last),
+                    };
+                    let rows = app.editor_height();
+                    app.editor
+                        .highlight
+                        .update(app.editor.area.lines(), app.editor.top + rows);
+                }
+                // The list follows the chosen spell; choosing is a click.
+                // (Output at a pause shows the pause, which does not scroll.)
+                Some(Focus::Spells | Focus::Output) | None => {}
             }
             None
         }
@@ -1712,14 +1859,11 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.notice = Some(format!("copied the run's output ({} bytes)", text.len()));
             Some(Effect::Copy(text))
         }
-        Action::Up | Action::Down if app.focus == Focus::Spells && !app.spells.is_empty() => {
-            let last = app.spells.len() - 1;
-            app.selected = match action {
-                Action::Up => app.selected.saturating_sub(1),
-                _ => (app.selected + 1).min(last),
-            };
+        Action::ChooseSpell(to) if to < app.spells.len() => {
+            app.selected = to;
             app.selected_path().map(Effect::Load)
         }
+        Action::ChooseSpell(_) => None,
         Action::Up if app.focus == Focus::State => {
             app.state_selected = app.state_selected.saturating_sub(1);
             None
@@ -1743,12 +1887,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.editor.follow_cursor(rows);
             None
         }
-        Action::Click(column, row) => {
-            if let Some(pane) = crate::ui::pane_at(app.screen, app.sizes, column, row) {
-                app.focus = pane;
-            }
-            None
-        }
+        Action::Click(column, row) => click(app, column, row),
         Action::Follow => {
             app.inspector.selected = None;
             None
@@ -1835,10 +1974,12 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                 if key.code != crossterm::event::KeyCode::Enter {
                     edit.area.input(key);
                 }
-                // What is found is marked as it is typed.
-                if *prompt == Prompt::Find {
-                    let term = edit.text();
-                    app.find = (!term.is_empty()).then_some(term);
+                // What is found is marked, and spells filtered, as typed.
+                let typed = edit.text();
+                match prompt {
+                    Prompt::Find => app.find = (!typed.is_empty()).then_some(typed),
+                    Prompt::FilterSpells => app.spell_filter = (!typed.is_empty()).then_some(typed),
+                    _ => {}
                 }
                 return None;
             }

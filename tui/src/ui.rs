@@ -124,24 +124,71 @@ fn block<'a>(theme: &Theme, title: &'a str, focused: bool) -> Block<'a> {
 }
 
 fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
-    let items: Vec<ListItem> = app
-        .spells
+    let shown = app.shown_spells();
+    let dim = Style::default().fg(app.theme.dim);
+    let items: Vec<ListItem> = shown
         .iter()
-        .map(|s| {
+        .map(|&i| {
+            let s = &app.spells[i];
             let gone = app.spell_name() == Some(s.as_str())
                 && app.editor.disk == Some(crate::editor::Read::Missing);
-            if gone {
-                ListItem::new(format!("{s} (deleted)"))
-            } else {
-                ListItem::new(s.as_str())
+            // A subfolder's name, dim, before the file's.
+            let (folder, file) = s.rsplit_once('/').map_or(("", s.as_str()), |(d, f)| (d, f));
+            let mut spans = Vec::new();
+            if !folder.is_empty() {
+                spans.push(Span::styled(format!("{folder}/"), dim));
             }
+            spans.push(Span::raw(file.to_owned()));
+            if gone {
+                spans.push(Span::raw(" (deleted)"));
+            }
+            ListItem::new(Line::from(spans))
         })
         .collect();
+    let title = match &app.spell_filter {
+        Some(f) => format!("Spells /{f} ({})", shown.len()),
+        None => "Spells".to_owned(),
+    };
     let list = List::new(items)
-        .block(block(&app.theme, "Spells", app.focus == Focus::Spells))
+        .block(block(&app.theme, &title, app.focus == Focus::Spells))
         .highlight_style(Style::default().add_modifier(Modifier::REVERSED));
-    let mut state = ListState::default().with_selected(Some(app.selected));
+    let at = shown.iter().position(|&i| i == app.selected);
+    let mut state = ListState::default().with_selected(at);
     frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// The spell (its index in the list) at screen `row`, as the list draws.
+pub fn spell_at(app: &App, row: u16) -> Option<usize> {
+    let area = panes(app.screen, app.sizes)[0];
+    let room = area.height.saturating_sub(2) as usize;
+    let shown = app.shown_spells();
+    let at = shown.iter().position(|&i| i == app.selected).unwrap_or(0);
+    let offset = (at + 1).saturating_sub(room);
+    let r = row.checked_sub(area.y + 1)? as usize;
+    (r < room).then(|| shown.get(offset + r).copied()).flatten()
+}
+
+/// The editor's text place (line, column) at a screen cell, as it draws.
+pub fn editor_at(app: &App, column: u16, row: u16) -> Option<(usize, usize)> {
+    let inner = panes(app.screen, app.sizes)[1].inner(ratatui::layout::Margin::new(1, 1));
+    let r = row.checked_sub(inner.y)?;
+    if r >= inner.height {
+        return None;
+    }
+    let editor = &app.editor;
+    let text = editor.area.lines();
+    let digits = text.len().to_string().len().max(2);
+    let gutter = digits + 2;
+    let width = (inner.width as usize).saturating_sub(gutter);
+    let ratatui_textarea::DataCursor(_, cursor_col) = editor.area.cursor();
+    let left = match app.focus == Focus::Editor && app.paused.is_none() {
+        true => (cursor_col + 1).saturating_sub(width),
+        false => 0,
+    };
+    let line = (editor.top + r as usize).min(text.len().saturating_sub(1));
+    let col = (column.checked_sub(inner.x)? as usize).saturating_sub(gutter) + left;
+    let len = text.get(line).map_or(0, |l| l.chars().count());
+    Some((line, col.min(len)))
 }
 
 fn editor_view(app: &App, frame: &mut Frame, area: Rect) {
@@ -447,14 +494,13 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
+/// The Events pane's rows on screen, top first: an event's index, or a
+/// line naming the run whose events start there.
+fn event_rows(app: &App, area: Rect) -> Vec<Result<usize, String>> {
     let ins = &app.inspector;
     let visible = ins.visible();
-    // Rows: a line naming each run where its events start, then each
-    // event with its time.
-    let mut rows: Vec<(Option<usize>, Line)> = Vec::with_capacity(visible.len() + 4);
+    let mut rows: Vec<Result<usize, String>> = Vec::with_capacity(visible.len() + 4);
     let mut run = None;
-    let dim = Style::default().fg(app.theme.dim);
     for &i in &visible {
         let e = &ins.events[i];
         if run != Some(e.run) {
@@ -466,25 +512,64 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
                 }
                 (n, _) => format!("run {n}"),
             };
-            rows.push((None, Line::styled(format!("── {what} ──"), dim)));
+            rows.push(Err(format!("── {what} ──")));
         }
-        rows.push((Some(i), Line::default()));
+        rows.push(Ok(i));
     }
     // Show the selected event, or the newest when following.
     let room = area.height.saturating_sub(2) as usize;
     let end = match ins.selected {
         Some(sel) => rows
             .iter()
-            .position(|(v, _)| *v == Some(sel))
+            .position(|v| *v == Ok(sel))
             .map_or(rows.len(), |p| (p + 1).max(room.min(rows.len()))),
         None => rows.len(),
     };
     let start = end.saturating_sub(room);
-    let lines: Vec<Line> = rows
-        .drain(start..end)
-        .map(|(i, line)| {
-            let Some(i) = i else {
-                return line;
+    rows.drain(start..end).collect()
+}
+
+/// The event (its index) at screen `row` of the Events pane.
+pub fn event_at(app: &App, row: u16) -> Option<usize> {
+    let area = panes(app.screen, app.sizes)[3];
+    let r = row.checked_sub(area.y + 1)? as usize;
+    event_rows(app, area).get(r)?.as_ref().ok().copied()
+}
+
+/// The state key (its index) at screen `row` of the State pane.
+pub fn state_key_at(app: &App, row: u16) -> Option<usize> {
+    let area = panes(app.screen, app.sizes)[4];
+    let r = row.checked_sub(area.y + 1)? as usize;
+    let rows = state_rows(&app.state);
+    let room = area.height.saturating_sub(2) as usize;
+    let at = rows
+        .iter()
+        .position(|x| x.key == Some(app.state_selected))
+        .unwrap_or(0);
+    let skip = (at + 1).saturating_sub(room);
+    if r >= room {
+        return None;
+    }
+    let here = skip + r;
+    let row = rows.get(here)?;
+    if row.label.ends_with('/') && row.key.is_none() {
+        // A folder: its first key.
+        return rows[here..].iter().find_map(|x| x.key);
+    }
+    // A key's row, or a field's, which belongs to the key above it.
+    rows[..=here].iter().rev().find_map(|x| x.key)
+}
+
+fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
+    let ins = &app.inspector;
+    let visible_count = ins.visible().len();
+    let dim = Style::default().fg(app.theme.dim);
+    let lines: Vec<Line> = event_rows(app, area)
+        .into_iter()
+        .map(|row| {
+            let i = match row {
+                Ok(i) => i,
+                Err(text) => return Line::styled(text, dim),
             };
             let e = &ins.events[i];
             let line = Line::from(vec![
@@ -510,7 +595,7 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
         title.push_str(&format!(" {}", ins.filter_name()));
     }
     if let Some(term) = &ins.search {
-        title.push_str(&format!(" /{term} ({})", visible.len()));
+        title.push_str(&format!(" /{term} ({visible_count})"));
     }
     if ins.frozen.is_some() {
         title.push_str(" paused");

@@ -2519,3 +2519,91 @@ fn events_show_their_time_and_run_search_and_a_long_detail_scrolls_and_wraps() {
     assert_eq!(a.inspector.current().unwrap().topic, "spell.start");
     assert!(a.inspector.frozen.is_none(), "p in the detail is not pause");
 }
+
+#[test]
+fn the_spells_list_shows_subfolders_and_filters_as_you_type() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "a.lua",
+        "tools/web.js",
+        "tools/deep/x.rhai",
+        ".llmspell/hidden.lua",
+        "target/t.lua",
+    ] {
+        let path = dir.path().join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "return 1").unwrap();
+    }
+    let mut spells = App::scan(dir.path()).unwrap();
+    spells.sort();
+    assert_eq!(spells, ["a.lua", "tools/deep/x.rhai", "tools/web.js"]);
+    let mut a = App::new(dir.path().to_path_buf(), spells);
+    let shown = picture(&a, 100, 30);
+    assert!(shown.contains("│tools/web.js"), "{shown}");
+    // `/` filters as it is typed; Up/Down move among what is shown.
+    update(&mut a, key('/'));
+    typed(&mut a, "TOOLS");
+    assert_eq!(a.shown_spells(), [1, 2]);
+    let shown = picture(&a, 100, 30);
+    assert!(
+        shown.contains("Spells /TOOLS (2)") && !shown.contains("│a.lua"),
+        "{shown}"
+    );
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    let effects = update(&mut a, Action::Down);
+    assert_eq!(
+        effects,
+        vec![Effect::Load(dir.path().join("tools/deep/x.rhai"))]
+    );
+    update(&mut a, Action::Down);
+    assert_eq!(a.selected, 2);
+    // Enter on a spell goes into the editor; Esc in the list shows all.
+    opened(&mut a, "return 1".into());
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Enter)));
+    assert_eq!(a.focus, Focus::Editor);
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Esc)));
+    update(&mut a, Action::Key(KeyEvent::from(KeyCode::Esc)));
+    assert_eq!(a.spell_filter, None);
+    assert_eq!(a.shown_spells().len(), 3);
+}
+
+#[test]
+fn a_click_picks_what_is_under_it_and_the_wheel_scrolls_that_pane() {
+    let mut a = busy_app();
+    a.screen = ratatui::layout::Rect::new(0, 0, 100, 30);
+    let [spells, editor, _, events, state, _] = llmspell_tui::ui::panes(a.screen, a.sizes);
+    // A spell: row 1 of the list is the first spell (agent.rhai).
+    let effects = update(&mut a, Action::Click(spells.x + 2, spells.y + 1));
+    assert_eq!(a.focus, Focus::Spells);
+    assert_eq!(effects, vec![Effect::Load("/project/agent.rhai".into())]);
+    opened(&mut a, "let x = 1;\nlet y = 22;\nx + y".into());
+    // The editor: the click places the cursor (gutter: mark, 2 digits, space).
+    update(&mut a, Action::Click(editor.x + 1 + 4 + 5, editor.y + 2));
+    assert_eq!(a.focus, Focus::Editor);
+    assert_eq!(cursor(&a), (1, 5));
+    update(
+        &mut a,
+        Action::Click(editor.x + editor.width - 2, editor.y + 1),
+    );
+    assert_eq!(cursor(&a), (0, 10), "past the end of the line: its end");
+    // An event: the row under the click (row 1 names the run).
+    update(&mut a, Action::Click(events.x + 3, events.y + 3));
+    assert_eq!(a.focus, Focus::Inspector);
+    assert_eq!(a.inspector.current().unwrap().topic, "llm.request");
+    // A state key (row 1 is the folder counter/, row 2 its key runs).
+    update(&mut a, Action::Click(state.x + 3, state.y + 3));
+    assert_eq!((a.focus, a.state_selected), (Focus::State, 1), "greeting");
+    update(&mut a, Action::Click(state.x + 3, state.y + 1));
+    assert_eq!(a.state_selected, 0, "a folder picks its first key");
+    // The wheel over the editor moves its view, not its cursor.
+    let long: String = (1..=100).map(|i| format!("let v{i} = {i};\n")).collect();
+    opened(&mut a, long);
+    a.focus = Focus::Spells;
+    update(&mut a, Action::Wheel(editor.x + 5, editor.y + 3, false));
+    update(&mut a, Action::Wheel(editor.x + 5, editor.y + 3, false));
+    assert_eq!(a.editor.top, 6);
+    assert!(picture(&a, 100, 30).contains("let v7 = 7;"));
+    assert_eq!(a.focus, Focus::Spells, "the wheel does not move the focus");
+    update(&mut a, Action::Wheel(editor.x + 5, editor.y + 3, true));
+    assert_eq!(a.editor.top, 3);
+}

@@ -746,3 +746,56 @@ fn f10_steps_over_what_a_tool_does_and_map_locals_are_right_at_the_first_item() 
     tui.wait_for(&["t.lua: [\"a1\",\"b2\"]"]);
     tui.keys(&["q"]);
 }
+
+impl Tmux {
+    /// A mouse event at (column, row), counted from 0, as a terminal in
+    /// SGR mouse mode sends it: `button` 0 is a left press, 64 and 65 the
+    /// wheel up and down.
+    fn mouse(&self, button: u8, column: u16, row: u16) {
+        let seq = format!("\x1b[<{button};{};{}M", column + 1, row + 1);
+        let hex: Vec<String> = seq.bytes().map(|b| format!("{b:02x}")).collect();
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session, "-H"])
+            .args(&hex)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+#[test]
+fn the_mouse_picks_spells_places_the_cursor_and_scrolls_and_subfolders_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.lua"), "return 'a'\n").unwrap();
+    std::fs::create_dir(dir.path().join("more")).unwrap();
+    let long: String = (1..=80).map(|i| format!("local v{i} = {i}\n")).collect();
+    std::fs::write(dir.path().join("more/b.lua"), &long).unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["a.lua", "more/b.lua", "return 'a'"]);
+    // Click the second spell (row 2: the border is row 0).
+    tui.mouse(0, 3, 2);
+    tui.wait_for(&["local v1 = 1"]);
+    // The wheel over the editor scrolls it.
+    tui.mouse(65, 30, 5);
+    tui.mouse(65, 30, 5);
+    tui.wait_for(&["local v7 = 7"]);
+    tui.wait_without(&["local v1 = 1"]);
+    // A click in the editor places the cursor there: typing lands there.
+    let screen = tui.screen();
+    let (row, line) = screen
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("local v10 = 10"))
+        .expect("line 10 on screen");
+    let col = line.chars().position(|c| c == '=').unwrap();
+    tui.mouse(0, col as u16, row as u16);
+    tui.type_text("X");
+    tui.wait_for(&["local v10 X= 10"]);
+    // `/` in the list filters it as you type.
+    tui.escape();
+    tui.keys(&["/"]);
+    tui.type_text("more");
+    let shown = tui.wait_for(&["Spells /more (1)"]);
+    assert!(!shown.contains("│a.lua"), "{shown}");
+    tui.keys(&["C-q", "C-q"]);
+}
