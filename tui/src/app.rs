@@ -456,6 +456,9 @@ pub struct App {
     pub replay_all: Option<ReplayAll>,
     /// The Spells list shows only the spells whose path has this (`/`).
     pub spell_filter: Option<String>,
+    /// The list's first row, once the wheel moved it; `None` keeps the
+    /// chosen spell in view.
+    pub spells_offset: Option<usize>,
     /// What each started REPL is doing.
     pub repl_state: std::collections::HashMap<llmspell::EngineKind, ReplState>,
     /// Line breakpoints, by spell file name.
@@ -515,6 +518,7 @@ impl App {
             settings: Default::default(),
             replay_all: None,
             spell_filter: None,
+            spells_offset: None,
             breakpoints: BTreeMap::new(),
             error_line: None,
             model: None,
@@ -1844,9 +1848,20 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
                         .highlight
                         .update(app.editor.area.lines(), app.editor.top + rows);
                 }
-                // The list follows the chosen spell; choosing is a click.
-                // (Output at a pause shows the pause, which does not scroll.)
-                Some(Focus::Spells | Focus::Output) | None => {}
+                Some(Focus::Spells) => {
+                    let shown = app.shown_spells();
+                    let room = crate::ui::panes(app.screen, app.sizes)[0]
+                        .height
+                        .saturating_sub(2) as usize;
+                    let now = crate::ui::spells_offset(app, &shown, room);
+                    let most = shown.len().saturating_sub(room);
+                    app.spells_offset = Some(match up {
+                        true => now.saturating_sub(3),
+                        false => (now + 3).min(most),
+                    });
+                }
+                // Output at a pause shows the pause, which does not scroll.
+                Some(Focus::Output) | None => {}
             }
             None
         }
@@ -1861,6 +1876,7 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
         }
         Action::ChooseSpell(to) if to < app.spells.len() => {
             app.selected = to;
+            app.spells_offset = None;
             app.selected_path().map(Effect::Load)
         }
         Action::ChooseSpell(_) => None,

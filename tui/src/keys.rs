@@ -8,7 +8,10 @@ use crate::app::Action;
 pub const HELP: &[(&str, &str)] = &[
     ("F5", "run the open spell; at a pause, go on"),
     ("Shift+F5, Ctrl+C", "stop the run (in a REPL: its entry)"),
-    ("Up/Down, k/j", "choose a spell (or click it; the wheel scrolls)"),
+    (
+        "Up/Down, k/j",
+        "choose a spell (or click it; the wheel scrolls)",
+    ),
     (
         "Tab, Shift+Tab",
         "next, previous pane (Esc leaves the editor)",
@@ -95,7 +98,10 @@ pub const HELP: &[(&str, &str)] = &[
         "events: the selected event in full (Up/Down scroll it)",
     ),
     ("n, p (detail)", "events: the next, previous event in full"),
-    ("/", "events: only those with a text; spells: filter as you type"),
+    (
+        "/",
+        "events: only those with a text; spells: filter as you type",
+    ),
     ("Enter (Spells)", "into the editor with the chosen spell"),
     ("y", "events: copy the selected event"),
     ("End, G", "events: follow the newest"),

@@ -123,11 +123,25 @@ fn block<'a>(theme: &Theme, title: &'a str, focused: bool) -> Block<'a> {
     Block::bordered().title(title).border_style(style)
 }
 
+/// The first row the Spells list shows: where the wheel left it, else
+/// where the chosen spell is in view.
+pub fn spells_offset(app: &App, shown: &[usize], room: usize) -> usize {
+    let at = shown.iter().position(|&i| i == app.selected).unwrap_or(0);
+    let most = shown.len().saturating_sub(room);
+    app.spells_offset
+        .unwrap_or_else(|| (at + 1).saturating_sub(room))
+        .min(most)
+}
+
 fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
     let shown = app.shown_spells();
+    let room = area.height.saturating_sub(2) as usize;
+    let offset = spells_offset(app, &shown, room);
     let dim = Style::default().fg(app.theme.dim);
     let items: Vec<ListItem> = shown
         .iter()
+        .skip(offset)
+        .take(room)
         .map(|&i| {
             let s = &app.spells[i];
             let gone = app.spell_name() == Some(s.as_str())
@@ -152,7 +166,11 @@ fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
     let list = List::new(items)
         .block(block(&app.theme, &title, app.focus == Focus::Spells))
         .highlight_style(Style::default().add_modifier(Modifier::REVERSED));
-    let at = shown.iter().position(|&i| i == app.selected);
+    let at = shown
+        .iter()
+        .position(|&i| i == app.selected)
+        .and_then(|p| p.checked_sub(offset))
+        .filter(|&p| p < room);
     let mut state = ListState::default().with_selected(at);
     frame.render_stateful_widget(list, area, &mut state);
 }
@@ -162,8 +180,7 @@ pub fn spell_at(app: &App, row: u16) -> Option<usize> {
     let area = panes(app.screen, app.sizes)[0];
     let room = area.height.saturating_sub(2) as usize;
     let shown = app.shown_spells();
-    let at = shown.iter().position(|&i| i == app.selected).unwrap_or(0);
-    let offset = (at + 1).saturating_sub(room);
+    let offset = spells_offset(app, &shown, room);
     let r = row.checked_sub(area.y + 1)? as usize;
     (r < room).then(|| shown.get(offset + r).copied()).flatten()
 }

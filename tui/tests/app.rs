@@ -2607,3 +2607,23 @@ fn a_click_picks_what_is_under_it_and_the_wheel_scrolls_that_pane() {
     update(&mut a, Action::Wheel(editor.x + 5, editor.y + 3, true));
     assert_eq!(a.editor.top, 3);
 }
+
+#[test]
+fn the_wheel_scrolls_a_long_spells_list_and_a_click_then_picks_from_it() {
+    let spells: Vec<String> = (0..60).map(|i| format!("s{i:02}.lua")).collect();
+    let mut a = App::new(PathBuf::from("/project"), spells);
+    a.screen = ratatui::layout::Rect::new(0, 0, 100, 30);
+    let [list, ..] = llmspell_tui::ui::panes(a.screen, a.sizes);
+    assert!(picture(&a, 100, 30).contains("│s00.lua"));
+    for _ in 0..4 {
+        update(&mut a, Action::Wheel(list.x + 2, list.y + 2, false));
+    }
+    let shown = picture(&a, 100, 30);
+    assert!(
+        shown.contains("│s12.lua") && !shown.contains("│s00.lua"),
+        "{shown}"
+    );
+    assert_eq!(a.selected, 0, "the wheel does not choose");
+    let effects = update(&mut a, Action::Click(list.x + 2, list.y + 1));
+    assert_eq!(effects, vec![Effect::Load("/project/s12.lua".into())]);
+}
