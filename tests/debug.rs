@@ -507,19 +507,19 @@ fn step_over_a_call_skips_the_calls_made_inside_it_and_step_into_goes_in() {
     for (kind, src) in cases {
         let dir = tempfile::tempdir().unwrap();
         let rt = Runtime::new();
+        // A run of `src` under a debugger pausing before `patterns`.
+        let debugged = |src: &str, patterns: &[&str]| {
+            let debugger = Debugger::new();
+            for p in patterns {
+                debugger.break_on(p);
+            }
+            let config = Config::for_dir(dir.path());
+            let run = start(&rt, dir.path(), config, kind, src, &debugger);
+            (debugger, run)
+        };
         // Step over (F10) from before tool.call: its inside is skipped,
         // even with every call a break pattern.
-        let debugger = Debugger::new();
-        debugger.break_on("tool.call");
-        debugger.break_on("state.*");
-        let run = start(
-            &rt,
-            dir.path(),
-            Config::for_dir(dir.path()),
-            kind,
-            src,
-            &debugger,
-        );
+        let (debugger, run) = debugged(src, &["tool.call", "state.*"]);
         let seen = pauses_until_the_end(&debugger, &run, &[Resume::Step, Resume::Step]);
         assert_eq!(
             run.join().result.as_ref().map_err(|e| e.report()),
@@ -540,16 +540,7 @@ fn step_over_a_call_skips_the_calls_made_inside_it_and_step_into_goes_in() {
         assert_eq!(seen_calls, want, "{kind}: step over");
 
         // Step into (F11) from before tool.call: the next pause is inside it.
-        let debugger = Debugger::new();
-        debugger.break_on("tool.call");
-        let run = start(
-            &rt,
-            dir.path(),
-            Config::for_dir(dir.path()),
-            kind,
-            src,
-            &debugger,
-        );
+        let (debugger, run) = debugged(src, &["tool.call"]);
         let (mut n, p) = debugger
             .wait_next_pause(0, WAIT)
             .expect("paused before tool.call");
@@ -583,17 +574,7 @@ fn step_over_a_call_skips_the_calls_made_inside_it_and_step_into_goes_in() {
             EngineKind::Js => "try { await tool.call(\"nope\", {}); } catch (e) {}\nstate.set(\"b\", 1);\nexport default 0;",
             EngineKind::Rhai => "try { tool.call(\"nope\", #{}); } catch (e) {}\nstate.set(\"b\", 1);\n0",
         };
-        let debugger = Debugger::new();
-        debugger.break_on("tool.call");
-        debugger.break_on("state.set");
-        let run = start(
-            &rt,
-            dir.path(),
-            Config::for_dir(dir.path()),
-            kind,
-            failing,
-            &debugger,
-        );
+        let (debugger, run) = debugged(failing, &["tool.call", "state.set"]);
         let seen = pauses_until_the_end(&debugger, &run, &[Resume::Step, Resume::Continue]);
         assert!(run.join().result.is_ok(), "{kind}");
         assert_eq!(

@@ -313,35 +313,25 @@ fn repl_loop(kind: EngineKind, opts: &RunOptions, history: &Path) -> Result<(), 
     editor.set_helper(Some(helper));
     let _ = editor.load_history(history);
     say!("llmspell {kind} REPL; an unfinished entry continues on the next line; Ctrl+D quits");
-    let mut entry = String::new();
     loop {
-        let prompt = if entry.is_empty() {
-            format!("{kind}> ")
-        } else {
+        let prompt = if repl.waiting() {
             "...> ".into()
+        } else {
+            format!("{kind}> ")
         };
         match editor.readline(&prompt) {
             Ok(line) => {
-                if !entry.is_empty() {
-                    entry.push('\n');
-                }
-                entry.push_str(&line);
-                if entry.trim().is_empty() {
-                    entry.clear();
+                let Some(entry) = repl.line(&line) else {
                     continue;
-                }
-                if repl.is_incomplete(&entry) {
-                    continue;
-                }
+                };
                 let _ = editor.add_history_entry(entry.as_str());
                 match repl.eval(&entry) {
                     Ok(serde_json::Value::Null) => {}
                     Ok(v) => say!("{v}"),
                     Err(e) => warn!("{}", e.report()),
                 }
-                entry.clear();
             }
-            Err(ReadlineError::Interrupted) => entry.clear(),
+            Err(ReadlineError::Interrupted) => repl.drop_pending(),
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 return Err(Error::new(ErrorCode::SpellError, format!("terminal: {e}")));

@@ -208,6 +208,8 @@ fn utf8_text<'a>(name: &str, source: &'a [u8]) -> Result<&'a str> {
 pub struct Repl {
     engine: Box<dyn Engine>,
     session: Rc<Session>,
+    /// The lines so far of an entry that needs more.
+    pending: String,
 }
 
 impl Repl {
@@ -227,6 +229,7 @@ impl Repl {
         Ok(Repl {
             engine: crate::panic::contain(|| new_engine(session.clone()))?,
             session,
+            pending: String::new(),
         })
     }
 
@@ -241,6 +244,34 @@ impl Repl {
     /// True when `source` is the start of an entry that needs more lines.
     pub fn is_incomplete(&self, source: &str) -> bool {
         self.engine.is_incomplete(source)
+    }
+
+    /// One typed line: the whole entry once it is complete (this line and
+    /// the unfinished ones before it), or nothing while it needs more (see
+    /// [`Repl::waiting`]) or for a blank line.
+    pub fn line(&mut self, line: &str) -> Option<String> {
+        if !self.pending.is_empty() {
+            self.pending.push('\n');
+        }
+        self.pending.push_str(line);
+        if self.pending.trim().is_empty() {
+            self.pending.clear();
+            return None;
+        }
+        if self.is_incomplete(&self.pending) {
+            return None;
+        }
+        Some(std::mem::take(&mut self.pending))
+    }
+
+    /// Whether an unfinished entry waits for more lines.
+    pub fn waiting(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Forgets the unfinished entry (Ctrl+C).
+    pub fn drop_pending(&mut self) {
+        self.pending.clear();
     }
 
     /// Globals and bridge functions, for completion.

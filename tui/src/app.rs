@@ -1670,19 +1670,29 @@ fn paste(app: &mut App, text: &str) {
     }
 }
 
-/// Up/Down a row, PageUp/PageDown a pane less a row, Home to the top,
-/// End to the end and following, in the bottom pane's text.
+/// The bottom pane's text, moved by a scrolling key.
 fn scroll_bottom(app: &mut App, action: &Action) {
-    let (width, room) = app.bottom_room();
-    let page = room.saturating_sub(1).max(1) as isize;
+    let room = app.bottom_room();
     let text = app.bottom_text();
+    scroll_by_key(&mut text.scroll, &text.lines, room, action);
+}
+
+/// Up/Down a row, PageUp/PageDown a pane (of `room`: columns, rows) less
+/// a row, Home to the top, End to the end and following.
+fn scroll_by_key<L: crate::scroll::Lines + ?Sized>(
+    scroll: &mut crate::scroll::Scroll,
+    lines: &L,
+    (width, rows): (usize, usize),
+    action: &Action,
+) {
+    let page = rows.saturating_sub(1).max(1) as isize;
     match action {
-        Action::Up => text.scroll_by(width, room, -1),
-        Action::Down => text.scroll_by(width, room, 1),
-        Action::PageUp => text.scroll_by(width, room, -page),
-        Action::PageDown => text.scroll_by(width, room, page),
-        Action::Home => text.scroll.home(),
-        _ => text.scroll.follow(),
+        Action::Up => scroll.by(lines, width, rows, -1),
+        Action::Down => scroll.by(lines, width, rows, 1),
+        Action::PageUp => scroll.by(lines, width, rows, -page),
+        Action::PageDown => scroll.by(lines, width, rows, page),
+        Action::Home => scroll.home(),
+        _ => scroll.follow(),
     }
 }
 
@@ -1783,37 +1793,22 @@ fn apply(app: &mut App, action: Action) -> Option<Effect> {
             app.editor.follow_cursor(rows);
             None
         }
+        // Scrolling keys move an open event's detail, or the Output.
         Action::Up
         | Action::Down
         | Action::PageUp
         | Action::PageDown
         | Action::Home
         | Action::Follow
-            if app.inspector.detail =>
+            if app.inspector.detail || (app.focus == Focus::Output && app.paused.is_none()) =>
         {
-            let lines = app.inspector.detail_lines();
-            let (width, room) = crate::ui::detail_room(app.screen);
-            let page = room.saturating_sub(1).max(1) as isize;
-            let scroll = &mut app.inspector.detail_scroll;
-            match action {
-                Action::Up => scroll.by(&lines[..], width, room, -1),
-                Action::Down => scroll.by(&lines[..], width, room, 1),
-                Action::PageUp => scroll.by(&lines[..], width, room, -page),
-                Action::PageDown => scroll.by(&lines[..], width, room, page),
-                Action::Home => scroll.home(),
-                _ => scroll.follow(),
+            if app.inspector.detail {
+                let lines = app.inspector.detail_lines();
+                let room = crate::ui::detail_room(app.screen);
+                scroll_by_key(&mut app.inspector.detail_scroll, &lines[..], room, &action);
+            } else {
+                scroll_bottom(app, &action);
             }
-            None
-        }
-        Action::Up
-        | Action::Down
-        | Action::PageUp
-        | Action::PageDown
-        | Action::Home
-        | Action::Follow
-            if app.focus == Focus::Output && app.paused.is_none() =>
-        {
-            scroll_bottom(app, &action);
             None
         }
         Action::PageUp | Action::PageDown | Action::Home => None,

@@ -291,3 +291,20 @@ fn forward_pauses(debugger: Debugger, ended: Arc<AtomicBool>, tx: mpsc::Sender<A
         }
     });
 }
+
+/// Every event on `runtime`'s bus, as an action, on a thread of its own.
+pub fn forward_events(runtime: &Runtime, tx: mpsc::Sender<Action>) {
+    let events = runtime.bus().subscribe("*");
+    std::thread::spawn(move || {
+        for e in events {
+            let action = Action::Event {
+                topic: e.topic,
+                data: e.data,
+                time_ms: e.time_ms,
+            };
+            if tx.send(action).is_err() {
+                return;
+            }
+        }
+    });
+}

@@ -110,7 +110,7 @@ fn main() -> ExitCode {
     app.project = project;
     let (tx, rx) = mpsc::channel::<Action>();
     let runtime = Runtime::new();
-    forward_events(&runtime, tx.clone());
+    llmspell_tui::effects::forward_events(&runtime, tx.clone());
     forward_keys(tx.clone());
     // Without a watcher the IDE still works; saved files just do not reload.
     let _watching = llmspell_tui::watch::watch(&app.dir, tx.clone())
@@ -187,22 +187,6 @@ fn user_keys() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(config.join("llmspell").join("keys.toml")).filter(|p| p.exists())
-}
-
-fn forward_events(runtime: &Runtime, tx: mpsc::Sender<Action>) {
-    let events = runtime.bus().subscribe("*");
-    std::thread::spawn(move || {
-        for e in events {
-            let action = Action::Event {
-                topic: e.topic,
-                data: e.data,
-                time_ms: e.time_ms,
-            };
-            if tx.send(action).is_err() {
-                return;
-            }
-        }
-    });
 }
 
 fn forward_keys(tx: mpsc::Sender<Action>) {

@@ -194,14 +194,13 @@ fn serve(
         }
     };
     let _ = tx.send(Action::Completions(repl.completions()));
-    let mut entry = String::new();
     for input in lines {
         let line = match input {
             // Sent before a Ctrl+C that has not reached us yet: dropped.
             Input::Line(_) if opts.stop.is_stopped() => continue,
             Input::Line(line) => line,
             Input::Drop => {
-                entry.clear();
+                repl.drop_pending();
                 opts.stop.clear();
                 if !state(ReplState::Ready) {
                     return;
@@ -209,21 +208,12 @@ fn serve(
                 continue;
             }
         };
-        if !entry.is_empty() {
-            entry.push('\n');
-        }
-        entry.push_str(&line);
-        if entry.trim().is_empty() {
-            entry.clear();
-            continue;
-        }
-        if repl.is_incomplete(&entry) {
-            if !state(ReplState::Unfinished) {
+        let Some(whole) = repl.line(&line) else {
+            if repl.waiting() && !state(ReplState::Unfinished) {
                 return;
             }
             continue;
-        }
-        let whole = std::mem::take(&mut entry);
+        };
         let _ = append_history(history, &whole);
         if !state(ReplState::Busy(whole.clone())) {
             return;

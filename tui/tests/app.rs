@@ -1,6 +1,8 @@
 //! The IDE's state, its pictures, and a real run through the same effects
 //! the binary carries out.
 
+mod project;
+
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -483,14 +485,7 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
         ))]
     );
     assert_eq!(update(&mut a, Action::Step), vec![], "not paused yet");
-    update(
-        &mut a,
-        Action::Finished {
-            result: Ok(json!(null)),
-            error_line: None,
-            ms: 1,
-        },
-    );
+    ended_ok(&mut a);
     update(&mut a, Action::NextBreakPattern);
     assert_eq!(
         update(&mut a, Action::Run),
@@ -1694,20 +1689,7 @@ impl ReplRig {
     fn new(dir: &std::path::Path) -> ReplRig {
         let runtime = llmspell::Runtime::new();
         let (tx, rx) = mpsc::channel();
-        let events = runtime.bus().subscribe("*");
-        let to_app = tx.clone();
-        std::thread::spawn(move || {
-            for e in events {
-                let event = Action::Event {
-                    topic: e.topic,
-                    data: e.data,
-                    time_ms: e.time_ms,
-                };
-                if to_app.send(event).is_err() {
-                    return;
-                }
-            }
-        });
+        llmspell_tui::effects::forward_events(&runtime, tx.clone());
         ReplRig {
             a: App::new(dir.to_path_buf(), vec![]),
             repls: Default::default(),
@@ -1898,16 +1880,7 @@ fn run_real(name: &str, spell: &str) -> App {
     let mut a = App::new(dir.path().to_path_buf(), vec![name.into()]);
     let path = a.selected_path().unwrap();
     update(&mut a, Action::Source(path, Read::Text(spell.into())));
-    let runtime = llmspell::Runtime::new();
-    let (tx, rx) = mpsc::channel();
-    let mut run = None;
-    for effect in update(&mut a, Action::Run) {
-        carry_out(effect, &runtime, &tx, &mut run);
-    }
-    while matches!(a.status, Status::Running { .. }) {
-        let action = rx.recv_timeout(Duration::from_secs(10)).expect("it ends");
-        update(&mut a, action);
-    }
+    run_open(&mut a);
     a
 }
 
@@ -2026,14 +1999,7 @@ fn the_output_pane_scrolls_wraps_clears_and_copies_the_last_run() {
     update(&mut a, Action::Wheel(output.x + 2, output.y + 2, false));
     assert!(a.output.scroll.following());
     // y copies the last run's output, from its separator on.
-    update(
-        &mut a,
-        Action::Finished {
-            result: Ok(json!(null)),
-            error_line: None,
-            ms: 1,
-        },
-    );
+    ended_ok(&mut a);
     update(&mut a, Action::Run);
     update(&mut a, Action::Output("second run".into()));
     a.focus = Focus::Output;
@@ -2294,23 +2260,6 @@ fn our_own_save_read_back_after_more_edits_is_not_a_change_on_disk() {
     assert!(a.editor.dirty(), "the new typing is still unsaved");
 }
 
-/// A copy of the shipped example project's chat spells, its config and
-/// their cassette, in a fresh folder.
-fn chat_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let spells = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spells");
-    for name in ["chat.lua", "chat.js", "chat.rhai", "llmspell.toml"] {
-        std::fs::copy(spells.join(name), dir.path().join(name)).unwrap();
-    }
-    std::fs::create_dir(dir.path().join("cassettes")).unwrap();
-    std::fs::copy(
-        spells.join("cassettes/chat.jsonl"),
-        dir.path().join("cassettes/chat.jsonl"),
-    )
-    .unwrap();
-    dir
-}
-
 /// Runs the open spell of `a` with the real effects until it ends.
 fn run_open(a: &mut App) {
     let runtime = llmspell::Runtime::new();
@@ -2337,7 +2286,7 @@ fn answer(a: &mut App, text: &str) -> Vec<Effect> {
 #[test]
 fn runs_replay_a_cassette_folder_or_the_one_picked_and_take_remembered_args() {
     use llmspell_tui::app::ReplayAll;
-    let dir = chat_project();
+    let dir = project::chat_project();
     let spells = vec!["chat.js".into(), "chat.lua".into(), "chat.rhai".into()];
     // --replay FOLDER: each spell replays the cassette named after it, in
     // every language, with no model anywhere.
@@ -2626,4 +2575,16 @@ fn the_wheel_scrolls_a_long_spells_list_and_a_click_then_picks_from_it() {
     assert_eq!(a.selected, 0, "the wheel does not choose");
     let effects = update(&mut a, Action::Click(list.x + 2, list.y + 1));
     assert_eq!(effects, vec![Effect::Load("/project/s12.lua".into())]);
+}
+
+/// The run ends with no result.
+fn ended_ok(a: &mut App) -> Vec<Effect> {
+    update(
+        a,
+        Action::Finished {
+            result: Ok(json!(null)),
+            error_line: None,
+            ms: 1,
+        },
+    )
 }

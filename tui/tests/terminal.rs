@@ -4,6 +4,7 @@
 //! what a new user does first: write a spell, run it, step through its
 //! model call, edit the reply at the pause, and see the state change.
 
+mod project;
 #[path = "../../tests/support/scripted.rs"]
 mod scripted;
 
@@ -652,17 +653,7 @@ fn the_editor_finds_comments_indents_copies_and_undoes_in_a_real_terminal() {
 
 #[test]
 fn the_readme_walkthrough_works_with_no_model_from_the_shipped_cassettes() {
-    let spells = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spells");
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["chat.js", "chat.lua", "chat.rhai", "llmspell.toml"] {
-        std::fs::copy(spells.join(name), dir.path().join(name)).unwrap();
-    }
-    std::fs::create_dir(dir.path().join("cassettes")).unwrap();
-    std::fs::copy(
-        spells.join("cassettes/chat.jsonl"),
-        dir.path().join("cassettes/chat.jsonl"),
-    )
-    .unwrap();
+    let dir = project::chat_project();
     // Nothing listens on the config's model address: only the cassettes answer.
     let cassettes = dir.path().join("cassettes");
     let tui = Tmux::start_with(dir.path(), &["--replay", cassettes.to_str().unwrap()]);
@@ -778,8 +769,9 @@ fn the_mouse_picks_spells_places_the_cursor_and_scrolls_and_subfolders_filter() 
     // The wheel over the editor scrolls it.
     tui.mouse(65, 30, 5);
     tui.mouse(65, 30, 5);
-    tui.wait_for(&["local v7 = 7"]);
-    tui.wait_without(&["local v1 = 1"]);
+    // Two turns of three lines: line 7 is the first shown.
+    tui.wait_without(&["local v6 = 6"]);
+    tui.wait_for(&["│  7 local v7 = 7"]);
     // A click in the editor places the cursor there: typing lands there.
     let screen = tui.screen();
     let (row, line) = screen
