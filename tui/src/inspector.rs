@@ -165,7 +165,7 @@ impl Inspector {
         let mut lines = vec![format!(
             "{}  at {}  (run {})",
             e.topic,
-            clock(e.time_ms, true),
+            clock(e.time_ms, true, local_offset()),
             e.run
         )];
         let json = serde_json::to_string_pretty(&e.data).unwrap_or_default();
@@ -186,16 +186,24 @@ impl Inspector {
     }
 }
 
-/// The local time of day of `time_ms`, `14:03:22` (with `.123` when `ms`).
-pub fn clock(time_ms: u64, ms: bool) -> String {
-    use chrono::TimeZone;
-    let Some(at) = chrono::Local.timestamp_millis_opt(time_ms as i64).single() else {
+/// The local time of day of `time_ms`, `14:03:22` (with `.123` when
+/// `ms`), in the zone `offset` (from [`local_offset`]).
+pub fn clock(time_ms: u64, ms: bool, offset: chrono::FixedOffset) -> String {
+    let Some(at) = chrono::DateTime::from_timestamp_millis(time_ms as i64) else {
         return "--:--:--".into();
     };
+    let at = at.with_timezone(&offset);
     match ms {
         true => at.format("%H:%M:%S%.3f").to_string(),
         false => at.format("%H:%M:%S").to_string(),
     }
+}
+
+/// This machine's offset from UTC now: looked up once per picture, not
+/// once per row.
+pub fn local_offset() -> chrono::FixedOffset {
+    use chrono::Offset;
+    chrono::Local::now().offset().fix()
 }
 
 /// Whether `term` is in the topic or the JSON text of an event.

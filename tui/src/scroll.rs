@@ -187,19 +187,23 @@ impl Scroll {
             return;
         };
         let rows_of = |i: usize| rows(lines.line(i), width).len();
-        row = row.min(rows_of(line).saturating_sub(1));
+        // The rows of the line the top is in, counted once per line.
+        let mut here = rows_of(line);
+        row = row.min(here.saturating_sub(1));
         for _ in 0..by.unsigned_abs() {
             if by < 0 {
                 if row > 0 {
                     row -= 1;
                 } else if line > 0 {
                     line -= 1;
-                    row = rows_of(line) - 1;
+                    here = rows_of(line);
+                    row = here - 1;
                 }
-            } else if row + 1 < rows_of(line) {
+            } else if row + 1 < here {
                 row += 1;
             } else if line + 1 < lines.count() {
                 line += 1;
+                here = rows_of(line);
                 row = 0;
             }
         }

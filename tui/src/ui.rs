@@ -512,13 +512,23 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// The Events pane's rows on screen, top first: an event's index, or a
-/// line naming the run whose events start there.
-fn event_rows(app: &App, area: Rect) -> Vec<Result<usize, String>> {
+/// line naming the run whose events start there; and how many events the
+/// filters show in all.
+fn event_rows(app: &App, area: Rect) -> (Vec<Result<usize, String>>, usize) {
     let ins = &app.inspector;
     let visible = ins.visible();
-    let mut rows: Vec<Result<usize, String>> = Vec::with_capacity(visible.len() + 4);
-    let mut run = None;
-    for &i in &visible {
+    let room = area.height.saturating_sub(2) as usize;
+    // Only the events near the one in view are laid out: a screenful on
+    // either side of it is enough.
+    let target = ins
+        .selected
+        .and_then(|sel| visible.iter().position(|&v| v == sel))
+        .unwrap_or(visible.len().saturating_sub(1));
+    let lo = target.saturating_sub(room);
+    let hi = (target + room + 1).min(visible.len());
+    let mut rows: Vec<Result<usize, String>> = Vec::with_capacity(2 * room + 4);
+    let mut run = lo.checked_sub(1).map(|p| ins.events[visible[p]].run);
+    for &i in &visible[lo..hi] {
         let e = &ins.events[i];
         if run != Some(e.run) {
             run = Some(e.run);
@@ -534,7 +544,6 @@ fn event_rows(app: &App, area: Rect) -> Vec<Result<usize, String>> {
         rows.push(Ok(i));
     }
     // Show the selected event, or the newest when following.
-    let room = area.height.saturating_sub(2) as usize;
     let end = match ins.selected {
         Some(sel) => rows
             .iter()
@@ -543,14 +552,14 @@ fn event_rows(app: &App, area: Rect) -> Vec<Result<usize, String>> {
         None => rows.len(),
     };
     let start = end.saturating_sub(room);
-    rows.drain(start..end).collect()
+    (rows.drain(start..end).collect(), visible.len())
 }
 
 /// The event (its index) at screen `row` of the Events pane.
 pub fn event_at(app: &App, row: u16) -> Option<usize> {
     let area = panes(app.screen, app.sizes)[3];
     let r = row.checked_sub(area.y + 1)? as usize;
-    event_rows(app, area).get(r)?.as_ref().ok().copied()
+    event_rows(app, area).0.get(r)?.as_ref().ok().copied()
 }
 
 /// The state key (its index) at screen `row` of the State pane.
@@ -579,9 +588,10 @@ pub fn state_key_at(app: &App, row: u16) -> Option<usize> {
 
 fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     let ins = &app.inspector;
-    let visible_count = ins.visible().len();
     let dim = Style::default().fg(app.theme.dim);
-    let lines: Vec<Line> = event_rows(app, area)
+    let offset = crate::inspector::local_offset();
+    let (rows, visible_count) = event_rows(app, area);
+    let lines: Vec<Line> = rows
         .into_iter()
         .map(|row| {
             let i = match row {
@@ -591,7 +601,7 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
             let e = &ins.events[i];
             let line = Line::from(vec![
                 Span::styled(
-                    format!("{} ", crate::inspector::clock(e.time_ms, false)),
+                    format!("{} ", crate::inspector::clock(e.time_ms, false, offset)),
                     dim,
                 ),
                 Span::styled(
