@@ -354,11 +354,13 @@ impl Deadline {
         self.0.at_us.store(at, Ordering::Relaxed);
     }
 
+    /// Checked often (every few thousand instructions): two loads and a
+    /// clock read, no 128-bit arithmetic.
     pub(crate) fn passed(&self) -> bool {
         let at = self.0.at_us.load(Ordering::Relaxed);
         at != u64::MAX && {
             let paused = self.0.paused_us.load(Ordering::Relaxed);
-            micros(self.0.base.elapsed()) >= at.saturating_add(paused)
+            self.0.base.elapsed() >= Duration::from_micros(at.saturating_add(paused))
         }
     }
 
