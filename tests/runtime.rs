@@ -645,3 +645,89 @@ out.reduce(|s, x| s + " " + x, "")
     let out = Runtime::new().run(&spell("search.rhai", src, d.path()), &opts(d.path()));
     assert_eq!(out.result.unwrap(), serde_json::json!(plain));
 }
+
+/// Runs JavaScript `src`: its printed lines, and its log lines as
+/// `LEVEL text`, in one list in the order they came.
+fn js_lines(src: &str) -> Vec<String> {
+    let d = tempfile::tempdir().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let mut o = opts(d.path());
+    let (printed, logged) = (lines.clone(), lines.clone());
+    o.output = Arc::new(move |l| {
+        printed
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(l).into_owned())
+    });
+    o.log = Arc::new(move |level, text, _| logged.lock().unwrap().push(format!("{level} {text}")));
+    let outcome = Runtime::new().run(&spell("c.js", src, d.path()), &o);
+    outcome.result.map_err(|e| e.report()).unwrap();
+    let out = lines.lock().unwrap().clone();
+    out
+}
+
+#[test]
+fn js_console_formats_counts_groups_and_can_be_replaced_as_in_node() {
+    // Expected lines are node 20's for the same program, but for what the
+    // sandbox shows otherwise: %o and %O as JSON, errors to log events.
+    let src = r#"
+console.log("%s is %d years and %i, %f", "Bob", 42.9, 7.8, 1.5);
+console.log("%o and %O and %j", {a: 1}, [1, 2], {b: 2});
+console.log("%c styled", "color: red");
+console.log("100%% sure", "extra");
+console.log("no spec", 5, "%s");
+console.assert(1 === 1, "not shown");
+console.assert(false, "shown", 3);
+console.count(); console.count(); console.count("x"); console.countReset(); console.count();
+console.group("G"); console.log("inside"); console.group(); console.log("deeper\nand more");
+console.groupEnd(); console.groupEnd(); console.log("out");
+console.table([{a: 1, b: "x"}, {a: 22}]);
+console.log(typeof require, typeof console.table, typeof console.dir, typeof console.timeEnd);
+const print0 = print;
+console.log = (...a) => print0("mine:", ...a); console.log("replaced");
+print(new Error("boom").toString(), {n: 1n});
+const cyc = {name: "c"}; cyc.self = cyc; print(cyc);
+export default 0;
+"#;
+    assert_eq!(
+        js_lines(src),
+        [
+            "Bob is 42.9 years and 7, 1.5",
+            r#"{"a":1} and [1,2] and {"b":2}"#,
+            " styled",
+            "100% sure extra",
+            "no spec 5 %s",
+            "error Assertion failed: shown 3",
+            "default: 1",
+            "default: 2",
+            "x: 1",
+            "default: 1",
+            "G",
+            "  inside",
+            "    deeper\n    and more",
+            "out",
+            "(index) | a  | b",
+            "0       | 1  | x",
+            "1       | 22 |",
+            "undefined function function function",
+            "mine: replaced",
+            r#"Error: boom {"n":"1n"}"#,
+            r#"{"name":"c","self":"[Circular]"}"#,
+        ]
+    );
+}
+
+#[test]
+fn js_print_shows_an_error_with_its_message_and_stack() {
+    let lines = js_lines(
+        "function f() { return new Error(\"boom\"); }\nprint(f());\nconsole.trace(\"here\");",
+    );
+    assert!(
+        lines[0].starts_with("Error: boom\n") && lines[0].contains("c.js:1"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("error Trace: here\n") && lines[1].contains("c.js:3"),
+        "{lines:?}"
+    );
+}

@@ -43,30 +43,118 @@ const TICKS_PER_INTERRUPT: u64 = 10_000;
 
 const PRELUDE: &str = r#"
 (() => {
+  // A value as print shows it: text as it is; an error with its name,
+  // message and stack; other objects as JSON, with BigInts as `1n` and a
+  // cycle as "[Circular]".
+  const json = (v) => {
+    const seen = [];
+    return JSON.stringify(v, function (k, x) {
+      if (typeof x === "bigint") return `${x}n`;
+      if (x !== null && typeof x === "object") {
+        while (seen.length && seen[seen.length - 1] !== this) seen.pop();
+        if (seen.includes(x)) return "[Circular]";
+        seen.push(x);
+      }
+      return x;
+    });
+  };
   const show = (v) => {
     if (typeof v === "string") return v;
-    if (v !== null && typeof v === "object") {
-      try { return JSON.stringify(v); } catch (_) { return String(v); }
+    if (v instanceof Error) {
+      const head = `${v.name}: ${v.message}`;
+      return v.stack ? `${head}\n${String(v.stack).replace(/\n$/, "")}` : head;
     }
+    if (v !== null && typeof v === "object") {
+      try { return json(v) ?? String(v); } catch (_) { return String(v); }
+    }
+    if (typeof v === "bigint") return `${v}n`;
     return String(v);
   };
-  const line = (args) => args.map(show).join(" ");
-  const denied = (what) => {
-    const e = new Error(`sandbox.denied: ${what} is not available to spells; the host is reached only through the bridges`);
-    e.code = "sandbox.denied";
-    throw e;
+  // console.log's format specifiers, as node applies them to a first
+  // argument that is text: %s %d %i %f %o %O %j %c and %%.
+  const format = (args) => {
+    if (typeof args[0] !== "string" || !args[0].includes("%")) return args.map(show).join(" ");
+    let rest = args.slice(1);
+    const take = () => rest.shift();
+    const text = args[0].replace(/%([sdifoOjc%])/g, (m, c) => {
+      if (c === "%") return "%";
+      if (rest.length === 0) return m;
+      const v = take();
+      switch (c) {
+        case "s": return typeof v === "string" ? v : show(v);
+        case "d": return typeof v === "bigint" ? `${v}n` : String(Number(v));
+        case "i": return typeof v === "bigint" ? `${v}n` : String(parseInt(v));
+        case "f": return String(parseFloat(v));
+        case "c": return "";
+        default: return show(v);
+      }
+    });
+    return [text, ...rest.map(show)].join(" ");
   };
-  globalThis.require = (name) => denied(`require(${String(name)})`);
   const out = globalThis.print;
   const L = globalThis.log;
-  globalThis.print = (...a) => out(line(a));
-  globalThis.console = Object.freeze({
-    log: (...a) => out(line(a)),
-    info: (...a) => L.info(line(a)),
-    debug: (...a) => L.debug(line(a)),
-    warn: (...a) => L.warn(line(a)),
-    error: (...a) => L.error(line(a)),
-  });
+  let indent = "";
+  const say = (to) => (...a) => {
+    const text = format(a);
+    to(indent ? text.split("\n").map((l) => indent + l).join("\n") : text);
+  };
+  globalThis.print = (...a) => out(format(a));
+  const counts = new Map();
+  const timers = new Map();
+  const logged = say(out);
+  const error = say(L.error);
+  globalThis.console = {
+    log: logged,
+    info: say(L.info),
+    debug: say(L.debug),
+    warn: say(L.warn),
+    error,
+    trace: (...a) => error(`Trace: ${format(a)}\n${String(new Error().stack).replace(/\n$/, "")}`),
+    dir: (v) => logged(show(v)),
+    table: (rows) => {
+      if (rows === null || typeof rows !== "object") return logged(rows);
+      const keys = Object.keys(rows);
+      const cols = [];
+      for (const k of keys) {
+        const r = rows[k];
+        if (r !== null && typeof r === "object") {
+          for (const c of Object.keys(r)) if (!cols.includes(c)) cols.push(c);
+        }
+      }
+      const cell = (v) => (v === undefined ? "" : typeof v === "string" ? v : show(v));
+      const table = [["(index)", ...(cols.length ? cols : ["Values"])]];
+      for (const k of keys) {
+        const r = rows[k];
+        table.push([k, ...(cols.length ? cols.map((c) => cell(r?.[c])) : [cell(r)])]);
+      }
+      const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+      for (const row of table) logged(row.map((c, i) => c.padEnd(widths[i])).join(" | ").trimEnd());
+    },
+    assert: (ok, ...a) => {
+      if (!ok) error(a.length ? `Assertion failed: ${format(a)}` : "Assertion failed");
+    },
+    count: (label = "default") => {
+      const n = (counts.get(label) ?? 0) + 1;
+      counts.set(label, n);
+      logged(`${label}: ${n}`);
+    },
+    countReset: (label = "default") => { counts.delete(label); },
+    time: (label = "default") => { timers.set(label, Date.now()); },
+    timeLog: (label = "default", ...a) => {
+      const at = timers.get(label);
+      if (at === undefined) return L.warn(`Timer "${label}" does not exist`);
+      logged(format([`${label}: ${Date.now() - at}ms`, ...a]));
+    },
+    timeEnd: (label = "default") => {
+      const at = timers.get(label);
+      if (at === undefined) return L.warn(`Timer "${label}" does not exist`);
+      timers.delete(label);
+      logged(`${label}: ${Date.now() - at}ms`);
+    },
+    group: (...a) => { if (a.length) logged(...a); indent += "  "; },
+    groupCollapsed: (...a) => { if (a.length) logged(...a); indent += "  "; },
+    groupEnd: () => { indent = indent.slice(2); },
+  };
   // Host handles as objects: await bot.run("hi").
   globalThis.__llmspell_wrappers = {
     agent: (make) => (opts) => {
