@@ -731,3 +731,24 @@ fn js_print_shows_an_error_with_its_message_and_stack() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn an_uncaught_js_value_is_reported_with_its_value_and_its_cause_chain() {
+    let d = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    for (src, want) in [
+        ("throw {code: 42, why: [1]};", r#"spell.error: {"code":42,"why":[1]}"#),
+        (
+            "function f() {\n  throw new Error(\"outer\", {cause: new TypeError(\"inner\", {cause: {n: 1}})});\n}\nf();",
+            "spell.error: outer\ncaused by: TypeError: inner\ncaused by: {\"n\":1}\n  --> c.js:2",
+        ),
+        ("throw \"plain\";", "spell.error: plain"),
+        (
+            "const e = new Error(\"x\", {cause: \"why\"}); e.code = \"tool.failed\"; throw e;",
+            "tool.failed: x\ncaused by: why\n  --> c.js:1",
+        ),
+    ] {
+        let err = rt.run(&spell("c.js", src, d.path()), &opts(d.path())).result.unwrap_err();
+        assert_eq!(err.report(), want, "{src}");
+    }
+}

@@ -729,8 +729,27 @@ fn exception_to_error(v: &JsValue<'_>, file: &str) -> Error {
         };
         return Error::from_script(&text);
     };
+    // Not an error (`throw {code: 42}`): the value itself, as JSON.
+    let is_error = obj
+        .get::<_, JsValue>("message")
+        .is_ok_and(|m| m.is_string());
+    if !is_error {
+        let mut err = Error::from_script(&thrown(v, 0));
+        err.location = obj
+            .get::<_, String>("stack")
+            .ok()
+            .and_then(|stack| stack_location(&stack, file));
+        return err;
+    }
     let message: String = obj.get("message").unwrap_or_default();
     let name: String = obj.get("name").unwrap_or_default();
+    // An error's causes (`new Error("outer", {cause})`), each on a line.
+    let message = match obj.get::<_, JsValue>("cause") {
+        Ok(cause) if !cause.is_undefined() => {
+            format!("{message}\ncaused by: {}", thrown(&cause, 1))
+        }
+        _ => message,
+    };
     let stack: String = obj.get("stack").unwrap_or_default();
     let code: Option<String> = obj.get("code").ok().flatten();
     let mut err = match code.as_deref().and_then(ErrorCode::parse) {
@@ -752,6 +771,39 @@ fn exception_to_error(v: &JsValue<'_>, file: &str) -> Error {
     };
     err.location = stack_location(&stack, file);
     err
+}
+
+/// A thrown value as a report shows it: an error as `Name: message` with
+/// its causes, anything else as JSON (or its text); `depth` causes deep.
+fn thrown(v: &JsValue<'_>, depth: usize) -> String {
+    const DEEPEST: usize = 8;
+    let Some(obj) = v.as_object() else {
+        return display(v);
+    };
+    let message = obj
+        .get::<_, JsValue>("message")
+        .ok()
+        .filter(JsValue::is_string);
+    let Some(message) = message.map(|m| display(&m)) else {
+        return v
+            .ctx()
+            .json_stringify(v.clone())
+            .ok()
+            .flatten()
+            .and_then(|s| s.to_string().ok())
+            .unwrap_or_else(|| display(v));
+    };
+    let name: String = obj.get("name").unwrap_or_default();
+    let mut text = match name.is_empty() {
+        true => message,
+        false => format!("{name}: {message}"),
+    };
+    if let Ok(cause) = obj.get::<_, JsValue>("cause") {
+        if !cause.is_undefined() && depth < DEEPEST {
+            text.push_str(&format!("\ncaused by: {}", thrown(&cause, depth + 1)));
+        }
+    }
+    text
 }
 
 /// The first `file:line` of the spell in a QuickJS stack trace.
