@@ -576,9 +576,14 @@ impl App {
     /// The open spell's name in the project's settings: its path inside
     /// the project.
     fn settings_key(&self) -> Option<String> {
-        let path = self.open_path()?;
-        let inside = path.strip_prefix(&self.project).unwrap_or(&path);
-        Some(inside.to_string_lossy().replace('\\', "/"))
+        Some(self.in_project(&self.open_path()?))
+    }
+
+    /// `path` as the project's settings name it: from the project's
+    /// folder, with `/` (a path outside the project stays whole).
+    fn in_project(&self, path: &std::path::Path) -> String {
+        let inside = path.strip_prefix(&self.project).unwrap_or(path);
+        inside.to_string_lossy().replace('\\', "/")
     }
 
     /// What the IDE remembers for the open spell.
@@ -1494,9 +1499,7 @@ fn answer(app: &mut App) -> Vec<Effect> {
                 now.replay = None;
             } else {
                 // Typed from the IDE's folder; kept from the project's.
-                let path = app.dir.join(&text);
-                let inside = path.strip_prefix(&app.project).unwrap_or(&path);
-                now.replay = Some(inside.to_string_lossy().replace('\\', "/"));
+                now.replay = Some(app.in_project(&app.dir.join(&text)));
             }
             app.settings.set(&key, now);
             let with = app.run_with();

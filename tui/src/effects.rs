@@ -46,8 +46,11 @@ pub fn carry_out(
         }
         Effect::Start(launch) => *run = start(&launch, runtime, tx),
         Effect::SaveSettings(project, settings) => {
-            if let Err(e) = settings.save(&project) {
-                let file = crate::settings::Settings::file(&project);
+            // Written whole, as a spell is saved.
+            let file = crate::settings::Settings::file(&project);
+            let written = std::fs::create_dir_all(file.parent().unwrap_or(&project))
+                .and_then(|()| write_whole(&file, &settings.to_text()));
+            if let Err(e) = written {
                 let _ = tx.send(Action::Notice(format!("not saved {}: {e}", file.display())));
             }
         }

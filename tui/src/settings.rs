@@ -50,15 +50,9 @@ impl Settings {
         }
     }
 
-    /// Writes the settings whole (beside the file, then renamed over it).
-    pub fn save(&self, project: &Path) -> std::io::Result<()> {
-        let file = Settings::file(project);
-        let dir = file.parent().unwrap_or(project);
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer_pretty(&mut tmp, self)?;
-        tmp.persist(&file).map_err(|e| e.error)?;
-        Ok(())
+    /// The settings as their file holds them.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
     /// Sets one spell's settings (forgetting them when they are empty).
@@ -150,7 +144,9 @@ mod tests {
                 replay: Some("cassettes/chat.jsonl".into()),
             },
         );
-        s.save(dir.path()).unwrap();
+        let file = Settings::file(dir.path());
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, s.to_text()).unwrap();
         assert_eq!(Settings::load(dir.path()).unwrap(), s);
         s.set("chat.lua", SpellSettings::default());
         assert!(s.spells.is_empty(), "empty settings are forgotten");

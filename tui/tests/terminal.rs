@@ -76,32 +76,28 @@ impl Tmux {
 
     /// Waits until the screen shows none of `texts`.
     fn wait_without(&self, texts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if !texts.iter().any(|t| screen.contains(t)) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the screen kept showing one of {texts:?}:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.wait_until(&format!("kept showing one of {texts:?}"), |screen| {
+            !texts.iter().any(|t| screen.contains(t))
+        })
     }
 
     /// Waits until the screen shows every one of `texts`.
     fn wait_for(&self, texts: &[&str]) -> String {
+        self.wait_until(&format!("never showed {texts:?}"), |screen| {
+            texts.iter().all(|t| screen.contains(t))
+        })
+    }
+
+    /// Waits until `done` holds of the screen; `failed` says what did
+    /// not happen when it never does.
+    fn wait_until(&self, failed: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let screen = self.screen();
-            if texts.iter().all(|t| screen.contains(t)) {
+            if done(&screen) {
                 return screen;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the screen never showed {texts:?}:\n{screen}"
-            );
+            assert!(Instant::now() < deadline, "the screen {failed}:\n{screen}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
