@@ -93,12 +93,34 @@ impl fmt::Display for Location {
 }
 
 /// A coded error.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,
     pub location: Option<Location>,
+    /// The script value this error began as, when script code threw it.
+    pub thrown: Option<Thrown>,
+}
+
+/// Equal when they say the same: the value a script threw is the
+/// engine's business, not part of what the error says.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.message == other.message && self.location == other.location
+    }
+}
+
+/// A value a script threw (a callback a bridge called), kept by the engine
+/// that ran it. When the error reaches script code in that engine again (the
+/// caller's `catch`), the script gets the very value that was thrown, or,
+/// where a bridge gave the error a code of its own (`tool.failed`,
+/// `hook.failed`), an error of that code whose `cause` is the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thrown {
+    /// Unique in the process, so no engine mistakes another's value for its own.
+    pub id: u64,
+    pub as_cause: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -109,7 +131,18 @@ impl Error {
             code,
             message: message.into(),
             location: None,
+            thrown: None,
         }
+    }
+
+    /// This error stands for `inner`, which a script threw: the script's
+    /// value goes along as this error's cause.
+    pub fn wrapping(mut self, inner: &Error) -> Self {
+        self.thrown = inner.thrown.map(|t| Thrown {
+            as_cause: true,
+            ..t
+        });
+        self
     }
 
     pub fn at(mut self, location: Option<Location>) -> Self {

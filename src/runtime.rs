@@ -110,6 +110,10 @@ pub struct RunOptions {
     pub cassette: Option<Arc<Mutex<crate::provider::Cassette>>>,
     /// Pauses the spell at its bridge calls (see [`crate::debug`]).
     pub debugger: Option<crate::debug::Debugger>,
+    /// The seed of the spell's random numbers (JavaScript's `Math.random`
+    /// and `crypto`): the same seed gives the same numbers, so a run can be
+    /// reproduced. `None`: a fresh one from the system.
+    pub seed: Option<[u8; 32]>,
 }
 
 impl RunOptions {
@@ -149,6 +153,7 @@ impl RunOptions {
             stop,
             cassette: None,
             debugger: None,
+            seed: None,
         }
     }
 }
@@ -275,6 +280,8 @@ pub struct Session {
     /// Model calls and tokens so far, for `[limits] max_llm_calls/max_tokens`.
     pub(crate) llm_used: std::cell::Cell<(u64, u64)>,
     pub(crate) debugger: Option<crate::debug::Debugger>,
+    /// See [`RunOptions::seed`].
+    pub(crate) seed: [u8; 32],
     /// Bytes the engine's own heap holds now, when the engine can say.
     pub(crate) heap: OnceCell<Box<dyn Fn() -> usize>>,
     /// Bytes the host holds for the spell's work in flight (waiting calls,
@@ -331,6 +338,8 @@ struct DeadlineAt {
     /// The time limit's end, `u64::MAX` for none.
     at_us: AtomicU64,
     paused_us: AtomicU64,
+    /// All the time paused since `base`, which a new entry does not reset.
+    paused_ever_us: AtomicU64,
 }
 
 impl Deadline {
@@ -340,6 +349,7 @@ impl Deadline {
             base: Instant::now(),
             at_us: AtomicU64::new(u64::MAX),
             paused_us: AtomicU64::new(0),
+            paused_ever_us: AtomicU64::new(0),
         }));
         d.restart(limit);
         d
@@ -367,6 +377,17 @@ impl Deadline {
     /// The run was paused this long: its time limit moves on by as much.
     pub(crate) fn add_pause(&self, d: Duration) {
         self.0.paused_us.fetch_add(micros(d), Ordering::Relaxed);
+        self.0
+            .paused_ever_us
+            .fetch_add(micros(d), Ordering::Relaxed);
+    }
+
+    /// The spell's own clock: time since the run began less the time it
+    /// spent paused in a debugger, so a timer set before a pause is still
+    /// as far off after it. A REPL's new entry does not set it back.
+    pub(crate) fn run_time(&self) -> Duration {
+        let paused = Duration::from_micros(self.0.paused_ever_us.load(Ordering::Relaxed));
+        self.0.base.elapsed().saturating_sub(paused)
     }
 }
 
@@ -734,6 +755,12 @@ impl Runtime {
             cassette: opts.cassette.clone(),
             llm_used: std::cell::Cell::new((0, 0)),
             debugger: opts.debugger.clone(),
+            seed: opts.seed.unwrap_or_else(|| {
+                use rand_core::RngCore;
+                let mut seed = [0; 32];
+                rand_core::OsRng.fill_bytes(&mut seed);
+                seed
+            }),
             heap: OnceCell::new(),
             held: Rc::default(),
             print_bytes: RefCell::default(),

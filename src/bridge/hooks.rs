@@ -131,6 +131,7 @@ fn failed(point: &str, id: i64, err: Error) -> Error {
         ErrorCode::HookFailed,
         format!("hook {id} on {point} cancelled the call: {err}"),
     )
+    .wrapping(&err)
 }
 
 /// A hook's answer: nothing, or a map with `args` and/or `result`.

@@ -34,6 +34,9 @@ use crate::runtime::Session;
 use crate::value::{Callback, Value};
 
 /// What a bridge function does, over values.
+/// How long after a timer-like call it falls due, from its arguments.
+pub type DueAfter = fn(&[Value]) -> Option<std::time::Duration>;
+
 pub type BridgeImpl = Arc<dyn Fn(&mut Call<'_>, Args) -> Result<Value> + Send + Sync>;
 
 /// What a bridge that waits on I/O does: a future on the spell's thread.
@@ -60,6 +63,10 @@ pub struct Bridge {
     /// The name of the wrapper each engine's prelude puts around the
     /// result, making a host handle an idiomatic object (`"agent"`).
     pub wrap: Option<&'static str>,
+    /// For a waiting bridge that is a timer (`workflow.sleep`): how long
+    /// from the call it is due, from its arguments. JavaScript settles
+    /// timers due together in the order they fall due, as node does.
+    pub timer: Option<DueAfter>,
 }
 
 impl Bridge {
@@ -79,6 +86,7 @@ impl Bridge {
             run: Arc::new(run),
             body: None,
             wrap: None,
+            timer: None,
         }
     }
 
@@ -110,7 +118,14 @@ impl Bridge {
             }),
             body: Some(Arc::new(move |task, args| Box::pin(body(task, args)))),
             wrap: None,
+            timer: None,
         }
+    }
+
+    /// Marks a waiting bridge as a timer (see [`Bridge::timer`]).
+    pub fn due(mut self, after: DueAfter) -> Self {
+        self.timer = Some(after);
+        self
     }
 
     /// The global the function hangs off (`"state"`), or `None` for a global

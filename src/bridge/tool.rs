@@ -338,6 +338,7 @@ pub(crate) async fn call_tool(task: &Task, name: &str, input: serde_json::Value)
             ErrorCode::ToolFailed,
             format!("tool {name} failed: {}", e.message),
         )
+        .wrapping(&e)
         .at(e.location),
         _ => e,
     });

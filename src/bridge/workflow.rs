@@ -97,20 +97,26 @@ pub(super) fn register(r: &mut Registry) {
             }
         },
     ));
-    r.add(Bridge::waiting(
-        "workflow.sleep",
-        "ms",
-        "nothing",
-        "waits ms milliseconds; other branches go on meanwhile",
-        |_task, args| async move {
-            let ms = args.int(0, "ms")?;
-            if ms < 0 {
-                return Err(args.error("ms must not be negative"));
-            }
-            crate::wait::sleep(Duration::from_millis(ms as u64)).await?;
-            Ok(Value::Null)
-        },
-    ));
+    r.add(
+        Bridge::waiting(
+            "workflow.sleep",
+            "ms",
+            "nothing",
+            "waits ms milliseconds; other branches go on meanwhile",
+            |_task, args| async move {
+                let ms = args.int(0, "ms")?;
+                if ms < 0 {
+                    return Err(args.error("ms must not be negative"));
+                }
+                crate::wait::sleep(Duration::from_millis(ms as u64)).await?;
+                Ok(Value::Null)
+            },
+        )
+        .due(|args| match args.first() {
+            Some(Value::Int(ms)) if *ms >= 0 => Some(Duration::from_millis(*ms as u64)),
+            _ => None,
+        }),
+    );
 }
 
 fn functions(args: &Args) -> Result<Vec<Callback>> {

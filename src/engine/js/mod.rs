@@ -9,14 +9,12 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::task::Poll;
 
 use futures_util::future::LocalBoxFuture;
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::stream::FuturesUnordered;
 
 use rquickjs::allocator::{Allocator, RustAllocator};
 use rquickjs::function::Rest;
-use rquickjs::promise::PromiseState;
 use rquickjs::{
     Array, Context, Ctx, Exception, Function, Module, Object, Persistent, Promise, Runtime,
     Value as JsValue,
@@ -41,140 +39,13 @@ const MIN_RESERVE: usize = 8 << 20;
 /// The interrupt handler runs about every this many branches and calls.
 const TICKS_PER_INTERRUPT: u64 = 10_000;
 
-const PRELUDE: &str = r#"
-(() => {
-  // A value as print shows it: text as it is; an error with its name,
-  // message and stack; other objects as JSON, with BigInts as `1n` and a
-  // cycle as "[Circular]".
-  const json = (v) => {
-    const seen = [];
-    return JSON.stringify(v, function (k, x) {
-      if (typeof x === "bigint") return `${x}n`;
-      if (x !== null && typeof x === "object") {
-        while (seen.length && seen[seen.length - 1] !== this) seen.pop();
-        if (seen.includes(x)) return "[Circular]";
-        seen.push(x);
-      }
-      return x;
-    });
-  };
-  const show = (v) => {
-    if (typeof v === "string") return v;
-    if (v instanceof Error) {
-      const head = `${v.name}: ${v.message}`;
-      return v.stack ? `${head}\n${String(v.stack).replace(/\n$/, "")}` : head;
-    }
-    if (v !== null && typeof v === "object") {
-      try { return json(v) ?? String(v); } catch (_) { return String(v); }
-    }
-    if (typeof v === "bigint") return `${v}n`;
-    return String(v);
-  };
-  // console.log's format specifiers, as node applies them to a first
-  // argument that is text: %s %d %i %f %o %O %j %c and %%.
-  const format = (args) => {
-    if (typeof args[0] !== "string" || !args[0].includes("%")) return args.map(show).join(" ");
-    let rest = args.slice(1);
-    const take = () => rest.shift();
-    const text = args[0].replace(/%([sdifoOjc%])/g, (m, c) => {
-      if (c === "%") return "%";
-      if (rest.length === 0) return m;
-      const v = take();
-      switch (c) {
-        case "s": return typeof v === "string" ? v : show(v);
-        case "d": return typeof v === "bigint" ? `${v}n` : String(Number(v));
-        case "i": return typeof v === "bigint" ? `${v}n` : String(parseInt(v));
-        case "f": return String(parseFloat(v));
-        case "c": return "";
-        default: return show(v);
-      }
-    });
-    return [text, ...rest.map(show)].join(" ");
-  };
-  const out = globalThis.print;
-  const L = globalThis.log;
-  let indent = "";
-  const say = (to) => (...a) => {
-    const text = format(a);
-    to(indent ? text.split("\n").map((l) => indent + l).join("\n") : text);
-  };
-  globalThis.print = (...a) => out(format(a));
-  const counts = new Map();
-  const timers = new Map();
-  const logged = say(out);
-  const error = say(L.error);
-  globalThis.console = {
-    log: logged,
-    info: say(L.info),
-    debug: say(L.debug),
-    warn: say(L.warn),
-    error,
-    trace: (...a) => error(`Trace: ${format(a)}\n${String(new Error().stack).replace(/\n$/, "")}`),
-    dir: (v) => logged(show(v)),
-    table: (rows) => {
-      if (rows === null || typeof rows !== "object") return logged(rows);
-      const keys = Object.keys(rows);
-      const cols = [];
-      for (const k of keys) {
-        const r = rows[k];
-        if (r !== null && typeof r === "object") {
-          for (const c of Object.keys(r)) if (!cols.includes(c)) cols.push(c);
-        }
-      }
-      const cell = (v) => (v === undefined ? "" : typeof v === "string" ? v : show(v));
-      const table = [["(index)", ...(cols.length ? cols : ["Values"])]];
-      for (const k of keys) {
-        const r = rows[k];
-        table.push([k, ...(cols.length ? cols.map((c) => cell(r?.[c])) : [cell(r)])]);
-      }
-      const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-      for (const row of table) logged(row.map((c, i) => c.padEnd(widths[i])).join(" | ").trimEnd());
-    },
-    assert: (ok, ...a) => {
-      if (!ok) error(a.length ? `Assertion failed: ${format(a)}` : "Assertion failed");
-    },
-    count: (label = "default") => {
-      const n = (counts.get(label) ?? 0) + 1;
-      counts.set(label, n);
-      logged(`${label}: ${n}`);
-    },
-    countReset: (label = "default") => { counts.delete(label); },
-    time: (label = "default") => { timers.set(label, Date.now()); },
-    timeLog: (label = "default", ...a) => {
-      const at = timers.get(label);
-      if (at === undefined) return L.warn(`Timer "${label}" does not exist`);
-      logged(format([`${label}: ${Date.now() - at}ms`, ...a]));
-    },
-    timeEnd: (label = "default") => {
-      const at = timers.get(label);
-      if (at === undefined) return L.warn(`Timer "${label}" does not exist`);
-      timers.delete(label);
-      logged(`${label}: ${Date.now() - at}ms`);
-    },
-    group: (...a) => { if (a.length) logged(...a); indent += "  "; },
-    groupCollapsed: (...a) => { if (a.length) logged(...a); indent += "  "; },
-    groupEnd: () => { indent = indent.slice(2); },
-  };
-  // Host handles as objects: await bot.run("hi").
-  globalThis.__llmspell_wrappers = {
-    agent: (make) => (opts) => {
-      const h = make(opts);
-      return Object.freeze({
-        id: h.id,
-        name: h.name,
-        run: (input) => agent.run(h, input),
-        history: () => agent.history(h),
-        reset: () => agent.reset(h),
-        as_tool: (spec) => agent.as_tool(h, spec),
-      });
-    },
-  };
-})();
-"#;
+/// The globals a JavaScript programmer expects (`console`, timers, `URL`,
+/// ...), written over the host functions in [`host`]; see the file.
+const PRELUDE: &str = include_str!("prelude.js");
 
 /// Array methods that loop in C over a length the spell chose, made to
 /// give the interrupt handler its turn (see the file).
-const ARRAYS: &str = include_str!("js_arrays.js");
+const ARRAYS: &str = include_str!("arrays.js");
 
 /// Runs [`ARRAYS`], as a module compiled once per process: every engine
 /// after the first loads its bytecode (compiling it was a third of a
@@ -194,30 +65,21 @@ fn run_arrays(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     done.finish::<()>()
 }
 
+mod event_loop;
+mod host;
+
+use event_loop::{Ended, Op, Settle, Shared};
+
 type JsFunc = Persistent<Function<'static>>;
-
-/// A waiting bridge call a Promise stands for: its body, and how to settle
-/// the Promise when the body ends.
-struct Op {
-    body: LocalBoxFuture<'static, Result<Value>>,
-    resolve: JsFunc,
-    reject: JsFunc,
-}
-
-/// Calls started since the event loop last looked.
-type Ops = Rc<RefCell<Vec<Op>>>;
-
-/// The context, for waiting bridges' bodies; emptied before the runtime
-/// goes, so no function inside QuickJS keeps the context alive.
-type Slot = Rc<RefCell<Option<Context>>>;
 
 pub(crate) struct JsEngine {
     // Field order matters: the context must go before the runtime.
     ctx: Context,
     _rt: Runtime,
     session: Rc<Session>,
-    ops: Ops,
-    slot: Slot,
+    shared: Rc<Shared>,
+    /// Waiting calls under way, which the event loop polls.
+    running: RefCell<FuturesUnordered<LocalBoxFuture<'static, Ended>>>,
 }
 
 /// QuickJS's allocations, capped: the first allocation past the cap trips
@@ -394,12 +256,18 @@ impl JsEngine {
         if let Some(at) = ctx.with(|ctx| countdown(&ctx)) {
             countdown_slot.store(at, std::sync::atomic::Ordering::Relaxed);
         }
+        let shared = Rc::new(Shared::default());
+        *shared.ctx.borrow_mut() = Some(ctx.clone());
+        let tracker = shared.clone();
+        rt.set_host_promise_rejection_tracker(Some(Box::new(
+            move |ctx, promise, reason, handled| tracker.track(&ctx, promise, reason, handled),
+        )));
         let engine = JsEngine {
-            slot: Rc::new(RefCell::new(Some(ctx.clone()))),
             ctx,
             _rt: rt,
             session,
-            ops: Ops::default(),
+            shared,
+            running: RefCell::default(),
         };
         engine.setup()?;
         Ok(engine)
@@ -412,9 +280,9 @@ impl JsEngine {
             let build = || -> rquickjs::Result<()> {
                 let f = |id| {
                     if s.registry.get(id).body.is_some() {
-                        waiting_fn(&ctx, s.clone(), id, self.slot.clone(), self.ops.clone())
+                        waiting_fn(&ctx, s.clone(), id, self.shared.clone())
                     } else {
-                        bridge_fn(&ctx, s.clone(), id, self.slot.clone())
+                        bridge_fn(&ctx, s.clone(), id, self.shared.clone())
                     }
                 };
                 for (module, ids) in s.registry.modules() {
@@ -432,10 +300,15 @@ impl JsEngine {
             build().map_err(internal)?;
             let spell = to_js(&ctx, s.info.to_value()).map_err(internal)?;
             g.set("spell", spell).map_err(internal)?;
-            ctx.eval::<(), _>(PRELUDE).map_err(internal)?;
+            let prelude = || -> rquickjs::Result<Object> {
+                let make: Function = ctx.eval(PRELUDE)?;
+                make.call((host::object(&ctx, &self.shared, s)?,))
+            };
+            let internals = prelude().map_err(internal)?;
+            *self.shared.internals.borrow_mut() = Some(Persistent::save(&ctx, internals.clone()));
             run_arrays(&ctx).map_err(internal)?;
             let wrap = || -> rquickjs::Result<()> {
-                let wrappers: Object = g.get("__llmspell_wrappers")?;
+                let wrappers: Object = internals.get("wrappers")?;
                 for (module, ids) in s.registry.modules() {
                     let obj: Object = g.get(module)?;
                     for id in ids {
@@ -447,96 +320,16 @@ impl JsEngine {
                         }
                     }
                 }
-                g.remove("__llmspell_wrappers")
+                Ok(())
             };
             wrap().map_err(internal)?;
             Ok(())
         })
     }
 
-    /// The event loop: runs Promise jobs and the bodies of waiting calls
-    /// until `promise` settles. Bodies are polled outside the context, so
-    /// they may call back into script functions.
-    fn drive(&self, promise: Persistent<Promise<'static>>) -> Result<Persistent<JsValue<'static>>> {
-        let s = &self.session;
-        let mut running = FuturesUnordered::new();
-        loop {
-            let settled = self
-                .ctx
-                .with(|ctx| -> Result<Option<Persistent<JsValue<'static>>>> {
-                    loop {
-                        s.check_stop()?;
-                        if !ctx.execute_pending_job() {
-                            break;
-                        }
-                    }
-                    let p = promise.clone().restore(&ctx).map_err(internal)?;
-                    match p.state() {
-                        PromiseState::Pending => Ok(None),
-                        PromiseState::Resolved => {
-                            let v = p
-                                .result::<JsValue>()
-                                .unwrap_or(Ok(JsValue::new_undefined(ctx.clone())))
-                                .map_err(|_| js_error(&ctx, s))?;
-                            Ok(Some(Persistent::save(&ctx, v)))
-                        }
-                        PromiseState::Rejected => {
-                            // Reading the result rethrows the rejection as the
-                            // pending exception, which js_error then takes.
-                            let _ = p.result::<JsValue>();
-                            Err(js_error(&ctx, s))
-                        }
-                    }
-                })?;
-            if let Some(v) = settled {
-                return Ok(v);
-            }
-            for op in self.ops.borrow_mut().drain(..) {
-                running.push(async move { (op.body.await, op.resolve, op.reject) });
-            }
-            if running.is_empty() {
-                s.check_stop()?;
-                return Err(Error::new(
-                    ErrorCode::SpellError,
-                    "the spell awaits a Promise that never settles",
-                ));
-            }
-            let rt = &self._rt;
-            let ops = &self.ops;
-            let done = crate::wait::block_on(
-                s,
-                std::future::poll_fn(|cx| {
-                    let mut done = Vec::new();
-                    while let Poll::Ready(Some(d)) = running.poll_next_unpin(cx) {
-                        done.push(d);
-                    }
-                    // Script code a body ran may have queued jobs or calls.
-                    if done.is_empty() && !rt.is_job_pending() && ops.borrow().is_empty() {
-                        Poll::Pending
-                    } else {
-                        Poll::Ready(done)
-                    }
-                }),
-            )?;
-            self.ctx.with(|ctx| -> Result<()> {
-                for (result, resolve, reject) in done {
-                    let (f, v) = match result {
-                        Ok(v) => (resolve, to_js(&ctx, v)),
-                        Err(e) if e.code.is_fatal() => return Err(e),
-                        Err(e) => (reject, error_object(&ctx, &e)),
-                    };
-                    let f = f.restore(&ctx).map_err(internal)?;
-                    let v = v.map_err(|_| js_error(&ctx, s))?;
-                    f.call::<_, ()>((v,)).map_err(|_| js_error(&ctx, s))?;
-                }
-                Ok(())
-            })?;
-        }
-    }
-
     /// `promise`'s value once settled, as data.
     fn settle(&self, promise: Persistent<Promise<'static>>) -> Result<Value> {
-        let v = self.drive(promise)?;
+        let v = self.until_settled(&promise)?;
         self.ctx
             .with(|ctx| from_js(&v.restore(&ctx).map_err(internal)?, &self.session))
     }
@@ -547,8 +340,8 @@ impl Drop for JsEngine {
         // Script functions the session holds are QuickJS values: they must
         // go before the runtime does, even when a panic unwinds through us.
         self.session.release_callbacks();
-        self.ops.borrow_mut().clear();
-        self.slot.borrow_mut().take();
+        self.running.borrow_mut().clear();
+        self.shared.clear();
     }
 }
 
@@ -648,7 +441,7 @@ fn bridge_fn<'js>(
     ctx: &Ctx<'js>,
     s: Rc<Session>,
     id: usize,
-    slot: Slot,
+    shared: Rc<Shared>,
 ) -> rquickjs::Result<Function<'js>> {
     Function::new(
         ctx.clone(),
@@ -657,43 +450,111 @@ fn bridge_fn<'js>(
             let mut host = JsHost {
                 ctx: &ctx,
                 session: &s,
-                slot: &slot,
+                shared: &shared,
             };
             match s.dispatch(id, values, &mut host) {
                 Ok(v) => to_js(&ctx, v),
-                Err(e) => Err(throw(&ctx, &e)),
+                Err(e) => Err(throw_value(&ctx, &shared, &e)),
             }
         },
     )
 }
 
 /// A bridge that waits returns a Promise; the event loop runs its body.
+/// An AbortSignal in an options argument (`{signal}`) is the loop's, not
+/// the bridge's: it cancels the call.
 fn waiting_fn<'js>(
     ctx: &Ctx<'js>,
     s: Rc<Session>,
     id: usize,
-    slot: Slot,
-    ops: Ops,
+    shared: Rc<Shared>,
 ) -> rquickjs::Result<Function<'js>> {
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| {
-            let values = js_args(&args, &s).map_err(|e| throw(&ctx, &e))?;
+            let signal = find_signal(&ctx, &shared, &args)?;
+            let (promise, resolve, reject) = ctx.promise()?;
+            if let Some((_, signal)) = &signal {
+                if signal.get::<_, bool>("aborted")? {
+                    reject.call::<_, ()>((signal.get::<_, JsValue>("reason")?,))?;
+                    return Ok(promise.into_value());
+                }
+            }
+            let mut values = js_args(&args, &s).map_err(|e| throw(&ctx, &e))?;
+            if let Some((at, _)) = &signal {
+                if let Some(Value::Map(opts)) = values.get_mut(*at) {
+                    opts.remove("signal");
+                    if opts.is_empty() && *at + 1 == values.len() {
+                        values.pop();
+                    }
+                }
+            }
+            let due = s.registry.get(id).timer.and_then(|after| after(&values));
+            let due = due.map(|d| s.deadline.run_time() + d);
             let mut host = JsHost {
                 ctx: &ctx,
                 session: &s,
-                slot: &slot,
+                shared: &shared,
             };
             let body = s.dispatch_waiting(id, values, &mut host);
-            let (promise, resolve, reject) = ctx.promise()?;
-            ops.borrow_mut().push(Op {
+            let (abort, signal) = match signal {
+                None => (None, None),
+                Some((_, signal)) => {
+                    let (handle, registration) = futures_util::future::AbortHandle::new_pair();
+                    let on_abort = Function::new(ctx.clone(), move || handle.abort())?;
+                    let internals = shared.internals.borrow().clone();
+                    let internals = internals.ok_or(rquickjs::Error::Unknown)?.restore(&ctx)?;
+                    let listen: Function = internals.get("onAbort")?;
+                    let stop: Function = listen.call((signal.clone(), on_abort))?;
+                    (
+                        Some(registration),
+                        Some((Persistent::save(&ctx, signal), Persistent::save(&ctx, stop))),
+                    )
+                }
+            };
+            shared.ops.borrow_mut().push(Op {
                 body,
-                resolve: Persistent::save(&ctx, resolve),
-                reject: Persistent::save(&ctx, reject),
+                abort,
+                settle: Settle {
+                    resolve: Persistent::save(&ctx, resolve),
+                    reject: Persistent::save(&ctx, reject),
+                    due,
+                    seq: shared.next_seq(),
+                    signal,
+                },
             });
             Ok::<_, rquickjs::Error>(promise.into_value())
         },
     )
+}
+
+/// The argument that is an options object with an AbortSignal as its
+/// `signal`: where it is, and the signal.
+fn find_signal<'js>(
+    ctx: &Ctx<'js>,
+    shared: &Shared,
+    args: &Rest<JsValue<'js>>,
+) -> rquickjs::Result<Option<(usize, Object<'js>)>> {
+    let internals = shared.internals.borrow().clone();
+    let Some(internals) = internals else {
+        return Ok(None);
+    };
+    let is_signal: Function = internals.restore(ctx)?.get("isSignal")?;
+    for (i, a) in args.0.iter().enumerate() {
+        let Some(obj) = a
+            .as_object()
+            .filter(|_| a.type_of() == rquickjs::Type::Object)
+        else {
+            continue;
+        };
+        let signal: JsValue = obj.get("signal")?;
+        if let Some(signal) = signal.as_object() {
+            if is_signal.call::<_, bool>((signal.clone(),))? {
+                return Ok(Some((i, signal.clone())));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A coded error as a JS `Error` with `.code`.
@@ -703,12 +564,49 @@ fn error_object<'js>(ctx: &Ctx<'js>, e: &Error) -> rquickjs::Result<JsValue<'js>
     Ok(ex.into_value())
 }
 
+/// What script code gets for a coded error: the very value a script threw,
+/// where the error began as one (see [`crate::error::Thrown`]); an `Error`
+/// with `.code` (and that value as its `cause`) otherwise.
+fn error_value<'js>(ctx: &Ctx<'js>, shared: &Shared, e: &Error) -> rquickjs::Result<JsValue<'js>> {
+    let kept = shared.kept(ctx, e);
+    match (kept, e.thrown) {
+        (Some(v), Some(t)) if !t.as_cause => Ok(v),
+        (kept, _) => {
+            let ex = error_object(ctx, e)?;
+            if let (Some(v), Some(obj)) = (kept, ex.as_object()) {
+                obj.set("cause", v)?;
+            }
+            Ok(ex)
+        }
+    }
+}
+
 /// Raises a coded error as a JS `Error` with `.code`.
 fn throw(ctx: &Ctx<'_>, e: &Error) -> rquickjs::Error {
     match error_object(ctx, e) {
         Ok(v) => ctx.throw(v),
         Err(err) => err,
     }
+}
+
+/// Raises a coded error as [`error_value`] makes it.
+fn throw_value(ctx: &Ctx<'_>, shared: &Shared, e: &Error) -> rquickjs::Error {
+    match error_value(ctx, shared, e) {
+        Ok(v) => ctx.throw(v),
+        Err(err) => err,
+    }
+}
+
+/// The pending exception a callback a bridge called threw, as a coded
+/// error that keeps the value (see [`Shared::keep`]).
+fn callback_error(ctx: &Ctx<'_>, s: &Session, shared: &Shared) -> Error {
+    let v = ctx.catch();
+    if let Some(code) = s.stop.reason() {
+        return s.stop_error(code);
+    }
+    let mut err = exception_to_error(&v, &s.info.name);
+    shared.keep(ctx, v, &mut err);
+    err
 }
 
 /// The pending exception as a coded error; a tripped limit wins.
@@ -838,7 +736,7 @@ impl Engine for JsEngine {
             let ns = module.namespace().map_err(|_| js_error(&ctx, &s))?;
             Ok::<_, Error>((Persistent::save(&ctx, ns), Persistent::save(&ctx, promise)))
         })?;
-        self.drive(promise)?;
+        self.until_settled(&promise)?;
         let default = self.ctx.with(|ctx| {
             let ns = ns.restore(&ctx).map_err(internal)?;
             let default: JsValue = ns.get("default").map_err(|_| js_error(&ctx, &s))?;
@@ -847,10 +745,14 @@ impl Engine for JsEngine {
                 None => Ok(from_js(&default, &s)?),
             })
         })?;
-        match default {
-            Ok(v) => Ok(v),
-            Err(promise) => self.settle(promise),
-        }
+        let value = match default {
+            Ok(v) => v,
+            Err(promise) => self.settle(promise)?,
+        };
+        // As node does, the run goes on while timers and calls it started
+        // are pending (within its limits).
+        self.until_idle()?;
+        Ok(value)
     }
 
     fn eval(&mut self, source: &str) -> Result<Value> {
@@ -866,6 +768,7 @@ impl Engine for JsEngine {
             Ok::<_, Error>(Persistent::save(&ctx, v))
         })?;
         // An async script's promise resolves to {value: last expression}.
+        // Timers and calls still pending go on in the entries after.
         let settled = self.settle(promise)?;
         Ok(match settled {
             Value::Map(mut m) => m.remove("value").unwrap_or(Value::Null),
@@ -901,7 +804,7 @@ impl Engine for JsEngine {
             let mut host = JsHost {
                 ctx: &ctx,
                 session: &s,
-                slot: &self.slot,
+                shared: &self.shared,
             };
             s.emit(&mut host, topic, || data)
         })
@@ -911,7 +814,7 @@ impl Engine for JsEngine {
 struct JsHost<'a, 'js> {
     ctx: &'a Ctx<'js>,
     session: &'a Rc<Session>,
-    slot: &'a Slot,
+    shared: &'a Rc<Shared>,
 }
 
 impl crate::bridge::ScriptHost for JsHost<'_, '_> {
@@ -927,7 +830,7 @@ impl crate::bridge::ScriptHost for JsHost<'_, '_> {
         }
         let out: JsValue = func
             .call((Rest(js_args),))
-            .map_err(|_| js_error(ctx, self.session))?;
+            .map_err(|_| callback_error(ctx, self.session, self.shared))?;
         from_js(&out, self.session)
     }
 
@@ -940,7 +843,7 @@ impl crate::bridge::ScriptHost for JsHost<'_, '_> {
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         Rc::new(JsAsync {
-            slot: self.slot.clone(),
+            shared: self.shared.clone(),
             session: self.session.clone(),
         })
     }
@@ -949,13 +852,14 @@ impl crate::bridge::ScriptHost for JsHost<'_, '_> {
 /// The JavaScript engine as a waiting bridge's body sees it. Bodies run
 /// from the event loop, outside the context, so they may enter it.
 struct JsAsync {
-    slot: Slot,
+    shared: Rc<Shared>,
     session: Rc<Session>,
 }
 
 impl JsAsync {
     fn context(&self) -> Result<Context> {
-        self.slot
+        self.shared
+            .ctx
             .borrow()
             .clone()
             .ok_or_else(|| Error::new(ErrorCode::Cancelled, "the spell has ended"))
@@ -972,7 +876,7 @@ impl AsyncHost for JsAsync {
             JsHost {
                 ctx: &ctx,
                 session: &self.session,
-                slot: &self.slot,
+                shared: &self.shared,
             }
             .call(f, args)
         })
@@ -996,7 +900,9 @@ impl AsyncHost for JsAsync {
                 for a in args {
                     js_args.push(to_js(&ctx, a).map_err(|_| js_error(&ctx, s))?);
                 }
-                let out: JsValue = func.call((Rest(js_args),)).map_err(|_| js_error(&ctx, s))?;
+                let out: JsValue = func
+                    .call((Rest(js_args),))
+                    .map_err(|_| callback_error(&ctx, s, &self.shared))?;
                 let Some(promise) = out.as_promise() else {
                     return Ok(Err(from_js(&out, s)));
                 };
@@ -1004,6 +910,7 @@ impl AsyncHost for JsAsync {
                 let tx = Rc::new(RefCell::new(Some(tx)));
                 let (tx_ok, tx_err) = (tx.clone(), tx);
                 let file = s.info.name.clone();
+                let shared = self.shared.clone();
                 let session = s.clone();
                 let on_ok = Function::new(ctx.clone(), move |v: JsValue<'_>| {
                     if let Some(tx) = tx_ok.borrow_mut().take() {
@@ -1013,7 +920,9 @@ impl AsyncHost for JsAsync {
                 .map_err(internal)?;
                 let on_err = Function::new(ctx.clone(), move |v: JsValue<'_>| {
                     if let Some(tx) = tx_err.borrow_mut().take() {
-                        let _ = tx.send(Err(exception_to_error(&v, &file)));
+                        let mut err = exception_to_error(&v, &file);
+                        shared.keep(&v.ctx().clone(), v, &mut err);
+                        let _ = tx.send(Err(err));
                     }
                 })
                 .map_err(internal)?;
