@@ -224,16 +224,20 @@ impl Timers {
         self.refd > 0
     }
 
-    fn next_due(&self) -> Option<Duration> {
-        self.queue.keys().next().map(|k| k.0)
+    /// The first timer's place, if it comes before `before`.
+    fn next(&self, before: Option<(Duration, u64)>) -> Option<(Duration, u64)> {
+        let first = *self.queue.keys().next()?;
+        before.is_none_or(|b| first < b).then_some(first)
     }
 
-    /// The timers due by `now`, in order.
-    fn due_by(&self, now: Duration) -> Vec<((Duration, u64), u32)> {
-        self.queue
-            .range(..(now, u64::MAX))
-            .map(|(k, id)| (*k, *id))
-            .collect()
+    /// The timers due by `now` that come before `before`, in order.
+    fn due_by(
+        &self,
+        now: Duration,
+        before: Option<(Duration, u64)>,
+    ) -> Vec<((Duration, u64), u32)> {
+        let end = before.map_or((now, u64::MAX), |b| b.min((now, u64::MAX)));
+        self.queue.range(..end).map(|(k, id)| (*k, *id)).collect()
     }
 
     /// The function to call for timer `id`, due at `key`, if it still is
@@ -329,6 +333,9 @@ impl JsEngine {
         {
             let running = self.running.borrow_mut();
             for op in self.shared.ops.borrow_mut().drain(..) {
+                if let Some(due) = op.settle.due {
+                    self.waits.borrow_mut().insert((due, op.settle.seq));
+                }
                 running.push(Box::pin(async move {
                     let result = match op.abort {
                         Some(abort) => Abortable::new(op.body, abort).await.ok(),
@@ -359,7 +366,12 @@ impl JsEngine {
     /// order it runs.
     fn wait(&self) -> Result<Vec<Ready>> {
         let s = &self.session;
-        let next = self.shared.timers.borrow().next_due();
+        // A timer-like call (workflow.sleep) due before a timer holds the
+        // timer back until it has ended: its body keeps the I/O runtime's
+        // time, not the spell's, and may end a moment after its due.
+        let first_wait = || self.waits.borrow().first().copied();
+        let next = self.shared.timers.borrow().next(first_wait());
+        let next = next.map(|(due, _)| due);
         let mut alarm =
             next.map(|due| Box::pin(crate::wait::sleep(due.saturating_sub(self.clock()))));
         let ended = crate::wait::block_on(
@@ -390,11 +402,14 @@ impl JsEngine {
         let mut ready: Vec<((Duration, u64), Ready)> = ended
             .into_iter()
             .map(|e| {
+                if let Some(due) = e.1.due {
+                    self.waits.borrow_mut().remove(&(due, e.1.seq));
+                }
                 let due = e.1.due.map_or(now, |d| d.min(now));
                 ((due, e.1.seq), Ready::Ended(Box::new(e)))
             })
             .collect();
-        for (key, id) in self.shared.timers.borrow().due_by(now) {
+        for (key, id) in self.shared.timers.borrow().due_by(now, first_wait()) {
             ready.push((key, Ready::Timer(key, id)));
         }
         ready.sort_by_key(|(key, _)| *key);

@@ -80,6 +80,8 @@ pub(crate) struct JsEngine {
     shared: Rc<Shared>,
     /// Waiting calls under way, which the event loop polls.
     running: RefCell<FuturesUnordered<LocalBoxFuture<'static, Ended>>>,
+    /// When the timer-like calls among them fall due (see `event_loop`).
+    waits: RefCell<std::collections::BTreeSet<(std::time::Duration, u64)>>,
 }
 
 /// QuickJS's allocations, capped: the first allocation past the cap trips
@@ -268,6 +270,7 @@ impl JsEngine {
             session,
             shared,
             running: RefCell::default(),
+            waits: RefCell::default(),
         };
         engine.setup()?;
         Ok(engine)
