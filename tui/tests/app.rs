@@ -1942,6 +1942,21 @@ fn output_keeps_newlines_and_tabs_names_each_run_and_ends_with_its_result() {
         all.contains("it broke") && all.ends_with("e.lua:2"),
         "{all}"
     );
+    // A JavaScript rejection nothing handled fails the run, shown so, and
+    // a timer left pending runs first.
+    let a = run_real(
+        "r.js",
+        "setTimeout(() => print('timer'), 5);\nPromise.reject(new Error('nobody caught this'));",
+    );
+    let all = a.output.since_mark();
+    assert!(
+        all.contains("unhandled rejection: nobody caught this") && all.ends_with("r.js:2"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("timer"),
+        "the run ended at the rejection: {all}"
+    );
 }
 
 #[test]

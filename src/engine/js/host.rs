@@ -31,7 +31,29 @@ pub(super) fn object<'js>(
     host.set("text", text(ctx)?)?;
     host.set("url", url(ctx)?)?;
     host.set("random", random(ctx, session)?)?;
+    host.set("load", Function::new(ctx.clone(), load)?)?;
     Ok(host)
+}
+
+/// The globals the prelude makes only when a spell first reaches for them,
+/// each a module of its own: its name and source.
+const WEB: [(&str, &str); 5] = [
+    ("events", include_str!("web/events.js")),
+    ("clone", include_str!("web/clone.js")),
+    ("text", include_str!("web/text.js")),
+    ("url", include_str!("web/url.js")),
+    ("crypto", include_str!("web/crypto.js")),
+];
+
+/// Group `group` of [`WEB`]: its module's default export, which makes it.
+fn load<'js>(ctx: Ctx<'js>, group: String) -> rquickjs::Result<Function<'js>> {
+    static BYTECODE: [std::sync::OnceLock<Vec<u8>>; WEB.len()] =
+        [const { std::sync::OnceLock::new() }; WEB.len()];
+    let Some(i) = WEB.iter().position(|(name, _)| *name == group) else {
+        return Err(rquickjs::Exception::throw_internal(&ctx, "no such group"));
+    };
+    let name = format!("llmspell:{group}");
+    super::run_own(&ctx, &name, WEB[i].1, &BYTECODE[i])?.get("default")
 }
 
 fn timers<'js>(

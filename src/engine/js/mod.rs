@@ -47,22 +47,39 @@ const PRELUDE: &str = include_str!("prelude.js");
 /// give the interrupt handler its turn (see the file).
 const ARRAYS: &str = include_str!("arrays.js");
 
-/// Runs [`ARRAYS`], as a module compiled once per process: every engine
-/// after the first loads its bytecode (compiling it was a third of a
-/// JavaScript run's start).
-fn run_arrays(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
-    static BYTECODE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    let module = match BYTECODE.get() {
-        // SAFETY: bytes QuickJS itself wrote from ARRAYS in this process.
+/// Runs one of our own modules, compiled once per process into `bytecode`:
+/// every engine after the first loads it (compiling [`ARRAYS`] alone was a
+/// third of a JavaScript run's start). Its namespace.
+fn run_own<'js>(
+    ctx: &Ctx<'js>,
+    name: &str,
+    source: &str,
+    bytecode: &std::sync::OnceLock<Vec<u8>>,
+) -> rquickjs::Result<Object<'js>> {
+    let module = match bytecode.get() {
+        // SAFETY: bytes QuickJS itself wrote from `source` in this process.
         Some(bytes) => unsafe { Module::load(ctx.clone(), bytes)? },
         None => {
-            let module = Module::declare(ctx.clone(), "llmspell:arrays", ARRAYS)?;
-            let _ = BYTECODE.set(module.write(rquickjs::module::WriteOptions::default())?);
+            let module = Module::declare(ctx.clone(), name, source)?;
+            let _ = bytecode.set(module.write(rquickjs::module::WriteOptions::default())?);
             module
         }
     };
-    let (_, done) = module.eval()?;
-    done.finish::<()>()
+    let (module, done) = module.eval()?;
+    done.finish::<()>()?;
+    module.namespace()
+}
+
+fn run_arrays(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    static BYTECODE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    run_own(ctx, "llmspell:arrays", ARRAYS, &BYTECODE).map(drop)
+}
+
+/// Runs [`PRELUDE`] with the host's functions; what it gives back.
+fn run_prelude<'js>(ctx: &Ctx<'js>, host: Object<'js>) -> rquickjs::Result<Object<'js>> {
+    static BYTECODE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let make: Function = run_own(ctx, "llmspell:prelude", PRELUDE, &BYTECODE)?.get("default")?;
+    make.call((host,))
 }
 
 mod event_loop;
@@ -216,6 +233,23 @@ unsafe impl Allocator for CappedAllocator {
     }
 }
 
+/// QuickJS's module name resolver, refusing every name: a spell imports
+/// nothing, not even the modules llmspell itself loaded (its prelude),
+/// which QuickJS would otherwise find by name before asking a loader.
+unsafe extern "C" fn refuse_import(
+    ctx: *mut rquickjs::qjs::JSContext,
+    _base: *const std::ffi::c_char,
+    name: *const std::ffi::c_char,
+    _opaque: *mut std::ffi::c_void,
+) -> *mut std::ffi::c_char {
+    // SAFETY: QuickJS gives a live context and a NUL-terminated name; the
+    // format takes exactly that one string.
+    unsafe {
+        rquickjs::qjs::JS_ThrowReferenceError(ctx, c"could not load module '%s'".as_ptr(), name);
+    }
+    std::ptr::null_mut()
+}
+
 fn internal(e: rquickjs::Error) -> Error {
     Error::new(ErrorCode::SpellError, format!("JavaScript engine: {e}"))
 }
@@ -255,6 +289,19 @@ impl JsEngine {
         rt.set_max_stack_size(budget);
         rt.set_interrupt_handler(Some(interrupt_handler(&session)));
         let ctx = Context::full(&rt).map_err(internal)?;
+        ctx.with(|ctx| {
+            // SAFETY: the runtime is alive, no module has been declared yet,
+            // and the function keeps no state.
+            unsafe {
+                let rt = rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr());
+                rquickjs::qjs::JS_SetModuleLoaderFunc(
+                    rt,
+                    Some(refuse_import),
+                    None,
+                    std::ptr::null_mut(),
+                );
+            }
+        });
         if let Some(at) = ctx.with(|ctx| countdown(&ctx)) {
             countdown_slot.store(at, std::sync::atomic::Ordering::Relaxed);
         }
@@ -304,8 +351,7 @@ impl JsEngine {
             let spell = to_js(&ctx, s.info.to_value()).map_err(internal)?;
             g.set("spell", spell).map_err(internal)?;
             let prelude = || -> rquickjs::Result<Object> {
-                let make: Function = ctx.eval(PRELUDE)?;
-                make.call((host::object(&ctx, &self.shared, s)?,))
+                run_prelude(&ctx, host::object(&ctx, &self.shared, s)?)
             };
             let internals = prelude().map_err(internal)?;
             *self.shared.internals.borrow_mut() = Some(Persistent::save(&ctx, internals.clone()));
