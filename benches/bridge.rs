@@ -137,5 +137,35 @@ fn bridge_calls(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bridge_calls);
+/// The JavaScript event loop: Promise jobs, timers due together, and
+/// waiting calls that end together.
+fn js_event_loop(c: &mut Criterion) {
+    let rt = runtime();
+    let opts = options();
+    let mut g = c.benchmark_group("js event loop");
+    g.sample_size(20);
+    for (name, source) in [
+        ("10000 awaits", "for (let i = 0; i < 10000; i++) await null;"),
+        (
+            "10000 timers due together",
+            "await new Promise((done) => { let n = 0; \
+             for (let i = 0; i < 10000; i++) setTimeout(() => { if (++n === 10000) done(); }, 1); });",
+        ),
+        (
+            "100 sleeps at once",
+            "await Promise.all(Array.from({length: 100}, () => workflow.sleep(1)));",
+        ),
+    ] {
+        let s = Spell::from_source("loop.js", source).unwrap();
+        g.bench_with_input(BenchmarkId::from_parameter(name), &s, |b, s| {
+            b.iter(|| {
+                let out = rt.run_here(s, &opts);
+                assert_eq!(out.result, Ok(serde_json::Value::Null));
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bridge_calls, js_event_loop);
 criterion_main!(benches);
