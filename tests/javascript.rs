@@ -17,11 +17,10 @@ struct Run {
     lines: Vec<String>,
 }
 
-fn run_with(src: &str, edit: impl FnOnce(&mut RunOptions)) -> Run {
-    let d = tempfile::tempdir().unwrap();
-    let mut spell = Spell::from_source("c.js", src).unwrap();
-    spell.dir = d.path().to_path_buf();
-    let mut opts = RunOptions::new(Config::for_dir(d.path()));
+/// Options for a run in `dir` whose printed lines go to the list returned
+/// and whose log goes nowhere.
+fn options(dir: &std::path::Path) -> (RunOptions, Arc<Mutex<Vec<String>>>) {
+    let mut opts = RunOptions::new(Config::for_dir(dir));
     let lines = Arc::new(Mutex::new(Vec::new()));
     let printed = lines.clone();
     opts.output = Arc::new(move |l| {
@@ -31,6 +30,14 @@ fn run_with(src: &str, edit: impl FnOnce(&mut RunOptions)) -> Run {
             .push(String::from_utf8_lossy(l).into_owned())
     });
     opts.log = Arc::new(|_, _, _| {});
+    (opts, lines)
+}
+
+fn run_with(src: &str, edit: impl FnOnce(&mut RunOptions)) -> Run {
+    let d = tempfile::tempdir().unwrap();
+    let mut spell = Spell::from_source("c.js", src).unwrap();
+    spell.dir = d.path().to_path_buf();
+    let (mut opts, lines) = options(d.path());
     edit(&mut opts);
     let result = Runtime::new().run(&spell, &opts).result;
     let lines = lines.lock().unwrap().clone();
@@ -259,15 +266,7 @@ fn random_numbers_follow_the_runs_seed() {
 #[test]
 fn a_repls_pending_timers_go_on_in_the_entries_after() {
     let d = tempfile::tempdir().unwrap();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let printed = lines.clone();
-    let mut opts = RunOptions::new(Config::for_dir(d.path()));
-    opts.output = Arc::new(move |l| {
-        printed
-            .lock()
-            .unwrap()
-            .push(String::from_utf8_lossy(l).into_owned())
-    });
+    let (opts, lines) = options(d.path());
     let rt = Runtime::new();
     let mut repl = Repl::new(&rt, EngineKind::Js, &opts).unwrap();
     assert_eq!(
@@ -297,16 +296,7 @@ fn timers_keep_the_spells_clock_which_stands_still_while_a_debugger_holds_it() {
     let src = "const t = Date.now();\nsetTimeout(() => print(String(Date.now() - t)), 300);\nlog.info(\"pause here\");";
     let mut spell = Spell::from_source("c.js", src).unwrap();
     spell.dir = d.path().to_path_buf();
-    let mut opts = RunOptions::new(Config::for_dir(d.path()));
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let printed = lines.clone();
-    opts.output = Arc::new(move |l| {
-        printed
-            .lock()
-            .unwrap()
-            .push(String::from_utf8_lossy(l).into_owned())
-    });
-    opts.log = Arc::new(|_, _, _| {});
+    let (mut opts, lines) = options(d.path());
     opts.debugger = Some(debugger.clone());
     let rt = Runtime::new();
     let handle = rt.spawn(spell, opts);

@@ -551,9 +551,7 @@ fn waiting_fn<'js>(
                 Some((_, signal)) => {
                     let (handle, registration) = futures_util::future::AbortHandle::new_pair();
                     let on_abort = Function::new(ctx.clone(), move || handle.abort())?;
-                    let internals = shared.internals.borrow().clone();
-                    let internals = internals.ok_or(rquickjs::Error::Unknown)?.restore(&ctx)?;
-                    let listen: Function = internals.get("onAbort")?;
+                    let listen = prelude_fn(&ctx, &shared, "onAbort")?;
                     let stop: Function = listen.call((signal.clone(), on_abort))?;
                     (
                         Some(registration),
@@ -584,11 +582,6 @@ fn find_signal<'js>(
     shared: &Shared,
     args: &Rest<JsValue<'js>>,
 ) -> rquickjs::Result<Option<(usize, Object<'js>)>> {
-    let internals = shared.internals.borrow().clone();
-    let Some(internals) = internals else {
-        return Ok(None);
-    };
-    let is_signal: Function = internals.restore(ctx)?.get("isSignal")?;
     for (i, a) in args.0.iter().enumerate() {
         let Some(obj) = a
             .as_object()
@@ -598,12 +591,23 @@ fn find_signal<'js>(
         };
         let signal: JsValue = obj.get("signal")?;
         if let Some(signal) = signal.as_object() {
+            // Only a call with a `signal` pays for asking the prelude.
+            let is_signal = prelude_fn(ctx, shared, "isSignal")?;
             if is_signal.call::<_, bool>((signal.clone(),))? {
                 return Ok(Some((i, signal.clone())));
             }
         }
     }
     Ok(None)
+}
+
+/// One of the functions the prelude gave back (`isSignal`, `onAbort`).
+fn prelude_fn<'js>(ctx: &Ctx<'js>, shared: &Shared, name: &str) -> rquickjs::Result<Function<'js>> {
+    let internals = shared.internals.borrow().clone();
+    internals
+        .ok_or(rquickjs::Error::Unknown)?
+        .restore(ctx)?
+        .get(name)
 }
 
 /// A coded error as a JS `Error` with `.code`.
@@ -866,8 +870,9 @@ struct JsHost<'a, 'js> {
     shared: &'a Rc<Shared>,
 }
 
-impl crate::bridge::ScriptHost for JsHost<'_, '_> {
-    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+impl<'js> JsHost<'_, 'js> {
+    /// Calls script function `f` with `args`; what it returned, as it is.
+    fn invoke(&self, f: &Callback, args: Vec<Value>) -> Result<JsValue<'js>> {
         let func = f
             .downcast::<JsFunc>()
             .ok_or_else(|| Error::new(ErrorCode::ValueInvalid, "a function from another engine"))?;
@@ -877,9 +882,14 @@ impl crate::bridge::ScriptHost for JsHost<'_, '_> {
         for a in args {
             js_args.push(to_js(ctx, a).map_err(|_| js_error(ctx, self.session))?);
         }
-        let out: JsValue = func
-            .call((Rest(js_args),))
-            .map_err(|_| callback_error(ctx, self.session, self.shared))?;
+        func.call((Rest(js_args),))
+            .map_err(|_| callback_error(ctx, self.session, self.shared))
+    }
+}
+
+impl crate::bridge::ScriptHost for JsHost<'_, '_> {
+    fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
+        let out = self.invoke(f, args)?;
         from_js(&out, self.session)
     }
 
@@ -941,17 +951,12 @@ impl AsyncHost for JsAsync {
         let started = self.context().and_then(|c| {
             c.with(|ctx| -> Result<_> {
                 let s = &self.session;
-                let func = f.downcast::<JsFunc>().ok_or_else(|| {
-                    Error::new(ErrorCode::ValueInvalid, "a function from another engine")
-                })?;
-                let func = func.clone().restore(&ctx).map_err(internal)?;
-                let mut js_args = Vec::with_capacity(args.len());
-                for a in args {
-                    js_args.push(to_js(&ctx, a).map_err(|_| js_error(&ctx, s))?);
-                }
-                let out: JsValue = func
-                    .call((Rest(js_args),))
-                    .map_err(|_| callback_error(&ctx, s, &self.shared))?;
+                let host = JsHost {
+                    ctx: &ctx,
+                    session: s,
+                    shared: &self.shared,
+                };
+                let out = host.invoke(f, args)?;
                 let Some(promise) = out.as_promise() else {
                     return Ok(Err(from_js(&out, s)));
                 };
