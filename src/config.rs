@@ -15,6 +15,9 @@ use crate::error::{Error, ErrorCode, Location, Result};
 
 pub const FILE_NAME: &str = "llmspell.toml";
 
+/// Log levels, lowest first (`[log] level`, the `log.*` bridges).
+pub const LOG_LEVELS: [&str; 4] = ["debug", "info", "warn", "error"];
+
 /// Limits on one spell run. Zero turns a limit off.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -276,11 +279,10 @@ impl Config {
                 }
             }
         }
-        if !crate::bridge::LOG_LEVELS.contains(&self.log.level.as_str()) {
+        if !LOG_LEVELS.contains(&self.log.level.as_str()) {
             return bad(format!(
                 "[log] level must be one of {:?}, not {:?}",
-                crate::bridge::LOG_LEVELS,
-                self.log.level
+                LOG_LEVELS, self.log.level
             ));
         }
         Ok(())

@@ -14,26 +14,30 @@
 //! println!("{:?}", outcome.result);
 //! ```
 
+// The layers, lowest first; each module imports only from the ones above
+// it in this list (see docs/architecture.md, checked by tests/layers.rs).
 pub mod alloc;
 pub mod bridge;
 pub mod bus;
 pub mod config;
-pub mod debug;
 pub mod engine;
 pub mod error;
-mod fiber;
 mod panic;
 pub mod provider;
 pub mod runtime;
+pub mod session;
+pub mod spell;
+pub mod stop;
 pub mod store;
 pub mod value;
-pub mod wait;
 
 pub use alloc::CountingAllocator;
-pub use bridge::{Bridge, Call, Registry};
 pub use bus::{Bus, Event};
 pub use config::{Config, Limits};
-pub use engine::{EngineKind, Repl};
+pub use engine::EngineKind;
 pub use error::{Error, ErrorCode, Location, Result};
-pub use runtime::{Outcome, RunHandle, RunOptions, Runtime, Spell, StopHandle};
+pub use runtime::{Outcome, Repl, RunHandle, RunOptions, Runtime};
+pub use session::{debug, wait, Bridge, Call, Registry};
+pub use spell::Spell;
+pub use stop::StopHandle;
 pub use value::Value;

@@ -11,14 +11,15 @@
 //! `update` a compare-and-set that never holds a lock while script code runs.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::runtime::StopHandle;
+use crate::stop::StopHandle;
 
 /// How long a write waits for another process's lock, in steps of
 /// [`BUSY_STEP`].
@@ -222,6 +223,23 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
 
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     Error::new(ErrorCode::StateIo, format!("{}: {e}", path.display()))
+}
+
+/// Open state databases, one per project folder, shared by the spells of a
+/// runtime.
+#[derive(Clone, Default)]
+pub(crate) struct Stores(Arc<Mutex<HashMap<PathBuf, Arc<Store>>>>);
+
+impl Stores {
+    pub(crate) fn open(&self, dir: &Path) -> Result<Arc<Store>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get(dir) {
+            return Ok(s.clone());
+        }
+        let store = Arc::new(Store::open(dir)?);
+        map.insert(dir.to_path_buf(), store.clone());
+        Ok(store)
+    }
 }
 
 #[cfg(test)]

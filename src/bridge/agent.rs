@@ -2,11 +2,15 @@
 //!
 //! Every model call and tool call of an agent goes through the dispatcher
 //! as `llm.chat` and `tool.call`, so hooks, events, budgets, cassettes and
-//! the debugger see each of them. Each engine's prelude turns the handle
-//! that `agent.new` returns into an object (`bot:run(...)`, `bot.run(...)`).
+//! the debugger see each of them. `agent.new` returns an object whose
+//! methods the registry declares; each engine makes it its language's
+//! object (`bot:run(...)`, `bot.run(...)`).
 
-use super::{Args, Bridge, Registry, Task};
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::error::{Error, ErrorCode, Result};
+use crate::session::{Args, Bridge, Method, Registry, Session, Task};
 use crate::value::{Map, Value};
 
 const MAX_STEPS: i64 = 8;
@@ -19,20 +23,26 @@ struct AgentState {
     history: Vec<Value>,
 }
 
-/// The agents one spell made.
+/// The agents one spell made (its state in the session).
 #[derive(Default)]
-pub(crate) struct Agents {
-    list: Vec<AgentState>,
+struct Agents {
+    list: RefCell<Vec<AgentState>>,
 }
 
-impl Agents {
-    pub fn clear(&mut self) {
-        self.list.clear();
-    }
+fn agents(session: &Session) -> Rc<Agents> {
+    session.state().get::<Agents>()
 }
+
+/// The methods of the object `agent.new` returns.
+const METHODS: &[Method] = &[
+    Method::new("run", "agent.run"),
+    Method::new("history", "agent.history"),
+    Method::new("reset", "agent.reset"),
+    Method::new("as_tool", "agent.as_tool"),
+];
 
 pub(super) fn register(r: &mut Registry) {
-    let mut new = Bridge::new(
+    r.add(Bridge::new(
         "agent.new",
         "opts",
         "an agent object",
@@ -77,13 +87,14 @@ pub(super) fn register(r: &mut Registry) {
                 }
                 Some(_) => return Err(args.error("opts.history must be an array of messages")),
             };
-            let mut agents = call.session.dispatch.agents.borrow_mut();
-            let id = agents.list.len();
+            let agents = agents(call.session);
+            let mut list = agents.list.borrow_mut();
+            let id = list.len();
             let name = match opts.get("name") {
                 Some(Value::Str(s)) => s.clone(),
                 _ => format!("agent{}", id + 1),
             };
-            agents.list.push(AgentState {
+            list.push(AgentState {
                 name: name.clone(),
                 opts: chat,
                 max_steps,
@@ -91,9 +102,8 @@ pub(super) fn register(r: &mut Registry) {
             });
             Ok(handle(id, &name))
         },
-    );
-    new.wrap = Some("agent");
-    r.add(new);
+    )
+    .returns_object(METHODS));
     r.add(Bridge::waiting(
         "agent.run",
         "agent, input",
@@ -115,9 +125,7 @@ pub(super) fn register(r: &mut Registry) {
         |call, args| {
             let id = id_in(call.session, &args)?;
             Ok(Value::Array(
-                call.session.dispatch.agents.borrow().list[id]
-                    .history
-                    .clone(),
+                agents(call.session).list.borrow()[id].history.clone(),
             ))
         },
     ));
@@ -128,9 +136,7 @@ pub(super) fn register(r: &mut Registry) {
         "forgets the agent's conversation",
         |call, args| {
             let id = id_in(call.session, &args)?;
-            call.session.dispatch.agents.borrow_mut().list[id]
-                .history
-                .clear();
+            agents(call.session).list.borrow_mut()[id].history.clear();
             Ok(Value::Null)
         },
     ));
@@ -142,7 +148,7 @@ pub(super) fn register(r: &mut Registry) {
         |call, args| {
             let id = id_in(call.session, &args)?;
             let spec = args.opt_map(1, "spec")?;
-            let agent_name = call.session.dispatch.agents.borrow().list[id].name.clone();
+            let agent_name = agents(call.session).list.borrow()[id].name.clone();
             let name = match spec.get("name") {
                 Some(Value::Str(s)) => s.clone(),
                 _ => agent_name.clone(),
@@ -161,7 +167,15 @@ pub(super) fn register(r: &mut Registry) {
                 name.clone(),
                 description,
                 params,
-                super::tool::Run::Agent(id),
+                super::tool::Run::Native(Rc::new(move |task, input| {
+                    let task = task.clone();
+                    Box::pin(async move {
+                        let text = input["task"].as_str().unwrap_or_default().to_owned();
+                        run_agent(&task, id, text)
+                            .await
+                            .map(|r| r.get("text").cloned().unwrap_or(Value::Null))
+                    })
+                })),
             )
             .map_err(|e| args.error(e))?;
             Ok(Value::Str(name))
@@ -176,7 +190,7 @@ fn handle(id: usize, name: &str) -> Value {
     Value::Map(m)
 }
 
-fn id_in(session: &crate::runtime::Session, args: &Args) -> Result<usize> {
+fn id_in(session: &Session, args: &Args) -> Result<usize> {
     let id = match args.get(0) {
         Value::Map(m) => match m.get("id") {
             Some(Value::Int(n)) => *n,
@@ -184,7 +198,7 @@ fn id_in(session: &crate::runtime::Session, args: &Args) -> Result<usize> {
         },
         _ => 0,
     };
-    let n = session.dispatch.agents.borrow().list.len() as i64;
+    let n = agents(session).list.borrow().len() as i64;
     if id < 1 || id > n {
         return Err(args.error("not an agent; make one with agent.new"));
     }
@@ -220,10 +234,11 @@ fn int(v: Option<&Value>) -> i64 {
 
 /// The tool-calling loop. The conversation is saved after every step, so
 /// an error part-way keeps what happened.
-pub(crate) async fn run_agent(task: &Task, id: usize, input: String) -> Result<Map> {
+async fn run_agent(task: &Task, id: usize, input: String) -> Result<Map> {
     let (name, opts, max_steps, mut history) = {
-        let agents = task.session.dispatch.agents.borrow();
-        let a = &agents.list[id];
+        let agents = agents(&task.session);
+        let list = agents.list.borrow();
+        let a = &list[id];
         (
             a.name.clone(),
             a.opts.clone(),
@@ -232,7 +247,7 @@ pub(crate) async fn run_agent(task: &Task, id: usize, input: String) -> Result<M
         )
     };
     let save = |history: &Vec<Value>| {
-        task.session.dispatch.agents.borrow_mut().list[id].history = history.clone();
+        agents(&task.session).list.borrow_mut()[id].history = history.clone();
     };
     history.push(Value::Map(message("user", &input)));
     let mut steps = Vec::new();

@@ -1,42 +1,12 @@
-//! `events`: the spell's own handlers for runtime and script topics.
+//! `events`: the spell's own handlers for runtime and script topics (how an
+//! event reaches them is the session's, [`crate::session`]).
 //!
 //! Handlers run on the spell's thread, in order of subscription. A handler is
 //! not called again for an event it caused itself, so `events.on("*", ...)`
 //! that logs cannot loop.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
-use super::{Bridge, Registry};
-use crate::bus::pattern_matches;
-use crate::value::{Callback, Value};
-
-struct Subscription {
-    id: i64,
-    pattern: String,
-    func: Callback,
-    running: Rc<Cell<bool>>,
-}
-
-/// The spell's event handlers, in subscription order.
-#[derive(Default)]
-pub(crate) struct Subscriptions {
-    list: Vec<Subscription>,
-}
-
-impl Subscriptions {
-    pub fn matching(&self, topic: &str) -> Vec<(Callback, Rc<Cell<bool>>)> {
-        self.list
-            .iter()
-            .filter(|s| !s.running.get() && pattern_matches(&s.pattern, topic))
-            .map(|s| (s.func.clone(), s.running.clone()))
-            .collect()
-    }
-
-    pub fn clear(&mut self) {
-        self.list.clear();
-    }
-}
+use crate::session::{Bridge, Registry};
+use crate::value::Value;
 
 pub(super) fn register(r: &mut Registry) {
     r.add(Bridge::new(
@@ -48,15 +18,7 @@ pub(super) fn register(r: &mut Registry) {
         |call, args| {
             let pattern = args.str(0, "pattern")?.to_owned();
             let func = args.func(1, "fn")?;
-            let d = &call.session.dispatch;
-            let id = d.next_id();
-            d.subs.borrow_mut().list.push(Subscription {
-                id,
-                pattern,
-                func,
-                running: Rc::new(Cell::new(false)),
-            });
-            Ok(Value::Int(id))
+            Ok(Value::Int(call.session.subscribe(pattern, func)))
         },
     ));
     r.add(Bridge::new(
@@ -66,10 +28,7 @@ pub(super) fn register(r: &mut Registry) {
         "removes a handler; true when there was one with this id",
         |call, args| {
             let id = args.int(0, "id")?;
-            let mut subs = call.session.dispatch.subs.borrow_mut();
-            let before = subs.list.len();
-            subs.list.retain(|s| s.id != id);
-            Ok(Value::Bool(subs.list.len() != before))
+            Ok(Value::Bool(call.session.unsubscribe(id)))
         },
     ));
     r.add(Bridge::new(

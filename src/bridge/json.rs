@@ -1,7 +1,7 @@
 //! `json`: text to values and back.
 
-use super::{Bridge, Registry};
 use crate::error::ErrorCode;
+use crate::session::{Bridge, Registry};
 use crate::value::{Path, Value};
 
 pub(super) fn register(r: &mut Registry) {

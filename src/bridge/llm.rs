@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Args, Bridge, Registry, Task};
 use crate::error::{Error, ErrorCode, Result};
 use crate::provider::{ChatReply, ChatRequest, Message, ToolSpec};
+use crate::session::{Args, Bridge, Registry, Task};
 use crate::value::{Map, Value};
 
 pub(super) fn register(r: &mut Registry) {
@@ -136,7 +136,7 @@ fn tools(task: &Task, args: &Args, v: Option<&Value>) -> Result<Vec<ToolSpec>> {
     items
         .iter()
         .map(|item| match item {
-            Value::Str(name) => super::tool_spec(&task.session, name),
+            Value::Str(name) => super::tool::spec(&task.session, name),
             Value::Map(_) => serde_json::from_value(item.to_json()?)
                 .map_err(|e| args.error(format!("opts.tools: {e}"))),
             o => Err(args.error(format!("opts.tools holds a {}; give tool names", o.kind()))),
@@ -155,8 +155,8 @@ fn timeout(task: &Task, args: &Args, req: &ChatRequest) -> Result<Duration> {
 
 /// `llm.budget` before a call that would pass `[limits]`.
 fn check_budget(task: &Task, req: &ChatRequest) -> Result<()> {
-    let l = &task.session.limits;
-    let (calls, tokens) = task.session.llm_used.get();
+    let l = task.session.limits();
+    let (calls, tokens) = task.session.llm_used();
     if l.max_llm_calls > 0 && calls >= l.max_llm_calls {
         return Err(Error::new(
             ErrorCode::LlmBudget,
@@ -208,9 +208,8 @@ async fn exchange(
     let started = Instant::now();
     let out = answer(task, &req, timeout, on_chunk).await;
     let latency = started.elapsed().as_millis() as u64;
-    let (calls, tokens) = task.session.llm_used.get();
     let used = out.as_ref().map_or(0, |r| r.input_tokens + r.output_tokens);
-    task.session.llm_used.set((calls + 1, tokens + used));
+    task.session.count_llm_call(used);
     match out {
         Ok(reply) => Ok((reply, latency)),
         Err(e) => {
@@ -257,7 +256,7 @@ async fn answer(
     let op = if req.stream { "stream" } else { "chat" };
     let key =
         serde_json::to_value(req).map_err(|e| Error::new(ErrorCode::SpellError, e.to_string()))?;
-    if let Some(cassette) = &task.session.cassette {
+    if let Some(cassette) = task.session.cassette() {
         let recorded = {
             let mut c = cassette.lock().unwrap_or_else(|e| e.into_inner());
             let recorded = c.answer(op, &key)?;
@@ -292,8 +291,8 @@ async fn answer(
         None => {
             let chat = models
                 .clone()
-                .chat(req.clone(), task.session.limits.reply_bytes());
-            match crate::wait::spawn_io_timeout(timeout, chat).await? {
+                .chat(req.clone(), task.session.limits().reply_bytes());
+            match crate::session::wait::spawn_io_timeout(timeout, chat).await? {
                 Some(r) => r,
                 None => Err(Error::new(
                     ErrorCode::LlmTimeout,
@@ -308,7 +307,7 @@ async fn answer(
         Some(f) => stream(task, models, req, timeout, &f).await,
     };
     let out = clean(task, out);
-    if let Some(cassette) = &task.session.cassette {
+    if let Some(cassette) = task.session.cassette() {
         let recorded = out
             .as_ref()
             .map(|r| serde_json::to_value(r).unwrap_or_default())
@@ -330,9 +329,9 @@ async fn stream(
     on_chunk: &crate::value::Callback,
 ) -> Result<ChatReply> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let limit = task.session.limits.reply_bytes();
+    let limit = task.session.limits().reply_bytes();
     let streamed = models.clone().stream(req.clone(), tx, idle, limit);
-    let mut call = std::pin::pin!(crate::wait::spawn_io(streamed));
+    let mut call = std::pin::pin!(crate::session::wait::spawn_io(streamed));
     let mut sofar = ChatReply::default();
     loop {
         tokio::select! {
@@ -483,7 +482,7 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
         m.insert("embed".into(), Value::Int(texts.len() as i64));
         Value::Map(m)
     })?;
-    let recorded = match &task.session.cassette {
+    let recorded = match task.session.cassette() {
         Some(c) => {
             let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
             let recorded = c.answer("embed", &key)?;
@@ -498,9 +497,9 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
         Some(r) => r,
         None => {
             let timeout = models.timeout(&model, None);
-            let limit = task.session.limits.reply_bytes();
+            let limit = task.session.limits().reply_bytes();
             let call = models.clone().embed(model.clone(), texts.clone(), limit);
-            let out = match crate::wait::spawn_io_timeout(timeout, call).await {
+            let out = match crate::session::wait::spawn_io_timeout(timeout, call).await {
                 Ok(Some(r)) => r,
                 Err(e) => Err(e),
                 Ok(None) => Err(Error::new(
@@ -513,7 +512,7 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
                 e.message = models.scrub(&e.message).into_owned();
                 e
             });
-            if let Some(c) = &task.session.cassette {
+            if let Some(c) = task.session.cassette() {
                 c.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .record("embed", &key, &out.clone())?;

@@ -1,10 +1,7 @@
 //! `log`: leveled messages with structured fields, as `log` events.
 
-use super::{Bridge, Registry};
+use crate::session::{Bridge, Registry};
 use crate::value::Value;
-
-/// Log levels, lowest first.
-pub const LEVELS: [&str; 4] = ["debug", "info", "warn", "error"];
 
 pub(super) fn register(r: &mut Registry) {
     for (name, level) in [

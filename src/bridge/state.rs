@@ -3,8 +3,8 @@
 //! Setting a key to null deletes it: scripts cannot tell a stored null from
 //! a missing key in Lua, so no engine stores one.
 
-use super::{Args, Bridge, Call, Registry};
 use crate::error::{Error, ErrorCode, Result};
+use crate::session::{Args, Bridge, Call, Registry};
 use crate::value::{Map, Value};
 
 /// How often `state.update` retries when other writers keep winning.

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 
-use super::{Args, Bridge, Registry, Task};
-use crate::engine::EngineKind;
 use crate::error::{Error, Result};
+use crate::session::{Args, Bridge, Registry, Task};
 use crate::value::{Callback, Map, Value};
 
 /// `workflow.map` runs this many items at once unless told otherwise.
@@ -48,12 +47,12 @@ pub(super) fn register(r: &mut Registry) {
             let f = args.func(1, "fn")?;
             let opts = args.opt_map(2, "opts")?;
             let limit = concurrency(&args, &opts, MAP_CONCURRENCY)?;
-            let base = i64::from(task.session.info.engine == EngineKind::Lua);
             // Each item's call is made as its turn comes, not all at once.
+            let host = task.host.clone();
             let calls = items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| (f.clone(), vec![item.clone(), Value::Int(i as i64 + base)]));
+                .map(|(i, item)| (f.clone(), vec![item.clone(), host.position(i)]));
             run_all(&task, items.len(), calls, limit, settle(&args, &opts)?).await
         },
     ));
@@ -89,7 +88,7 @@ pub(super) fn register(r: &mut Registry) {
                         return Err(e)
                     }
                     Err(_) => {
-                        crate::wait::sleep(Duration::from_millis(backoff)).await?;
+                        crate::session::wait::sleep(Duration::from_millis(backoff)).await?;
                         backoff = backoff.saturating_mul(2);
                         attempt += 1;
                     }
@@ -108,7 +107,7 @@ pub(super) fn register(r: &mut Registry) {
                 if ms < 0 {
                     return Err(args.error("ms must not be negative"));
                 }
-                crate::wait::sleep(Duration::from_millis(ms as u64)).await?;
+                crate::session::wait::sleep(Duration::from_millis(ms as u64)).await?;
                 Ok(Value::Null)
             },
         )

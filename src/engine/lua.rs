@@ -19,9 +19,9 @@ use mlua::{
 };
 
 use super::{lua_lib, lua_pattern, split_location, Engine};
-use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
-use crate::runtime::Session;
+use crate::session::Session;
+use crate::session::{ArgList, AsyncHost, ScriptHost};
 use crate::value::{Callback, Map, Meter, Path, Value};
 
 /// The hook runs every this many VM instructions.
@@ -109,17 +109,17 @@ local function pick(async, block)
     return block(...)
   end
 end
--- Host handles as objects: bot:run("hi").
-local Agent = {}
-Agent.__index = Agent
-function Agent:run(input) return agent.run(self, input) end
-function Agent:history() return agent.history(self) end
-function Agent:reset() return agent.reset(self) end
-function Agent:as_tool(spec) return agent.as_tool(self, spec) end
-local wrappers = {
-  agent = function(new) return function(opts) return setmetatable(new(opts), Agent) end end,
-}
-return pick, wrappers
+-- A bridge that returns an object (bot:run("hi")): its handle gets the
+-- methods the registry declares, the bridges themselves (self first).
+local function object(new, methods)
+  local mt = {__index = methods}
+  return function(...)
+    local h = new(...)
+    if type(h) == "table" then setmetatable(h, mt) end
+    return h
+  end
+end
+return pick, object
 "#;
 
 pub(crate) struct LuaEngine {
@@ -138,7 +138,7 @@ impl LuaEngine {
         let libs = StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::MATH;
         let lua = Lua::new_with(libs, LuaOptions::new()).map_err(|e| internal(&e))?;
         let weak = lua.weak();
-        let _ = session.heap.set(Box::new(move || {
+        session.set_heap(Box::new(move || {
             weak.try_upgrade().map_or(0, |l| l.used_memory())
         }));
         let mut engine = LuaEngine {
@@ -148,7 +148,10 @@ impl LuaEngine {
         };
         engine.setup().map_err(|e| internal(&e))?;
         // After setup: mlua reads its memory limit through its own allocator.
-        let (stop, deadline) = (engine.session.stop.clone(), engine.session.deadline.clone());
+        let (stop, deadline) = (
+            engine.session.stop_handle().clone(),
+            engine.session.deadline().clone(),
+        );
         engine.alloc = lua_lib::AllocMeter::install(
             &engine.lua,
             Box::new(move |read_clock| {
@@ -167,7 +170,7 @@ impl LuaEngine {
         // Always a limit (none is usize::MAX): the allocator meter can fail
         // an allocation in any run, and mlua protects its own calls into
         // Lua against that only while a limit is set.
-        lua.set_memory_limit(s.limits.memory_bytes().unwrap_or(usize::MAX))?;
+        lua.set_memory_limit(s.limits().memory_bytes().unwrap_or(usize::MAX))?;
         let g = lua.globals();
         let array_mt = lua.create_table()?;
         array_mt.raw_set(EMPTY_ARRAY, true)?;
@@ -193,28 +196,44 @@ impl LuaEngine {
         lua.set_named_registry_value(lua_lib::FIX.to_str().unwrap_or_default(), fix.clone())?;
         lua.set_named_registry_value(lua_lib::ERRSTR.to_str().unwrap_or_default(), errstr)?;
         lua_lib::install_base(lua, &g)?;
-        let (pick, wrappers): (Function, Table) =
+        let (pick, object): (Function, Function) =
             lua.load(PRELUDE).set_name("=prelude").call((fix, deny))?;
 
         // Bridges: one table per module, one function per bridge.
-        for (module, ids) in s.registry.modules() {
+        let registry = s.registry();
+        let mut made = Vec::with_capacity(registry.bridges().len());
+        for (id, bridge) in registry.bridges().iter().enumerate() {
+            made.push(if bridge.module().is_none() {
+                None
+            } else if bridge.body.is_some() {
+                Some(pick.call((self.waiting_fn(id)?, self.bridge_fn(id)?))?)
+            } else {
+                Some(self.bridge_fn(id)?)
+            });
+        }
+        for (module, ids) in registry.modules() {
             let t = lua.create_table()?;
             for id in ids {
-                let bridge = s.registry.get(id);
-                let f = if bridge.body.is_some() {
-                    pick.call((self.waiting_fn(id)?, self.bridge_fn(id)?))?
-                } else {
-                    self.bridge_fn(id)?
-                };
-                let f = match bridge.wrap {
-                    Some(w) => wrappers.get::<Function>(w)?.call(f)?,
+                let Some(f) = made[id].clone() else { continue };
+                // A bridge that returns an object: its handle gets a
+                // metatable whose methods are the bridges it declares.
+                let f = match registry.methods(id) {
+                    Some(methods) => {
+                        let m = lua.create_table()?;
+                        for (name, target) in methods {
+                            if let Some(target) = &made[target] {
+                                m.raw_set(name, target)?;
+                            }
+                        }
+                        object.call((f, m))?
+                    }
                     None => f,
                 };
-                t.raw_set(bridge.member(), f)?;
+                t.raw_set(registry.get(id).member(), f)?;
             }
             g.raw_set(module, t)?;
         }
-        for (id, bridge) in s.registry.functions() {
+        for (id, bridge) in s.registry().functions() {
             let f = if bridge.name == "print" {
                 self.print_fn(id)?
             } else {
@@ -223,7 +242,7 @@ impl LuaEngine {
             g.raw_set(bridge.name, f)?;
         }
         g.raw_set("spell", to_lua(lua, s.info.to_value())?)?;
-        if s.debugger.is_some() {
+        if s.debugger().is_some() {
             fill_failure_pool(lua, FAILURE_POOL)?;
         }
         self.install_hook()
@@ -233,8 +252,8 @@ impl LuaEngine {
     /// both count work in `ticks` of [`HOOK_EVERY`] instructions or steps.
     fn install_hook(&self) -> mlua::Result<()> {
         let s = self.session.clone();
-        let ticks = s.work.clone();
-        let max_ticks = match s.limits.instructions {
+        let ticks = s.work().clone();
+        let max_ticks = match s.limits().instructions {
             0 => u64::MAX,
             n => n.div_ceil(u64::from(HOOK_EVERY)),
         };
@@ -259,10 +278,10 @@ impl LuaEngine {
             }),
         )?;
         lua_pattern::install(&self.lua, &string)?;
-        let depth = s.limits.call_depth as usize;
+        let depth = s.limits().call_depth as usize;
         let mut triggers = HookTriggers::new().every_nth_instruction(HOOK_EVERY);
         // Line breakpoints: only a debugged run pays for a hook on every line.
-        if s.debugger.is_some() {
+        if s.debugger().is_some() {
             triggers = triggers.every_line();
         }
         self.lua.set_global_hook(triggers, move |lua, debug| {
@@ -289,7 +308,7 @@ impl LuaEngine {
 
     fn bridge_fn(&self, id: usize) -> mlua::Result<Function> {
         let s = self.session.clone();
-        if s.registry.get(id).max_args() == Some(1) {
+        if s.registry().get(id).max_args() == Some(1) {
             // One value straight off the stack: no MultiValue to allocate.
             return self.lua.create_function(move |lua, a: LuaValue| {
                 let mut values = ArgList::new();
@@ -360,7 +379,7 @@ impl LuaEngine {
                 Ok(text) => text,
                 Err(e) => {
                     let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    *s.print_bytes.borrow_mut() = Some(e.into_bytes());
+                    s.set_print_bytes(e.into_bytes());
                     text
                 }
             };
@@ -479,7 +498,7 @@ fn caught(lua: &Lua, s: &Session, e: &LuaValue) -> mlua::Result<LuaValue> {
             }
             // With no call_depth, Lua's own stack overflow is an ordinary
             // error, as in Lua (Lua's stack is on the heap, under the cap).
-            if text.ends_with("stack overflow") && s.limits.call_depth > 0 {
+            if text.ends_with("stack overflow") && s.limits().call_depth > 0 {
                 return Err(ext(s.trip(ErrorCode::LimitDepth)));
             }
             Ok(e.clone())
@@ -505,7 +524,7 @@ fn at_line(lua: &Lua, s: &Session, debug: &Debug) -> mlua::Result<()> {
             locals(lua, s),
         ))
     };
-    crate::debug::at_line(s, line as u32, place).map_err(ext)
+    crate::session::debug::at_line(s, line as u32, place).map_err(ext)
 }
 
 /// How deeply Rust callbacks may nest in a debugged run with the locals
@@ -530,14 +549,14 @@ fn fill_failure_pool(lua: &Lua, depth: usize) -> mlua::Result<()> {
 
 /// The locals of the innermost spell function on the stack, from the raw
 /// C API (`lua_getlocal`; mlua has no safe way to them).
-fn locals(lua: &Lua, s: &Session) -> Vec<crate::debug::Local> {
+fn locals(lua: &Lua, s: &Session) -> Vec<crate::session::debug::Local> {
     // SAFETY: `push_locals` only reads the stack and pushes at most two
     // values per local, after checking there is room for them.
     let pushed: mlua::Result<MultiValue> = unsafe { lua.exec_raw((), |l| push_locals(l)) };
     let Ok(pushed) = pushed else {
         return Vec::new();
     };
-    let mut out: Vec<crate::debug::Local> = Vec::new();
+    let mut out: Vec<crate::session::debug::Local> = Vec::new();
     for pair in pushed.into_vec().chunks(2) {
         let [value, LuaValue::String(name)] = pair else {
             continue;
@@ -545,7 +564,7 @@ fn locals(lua: &Lua, s: &Session) -> Vec<crate::debug::Local> {
         let name = name.to_string_lossy();
         // A later local of the same name shadows the earlier one.
         out.retain(|(n, _)| *n != name);
-        out.push(crate::debug::local(&name, from_lua(value, s)));
+        out.push(crate::session::debug::local(&name, from_lua(value, s)));
     }
     out
 }
@@ -610,7 +629,7 @@ struct LuaHost<'a> {
     session: &'a Rc<Session>,
 }
 
-impl crate::bridge::ScriptHost for LuaHost<'_> {
+impl crate::session::ScriptHost for LuaHost<'_> {
     fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
         let func = f
             .downcast::<Function>()
@@ -636,7 +655,7 @@ impl crate::bridge::ScriptHost for LuaHost<'_> {
         location(self.lua)
     }
 
-    fn locals(&mut self) -> Vec<crate::debug::Local> {
+    fn locals(&mut self) -> Vec<crate::session::debug::Local> {
         locals(self.lua, self.session)
     }
 
@@ -655,7 +674,7 @@ struct CallSite<'a> {
     later: &'a Rc<dyn AsyncHost>,
 }
 
-impl crate::bridge::ScriptHost for CallSite<'_> {
+impl crate::session::ScriptHost for CallSite<'_> {
     fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
         self.later.call(f, args)
     }
@@ -664,7 +683,7 @@ impl crate::bridge::ScriptHost for CallSite<'_> {
         location(self.lua)
     }
 
-    fn locals(&mut self) -> Vec<crate::debug::Local> {
+    fn locals(&mut self) -> Vec<crate::session::debug::Local> {
         locals(self.lua, self.later.session())
     }
 
@@ -691,6 +710,11 @@ impl LuaAsync {
 impl AsyncHost for LuaAsync {
     fn session(&self) -> &Rc<Session> {
         &self.session
+    }
+
+    /// Lua counts from 1.
+    fn position(&self, index: usize) -> Value {
+        Value::Int(index as i64 + 1)
     }
 
     fn call(&self, f: &Callback, args: Vec<Value>) -> Result<Value> {

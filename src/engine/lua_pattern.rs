@@ -984,7 +984,7 @@ mod tests {
             Box::new(move |_| {
                 seen.set(seen.get() + 1);
                 if seen.get() > 10 {
-                    Err(Error::new(crate::ErrorCode::LimitTime, "too long"))
+                    Err(Error::new(crate::error::ErrorCode::LimitTime, "too long"))
                 } else {
                     Ok(())
                 }

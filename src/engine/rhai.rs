@@ -23,9 +23,9 @@ use rhai::{
 
 use super::rhai_lib::{container_text, runtime_error, RhaiResult};
 use super::Engine;
-use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
-use crate::runtime::Session;
+use crate::session::Session;
+use crate::session::{ArgList, AsyncHost, ScriptHost};
 use crate::value::{Callback, Map, Meter, Path, Value};
 
 /// Bridge functions take at most this many arguments in Rhai.
@@ -39,16 +39,45 @@ const FIBER_BYTES: usize = 64 << 10;
 /// The clock is read every this many operations.
 const SLOW_CHECK_MASK: u64 = 1023;
 
-/// Host handles as objects (`bot.run("hi")`), merged into every script.
-const PRELUDE: &str = r#"
-fn llmspell_wrap_agent(h) {
-    h.run = |input| agent.run(this, input);
-    h.history = || agent.history(this);
-    h.reset = || agent.reset(this);
-    h.as_tool = |spec| agent.as_tool(this, spec);
-    h
+/// The objects bridges return (`bot.run("hi")`), as script functions
+/// merged into every script: for each bridge that returns one, a function
+/// that gives the handle map its methods, each a function pointer to a
+/// script function (one per number of arguments, as Rhai has no optional
+/// ones) that calls the method's bridge with `this` first.
+fn object_prelude(registry: &crate::session::Registry) -> String {
+    let (mut out, mut methods_out) = (String::new(), String::new());
+    for (id, _) in registry.bridges().iter().enumerate() {
+        let Some(methods) = registry.methods(id) else {
+            continue;
+        };
+        out.push_str(&format!("fn {OBJECT_FN}{id}(h) {{\n"));
+        for (m, (name, target)) in methods.iter().enumerate() {
+            out.push_str(&format!("    h.{name} = Fn(\"{OBJECT_FN}{id}_{m}\");\n"));
+            let bridge = registry.get(*target);
+            let most = bridge
+                .max_args()
+                .map_or(MOST_METHOD_ARGS, |n| n.saturating_sub(1));
+            for n in 0..=most {
+                let params: Vec<String> = (1..=n).map(|i| format!("a{i}")).collect();
+                let args = std::iter::once("this".to_owned()).chain(params.iter().cloned());
+                methods_out.push_str(&format!(
+                    "fn {OBJECT_FN}{id}_{m}({}) {{ {}({}) }}\n",
+                    params.join(", "),
+                    bridge.name,
+                    args.collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        out.push_str("    h\n}\n");
+    }
+    out.push_str(&methods_out);
+    out
 }
-"#;
+
+/// The script functions of [`object_prelude`] start with this.
+const OBJECT_FN: &str = "llmspell_object_";
+/// A method whose bridge takes any number of arguments takes this many.
+const MOST_METHOD_ARGS: usize = 4;
 
 /// A bridge module (`state`, `log`, ...) as a Rhai value.
 #[derive(Clone)]
@@ -92,17 +121,17 @@ impl RhaiEngine {
         let segments = Rc::new(Segments::default());
         allow_keyword_members(
             &mut rhai,
-            modules_with_call(&session.registry),
+            modules_with_call(session.registry()),
             Some(parse_limits(&session)),
             Some(segments.clone()),
         );
         let shared = Rc::new(Shared::default());
         bridges(&mut rhai, &session, &shared);
         let prelude = rhai
-            .compile(PRELUDE)
+            .compile(object_prelude(session.registry()))
             .map_err(|e| parse_error(&e, "prelude"))?;
         #[cfg(feature = "rhai-debugger")]
-        if session.debugger.is_some() {
+        if session.debugger().is_some() {
             // The prelude's functions (closures too) are not the spell's lines.
             let ours = prelude
                 .iter_functions()
@@ -134,7 +163,7 @@ impl RhaiEngine {
         };
         let mut ast = self.parse(Parse::Rewritten, source).map_err(|e| {
             // A parse stopped by a limit ends with that limit.
-            match self.session.stop.reason() {
+            match self.session.stop_handle().reason() {
                 Some(code) => self.session.stop_error(code),
                 None => parse_error(&e, name),
             }
@@ -448,26 +477,27 @@ fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: V
             if new_line {
                 let file = source.unwrap_or(&s.info.name);
                 let place = || Some((file.to_owned(), shown_locals(&shared, &s)));
-                crate::debug::at_line(&s, line, place).map_err(|e| runtime_error(&e, pos))?;
+                crate::session::debug::at_line(&s, line, place)
+                    .map_err(|e| runtime_error(&e, pos))?;
             }
             Ok(DebuggerCommand::StepInto)
         },
     );
 }
 
-fn shown_locals(shared: &Shared, s: &Session) -> Vec<crate::debug::Local> {
+fn shown_locals(shared: &Shared, s: &Session) -> Vec<crate::session::debug::Local> {
     shared
         .locals
         .borrow()
         .iter()
-        .map(|(name, v)| crate::debug::local(name, from_rhai(v, s)))
+        .map(|(name, v)| crate::session::debug::local(name, from_rhai(v, s)))
         .collect()
 }
 
 /// See [`allow_keyword_members`].
 const CALL_ALIAS: &str = "llmspell_call";
 
-fn modules_with_call(registry: &crate::bridge::Registry) -> Vec<&'static str> {
+fn modules_with_call(registry: &crate::session::Registry) -> Vec<&'static str> {
     registry
         .bridges()
         .iter()
@@ -486,7 +516,7 @@ fn sleep(rhai: &mut Rhai, s: &Rc<Session>) {
             return Ok(());
         }
         let d = std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX);
-        match crate::wait::block_on(s, crate::wait::sleep(d)) {
+        match crate::session::wait::block_on(s, crate::session::wait::sleep(d)) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) | Err(e) => Err(runtime_error(&e, Position::NONE)),
         }
@@ -500,10 +530,10 @@ fn sleep(rhai: &mut Rhai, s: &Rc<Session>) {
 /// True (and the limit tripped) once a parse has run past the spell's
 /// stop, deadline or memory cap.
 fn parse_limits(s: &Session) -> Box<dyn Fn() -> bool> {
-    let stop = s.stop.clone();
-    let deadline = s.deadline.clone();
+    let stop = s.stop_handle().clone();
+    let deadline = s.deadline().clone();
     let cap = s
-        .limits
+        .limits()
         .memory_bytes()
         .filter(|_| crate::alloc::installed())
         .map(|c| c as isize);
@@ -527,7 +557,7 @@ fn parse_limits(s: &Session) -> Box<dyn Fn() -> bool> {
 
 fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     sleep(rhai, s);
-    let l = &s.limits;
+    let l = &s.limits();
     // With no call_depth, as deep as the spell thread safely holds.
     rhai.set_max_call_levels(match l.call_depth {
         0 => MAX_CALL_LEVELS,
@@ -539,7 +569,7 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
     let counting = cap.is_some() && crate::alloc::installed();
     let base = crate::alloc::thread_live_bytes();
     if counting {
-        let _ = s.heap.set(Box::new(move || {
+        s.set_heap(Box::new(move || {
             usize::try_from(crate::alloc::thread_live_bytes() - base).unwrap_or(0)
         }));
     }
@@ -548,12 +578,12 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
         0 => u64::MAX,
         n => n,
     };
-    let stop = s.stop.clone();
-    let deadline = s.deadline.clone();
+    let stop = s.stop_handle().clone();
+    let deadline = s.deadline().clone();
     // Our own count of operations: Rhai's restarts from the caller's for
     // each callback a built-in calls (`map`, `sort`), so a short callback
     // may never reach a multiple of the check interval.
-    let counted = s.work.clone();
+    let counted = s.work().clone();
     rhai.on_progress(move |_| {
         let ops = counted.add(1);
         let code = if stop.is_stopped() {
@@ -577,14 +607,14 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
 
 fn bridges(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>) {
     rhai.register_type_with_name::<BridgeModule>("bridge module");
-    let modules = s.registry.modules();
+    let modules = s.registry().modules();
     let mut globals = Module::new();
     // member name -> bridge id per module index
     let mut members: Vec<(&'static str, Vec<Option<usize>>)> = Vec::new();
     for (index, (name, ids)) in modules.iter().enumerate() {
         globals.set_var(*name, BridgeModule(index));
         for &id in ids {
-            let member = s.registry.get(id).member();
+            let member = s.registry().get(id).member();
             let slot = match members.iter().position(|(m, _)| *m == member) {
                 Some(i) => i,
                 None => {
@@ -619,7 +649,7 @@ fn bridges(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>) {
             });
         }
     }
-    for (id, b) in s.registry.functions() {
+    for (id, b) in s.registry().functions() {
         let s = s.clone();
         if b.name == "print" {
             register_print(rhai, &s, shared, id);
@@ -700,8 +730,8 @@ fn call_bridge<'a>(
         shared,
     };
     match s.dispatch(id, values, &mut host) {
-        Ok(v) => match s.registry.get(id).wrap {
-            Some(w) => ctx.call_fn::<Dynamic>(format!("llmspell_wrap_{w}"), (to_rhai(v),)),
+        Ok(v) => match s.registry().get(id).object {
+            Some(_) => ctx.call_fn::<Dynamic>(format!("{OBJECT_FN}{id}"), (to_rhai(v),)),
             None => Ok(to_rhai(v)),
         },
         Err(e) => Err(runtime_error(&e, pos)),
@@ -724,7 +754,7 @@ fn parse_error(e: &rhai::ParseError, name: &str) -> Error {
 }
 
 fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
-    if let Some(code) = s.stop.reason() {
+    if let Some(code) = s.stop_handle().reason() {
         return s.stop_error(code);
     }
     let name = &s.info.name;
@@ -754,7 +784,7 @@ fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
         .at(location(None, *pos, name)),
         EvalAltResult::ErrorStackOverflow(pos) => {
             let mut err = s.trip(ErrorCode::LimitDepth);
-            let depth = s.limits.call_depth as usize;
+            let depth = s.limits().call_depth as usize;
             if depth == 0 || depth > MAX_CALL_LEVELS {
                 err.message = format!("calls nested deeper than {MAX_CALL_LEVELS}, Rhai's most");
             }
@@ -792,7 +822,7 @@ struct CallHost<'a, 'b> {
     shared: &'a Rc<Shared>,
 }
 
-impl crate::bridge::ScriptHost for CallHost<'_, '_> {
+impl crate::session::ScriptHost for CallHost<'_, '_> {
     fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
         let fp = fn_ptr(f)?;
         let args: Vec<Dynamic> = args.into_iter().map(to_rhai).collect();
@@ -810,7 +840,7 @@ impl crate::bridge::ScriptHost for CallHost<'_, '_> {
         )
     }
 
-    fn locals(&mut self) -> Vec<crate::debug::Local> {
+    fn locals(&mut self) -> Vec<crate::session::debug::Local> {
         shown_locals(self.shared, self.session)
     }
 
@@ -830,7 +860,7 @@ struct TopHost<'a> {
     shared: &'a Rc<Shared>,
 }
 
-impl crate::bridge::ScriptHost for TopHost<'_> {
+impl crate::session::ScriptHost for TopHost<'_> {
     fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
         let fp = fn_ptr(f)?;
         let args: Vec<Dynamic> = args.into_iter().map(to_rhai).collect();
@@ -875,7 +905,7 @@ impl AsyncHost for RhaiAsync {
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
         let (shared, session, f) = (self.shared.clone(), self.session.clone(), f.clone());
-        match crate::fiber::Fiber::new(move || call_top(&shared, &session, &f, args)) {
+        match crate::session::fiber::Fiber::new(move || call_top(&shared, &session, &f, args)) {
             Ok(fiber) => Box::pin(async move {
                 let _hold = hold;
                 fiber.await
@@ -999,7 +1029,7 @@ pub(crate) fn check(name: &str, source: &str) -> Result<()> {
     let mut rhai = Rhai::new_raw();
     allow_keyword_members(
         &mut rhai,
-        modules_with_call(&crate::bridge::Registry::standard()),
+        modules_with_call(&crate::session::Registry::standard()),
         None,
         None,
     );

@@ -21,7 +21,7 @@ use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Value as JsV
 
 use super::{error_value, internal, js_error, to_js, JsEngine, JsFunc};
 use crate::error::{Error, ErrorCode, Result, Thrown};
-use crate::runtime::Hold;
+use crate::session::Hold;
 use crate::value::Value;
 
 /// What one timer costs the host, charged to the spell's memory cap.
@@ -266,7 +266,7 @@ enum Ready {
 impl JsEngine {
     /// The spell's clock, which its timers keep.
     pub(super) fn clock(&self) -> Duration {
-        self.session.deadline.run_time()
+        self.session.deadline().run_time()
     }
 
     /// Runs the loop until `promise` settles; its value.
@@ -372,9 +372,12 @@ impl JsEngine {
         let first_wait = || self.waits.borrow().first().copied();
         let next = self.shared.timers.borrow().next(first_wait());
         let next = next.map(|(due, _)| due);
-        let mut alarm =
-            next.map(|due| Box::pin(crate::wait::sleep(due.saturating_sub(self.clock()))));
-        let ended = crate::wait::block_on(
+        let mut alarm = next.map(|due| {
+            Box::pin(crate::session::wait::sleep(
+                due.saturating_sub(self.clock()),
+            ))
+        });
+        let ended = crate::session::wait::block_on(
             s,
             std::future::poll_fn(|cx| {
                 let mut ended = Vec::new();

@@ -18,7 +18,7 @@ use rquickjs::{
 
 use super::event_loop::{Shared, TIMER_BYTES};
 use super::throw;
-use crate::runtime::Session;
+use crate::session::Session;
 
 /// The object the prelude is given as `host`.
 pub(super) fn object<'js>(
@@ -72,7 +72,7 @@ fn timers<'js>(
             move |ctx: Ctx<'js>, fire: Function<'js>, ms: f64, repeat: bool| {
                 let hold = s.hold(TIMER_BYTES).map_err(|e| throw(&ctx, &e))?;
                 let delay = Duration::from_secs_f64(ms.clamp(1.0, 2_147_483_647.0) / 1000.0);
-                let key = (s.deadline.run_time() + delay, sh.next_seq());
+                let key = (s.deadline().run_time() + delay, sh.next_seq());
                 let fire = Persistent::save(&ctx, fire);
                 Ok::<_, rquickjs::Error>(sh.timers.borrow_mut().add(fire, delay, repeat, key, hold))
             },
@@ -111,7 +111,7 @@ fn timers<'js>(
                 let seq = sh.next_seq();
                 sh.timers
                     .borrow_mut()
-                    .refresh(id, s.deadline.run_time(), seq);
+                    .refresh(id, s.deadline().run_time(), seq);
             }
         })?,
     )?;
@@ -349,7 +349,7 @@ fn parts(url: &url::Url) -> Vec<String> {
 }
 
 fn random<'js>(ctx: &Ctx<'js>, session: &Session) -> rquickjs::Result<Object<'js>> {
-    let rng = Rc::new(RefCell::new(ChaCha20Rng::from_seed(session.seed)));
+    let rng = Rc::new(RefCell::new(ChaCha20Rng::from_seed(session.seed())));
     let r = Object::new(ctx.clone())?;
     let bytes = rng.clone();
     r.set(

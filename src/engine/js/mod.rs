@@ -21,9 +21,10 @@ use rquickjs::{
 };
 
 use super::Engine;
-use crate::bridge::{ArgList, AsyncHost, ScriptHost};
 use crate::error::{Error, ErrorCode, Location, Result};
-use crate::runtime::{Session, StopHandle};
+use crate::session::Session;
+use crate::session::{ArgList, AsyncHost, BridgeId, ScriptHost};
+use crate::stop::StopHandle;
 use crate::value::{Callback, Map, Path, Value};
 
 /// QuickJS counts depth in bytes of C stack; one plain JS call takes well
@@ -32,8 +33,8 @@ const STACK_PER_FRAME: usize = 4 << 10;
 /// The most stack QuickJS may count as used. QuickJS's own count runs well
 /// under the real use (measured: a 20 MiB budget overflowed the 64 MiB
 /// spell thread in a debug build, 16 MiB did not), so this keeps a wide
-/// margin below [`crate::runtime::SPELL_STACK`].
-const MAX_STACK: usize = crate::runtime::SPELL_STACK / 8;
+/// margin below [`crate::spell::SPELL_STACK`].
+const MAX_STACK: usize = crate::spell::SPELL_STACK / 8;
 /// The least memory QuickJS may use past the cap while a stop unwinds.
 const MIN_RESERVE: usize = 8 << 20;
 /// The interrupt handler runs about every this many branches and calls.
@@ -110,7 +111,7 @@ struct CappedAllocator {
     shown: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     cap: usize,
     stop: StopHandle,
-    deadline: crate::runtime::Deadline,
+    deadline: crate::stop::Deadline,
     /// Bytes allocated since the clock was last read.
     since: usize,
     /// Bytes allocated since the run was seen stopped.
@@ -167,9 +168,15 @@ impl CappedAllocator {
         }
         // Stopped: the reserve is what may still be allocated in all, from
         // when the stop was first seen, however much of it is freed again.
+        // A refused request (one string of 256 MiB) takes none of it: the
+        // stop's own error objects must still find room.
+        let reserve = self.reserve();
         let spent = self.spent_since_stop.get_or_insert(0);
-        *spent = spent.saturating_add(size);
-        within && *spent <= self.reserve()
+        let admitted = within && spent.saturating_add(size) <= reserve;
+        if admitted {
+            *spent += size;
+        }
+        admitted
     }
 
     fn reserve(&self) -> usize {
@@ -257,21 +264,21 @@ fn internal(e: rquickjs::Error) -> Error {
 impl JsEngine {
     pub fn new(session: Rc<Session>) -> Result<Self> {
         let countdown_slot: std::sync::Arc<std::sync::atomic::AtomicPtr<i32>> = Default::default();
-        let rt = match session.limits.memory_bytes() {
+        let rt = match session.limits().memory_bytes() {
             Some(cap) => Runtime::new_with_alloc(CappedAllocator {
                 inner: RustAllocator,
                 used: 0,
                 shown: {
                     let shown: std::sync::Arc<std::sync::atomic::AtomicUsize> = Default::default();
                     let read = std::sync::Arc::clone(&shown);
-                    let _ = session.heap.set(Box::new(move || {
+                    session.set_heap(Box::new(move || {
                         read.load(std::sync::atomic::Ordering::Relaxed)
                     }));
                     shown
                 },
                 cap,
-                stop: session.stop.clone(),
-                deadline: session.deadline.clone(),
+                stop: session.stop_handle().clone(),
+                deadline: session.deadline().clone(),
                 since: 0,
                 spent_since_stop: None,
                 countdown: countdown_slot.clone(),
@@ -282,7 +289,7 @@ impl JsEngine {
         // Never more than the spell thread has, whatever the config says;
         // with no call_depth, all of that (QuickJS's own default is far
         // less than real programs recurse).
-        let budget = match session.limits.call_depth {
+        let budget = match session.limits().call_depth {
             0 => MAX_STACK,
             n => (n as usize).saturating_mul(STACK_PER_FRAME).min(MAX_STACK),
         };
@@ -329,20 +336,20 @@ impl JsEngine {
             let g = ctx.globals();
             let build = || -> rquickjs::Result<()> {
                 let f = |id| {
-                    if s.registry.get(id).body.is_some() {
+                    if s.registry().get(id).body.is_some() {
                         waiting_fn(&ctx, s.clone(), id, self.shared.clone())
                     } else {
                         bridge_fn(&ctx, s.clone(), id, self.shared.clone())
                     }
                 };
-                for (module, ids) in s.registry.modules() {
+                for (module, ids) in s.registry().modules() {
                     let obj = Object::new(ctx.clone())?;
                     for id in ids {
-                        obj.set(s.registry.get(id).member(), f(id)?)?;
+                        obj.set(s.registry().get(id).member(), f(id)?)?;
                     }
                     g.set(module, obj)?;
                 }
-                for (id, b) in s.registry.functions() {
+                for (id, b) in s.registry().functions() {
                     g.set(b.name, f(id)?)?;
                 }
                 Ok(())
@@ -356,17 +363,34 @@ impl JsEngine {
             let internals = prelude().map_err(internal)?;
             *self.shared.internals.borrow_mut() = Some(Persistent::save(&ctx, internals.clone()));
             run_arrays(&ctx).map_err(internal)?;
+            // A bridge that returns an object: the prelude makes its handle
+            // one, with the methods the registry declares.
             let wrap = || -> rquickjs::Result<()> {
-                let wrappers: Object = internals.get("wrappers")?;
-                for (module, ids) in s.registry.modules() {
+                let object: Function = internals.get("object")?;
+                let registry = s.registry();
+                let bridge = |id: BridgeId| -> rquickjs::Result<JsValue> {
+                    let b = registry.get(id);
+                    match b.module() {
+                        Some(m) => g.get::<_, Object>(m)?.get(b.member()),
+                        None => g.get(b.name),
+                    }
+                };
+                for (module, ids) in registry.modules() {
                     let obj: Object = g.get(module)?;
                     for id in ids {
-                        let b = s.registry.get(id);
-                        if let Some(w) = b.wrap {
-                            let wrapper: Function = wrappers.get(w)?;
-                            let f: JsValue = obj.get(b.member())?;
-                            obj.set(b.member(), wrapper.call::<_, JsValue>((f,))?)?;
+                        let Some(methods) = registry.methods(id) else {
+                            continue;
+                        };
+                        let list = rquickjs::Array::new(ctx.clone())?;
+                        for (i, (name, target)) in methods.into_iter().enumerate() {
+                            let pair = rquickjs::Array::new(ctx.clone())?;
+                            pair.set(0, name)?;
+                            pair.set(1, bridge(target)?)?;
+                            list.set(i, pair)?;
                         }
+                        let member = registry.get(id).member();
+                        let made = bridge(id)?;
+                        obj.set(member, object.call::<_, JsValue>((made, list))?)?;
                     }
                 }
                 Ok(())
@@ -455,13 +479,13 @@ fn find_countdown(ctx: &Ctx<'_>) -> Option<usize> {
 }
 
 fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
-    let stop = s.stop.clone();
-    let deadline = s.deadline.clone();
-    let max_interrupts = match s.limits.instructions {
+    let stop = s.stop_handle().clone();
+    let deadline = s.deadline().clone();
+    let max_interrupts = match s.limits().instructions {
         0 => u64::MAX,
         n => n.div_ceil(TICKS_PER_INTERRUPT),
     };
-    let interrupts = s.work.clone();
+    let interrupts = s.work().clone();
     Box::new(move || {
         if stop.is_stopped() {
             return true;
@@ -538,8 +562,8 @@ fn waiting_fn<'js>(
                     }
                 }
             }
-            let due = s.registry.get(id).timer.and_then(|after| after(&values));
-            let due = due.map(|d| s.deadline.run_time() + d);
+            let due = s.registry().get(id).timer.and_then(|after| after(&values));
+            let due = due.map(|d| s.deadline().run_time() + d);
             let mut host = JsHost {
                 ctx: &ctx,
                 session: &s,
@@ -654,7 +678,7 @@ fn throw_value(ctx: &Ctx<'_>, shared: &Shared, e: &Error) -> rquickjs::Error {
 /// error that keeps the value (see [`Shared::keep`]).
 fn callback_error(ctx: &Ctx<'_>, s: &Session, shared: &Shared) -> Error {
     let v = ctx.catch();
-    if let Some(code) = s.stop.reason() {
+    if let Some(code) = s.stop_handle().reason() {
         return s.stop_error(code);
     }
     let mut err = exception_to_error(&v, &s.info.name);
@@ -665,7 +689,7 @@ fn callback_error(ctx: &Ctx<'_>, s: &Session, shared: &Shared) -> Error {
 /// The pending exception as a coded error; a tripped limit wins.
 fn js_error(ctx: &Ctx<'_>, s: &Session) -> Error {
     let v = ctx.catch();
-    if let Some(code) = s.stop.reason() {
+    if let Some(code) = s.stop_handle().reason() {
         return s.stop_error(code);
     }
     exception_to_error(&v, &s.info.name)
@@ -887,7 +911,7 @@ impl<'js> JsHost<'_, 'js> {
     }
 }
 
-impl crate::bridge::ScriptHost for JsHost<'_, '_> {
+impl crate::session::ScriptHost for JsHost<'_, '_> {
     fn call(&mut self, f: &Callback, args: Vec<Value>) -> Result<Value> {
         let out = self.invoke(f, args)?;
         from_js(&out, self.session)

@@ -210,22 +210,23 @@ export default (host) => {
   };
   lazy(["crypto"], "crypto");
 
-  // What the host calls back: the wrappers that make host handles objects
+  // What the host calls back: how a host handle becomes an object
   // (await bot.run("hi")), and signals for waiting calls.
   return {
-    wrappers: {
-      agent: (make) => (opts) => {
-        const h = make(opts);
-        return Object.freeze({
-          id: h.id,
-          name: h.name,
-          // Options after the input (`{signal}`) go along.
-          run: (...a) => agent.run(h, ...a),
-          history: () => agent.history(h),
-          reset: () => agent.reset(h),
-          as_tool: (spec) => agent.as_tool(h, spec),
-        });
-      },
+    // A bridge that returns an object: its handle, copied and frozen, with
+    // the methods the registry declares, each calling its bridge with the
+    // handle first (options after the input, `{signal}`, go along).
+    object: (make, methods) => {
+      const wrap = (h) => {
+        if (h === null || typeof h !== "object") return h;
+        const o = { ...h };
+        for (const [name, f] of methods) o[name] = (...a) => f(h, ...a);
+        return Object.freeze(o);
+      };
+      return (...args) => {
+        const made = make(...args);
+        return made instanceof Promise ? made.then(wrap) : wrap(made);
+      };
     },
     isSignal: (v) => loaded.events !== undefined && loaded.events.signals.has(v),
     // Calls `f` once `signal` aborts; the function returned stops that.

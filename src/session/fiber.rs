@@ -2,7 +2,7 @@
 //!
 //! Rhai has no async and its values cannot cross threads, so each branch
 //! runs on its own stack on the spell's thread. When a branch waits
-//! ([`crate::wait::block_on`]) its fiber hands control back, and the
+//! ([`super::wait::block_on`]) its fiber hands control back, and the
 //! branch's future is pending until what it waits on wakes it. Only one
 //! fiber runs at a time, so the engine is never entered from two places at
 //! once; it is entered in an order that is not last-in-first-out, which
@@ -17,8 +17,9 @@ use std::task::{Context, Poll, Waker};
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
+use super::Session;
 use crate::error::{Error, ErrorCode, Result};
-use crate::runtime::{Session, SPELL_STACK};
+use crate::spell::SPELL_STACK;
 use crate::value::Value;
 
 type Body = Coroutine<Waker, (), Result<Value>, DefaultStack>;

@@ -12,8 +12,8 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use super::Session;
 use crate::error::{ErrorCode, Result};
-use crate::runtime::Session;
 
 /// How often a waiting spell thread looks at its stop flag and deadline.
 const CHECK_EVERY: Duration = Duration::from_millis(5);
@@ -97,7 +97,7 @@ impl Wake for ThreadWaker {
 /// dropped, which cancels what it waited on.
 pub fn block_on<F: Future>(session: &Session, fut: F) -> Result<F::Output> {
     let mut fut = std::pin::pin!(fut);
-    if let Some(out) = crate::fiber::wait_in_fiber(session, fut.as_mut()) {
+    if let Some(out) = super::fiber::wait_in_fiber(session, fut.as_mut()) {
         return out;
     }
     let waker = Arc::new(ThreadWaker {

@@ -15,9 +15,9 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use super::Session;
 use crate::bus::pattern_matches;
 use crate::error::{ErrorCode, Location, Result};
-use crate::runtime::Session;
 use crate::value::Value;
 
 /// Where in a bridge call the spell is paused.
@@ -261,7 +261,7 @@ impl Debugger {
 
 /// Moves a run's deadline on by the time since a pause began, when the
 /// pause ends however it ends.
-struct MoveDeadline<'a>(&'a crate::runtime::Deadline, std::time::Instant);
+struct MoveDeadline<'a>(&'a crate::stop::Deadline, std::time::Instant);
 
 impl Drop for MoveDeadline<'_> {
     fn drop(&mut self) {
@@ -325,7 +325,7 @@ fn pause_at(
     point: &str,
     args: &[Value],
     result: Option<&Value>,
-    host: &mut dyn crate::bridge::ScriptHost,
+    host: &mut dyn super::ScriptHost,
     call: &Watched,
 ) -> Result<Option<serde_json::Value>> {
     let Some(debugger) = session
@@ -378,7 +378,7 @@ pub(crate) fn before(
     session: &Session,
     point: &str,
     args: Vec<Value>,
-    host: &mut dyn crate::bridge::ScriptHost,
+    host: &mut dyn super::ScriptHost,
 ) -> Result<(Vec<Value>, Watched)> {
     let debugger = session.debugger.clone();
     let n = debugger.as_ref().map_or(0, Debugger::begin);
@@ -406,7 +406,7 @@ pub(crate) fn after(
     point: &str,
     args: &[Value],
     result: Value,
-    host: &mut dyn crate::bridge::ScriptHost,
+    host: &mut dyn super::ScriptHost,
     call: &Watched,
 ) -> Result<Value> {
     Ok(

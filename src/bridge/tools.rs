@@ -1,0 +1,313 @@
+//! The built-in tools a model may call: each reaches the host only as far
+//! as the project's `[capabilities]` allow, and fails with `sandbox.denied`
+//! beyond. The `tool.*` bridges offer them beside the spell's own.
+
+use futures_util::future::LocalBoxFuture;
+
+use super::files::{denied, failed};
+use crate::error::{Error, ErrorCode, Result};
+use crate::session::Task;
+use crate::value::{Map, Value};
+
+/// The most `http_get` returns.
+const MAX_BYTES: usize = 4 << 20;
+
+type BuiltinRun = fn(Task, serde_json::Value) -> LocalBoxFuture<'static, Result<Value>>;
+
+pub(super) struct Builtin {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub params: &'static str,
+    pub run: BuiltinRun,
+}
+
+pub(super) const BUILTINS: [Builtin; 6] = [
+    Builtin {
+        name: "calculator",
+        description: "evaluates an arithmetic expression: numbers, + - * / % ^, parentheses",
+        params: r#"{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}"#,
+        run: |_, a| {
+            Box::pin(async move { calculate(a["expression"].as_str().unwrap_or_default()) })
+        },
+    },
+    Builtin {
+        name: "datetime",
+        description: "the current date and time in UTC, RFC 3339 or in a strftime format",
+        params: r#"{"type":"object","properties":{"format":{"type":"string"}}}"#,
+        run: |_, a| Box::pin(async move { datetime(a["format"].as_str()) }),
+    },
+    Builtin {
+        name: "read_file",
+        description: "reads a text file inside the project folder (capability fs)",
+        params: r#"{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}"#,
+        run: |t, a| {
+            Box::pin(async move {
+                super::files::read_file(t.session.config(), a["path"].as_str().unwrap_or_default())
+            })
+        },
+    },
+    Builtin {
+        name: "write_file",
+        description: "writes a text file inside the project folder (capability fs = true)",
+        params: r#"{"type":"object","properties":{"path":{"type":"string"},"content":{"type":"string"}},"required":["path","content"]}"#,
+        run: |t, a| {
+            Box::pin(async move {
+                super::files::write_file(
+                    t.session.config(),
+                    a["path"].as_str().unwrap_or_default(),
+                    a["content"].as_str().unwrap_or_default(),
+                )
+            })
+        },
+    },
+    Builtin {
+        name: "list_files",
+        description:
+            "lists a folder inside the project folder, folders ending in / (capability fs)",
+        params: r#"{"type":"object","properties":{"path":{"type":"string"}}}"#,
+        run: |t, a| {
+            Box::pin(async move {
+                super::files::list_files(t.session.config(), a["path"].as_str().unwrap_or("."))
+            })
+        },
+    },
+    Builtin {
+        name: "http_get",
+        description: "fetches a URL from a host in the net allow-list: {status, body}",
+        params: r#"{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}"#,
+        run: |t, a| {
+            Box::pin(http_get(
+                t,
+                a["url"].as_str().unwrap_or_default().to_owned(),
+            ))
+        },
+    },
+];
+
+pub(super) fn builtin(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+pub(super) fn builtin_params(b: &Builtin) -> serde_json::Value {
+    serde_json::from_str(b.params).expect("built-in params are valid JSON")
+}
+
+fn host_allowed(host: &str, allow: &[String]) -> bool {
+    allow.iter().any(|a| match a.strip_prefix("*.") {
+        Some(domain) => host == domain || host.ends_with(&format!(".{domain}")),
+        None => host.eq_ignore_ascii_case(a),
+    })
+}
+
+async fn http_get(task: Task, url: String) -> Result<Value> {
+    let parsed =
+        reqwest::Url::parse(&url).map_err(|e| failed("http_get", format!("{url:?}: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let allow = &task.session.config().capabilities.net;
+    if !matches!(parsed.scheme(), "http" | "https") || !host_allowed(&host, allow) {
+        return Err(denied(format!(
+            "http_get may fetch only from hosts in [capabilities] net (now: {allow:?}); {host:?} is not one"
+        )));
+    }
+    let fetch = async move {
+        // No redirects: each hop would need its own allow-list check.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut resp = client.get(parsed).send().await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_BYTES {
+                body.truncate(MAX_BYTES);
+                break;
+            }
+        }
+        Ok::<_, String>((status, String::from_utf8_lossy(&body).into_owned()))
+    };
+    let (status, body) = crate::session::wait::spawn_io(fetch)
+        .await?
+        .map_err(|e| failed("http_get", e))?;
+    let mut m = Map::new();
+    m.insert("status".into(), Value::Int(i64::from(status)));
+    m.insert("body".into(), Value::Str(body));
+    Ok(Value::Map(m))
+}
+
+fn datetime(format: Option<&str>) -> Result<Value> {
+    use chrono::format::{Item, StrftimeItems};
+    let now = chrono::Utc::now();
+    let Some(f) = format else {
+        return Ok(Value::Str(now.to_rfc3339()));
+    };
+    if StrftimeItems::new(f).any(|i| matches!(i, Item::Error)) {
+        return Err(Error::new(
+            ErrorCode::ArgsInvalid,
+            format!("datetime: {f:?} is not a strftime format"),
+        ));
+    }
+    Ok(Value::Str(now.format(f).to_string()))
+}
+
+/// Arithmetic by recursive descent: `+ -` < `* / %` < `^` (right) < unary.
+fn calculate(expr: &str) -> Result<Value> {
+    struct P<'a> {
+        s: &'a [u8],
+        i: usize,
+        depth: usize,
+    }
+    type R = std::result::Result<f64, String>;
+    impl P<'_> {
+        fn ws(&mut self) {
+            while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+                self.i += 1;
+            }
+        }
+        fn eat(&mut self, c: u8) -> bool {
+            self.ws();
+            if self.s.get(self.i) == Some(&c) {
+                self.i += 1;
+                true
+            } else {
+                false
+            }
+        }
+        fn sum(&mut self) -> R {
+            let mut v = self.product()?;
+            loop {
+                if self.eat(b'+') {
+                    v += self.product()?;
+                } else if self.eat(b'-') {
+                    v -= self.product()?;
+                } else {
+                    return Ok(v);
+                }
+            }
+        }
+        fn product(&mut self) -> R {
+            let mut v = self.power()?;
+            loop {
+                if self.eat(b'*') {
+                    v *= self.power()?;
+                } else if self.eat(b'/') {
+                    let d = self.power()?;
+                    if d == 0.0 {
+                        return Err("division by zero".into());
+                    }
+                    v /= d;
+                } else if self.eat(b'%') {
+                    let d = self.power()?;
+                    if d == 0.0 {
+                        return Err("division by zero".into());
+                    }
+                    v %= d;
+                } else {
+                    return Ok(v);
+                }
+            }
+        }
+        fn power(&mut self) -> R {
+            let base = self.unary()?;
+            if self.eat(b'^') {
+                return Ok(base.powf(self.power()?));
+            }
+            Ok(base)
+        }
+        fn unary(&mut self) -> R {
+            self.depth += 1;
+            if self.depth > 200 {
+                return Err("nested too deep".into());
+            }
+            let v = if self.eat(b'-') {
+                -self.unary()?
+            } else if self.eat(b'+') {
+                self.unary()?
+            } else if self.eat(b'(') {
+                let v = self.sum()?;
+                if !self.eat(b')') {
+                    return Err(format!("expected ) at {}", self.i + 1));
+                }
+                v
+            } else {
+                self.number()?
+            };
+            self.depth -= 1;
+            Ok(v)
+        }
+        fn number(&mut self) -> R {
+            self.ws();
+            let start = self.i;
+            while self
+                .s
+                .get(self.i)
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'.' || *c == b'e' || *c == b'E')
+            {
+                self.i += 1;
+            }
+            let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
+            text.parse()
+                .map_err(|_| format!("expected a number at {}", start + 1))
+        }
+    }
+    let mut p = P {
+        s: expr.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
+    let v = p.sum().and_then(|v| {
+        p.ws();
+        if p.i == p.s.len() {
+            Ok(v)
+        } else {
+            Err(format!(
+                "unexpected {:?} at {}",
+                expr[p.i..].chars().next().unwrap_or(' '),
+                p.i + 1
+            ))
+        }
+    });
+    match v {
+        Ok(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Ok(Value::Int(v as i64)),
+        Ok(v) if v.is_finite() => Ok(Value::Float(v)),
+        Ok(_) => Err(failed(
+            "calculator",
+            format!("{expr:?} has no finite value"),
+        )),
+        Err(e) => Err(failed("calculator", format!("{expr:?}: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_calculator_follows_precedence_and_refuses_nonsense() {
+        let ok = |e: &str| calculate(e).unwrap();
+        assert_eq!(ok("1 + 2 * 3"), Value::Int(7));
+        assert_eq!(ok("(1 + 2) * 3"), Value::Int(9));
+        assert_eq!(ok("2 ^ 3 ^ 2"), Value::Int(512));
+        assert_eq!(ok("-4 / 8"), Value::Float(-0.5));
+        assert_eq!(ok("7 % 4"), Value::Int(3));
+        for bad in ["1 +", "1 / 0", "2 ** 3", "abc", "((1)", &"(".repeat(500)] {
+            assert_eq!(
+                calculate(bad).unwrap_err().code,
+                ErrorCode::ToolFailed,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn hosts_match_exactly_or_by_wildcard() {
+        let allow = vec!["example.com".to_owned(), "*.docs.rs".to_owned()];
+        assert!(host_allowed("example.com", &allow));
+        assert!(host_allowed("a.docs.rs", &allow));
+        assert!(!host_allowed("evil-example.com", &allow));
+        assert!(!host_allowed("example.com.evil", &allow));
+        assert!(!host_allowed("xdocs.rs", &allow));
+    }
+}
