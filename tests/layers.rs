@@ -22,10 +22,10 @@ const LIBRARY: &[&[&str]] = &[
 const IDE: &[&[&str]] = &[
     &["edit", "highlight", "scroll", "settings", "theme"],
     &["editor", "inspector"],
+    &["action"],
+    &["keys", "layout", "repl"],
     &["state"],
-    &["keys", "layout"],
-    &["app", "ui", "repl", "watch", "effects"],
-    &["update"],
+    &["app", "ui", "effects", "watch"],
 ];
 
 type Module = Vec<String>;

@@ -78,7 +78,23 @@ fn run(runtime: &Runtime, name: &str, src: &str) -> llmspell::Result<serde_json:
 fn with_counter() -> Runtime {
     let mut registry = Registry::standard();
     register(&mut registry);
+    // A name Rhai reserves (`spawn`), which no engine was told of.
+    registry.add(Bridge::new("counter.spawn", "", "7", "seven", |_, _| {
+        Ok(Value::Int(7))
+    }));
     Runtime::with_registry(registry)
+}
+
+#[test]
+fn a_bridge_named_as_a_keyword_is_called_in_every_language() {
+    let rt = with_counter();
+    for (name, src) in [
+        ("k.lua", "return counter.spawn()"),
+        ("k.js", "export default counter.spawn();"),
+        ("k.rhai", "counter.spawn()"),
+    ] {
+        assert_eq!(run(&rt, name, src), Ok(serde_json::json!(7)), "{name}");
+    }
 }
 
 #[test]
@@ -101,7 +117,7 @@ fn an_object_bridge_added_to_the_registry_works_in_every_language() {
              const seen = [];
              hooks.before('counter.up', (c) => { seen.push(c.point); });
              const n = a.up();
-             ({a: n, b: b.up(), hooked: seen.length, id: a.id})",
+             export default {a: n, b: b.up(), hooked: seen.length, id: a.id};",
         ),
         (
             "c.rhai",
@@ -109,6 +125,7 @@ fn an_object_bridge_added_to_the_registry_works_in_every_language() {
              a.up(); a.up(); b.up();
              hooks.before(\"counter.up\", |c| {
                  state.update(\"seen\", |n| if n == () { 1 } else { n + 1 });
+                 ()
              });
              let n = a.up();
              #{a: n, b: b.up(), hooked: state.get(\"seen\"), id: a.id}",
@@ -129,7 +146,7 @@ fn an_object_method_on_a_stranger_value_fails_with_the_bridges_error() {
     let rt = with_counter();
     for (name, src) in [
         ("x.lua", "return counter.up({id = 9})"),
-        ("x.js", "counter.up({id: 0})"),
+        ("x.js", "export default counter.up({id: 0});"),
         ("x.rhai", "counter.up(#{id: -9223372036854775807 - 1})"),
     ] {
         let err = run(&rt, name, src).unwrap_err();

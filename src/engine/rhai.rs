@@ -121,6 +121,7 @@ impl RhaiEngine {
         let segments = Rc::new(Segments::default());
         allow_keyword_members(
             &mut rhai,
+            member_names(session.registry()),
             modules_with_call(session.registry()),
             Some(parse_limits(&session)),
             Some(segments.clone()),
@@ -373,9 +374,9 @@ fn rewrite_segments(source: &str, braces: &[Braces]) -> Option<String> {
     edits.peek().is_none().then_some(out)
 }
 
-/// `log.debug(...)`, `agent.new(...)`: `debug` and `new` are Rhai keywords
-/// that cannot be called as methods, so after a `.` the tokenizer is told
-/// they are plain names. And Rhai takes any `x.call(f, ...)` to mean "call
+/// `log.debug(...)`, `agent.new(...)`: a bridge's name may be a Rhai
+/// keyword that cannot be called as a method, so after a `.` the tokenizer
+/// is told that any name in `members` (the registry's) is a plain name. And Rhai takes any `x.call(f, ...)` to mean "call
 /// the function pointer f": after a bridge module that has a `call`
 /// (`tool.call`), the name is changed to [`CALL_ALIAS`], which the bridge is
 /// registered under as well.
@@ -387,6 +388,7 @@ fn rewrite_segments(source: &str, braces: &[Braces]) -> Option<String> {
 /// refuses `${}` segments for [`Segments`].
 fn allow_keyword_members(
     rhai: &mut Rhai,
+    members: Vec<&'static str>,
     modules_with_call: Vec<&'static str>,
     parsing: Option<Box<dyn Fn() -> bool>>,
     segments: Option<Rc<Segments>>,
@@ -411,9 +413,7 @@ fn allow_keyword_members(
             }
         }
         let token = match token {
-            Token::Reserved(name)
-                if after_dot.get() && matches!(name.as_str(), "debug" | "new") =>
-            {
+            Token::Reserved(name) if after_dot.get() && members.contains(&name.as_str()) => {
                 Token::Identifier(name)
             }
             Token::Reserved(name) | Token::Identifier(name)
@@ -496,6 +496,21 @@ fn shown_locals(shared: &Shared, s: &Session) -> Vec<crate::session::debug::Loca
 
 /// See [`allow_keyword_members`].
 const CALL_ALIAS: &str = "llmspell_call";
+
+/// Every name a spell may write after a `.` for a bridge: the bridges'
+/// own names within their modules and their objects' methods. Those that
+/// Rhai reserves (`debug`, `new`) are told to the tokenizer as plain names.
+fn member_names(registry: &crate::session::Registry) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = registry.bridges().iter().map(|b| b.member()).collect();
+    for b in registry.bridges() {
+        if let Some(object) = b.object {
+            names.extend(object.methods.iter().map(|m| m.name));
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 fn modules_with_call(registry: &crate::session::Registry) -> Vec<&'static str> {
     registry
@@ -1027,9 +1042,11 @@ fn to_rhai(v: Value) -> Dynamic {
 /// Compiles without running.
 pub(crate) fn check(name: &str, source: &str) -> Result<()> {
     let mut rhai = Rhai::new_raw();
+    let registry = crate::session::Registry::standard();
     allow_keyword_members(
         &mut rhai,
-        modules_with_call(&crate::session::Registry::standard()),
+        member_names(&registry),
+        modules_with_call(&registry),
         None,
         None,
     );

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use llmspell::debug::Debugger;
 use llmspell::{Config, RunOptions, Runtime, Spell, StopHandle};
 
-use crate::app::{Action, Effect, Launch};
+use crate::action::{Action, Effect, Launch};
 use crate::editor::Read;
 
 /// The run in progress: how to stop it, and its debugger when it has one.
@@ -28,7 +28,7 @@ pub fn carry_out(
 ) {
     match effect {
         Effect::Scan(dir) => {
-            if let Ok(spells) = crate::app::App::scan(&dir) {
+            if let Ok(spells) = crate::state::App::scan(&dir) {
                 let _ = tx.send(Action::Spells(spells));
             }
         }

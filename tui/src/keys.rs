@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::app::Action;
+use crate::action::Action;
 
 /// Every key, as the help shows it: keep in step with `action_for`.
 pub const HELP: &[(&str, &str)] = &[

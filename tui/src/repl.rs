@@ -12,7 +12,7 @@ use std::sync::{mpsc, Arc};
 
 use llmspell::{Config, EngineKind, Repl, RunOptions, Runtime, StopHandle};
 
-use crate::app::{Action, ReplState};
+use crate::action::{Action, ReplState};
 
 /// What the loop sends a REPL's thread.
 enum Input {

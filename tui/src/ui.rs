@@ -8,94 +8,10 @@ use ratatui::Frame;
 
 use llmspell::debug::{Pause, When};
 
-use crate::app::{App, Focus, ReplState, Status};
 use crate::highlight::Kind;
+use crate::layout::{detail_area, detail_room, panes, state_rows};
+use crate::state::{event_rows, spells_offset, App, Focus, ReplState, Status};
 use crate::theme::Theme;
-
-/// Where each pane is on a screen of `area` with these sizes, with the
-/// status bar last: `[spells, editor, output, inspector, state, status]`.
-/// Drawing and mouse clicks both use it.
-pub fn panes(area: Rect, sizes: Sizes) -> [Rect; 6] {
-    let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    let centre = 100u16.saturating_sub(sizes.spells + sizes.right);
-    let [spells, centre, right] = Layout::horizontal([
-        Constraint::Percentage(sizes.spells),
-        Constraint::Percentage(centre),
-        Constraint::Percentage(sizes.right),
-    ])
-    .areas(body);
-    let [source, output] = Layout::vertical([
-        Constraint::Percentage(sizes.editor),
-        Constraint::Percentage(100 - sizes.editor),
-    ])
-    .areas(centre);
-    let [inspector, state] = Layout::vertical([
-        Constraint::Percentage(sizes.events),
-        Constraint::Percentage(100 - sizes.events),
-    ])
-    .areas(right);
-    [spells, source, output, inspector, state, status]
-}
-
-/// How the screen is shared, in percent: the spell list's and the right
-/// column's widths, and the editor's and the events' share of their column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sizes {
-    pub spells: u16,
-    pub right: u16,
-    pub editor: u16,
-    pub events: u16,
-}
-
-impl Default for Sizes {
-    fn default() -> Sizes {
-        Sizes {
-            spells: 20,
-            right: 30,
-            editor: 60,
-            events: 60,
-        }
-    }
-}
-
-impl Sizes {
-    /// The focused pane grows (`by` > 0) or shrinks: wider with `wider`,
-    /// else taller. Every pane keeps at least a tenth of the screen.
-    pub fn grow(&mut self, focus: Focus, wider: bool, by: i16) {
-        let step = |v: &mut u16, by: i16, max: u16| {
-            *v = (*v as i16 + by).clamp(10, max as i16) as u16;
-        };
-        match (focus, wider) {
-            (Focus::Spells, true) => step(&mut self.spells, by, 80 - self.right),
-            (Focus::Editor | Focus::Output, true) => {
-                // The centre takes from (or gives to) the right column.
-                step(&mut self.right, -by, 80 - self.spells)
-            }
-            (Focus::Inspector | Focus::State, true) => step(&mut self.right, by, 80 - self.spells),
-            (Focus::Editor, false) => step(&mut self.editor, by, 90),
-            (Focus::Output, false) => step(&mut self.editor, -by, 90),
-            (Focus::Inspector, false) => step(&mut self.events, by, 90),
-            (Focus::State, false) => step(&mut self.events, -by, 90),
-            (Focus::Spells, false) => {}
-        }
-    }
-}
-
-/// The pane under a point of the screen, if any.
-pub fn pane_at(area: Rect, sizes: Sizes, column: u16, row: u16) -> Option<Focus> {
-    let [spells, editor, output, inspector, state, _] = panes(area, sizes);
-    let at = ratatui::layout::Position::new(column, row);
-    [
-        (spells, Focus::Spells),
-        (editor, Focus::Editor),
-        (output, Focus::Output),
-        (inspector, Focus::Inspector),
-        (state, Focus::State),
-    ]
-    .into_iter()
-    .find(|(r, _)| r.contains(at))
-    .map(|(_, f)| f)
-}
 
 pub fn render(app: &App, frame: &mut Frame) {
     let [spells, source, output, inspector, state, status] = panes(frame.area(), app.sizes);
@@ -121,16 +37,6 @@ fn block<'a>(theme: &Theme, title: &'a str, focused: bool) -> Block<'a> {
         Style::default().fg(theme.dim)
     };
     Block::bordered().title(title).border_style(style)
-}
-
-/// The first row the Spells list shows: where the wheel left it, else
-/// where the chosen spell is in view.
-pub fn spells_offset(app: &App, shown: &[usize], room: usize) -> usize {
-    let at = shown.iter().position(|&i| i == app.selected).unwrap_or(0);
-    let most = shown.len().saturating_sub(room);
-    app.spells_offset
-        .unwrap_or_else(|| (at + 1).saturating_sub(room))
-        .min(most)
 }
 
 fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
@@ -173,39 +79,6 @@ fn spell_list(app: &App, frame: &mut Frame, area: Rect) {
         .filter(|&p| p < room);
     let mut state = ListState::default().with_selected(at);
     frame.render_stateful_widget(list, area, &mut state);
-}
-
-/// The spell (its index in the list) at screen `row`, as the list draws.
-pub fn spell_at(app: &App, row: u16) -> Option<usize> {
-    let area = panes(app.screen, app.sizes)[0];
-    let room = area.height.saturating_sub(2) as usize;
-    let shown = app.shown_spells();
-    let offset = spells_offset(app, &shown, room);
-    let r = row.checked_sub(area.y + 1)? as usize;
-    (r < room).then(|| shown.get(offset + r).copied()).flatten()
-}
-
-/// The editor's text place (line, column) at a screen cell, as it draws.
-pub fn editor_at(app: &App, column: u16, row: u16) -> Option<(usize, usize)> {
-    let inner = panes(app.screen, app.sizes)[1].inner(ratatui::layout::Margin::new(1, 1));
-    let r = row.checked_sub(inner.y)?;
-    if r >= inner.height {
-        return None;
-    }
-    let editor = &app.editor;
-    let text = editor.area.lines();
-    let digits = text.len().to_string().len().max(2);
-    let gutter = digits + 2;
-    let width = (inner.width as usize).saturating_sub(gutter);
-    let ratatui_textarea::DataCursor(_, cursor_col) = editor.area.cursor();
-    let left = match app.focus == Focus::Editor && app.paused.is_none() {
-        true => (cursor_col + 1).saturating_sub(width),
-        false => 0,
-    };
-    let line = (editor.top + r as usize).min(text.len().saturating_sub(1));
-    let col = (column.checked_sub(inner.x)? as usize).saturating_sub(gutter) + left;
-    let len = text.get(line).map_or(0, |l| l.chars().count());
-    Some((line, col.min(len)))
 }
 
 fn editor_view(app: &App, frame: &mut Frame, area: Rect) {
@@ -511,81 +384,6 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The Events pane's rows on screen, top first: an event's index, or a
-/// line naming the run whose events start there; and how many events the
-/// filters show in all.
-fn event_rows(app: &App, area: Rect) -> (Vec<Result<usize, String>>, usize) {
-    let ins = &app.inspector;
-    let visible = ins.visible();
-    let room = area.height.saturating_sub(2) as usize;
-    // Only the events near the one in view are laid out: a screenful on
-    // either side of it is enough.
-    let target = ins
-        .selected
-        .and_then(|sel| visible.iter().position(|&v| v == sel))
-        .unwrap_or(visible.len().saturating_sub(1));
-    let lo = target.saturating_sub(room);
-    let hi = (target + room + 1).min(visible.len());
-    let mut rows: Vec<Result<usize, String>> = Vec::with_capacity(2 * room + 4);
-    let mut run = lo.checked_sub(1).map(|p| ins.events[visible[p]].run);
-    for &i in &visible[lo..hi] {
-        let e = &ins.events[i];
-        if run != Some(e.run) {
-            run = Some(e.run);
-            let what = match (e.run, e.topic.as_str()) {
-                (0, _) => "before any run".to_owned(),
-                (n, "spell.start") if e.data["spell"].is_string() => {
-                    format!("run {n} {}", e.data["spell"].as_str().unwrap_or(""))
-                }
-                (n, _) => format!("run {n}"),
-            };
-            rows.push(Err(format!("── {what} ──")));
-        }
-        rows.push(Ok(i));
-    }
-    // Show the selected event, or the newest when following.
-    let end = match ins.selected {
-        Some(sel) => rows
-            .iter()
-            .position(|v| *v == Ok(sel))
-            .map_or(rows.len(), |p| (p + 1).max(room.min(rows.len()))),
-        None => rows.len(),
-    };
-    let start = end.saturating_sub(room);
-    (rows.drain(start..end).collect(), visible.len())
-}
-
-/// The event (its index) at screen `row` of the Events pane.
-pub fn event_at(app: &App, row: u16) -> Option<usize> {
-    let area = panes(app.screen, app.sizes)[3];
-    let r = row.checked_sub(area.y + 1)? as usize;
-    event_rows(app, area).0.get(r)?.as_ref().ok().copied()
-}
-
-/// The state key (its index) at screen `row` of the State pane.
-pub fn state_key_at(app: &App, row: u16) -> Option<usize> {
-    let area = panes(app.screen, app.sizes)[4];
-    let r = row.checked_sub(area.y + 1)? as usize;
-    let rows = state_rows(&app.state);
-    let room = area.height.saturating_sub(2) as usize;
-    let at = rows
-        .iter()
-        .position(|x| x.key == Some(app.state_selected))
-        .unwrap_or(0);
-    let skip = (at + 1).saturating_sub(room);
-    if r >= room {
-        return None;
-    }
-    let here = skip + r;
-    let row = rows.get(here)?;
-    if row.label.ends_with('/') && row.key.is_none() {
-        // A folder: its first key.
-        return rows[here..].iter().find_map(|x| x.key);
-    }
-    // A key's row, or a field's, which belongs to the key above it.
-    rows[..=here].iter().rev().find_map(|x| x.key)
-}
-
 fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     let ins = &app.inspector;
     let dim = Style::default().fg(app.theme.dim);
@@ -630,25 +428,6 @@ fn inspector_view(app: &App, frame: &mut Frame, area: Rect) {
     let widget =
         Paragraph::new(lines).block(block(&app.theme, &title, app.focus == Focus::Inspector));
     frame.render_widget(widget, area);
-}
-
-/// Where an event's detail shows: over the middle of the screen.
-fn detail_area(screen: Rect) -> Rect {
-    Rect::new(
-        screen.width / 8,
-        screen.height / 8,
-        screen.width * 3 / 4,
-        screen.height * 3 / 4,
-    )
-}
-
-/// Columns and rows of an event's detail text, inside its border.
-pub fn detail_room(screen: Rect) -> (usize, usize) {
-    let area = detail_area(screen);
-    (
-        area.width.saturating_sub(2) as usize,
-        area.height.saturating_sub(2) as usize,
-    )
 }
 
 /// The current event whole: its time and run, then its JSON, wrapped to
@@ -721,96 +500,6 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
         Paragraph::new(lines).block(block(&app.theme, &title, focused)),
         area,
     );
-}
-
-/// One row of the state tree.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateRow {
-    pub depth: usize,
-    /// A folder (`counter/`), a key's last part, or a field of a value.
-    pub label: String,
-    /// A plain value, shown after `=`; none for folders and containers.
-    pub value: Option<String>,
-    /// The index of the key in the state, on a key's own row.
-    pub key: Option<usize>,
-}
-
-/// The most fields or items of one value shown; the rest are counted.
-const SHOWN_FIELDS: usize = 20;
-
-/// The project's state as a tree: keys split on `/` into folders, and
-/// object and array values opened into their fields.
-pub fn state_rows(state: &[(String, serde_json::Value)]) -> Vec<StateRow> {
-    let mut rows = Vec::new();
-    let mut open: Vec<&str> = Vec::new();
-    for (index, (key, value)) in state.iter().enumerate() {
-        let parts: Vec<&str> = key.split('/').collect();
-        let (folders, name) = parts.split_at(parts.len() - 1);
-        let same = open.iter().zip(folders).take_while(|(a, b)| a == b).count();
-        open.truncate(same);
-        for (depth, folder) in folders.iter().enumerate().skip(same) {
-            rows.push(StateRow {
-                depth,
-                label: format!("{folder}/"),
-                value: None,
-                key: None,
-            });
-            open.push(folder);
-        }
-        value_rows(
-            &mut rows,
-            folders.len(),
-            name[0].to_owned(),
-            value,
-            Some(index),
-        );
-    }
-    rows
-}
-
-fn value_rows(
-    rows: &mut Vec<StateRow>,
-    depth: usize,
-    label: String,
-    value: &serde_json::Value,
-    key: Option<usize>,
-) {
-    use serde_json::Value;
-    let children: Vec<(String, &Value)> = match value {
-        Value::Object(m) if !m.is_empty() => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
-        Value::Array(a) if !a.is_empty() => a
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (format!("[{i}]"), v))
-            .collect(),
-        plain => {
-            rows.push(StateRow {
-                depth,
-                label,
-                value: Some(plain.to_string()),
-                key,
-            });
-            return;
-        }
-    };
-    rows.push(StateRow {
-        depth,
-        label,
-        value: None,
-        key,
-    });
-    let more = children.len().saturating_sub(SHOWN_FIELDS);
-    for (label, v) in children.into_iter().take(SHOWN_FIELDS) {
-        value_rows(rows, depth + 1, label, v, None);
-    }
-    if more > 0 {
-        rows.push(StateRow {
-            depth: depth + 1,
-            label: format!("… {more} more"),
-            value: None,
-            key: None,
-        });
-    }
 }
 
 /// The keys, over the middle of the screen: the user's own first.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
-use crate::app::Action;
+use crate::action::Action;
 
 /// Editors save in bursts (write, rename, touch): one action per burst.
 const SETTLE: Duration = Duration::from_millis(50);
@@ -50,5 +50,5 @@ fn in_skipped_folder(root: &Path, path: &Path) -> bool {
     let inside = path.strip_prefix(root).unwrap_or(path);
     inside
         .components()
-        .any(|c| crate::app::skipped_folder(&c.as_os_str().to_string_lossy()))
+        .any(|c| crate::state::skipped_folder(&c.as_os_str().to_string_lossy()))
 }

@@ -1039,9 +1039,9 @@ fn a_repl_per_engine_keeps_state_history_and_shows_values() {
 fn a_click_focuses_the_pane_under_it() {
     let mut a = app();
     update(&mut a, Action::Resize(120, 40));
-    let panes = llmspell_tui::ui::panes(
+    let panes = llmspell_tui::layout::panes(
         ratatui::layout::Rect::new(0, 0, 120, 40),
-        llmspell_tui::ui::Sizes::default(),
+        llmspell_tui::layout::Sizes::default(),
     );
     for (rect, want) in [
         (panes[4], Focus::State),
@@ -1061,7 +1061,7 @@ fn a_click_focuses_the_pane_under_it() {
 #[test]
 fn alt_arrows_resize_the_focused_pane_and_clicks_follow() {
     use crossterm::event::KeyModifiers;
-    use llmspell_tui::ui::{panes, Sizes};
+    use llmspell_tui::layout::{panes, Sizes};
     let mut a = app();
     update(&mut a, Action::Resize(120, 40));
     let alt = |code| Action::Key(KeyEvent::new(code, KeyModifiers::ALT));
@@ -1249,7 +1249,7 @@ fn typed_patterns_and_line_breakpoints_pause_a_real_run() {
 
 #[test]
 fn the_state_is_a_tree_of_folders_keys_and_fields() {
-    use llmspell_tui::ui::{state_rows, StateRow};
+    use llmspell_tui::layout::{state_rows, StateRow};
     let state = vec![
         (
             "agent/notes".to_owned(),
@@ -2008,7 +2008,7 @@ fn the_output_pane_scrolls_wraps_clears_and_copies_the_last_run() {
     assert!(picture(&a, 100, 30).contains("newest"));
     // The wheel over the pane scrolls it, whichever pane has the focus.
     a.focus = Focus::Spells;
-    let [_, _, output, ..] = llmspell_tui::ui::panes(a.screen, a.sizes);
+    let [_, _, output, ..] = llmspell_tui::layout::panes(a.screen, a.sizes);
     update(&mut a, Action::Wheel(output.x + 2, output.y + 2, true));
     assert!(!a.output.scroll.following());
     update(&mut a, Action::Wheel(output.x + 2, output.y + 2, false));
@@ -2535,7 +2535,7 @@ fn the_spells_list_shows_subfolders_and_filters_as_you_type() {
 fn a_click_picks_what_is_under_it_and_the_wheel_scrolls_that_pane() {
     let mut a = busy_app();
     a.screen = ratatui::layout::Rect::new(0, 0, 100, 30);
-    let [spells, editor, _, events, state, _] = llmspell_tui::ui::panes(a.screen, a.sizes);
+    let [spells, editor, _, events, state, _] = llmspell_tui::layout::panes(a.screen, a.sizes);
     // A spell: row 1 of the list is the first spell (agent.rhai).
     let effects = update(&mut a, Action::Click(spells.x + 2, spells.y + 1));
     assert_eq!(a.focus, Focus::Spells);
@@ -2577,7 +2577,7 @@ fn the_wheel_scrolls_a_long_spells_list_and_a_click_then_picks_from_it() {
     let spells: Vec<String> = (0..60).map(|i| format!("s{i:02}.lua")).collect();
     let mut a = App::new(PathBuf::from("/project"), spells);
     a.screen = ratatui::layout::Rect::new(0, 0, 100, 30);
-    let [list, ..] = llmspell_tui::ui::panes(a.screen, a.sizes);
+    let [list, ..] = llmspell_tui::layout::panes(a.screen, a.sizes);
     assert!(picture(&a, 100, 30).contains("│s00.lua"));
     for _ in 0..4 {
         update(&mut a, Action::Wheel(list.x + 2, list.y + 2, false));
