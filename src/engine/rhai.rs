@@ -413,13 +413,19 @@ fn allow_keyword_members(
             }
         }
         let token = match token {
-            Token::Reserved(name) if after_dot.get() && members.contains(&name.as_str()) => {
-                Token::Identifier(name)
-            }
             Token::Reserved(name) | Token::Identifier(name)
                 if after_dot.get() && module_before_dot.get() && name.as_str() == "call" =>
             {
                 Token::Identifier(Box::new(CALL_ALIAS.into()))
+            }
+            // `call` after anything but a bridge module stays Rhai's own
+            // (a function pointer's call).
+            Token::Reserved(name)
+                if after_dot.get()
+                    && name.as_str() != "call"
+                    && members.contains(&name.as_str()) =>
+            {
+                Token::Identifier(name)
             }
             other => other,
         };
