@@ -167,5 +167,51 @@ fn js_event_loop(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bridge_calls, js_event_loop);
+/// The calls users make most, from a Lua loop of 20,000: `state.get`,
+/// `state.set` (each a committed SQLite write) and `json.decode`, against
+/// the same loop calling a plain Lua function.
+fn common_calls(c: &mut Criterion) {
+    const CALLS: u32 = 20_000;
+    let rt = runtime();
+    let project = tempfile::tempdir().unwrap();
+    let mut opts = RunOptions::new(Config::for_dir(project.path()));
+    opts.output = Arc::new(|_| {});
+    let seed = Spell::from_source("seed.lua", "state.set('k', {n = 1, s = 'text'})").unwrap();
+    assert_eq!(
+        rt.run_here(&seed, &opts).result,
+        Ok(serde_json::Value::Null)
+    );
+    let mut g = c.benchmark_group(format!("{CALLS} common calls"));
+    g.sample_size(10);
+    for (name, body) in [
+        (
+            "plain lua fn",
+            "local function f(k) return k end for i = 1, N do f('k') end",
+        ),
+        (
+            "state.get",
+            "local get = state.get for i = 1, N do get('k') end",
+        ),
+        (
+            "state.set",
+            "local set = state.set for i = 1, N do set('w', i) end",
+        ),
+        (
+            "json.decode",
+            "local d = json.decode for i = 1, N do d('1') end",
+        ),
+    ] {
+        let source = body.replace(" N ", &format!(" {CALLS} "));
+        let s = Spell::from_source("common.lua", &source).unwrap();
+        g.bench_with_input(BenchmarkId::from_parameter(name), &s, |b, s| {
+            b.iter(|| {
+                let out = rt.run_here(s, &opts);
+                assert_eq!(out.result, Ok(serde_json::Value::Null));
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bridge_calls, js_event_loop, common_calls);
 criterion_main!(benches);

@@ -62,6 +62,95 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// SQLite's WAL-index header, when it could be mapped: what makes the
+    /// read cache safe across processes.
+    wal: Option<WalHeader>,
+    cache: Mutex<ReadCache>,
+}
+
+/// Values read since the database last changed, by key (`None`: not set).
+/// Valid only while the WAL-index header is the one it was filled under:
+/// SQLite rewrites that header on every commit, by any connection of any
+/// process, so a read that finds it unchanged needs no transaction (and
+/// none of the file locks a transaction takes).
+#[derive(Default)]
+struct ReadCache {
+    header: Header,
+    entries: HashMap<String, Option<(Arc<str>, i64)>>,
+    bytes: usize,
+}
+
+/// The cache is dropped whole past this many bytes of text.
+const CACHE_BYTES: usize = 8 << 20;
+
+type Header = [u64; 6];
+
+/// The first copy of the WAL-index header (48 bytes at the start of
+/// `state.db-shm`; its layout is SQLite's documented WAL format), mapped
+/// read-only and shared. SQLite never truncates the file while a
+/// connection (ours) has it open.
+struct WalHeader {
+    at: *const u64,
+    len: usize,
+    _file: std::fs::File,
+}
+
+// SAFETY: the mapping is read-only and read with volatile loads; it lives
+// as long as the struct, on any thread.
+unsafe impl Send for WalHeader {}
+unsafe impl Sync for WalHeader {}
+
+/// How much of the -shm file is mapped: one page, holding both header copies.
+const MAPPED: usize = 4096;
+
+impl WalHeader {
+    fn map(db: &Path) -> Option<WalHeader> {
+        use std::os::unix::io::AsRawFd;
+        let mut shm = db.as_os_str().to_owned();
+        shm.push("-shm");
+        let file = std::fs::File::open(shm).ok()?;
+        if file.metadata().ok()?.len() < MAPPED as u64 {
+            return None;
+        }
+        // SAFETY: a read-only shared mapping of a page the file has; the
+        // file stays open (and at least that long) while it is mapped.
+        let at = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                MAPPED,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if at == libc::MAP_FAILED {
+            return None;
+        }
+        Some(WalHeader {
+            at: at as *const u64,
+            len: MAPPED,
+            _file: file,
+        })
+    }
+
+    /// The header now. Another process may be rewriting it: a torn read
+    /// only ever differs from the header before, which drops the cache.
+    fn now(&self) -> Header {
+        let mut h = [0; 6];
+        for (i, word) in h.iter_mut().enumerate() {
+            // SAFETY: inside the mapped page, aligned (mmap is page-aligned).
+            *word = unsafe { std::ptr::read_volatile(self.at.add(i)) };
+        }
+        h
+    }
+}
+
+impl Drop for WalHeader {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map`, unmapped once.
+        unsafe { libc::munmap(self.at as *mut libc::c_void, self.len) };
+    }
 }
 
 /// One stored value and its version; the version grows on every write.
@@ -105,9 +194,12 @@ impl Store {
                 Err(e) => return Err(db_error(&path, e)),
             }
         }
+        let wal = WalHeader::map(&path);
         Ok(Store {
             conn: Mutex::new(conn),
             path,
+            wal,
+            cache: Mutex::default(),
         })
     }
 
@@ -125,44 +217,88 @@ impl Store {
     }
 
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
-        let row: Option<(String, i64)> = self.with(|c| {
-            c.query_row(
-                "SELECT value, version FROM state WHERE key = ?1",
-                [key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-        })?;
-        row.map(|(text, version)| {
-            let value = serde_json::from_str(&text).map_err(|e| {
-                Error::new(
-                    ErrorCode::StateIo,
-                    format!(
-                        "the stored value of {key:?} in {} is not JSON: {e}",
-                        self.path.display()
-                    ),
-                )
-            })?;
-            Ok(Entry { value, version })
+        let Some((text, version)) = self.get_text(key)? else {
+            return Ok(None);
+        };
+        let value = serde_json::from_str(&text).map_err(|e| self.not_json(key, e))?;
+        Ok(Some(Entry { value, version }))
+    }
+
+    /// A key's stored JSON text and version, unparsed (the caller parses
+    /// it straight into its own values). Served from the read cache while
+    /// no connection has committed since it was read.
+    pub fn get_text(&self, key: &str) -> Result<Option<(Arc<str>, i64)>> {
+        let Some(wal) = &self.wal else {
+            return Ok(self.read(key)?.map(|(t, v)| (Arc::from(t), v)));
+        };
+        let header = wal.now();
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.header != header {
+                *cache = ReadCache {
+                    header,
+                    ..ReadCache::default()
+                };
+            }
+            if let Some(hit) = cache.entries.get(key) {
+                return Ok(hit.clone());
+            }
+        }
+        // Read after the header: what is read is at least as new as it.
+        let found = self.read(key)?.map(|(t, v)| (Arc::<str>::from(t), v));
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.header == header {
+            let size = key.len() + found.as_ref().map_or(0, |(t, _)| t.len());
+            if cache.bytes + size > CACHE_BYTES {
+                cache.entries.clear();
+                cache.bytes = 0;
+            }
+            cache.bytes += size;
+            cache.entries.insert(key.to_owned(), found.clone());
+        }
+        Ok(found)
+    }
+
+    fn read(&self, key: &str) -> Result<Option<(String, i64)>> {
+        self.with(|c| {
+            c.prepare_cached("SELECT value, version FROM state WHERE key = ?1")?
+                .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
         })
-        .transpose()
+    }
+
+    /// The error for a stored value that is not JSON (another program
+    /// wrote the file).
+    pub fn not_json(&self, key: &str, e: impl std::fmt::Display) -> Error {
+        Error::new(
+            ErrorCode::StateIo,
+            format!(
+                "the stored value of {key:?} in {} is not JSON: {e}",
+                self.path.display()
+            ),
+        )
     }
 
     pub fn set(&self, key: &str, value: &serde_json::Value) -> Result<()> {
-        let text = value.to_string();
+        self.set_text(key, &value.to_string())
+    }
+
+    /// Stores JSON text the caller made (it must be JSON).
+    pub fn set_text(&self, key: &str, text: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO state (key, value, version) VALUES (?1, ?2, 1)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = version + 1",
-                params![key, text],
-            )
+            )?
+            .execute(params![key, text])
             .map(|_| ())
         })
     }
 
     pub fn delete(&self, key: &str) -> Result<bool> {
         self.with(|c| {
-            c.execute("DELETE FROM state WHERE key = ?1", [key])
+            c.prepare_cached("DELETE FROM state WHERE key = ?1")?
+                .execute([key])
                 .map(|n| n > 0)
         })
     }
@@ -190,20 +326,22 @@ impl Store {
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let current: Option<i64> = tx
-                .query_row("SELECT version FROM state WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })
+                .prepare_cached("SELECT version FROM state WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
                 .optional()?;
             if current != expected {
                 return Ok(false);
             }
             match &text {
-                Some(text) => tx.execute(
-                    "INSERT INTO state (key, value, version) VALUES (?1, ?2, 1)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = version + 1",
-                    params![key, text],
-                )?,
-                None => tx.execute("DELETE FROM state WHERE key = ?1", [key])?,
+                Some(text) => tx
+                    .prepare_cached(
+                        "INSERT INTO state (key, value, version) VALUES (?1, ?2, 1)
+                         ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = version + 1",
+                    )?
+                    .execute(params![key, text])?,
+                None => tx
+                    .prepare_cached("DELETE FROM state WHERE key = ?1")?
+                    .execute([key])?,
             };
             tx.commit()?;
             Ok(true)
@@ -275,6 +413,48 @@ mod tests {
         assert_eq!(s.get("k").unwrap().unwrap().value, json!(2));
         assert!(s.compare_and_set("k", Some(2), None).unwrap());
         assert_eq!(s.get("k").unwrap(), None);
+    }
+
+    #[test]
+    fn a_cached_read_sees_every_later_commit_from_any_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path()).unwrap();
+        assert!(a.wal.is_some(), "the WAL index should be mapped");
+        let b = Store::open(dir.path()).unwrap();
+        a.set("k", &json!(1)).unwrap();
+        assert_eq!(a.get("k").unwrap().unwrap().value, json!(1));
+        assert_eq!(a.get("k").unwrap().unwrap().value, json!(1));
+        assert_eq!(a.get("gone").unwrap(), None);
+        // Another handle, as another process's would be.
+        b.set("k", &json!(2)).unwrap();
+        b.set("gone", &json!("here")).unwrap();
+        assert_eq!(a.get("k").unwrap().unwrap().value, json!(2));
+        assert_eq!(a.get("gone").unwrap().unwrap().value, json!("here"));
+        // Another program on the file, SQLite alone.
+        let other = Connection::open(dir.path().join(".llmspell/state.db")).unwrap();
+        other
+            .execute(
+                "UPDATE state SET value = '3', version = version + 1 WHERE key = 'k'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(a.get("k").unwrap().unwrap().value, json!(3));
+        other
+            .execute("DELETE FROM state WHERE key = 'k'", [])
+            .unwrap();
+        assert_eq!(a.get("k").unwrap(), None);
+        // A checkpoint that empties the log, then one write: the log starts
+        // over at the same length it had, and the read still sees it.
+        other
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        other
+            .execute(
+                "INSERT INTO state (key, value, version) VALUES ('k', '4', 1)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(a.get("k").unwrap().unwrap().value, json!(4));
     }
 
     #[test]

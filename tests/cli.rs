@@ -411,6 +411,37 @@ fn concurrent_processes_update_state_atomically() {
 }
 
 #[test]
+fn a_spell_reading_state_in_a_loop_sees_another_process_write() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "wait.lua",
+        "local n = 0\n\
+         while state.get('go') == nil do n = n + 1 end\n\
+         print(state.get('go'), n > 0)",
+    );
+    llmspell::store::Store::open(d.path()).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .args(["run", "wait.lua", "--timeout", "30"])
+        .current_dir(d.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it read (and keep reading) the key while it is unset.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let store = llmspell::store::Store::open(d.path()).unwrap();
+    store
+        .set("go", &serde_json::json!("written elsewhere"))
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "written elsewhere\ttrue\n"
+    );
+}
+
+#[test]
 fn processes_creating_the_store_at_once_all_succeed() {
     // No .llmspell/ yet, each time: the store is created under contention.
     for round in 0..20 {

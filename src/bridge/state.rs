@@ -18,8 +18,17 @@ pub(super) fn register(r: &mut Registry) {
         "the stored value, or default (null when not given) when the key is not set",
         |call, mut args| {
             let key = key(&args)?;
-            match call.session.store()?.get(&key)? {
-                Some(e) => Ok(Value::from_json(&e.value)),
+            let store = call.session.store()?;
+            match store.get_text(key)? {
+                // Straight from the stored text into the spell's values.
+                Some((text, _)) => {
+                    crate::value::decode(&text, &mut call.session.meter()).map_err(|e| {
+                        match e.code {
+                            ErrorCode::ArgsInvalid => store.not_json(key, e.message),
+                            _ => e,
+                        }
+                    })
+                }
                 None => Ok(args.take(1)),
             }
         },
@@ -29,16 +38,21 @@ pub(super) fn register(r: &mut Registry) {
         "key, value",
         "nothing",
         "stores value under key (null deletes the key); emits state.set",
-        |call, mut args| {
+        |call, args| {
             let key = key(&args)?;
             if args.get(1).is_null() {
-                delete(call, &key)?;
+                delete(call, key)?;
                 return Ok(Value::Null);
             }
-            let json = args.json(1)?;
-            let value = args.take(1);
-            call.session.store()?.set(&key, &json)?;
-            call.emit("state.set", || key_value(&key, Some(value)))?;
+            let text = crate::value::encode(
+                args.get(1),
+                false,
+                crate::value::Path::argument(1),
+                &mut call.session.meter(),
+            )?;
+            call.session.store()?.set_text(key, &text)?;
+            // The event's value is only copied when someone listens.
+            call.emit("state.set", || key_value(key, Some(args.get(1).clone())))?;
             Ok(Value::Null)
         },
     ));
@@ -49,7 +63,7 @@ pub(super) fn register(r: &mut Registry) {
         "removes key; true when it was set; emits state.delete",
         |call, args| {
             let key = key(&args)?;
-            Ok(Value::Bool(delete(call, &key)?))
+            Ok(Value::Bool(delete(call, key)?))
         },
     ));
     r.add(Bridge::new(
@@ -74,17 +88,17 @@ pub(super) fn register(r: &mut Registry) {
             let func = args.func(1, "fn")?;
             let store = call.session.store()?;
             for _ in 0..UPDATE_ATTEMPTS {
-                let current = store.get(&key)?;
+                let current = store.get(key)?;
                 let old = current.as_ref().map_or(Value::Null, |e| Value::from_json(&e.value));
                 let new = call.call_script(&func, vec![old])?;
                 let json = if new.is_null() { None } else { Some(new.to_json()?) };
                 let expected = current.map(|e| e.version);
-                if store.compare_and_set(&key, expected, json.as_ref())? {
+                if store.compare_and_set(key, expected, json.as_ref())? {
                     if new.is_null() {
-                        call.emit("state.delete", || key_value(&key, None))?;
+                        call.emit("state.delete", || key_value(key, None))?;
                     } else {
                         let event_value = new.clone();
-                        call.emit("state.set", || key_value(&key, Some(event_value)))?;
+                        call.emit("state.set", || key_value(key, Some(event_value)))?;
                     }
                     return Ok(new);
                 }
@@ -97,12 +111,12 @@ pub(super) fn register(r: &mut Registry) {
     ));
 }
 
-fn key(args: &Args) -> Result<String> {
+fn key(args: &Args) -> Result<&str> {
     let key = args.str(0, "key")?;
     if key.is_empty() {
         return Err(args.error("the key must not be empty"));
     }
-    Ok(key.to_owned())
+    Ok(key)
 }
 
 fn delete(call: &mut Call<'_>, key: &str) -> Result<bool> {

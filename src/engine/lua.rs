@@ -137,10 +137,9 @@ impl LuaEngine {
     pub fn new(session: Rc<Session>) -> Result<Self> {
         let libs = StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::MATH;
         let lua = Lua::new_with(libs, LuaOptions::new()).map_err(|e| internal(&e))?;
-        let weak = lua.weak();
-        session.set_heap(Box::new(move || {
-            weak.try_upgrade().map_or(0, |l| l.used_memory())
-        }));
+        let used = Rc::new(std::cell::Cell::new(0));
+        let heap = used.clone();
+        session.set_heap(Box::new(move || heap.get()));
         let mut engine = LuaEngine {
             alloc: lua_lib::AllocMeter::default(),
             lua,
@@ -160,6 +159,7 @@ impl LuaEngine {
                 }
                 stop.is_stopped()
             }),
+            used,
         );
         Ok(engine)
     }

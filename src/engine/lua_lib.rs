@@ -15,7 +15,9 @@
 //! line, exactly as Lua's do. Nothing here may hold a Rust value that
 //! needs dropping across a call into Lua: an error leaves by `longjmp`.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void};
+use std::rc::Rc;
 
 use mlua::ffi::{self, lua_Integer, lua_State, lua_Unsigned};
 use mlua::{Lua, Table};
@@ -870,11 +872,17 @@ struct Meter {
     inner_ud: *mut c_void,
     stopped: Stopped,
     since: usize,
+    /// The bytes the state holds, kept as it allocates: reading it costs
+    /// nothing, where asking Lua (`lua_gc` with `LUA_GCCOUNT`) costs two
+    /// calls into the VM each time a value crosses the bridge.
+    used: Rc<Cell<usize>>,
 }
 
 impl AllocMeter {
-    /// Wraps the allocator of `lua`'s state.
-    pub(crate) fn install(lua: &Lua, stopped: Stopped) -> AllocMeter {
+    /// Wraps the allocator of `lua`'s state; `used` then follows the bytes
+    /// the state holds.
+    pub(crate) fn install(lua: &Lua, stopped: Stopped, used: Rc<Cell<usize>>) -> AllocMeter {
+        used.set(lua.used_memory());
         let mut installed = AllocMeter::default();
         // SAFETY: the state is alive and on this thread; the meter lives
         // until Drop puts the original allocator back.
@@ -891,6 +899,7 @@ impl AllocMeter {
                     inner_ud,
                     stopped,
                     since: 0,
+                    used,
                 }));
                 ffi::lua_setallocf(main, metered_alloc, meter.cast());
                 installed = AllocMeter { state: main, meter };
@@ -937,7 +946,13 @@ unsafe extern "C" fn metered_alloc(
             return std::ptr::null_mut();
         }
     }
-    (meter.inner)(meter.inner_ud, ptr, osize, nsize)
+    let out = (meter.inner)(meter.inner_ud, ptr, osize, nsize);
+    // With no block, `osize` names the kind of object, not a size.
+    let old = if ptr.is_null() { 0 } else { osize };
+    if nsize == 0 || !out.is_null() {
+        meter.used.set(meter.used.get().saturating_sub(old) + nsize);
+    }
+    out
 }
 
 #[cfg(test)]
