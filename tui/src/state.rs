@@ -492,17 +492,23 @@ pub fn event_at(app: &App, row: u16) -> Option<usize> {
     event_rows(app, area).0.get(r)?.as_ref().ok().copied()
 }
 
+/// How many of the State pane's rows are above its view, with `room` rows
+/// shown: the selected key stays in view. Drawing and clicks both use it.
+pub fn state_skip(app: &App, rows: &[crate::layout::StateRow], room: usize) -> usize {
+    let at = rows
+        .iter()
+        .position(|x| x.key == Some(app.state_selected))
+        .unwrap_or(0);
+    (at + 1).saturating_sub(room)
+}
+
 /// The state key (its index) at screen `row` of the State pane.
 pub fn state_key_at(app: &App, row: u16) -> Option<usize> {
     let area = panes(app.screen, app.sizes)[4];
     let r = row.checked_sub(area.y + 1)? as usize;
     let rows = state_rows(&app.state);
     let room = area.height.saturating_sub(2) as usize;
-    let at = rows
-        .iter()
-        .position(|x| x.key == Some(app.state_selected))
-        .unwrap_or(0);
-    let skip = (at + 1).saturating_sub(room);
+    let skip = state_skip(app, &rows, room);
     if r >= room {
         return None;
     }

@@ -10,7 +10,7 @@ use llmspell::debug::{Pause, When};
 
 use crate::highlight::Kind;
 use crate::layout::{detail_area, detail_room, panes, state_rows};
-use crate::state::{event_rows, spells_offset, App, Focus, ReplState, Status};
+use crate::state::{event_rows, spells_offset, state_skip, App, Focus, ReplState, Status};
 use crate::theme::Theme;
 
 pub fn render(app: &App, frame: &mut Frame) {
@@ -465,13 +465,8 @@ fn state_view(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let rows = state_rows(&app.state);
-    // Keep the selected key in view.
     let room = area.height.saturating_sub(2) as usize;
-    let at = rows
-        .iter()
-        .position(|r| r.key == Some(app.state_selected))
-        .unwrap_or(0);
-    let skip = (at + 1).saturating_sub(room);
+    let skip = state_skip(app, &rows, room);
     let lines: Vec<Line> = rows
         .iter()
         .skip(skip)
