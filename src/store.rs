@@ -229,7 +229,7 @@ impl Store {
     /// no connection has committed since it was read.
     pub fn get_text(&self, key: &str) -> Result<Option<(Arc<str>, i64)>> {
         let Some(wal) = &self.wal else {
-            return Ok(self.read(key)?.map(|(t, v)| (Arc::from(t), v)));
+            return self.read(key);
         };
         let header = wal.now();
         {
@@ -245,7 +245,7 @@ impl Store {
             }
         }
         // Read after the header: what is read is at least as new as it.
-        let found = self.read(key)?.map(|(t, v)| (Arc::<str>::from(t), v));
+        let found = self.read(key)?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.header == header {
             let size = key.len() + found.as_ref().map_or(0, |(t, _)| t.len());
@@ -259,10 +259,13 @@ impl Store {
         Ok(found)
     }
 
-    fn read(&self, key: &str) -> Result<Option<(String, i64)>> {
+    /// A key's text and version from the database itself.
+    fn read(&self, key: &str) -> Result<Option<(Arc<str>, i64)>> {
         self.with(|c| {
             c.prepare_cached("SELECT value, version FROM state WHERE key = ?1")?
-                .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row([key], |r| {
+                    Ok((Arc::from(r.get::<_, String>(0)?), r.get(1)?))
+                })
                 .optional()
         })
     }

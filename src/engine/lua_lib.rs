@@ -931,11 +931,8 @@ unsafe extern "C" fn metered_alloc(
 ) -> *mut c_void {
     let meter = &mut *ud.cast::<Meter>();
     // With no block, `osize` names the kind of object, not a size.
-    let grows = if ptr.is_null() {
-        nsize
-    } else {
-        nsize.saturating_sub(osize)
-    };
+    let old = if ptr.is_null() { 0 } else { osize };
+    let grows = nsize.saturating_sub(old);
     if grows > 0 {
         meter.since += grows;
         let read_clock = meter.since >= ALLOC_CHECK_BYTES;
@@ -947,8 +944,6 @@ unsafe extern "C" fn metered_alloc(
         }
     }
     let out = (meter.inner)(meter.inner_ud, ptr, osize, nsize);
-    // With no block, `osize` names the kind of object, not a size.
-    let old = if ptr.is_null() { 0 } else { osize };
     if nsize == 0 || !out.is_null() {
         meter.used.set(meter.used.get().saturating_sub(old) + nsize);
     }
