@@ -1,0 +1,206 @@
+//! Runs and the debugger: starting and stopping a run of the open spell,
+//! what a run says while it goes (output, events, its end), and its pauses
+//! (resuming, editing a call at a pause, breakpoints, debug mode).
+
+use llmspell::debug::{Pause, Resume};
+
+use crate::editor::Editor;
+use crate::state::*;
+
+/// Runs the open spell as it is on disk, unless one runs already.
+pub(super) fn start(app: &mut App) -> Vec<Effect> {
+    if app.running() {
+        return Vec::new();
+    }
+    let (Some(path), Some(spell)) = (app.open_path(), app.open.clone()) else {
+        return Vec::new();
+    };
+    let now = chrono::Local::now().format("%H:%M:%S");
+    let with = match app.run_with() {
+        w if w.is_empty() => w,
+        w => format!(" · {w}"),
+    };
+    app.output
+        .push_mark(&format!("── {spell} · {now}{with} ──"), KEEP_OUTPUT);
+    app.error_line = None;
+    app.model = None;
+    app.tokens = 0;
+    let lines = if has_lines(&spell) {
+        app.line_breaks()
+    } else {
+        Vec::new()
+    };
+    app.status = Status::Running { spell };
+    // A run is debugged in debug mode, or when it has breakpoints.
+    let breaks = (app.debug || !lines.is_empty()).then(|| Breaks {
+        pattern: app.debug.then(|| app.break_on.clone()),
+        lines,
+    });
+    vec![Effect::Start(Launch {
+        path,
+        breaks,
+        args: app.spell_settings().args,
+        replay: app.replay(),
+    })]
+}
+
+pub(super) fn stop(app: &mut App) -> Vec<Effect> {
+    app.running().then_some(Effect::Stop).into_iter().collect()
+}
+
+pub(super) fn toggle_auto_run(app: &mut App) -> Vec<Effect> {
+    app.auto_run = !app.auto_run;
+    Vec::new()
+}
+
+pub(super) fn toggle_debug(app: &mut App) -> Vec<Effect> {
+    app.debug = !app.debug;
+    Vec::new()
+}
+
+/// The next of [`BREAK_PATTERNS`], in debug mode.
+pub(super) fn next_break_pattern(app: &mut App) -> Vec<Effect> {
+    let at = BREAK_PATTERNS.iter().position(|p| *p == app.break_on);
+    let next = at.map_or(0, |i| (i + 1) % BREAK_PATTERNS.len());
+    app.break_on = BREAK_PATTERNS[next].to_owned();
+    app.debug = true;
+    Vec::new()
+}
+
+/// A breakpoint on the cursor's line, or none there any more; a running
+/// spell hears it at once.
+pub(super) fn toggle_breakpoint(app: &mut App) -> Vec<Effect> {
+    let Some(spell) = app.spell_name().map(str::to_owned) else {
+        return Vec::new();
+    };
+    if !has_lines(&spell) {
+        app.notice =
+            Some("JavaScript has no line hook: debug mode (d) pauses at its bridge calls".into());
+        return Vec::new();
+    }
+    let line = app.editor.area.cursor().0 as u32 + 1;
+    let lines = app.breakpoints.entry(spell).or_default();
+    if !lines.remove(&line) {
+        lines.insert(line);
+    }
+    if app.running() {
+        vec![Effect::LineBreaks(app.line_breaks())]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The run paused: the editor shows where.
+pub(super) fn paused(app: &mut App, p: Pause) -> Vec<Effect> {
+    if let Some(at) = &p.location {
+        if app.spell_name() == Some(at.file.as_str()) {
+            let rows = app.editor_height();
+            app.editor
+                .show_row(at.line.saturating_sub(1) as usize, rows);
+        }
+    }
+    app.paused = Some(p);
+    Vec::new()
+}
+
+/// At a pause, e edits what goes in (before) or comes out (after).
+pub(super) fn edit_pause(app: &mut App) -> Vec<Effect> {
+    let Some(p) = &app.paused else {
+        return Vec::new();
+    };
+    let value = match p.when {
+        llmspell::debug::When::Before => serde_json::Value::Array(p.args.clone()),
+        llmspell::debug::When::After => p.result.clone().unwrap_or_default(),
+        llmspell::debug::When::Line => {
+            app.notice = Some("a line pause has no call to edit: F10 steps to it".into());
+            return Vec::new();
+        }
+    };
+    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    app.pause_edit = Some(Editor::new(&text));
+    Vec::new()
+}
+
+/// Goes on from a pause, with what was edited at it, if it parses.
+pub(super) fn resume(app: &mut App, how: Resume) -> Vec<Effect> {
+    let edited = match app.pause_edit.take() {
+        None => None,
+        Some(edit) => match serde_json::from_str(&edit.text()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                app.notice = Some(format!("not JSON ({e}); fix it, or Esc to drop the edit"));
+                app.pause_edit = Some(edit);
+                return Vec::new();
+            }
+        },
+    };
+    app.paused = None;
+    vec![Effect::Resume(how, edited)]
+}
+
+pub(super) fn output(app: &mut App, line: &str) -> Vec<Effect> {
+    app.output.push(line, KEEP_OUTPUT);
+    Vec::new()
+}
+
+/// An event from the bus: to the inspector, and the status bar's model
+/// and tokens; a write anywhere in the project shows in the state viewer.
+pub(super) fn event(
+    app: &mut App,
+    topic: String,
+    data: serde_json::Value,
+    time_ms: u64,
+) -> Vec<Effect> {
+    let changed = topic.starts_with("state.");
+    if topic == "llm.response" {
+        let usage = &data["usage"];
+        let count = |k: &str| usage[k].as_u64().unwrap_or(0);
+        app.tokens += count("input_tokens") + count("output_tokens");
+        if let Some(model) = data["model"].as_str() {
+            app.model = Some(model.to_owned());
+        }
+    }
+    app.inspector.push(topic, data, time_ms);
+    changed
+        .then(|| Effect::LoadState(app.dir.clone()))
+        .into_iter()
+        .collect()
+}
+
+/// The run ended: its result whole at the end of its output, and in the
+/// status bar.
+pub(super) fn finished(
+    app: &mut App,
+    result: Result<serde_json::Value, String>,
+    error_line: Option<u32>,
+    ms: u64,
+) -> Vec<Effect> {
+    let spell = match &app.status {
+        Status::Running { spell } => spell.clone(),
+        _ => String::new(),
+    };
+    app.error_line = error_line.map(|line| (spell.clone(), line));
+    let shown = match &result {
+        Ok(serde_json::Value::Null) => None,
+        Ok(v) => serde_json::to_string_pretty(v)
+            .ok()
+            .map(|t| format!("=> {t}")),
+        Err(e) => Some(e.clone()),
+    };
+    if let Some(shown) = shown {
+        app.output.push(&shown, KEEP_OUTPUT);
+    }
+    let (ok, text) = match result {
+        Ok(serde_json::Value::Null) => (true, "ok".to_owned()),
+        Ok(v) => (true, v.to_string()),
+        Err(e) => (false, e),
+    };
+    app.paused = None;
+    app.status = Status::Finished {
+        spell,
+        ok,
+        text,
+        ms,
+    };
+    vec![Effect::LoadState(app.dir.clone())]
+}
