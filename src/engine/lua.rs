@@ -18,10 +18,11 @@ use mlua::{
     Value as LuaValue, VmState, WeakLua,
 };
 
+use super::skeleton::{self, denied, Guard, Layout};
 use super::{lua_lib, lua_pattern, split_location, Engine};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::session::Session;
-use crate::session::{ArgList, AsyncHost, ScriptHost};
+use crate::session::{ArgList, AsyncHost, BridgeId, ScriptHost};
 use crate::value::{Callback, Map, Meter, Path, Value};
 
 /// The hook runs every this many VM instructions.
@@ -199,48 +200,14 @@ impl LuaEngine {
         let (pick, object): (Function, Function) =
             lua.load(PRELUDE).set_name("=prelude").call((fix, deny))?;
 
-        // Bridges: one table per module, one function per bridge.
-        let registry = s.registry();
-        let mut made = Vec::with_capacity(registry.bridges().len());
-        for (id, bridge) in registry.bridges().iter().enumerate() {
-            made.push(if bridge.module().is_none() {
-                None
-            } else if bridge.body.is_some() {
-                Some(pick.call((self.waiting_fn(id)?, self.bridge_fn(id)?))?)
-            } else {
-                Some(self.bridge_fn(id)?)
-            });
-        }
-        for (module, ids) in registry.modules() {
-            let t = lua.create_table()?;
-            for id in ids {
-                let Some(f) = made[id].clone() else { continue };
-                // A bridge that returns an object: its handle gets a
-                // metatable whose methods are the bridges it declares.
-                let f = match registry.methods(id) {
-                    Some(methods) => {
-                        let m = lua.create_table()?;
-                        for (name, target) in methods {
-                            if let Some(target) = &made[target] {
-                                m.raw_set(name, target)?;
-                            }
-                        }
-                        object.call((f, m))?
-                    }
-                    None => f,
-                };
-                t.raw_set(registry.get(id).member(), f)?;
-            }
-            g.raw_set(module, t)?;
-        }
-        for (id, bridge) in s.registry().functions() {
-            let f = if bridge.name == "print" {
-                self.print_fn(id)?
-            } else {
-                self.bridge_fn(id)?
-            };
-            g.raw_set(bridge.name, f)?;
-        }
+        skeleton::install(
+            s.registry(),
+            &mut LuaLayout {
+                engine: self,
+                pick,
+                object,
+            },
+        )?;
         g.raw_set("spell", to_lua(lua, s.info.to_value())?)?;
         if s.debugger().is_some() {
             fill_failure_pool(lua, FAILURE_POOL)?;
@@ -252,29 +219,20 @@ impl LuaEngine {
     /// both count work in `ticks` of [`HOOK_EVERY`] instructions or steps.
     fn install_hook(&self) -> mlua::Result<()> {
         let s = self.session.clone();
-        let ticks = s.work().clone();
-        let max_ticks = match s.limits().instructions {
-            0 => u64::MAX,
-            n => n.div_ceil(u64::from(HOOK_EVERY)),
-        };
+        let guard = Guard::new(&s, u64::from(HOOK_EVERY));
         let string: Table = self.lua.globals().raw_get("string")?;
         let table: Table = self.lua.globals().raw_get("table")?;
         let utf8: Table = self.lua.globals().raw_get("utf8")?;
         // Work done in C (patterns, table loops) counts as instructions.
-        let (gs, gticks) = (s.clone(), ticks.clone());
+        let (gs, lib_guard) = (s.clone(), guard.clone());
         lua_lib::install(
             &self.lua,
             [&string, &table, &utf8],
             Box::new(move |steps| {
-                gs.check_stop()?;
-                let n = gticks.add(steps / u64::from(HOOK_EVERY));
-                if n > max_ticks {
-                    return Err(gs.trip(ErrorCode::LimitInstructions));
-                }
-                if gs.past_deadline() {
-                    return Err(gs.trip(ErrorCode::LimitTime));
-                }
-                Ok(())
+                lib_guard
+                    .check(steps / u64::from(HOOK_EVERY))
+                    .map(drop)
+                    .map_err(|code| gs.stop_error(code))
             }),
         )?;
         lua_pattern::install(&self.lua, &string)?;
@@ -288,14 +246,7 @@ impl LuaEngine {
             if debug.event() == DebugEvent::Line {
                 return at_line(lua, &s, debug).map(|()| VmState::Continue);
             }
-            s.check_stop().map_err(ext)?;
-            let n = ticks.add(1);
-            if n > max_ticks {
-                return Err(ext(s.trip(ErrorCode::LimitInstructions)));
-            }
-            if s.past_deadline() {
-                return Err(ext(s.trip(ErrorCode::LimitTime)));
-            }
+            let n = guard.check(1).map_err(|code| ext(s.stop_error(code)))?;
             if depth > 0
                 && n.is_multiple_of(DEPTH_CHECK_EVERY)
                 && lua.inspect_stack(depth, |_| ()).is_some()
@@ -417,6 +368,64 @@ impl LuaEngine {
     }
 }
 
+/// The registry in Lua: a table per module, a metatable'd handle per
+/// object, and a waiting bridge as an async function inside coroutines.
+struct LuaLayout<'a> {
+    engine: &'a LuaEngine,
+    /// The prelude's choice, at each call, between a waiting bridge's
+    /// yielding and its in-place form.
+    pick: Function,
+    /// The prelude's object maker: `object(new, methods)`.
+    object: Function,
+}
+
+impl Layout for LuaLayout<'_> {
+    type Function = Function;
+    type Error = mlua::Error;
+
+    fn function(&mut self, id: BridgeId) -> mlua::Result<Function> {
+        let e = self.engine;
+        let bridge = e.session.registry().get(id);
+        match (bridge.module(), bridge.body.is_some()) {
+            // A global waits in place; `print` is Lua's own tostring.
+            (None, _) if bridge.name == "print" => e.print_fn(id),
+            (None, _) | (Some(_), false) => e.bridge_fn(id),
+            (Some(_), true) => self.pick.call((e.waiting_fn(id)?, e.bridge_fn(id)?)),
+        }
+    }
+
+    fn object(
+        &mut self,
+        _id: BridgeId,
+        make: Function,
+        methods: Vec<(&'static str, Function)>,
+    ) -> mlua::Result<Function> {
+        let lua = &self.engine.lua;
+        let m = lua.create_table()?;
+        for (name, f) in methods {
+            m.raw_set(name, f)?;
+        }
+        self.object.call((make, m))
+    }
+
+    fn module(
+        &mut self,
+        name: &'static str,
+        members: Vec<(&'static str, Function)>,
+    ) -> mlua::Result<()> {
+        let lua = &self.engine.lua;
+        let t = lua.create_table()?;
+        for (member, f) in members {
+            t.raw_set(member, f)?;
+        }
+        lua.globals().raw_set(name, t)
+    }
+
+    fn global(&mut self, name: &'static str, f: Function) -> mlua::Result<()> {
+        self.engine.lua.globals().raw_set(name, f)
+    }
+}
+
 impl Engine for LuaEngine {
     fn run_main(&mut self, name: &str, source: &[u8]) -> Result<Value> {
         let f = self.compile(name, source)?;
@@ -453,13 +462,6 @@ impl Engine for LuaEngine {
         };
         self.session.emit(&mut host, topic, || data)
     }
-}
-
-fn denied(what: &str) -> Error {
-    Error::new(
-        ErrorCode::SandboxDenied,
-        format!("{what} is not available to spells; the host is reached only through the bridges"),
-    )
 }
 
 impl Drop for LuaEngine {

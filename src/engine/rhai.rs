@@ -22,10 +22,11 @@ use rhai::{
 };
 
 use super::rhai_lib::{container_text, runtime_error, RhaiResult};
+use super::skeleton::{self, Guard, Layout};
 use super::Engine;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::session::Session;
-use crate::session::{ArgList, AsyncHost, ScriptHost};
+use crate::session::{ArgList, AsyncHost, BridgeId, ScriptHost};
 use crate::value::{Callback, Map, Meter, Path, Value};
 
 /// Bridge functions take at most this many arguments in Rhai.
@@ -595,61 +596,99 @@ fn limits(rhai: &mut Rhai, s: &Rc<Session>) {
         }));
     }
     let cap = cap.unwrap_or(usize::MAX) as isize;
-    let max_ops = match l.instructions {
-        0 => u64::MAX,
-        n => n,
-    };
-    let stop = s.stop_handle().clone();
-    let deadline = s.deadline().clone();
     // Our own count of operations: Rhai's restarts from the caller's for
     // each callback a built-in calls (`map`, `sort`), so a short callback
     // may never reach a multiple of the check interval.
-    let counted = s.work().clone();
+    let guard = Guard::new(s, 1);
     rhai.on_progress(move |_| {
-        let ops = counted.add(1);
-        let code = if stop.is_stopped() {
-            stop.reason()
-        } else if ops > max_ops {
-            Some(ErrorCode::LimitInstructions)
-        } else if counting && crate::alloc::thread_live_bytes() - base > cap {
+        let code = match guard.count(1) {
+            Err(code) => code,
             // Every operation: one step may double a string.
-            Some(ErrorCode::LimitMemory)
-        } else if ops & SLOW_CHECK_MASK == 0 && deadline.passed() {
-            Some(ErrorCode::LimitTime)
-        } else {
-            None
+            Ok(_) if counting && crate::alloc::thread_live_bytes() - base > cap => {
+                guard.trip(ErrorCode::LimitMemory)
+            }
+            Ok(ops) if ops & SLOW_CHECK_MASK == 0 && guard.time_up() => {
+                guard.trip(ErrorCode::LimitTime)
+            }
+            Ok(_) => return None,
         };
-        let code = code?;
-        // The first reason wins: a later trip changes nothing.
-        stop.trip(code);
-        Some(Dynamic::from(stop.reason().unwrap_or(code).as_str()))
+        Some(Dynamic::from(code.as_str()))
     });
+}
+
+/// The registry in Rhai: each module a global of one type, whose members
+/// are functions registered by name for that type and told apart by the
+/// module's index; objects are the prelude's ([`object_prelude`]).
+#[derive(Default)]
+struct RhaiLayout {
+    globals: Module,
+    modules: usize,
+    /// Each member name, and its bridge in each module that has one.
+    members: Vec<(&'static str, Vec<Option<BridgeId>>)>,
+    functions: Vec<(&'static str, BridgeId)>,
+}
+
+impl Layout for RhaiLayout {
+    type Function = BridgeId;
+    type Error = std::convert::Infallible;
+
+    fn function(&mut self, id: BridgeId) -> std::result::Result<BridgeId, Self::Error> {
+        Ok(id)
+    }
+
+    fn object(
+        &mut self,
+        id: BridgeId,
+        _make: BridgeId,
+        _methods: Vec<(&'static str, BridgeId)>,
+    ) -> std::result::Result<BridgeId, Self::Error> {
+        Ok(id)
+    }
+
+    fn module(
+        &mut self,
+        name: &'static str,
+        members: Vec<(&'static str, BridgeId)>,
+    ) -> std::result::Result<(), Self::Error> {
+        let index = self.modules;
+        self.modules += 1;
+        self.globals.set_var(name, BridgeModule(index));
+        for (member, id) in members {
+            let slot = match self.members.iter().position(|(m, _)| *m == member) {
+                Some(i) => i,
+                None => {
+                    self.members.push((member, Vec::new()));
+                    self.members.len() - 1
+                }
+            };
+            let by_module = &mut self.members[slot].1;
+            by_module.resize(index + 1, None);
+            by_module[index] = Some(id);
+        }
+        Ok(())
+    }
+
+    fn global(&mut self, name: &'static str, id: BridgeId) -> std::result::Result<(), Self::Error> {
+        self.functions.push((name, id));
+        Ok(())
+    }
 }
 
 fn bridges(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>) {
     rhai.register_type_with_name::<BridgeModule>("bridge module");
-    let modules = s.registry().modules();
-    let mut globals = Module::new();
-    // member name -> bridge id per module index
-    let mut members: Vec<(&'static str, Vec<Option<usize>>)> = Vec::new();
-    for (index, (name, ids)) in modules.iter().enumerate() {
-        globals.set_var(*name, BridgeModule(index));
-        for &id in ids {
-            let member = s.registry().get(id).member();
-            let slot = match members.iter().position(|(m, _)| *m == member) {
-                Some(i) => i,
-                None => {
-                    members.push((member, vec![None; modules.len()]));
-                    members.len() - 1
-                }
-            };
-            members[slot].1[index] = Some(id);
-        }
-    }
+    let mut layout = RhaiLayout::default();
+    let Ok(()) = skeleton::install(s.registry(), &mut layout);
+    let RhaiLayout {
+        mut globals,
+        modules,
+        members,
+        functions,
+    } = layout;
     globals.set_var("spell", to_rhai(s.info.to_value()));
     rhai.register_global_module(globals.into());
 
-    for (member, by_module) in members {
+    for (member, mut by_module) in members {
+        by_module.resize(modules, None);
         let by_module = Rc::new(by_module);
         for arity in 0..=MAX_ARGS {
             let mut types = vec![TypeId::of::<BridgeModule>()];
@@ -670,17 +709,16 @@ fn bridges(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>) {
             });
         }
     }
-    for (id, b) in s.registry().functions() {
-        let s = s.clone();
-        if b.name == "print" {
-            register_print(rhai, &s, shared, id);
+    for (name, id) in functions {
+        if name == "print" {
+            register_print(rhai, s, shared, id);
             continue;
         }
         for arity in 0..=MAX_ARGS {
             let s = s.clone();
             let shared = shared.clone();
             let types = vec![TypeId::of::<Dynamic>(); arity];
-            rhai.register_raw_fn(b.name, types, move |ctx, args| {
+            rhai.register_raw_fn(name, types, move |ctx, args| {
                 call_bridge(&ctx, &s, &shared, id, args.iter().map(|a| &**a))
             });
         }
@@ -798,11 +836,9 @@ fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
         EvalAltResult::ErrorParsing(p, pos) => {
             Error::new(ErrorCode::SpellSyntax, p.to_string()).at(location(None, *pos, name))
         }
-        EvalAltResult::ErrorModuleNotFound(module, pos) => Error::new(
-            ErrorCode::SandboxDenied,
-            format!("import of {module:?}: modules are not available to spells; the host is reached only through the bridges"),
-        )
-        .at(location(None, *pos, name)),
+        EvalAltResult::ErrorModuleNotFound(module, pos) => {
+            skeleton::no_modules(&format!("import of {module:?}")).at(location(None, *pos, name))
+        }
         EvalAltResult::ErrorStackOverflow(pos) => {
             let mut err = s.trip(ErrorCode::LimitDepth);
             let depth = s.limits().call_depth as usize;

@@ -20,6 +20,7 @@ use rquickjs::{
     Value as JsValue,
 };
 
+use super::skeleton::{self, Guard, Layout};
 use super::Engine;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::session::Session;
@@ -334,27 +335,13 @@ impl JsEngine {
         let s = &self.session;
         self.ctx.with(|ctx| -> Result<()> {
             let g = ctx.globals();
-            let build = || -> rquickjs::Result<()> {
-                let f = |id| {
-                    if s.registry().get(id).body.is_some() {
-                        waiting_fn(&ctx, s.clone(), id, self.shared.clone())
-                    } else {
-                        bridge_fn(&ctx, s.clone(), id, self.shared.clone())
-                    }
-                };
-                for (module, ids) in s.registry().modules() {
-                    let obj = Object::new(ctx.clone())?;
-                    for id in ids {
-                        obj.set(s.registry().get(id).member(), f(id)?)?;
-                    }
-                    g.set(module, obj)?;
-                }
-                for (id, b) in s.registry().functions() {
-                    g.set(b.name, f(id)?)?;
-                }
-                Ok(())
+            let mut layout = JsLayout {
+                ctx: ctx.clone(),
+                session: s,
+                shared: &self.shared,
+                objects: Vec::new(),
             };
-            build().map_err(internal)?;
+            skeleton::install(s.registry(), &mut layout).map_err(internal)?;
             let spell = to_js(&ctx, s.info.to_value()).map_err(internal)?;
             g.set("spell", spell).map_err(internal)?;
             let prelude = || -> rquickjs::Result<Object> {
@@ -367,31 +354,18 @@ impl JsEngine {
             // one, with the methods the registry declares.
             let wrap = || -> rquickjs::Result<()> {
                 let object: Function = internals.get("object")?;
-                let registry = s.registry();
-                let bridge = |id: BridgeId| -> rquickjs::Result<JsValue> {
-                    let b = registry.get(id);
-                    match b.module() {
-                        Some(m) => g.get::<_, Object>(m)?.get(b.member()),
-                        None => g.get(b.name),
+                for (id, make, methods) in layout.objects {
+                    let list = rquickjs::Array::new(ctx.clone())?;
+                    for (i, (name, target)) in methods.into_iter().enumerate() {
+                        let pair = rquickjs::Array::new(ctx.clone())?;
+                        pair.set(0, name)?;
+                        pair.set(1, target)?;
+                        list.set(i, pair)?;
                     }
-                };
-                for (module, ids) in registry.modules() {
+                    let b = s.registry().get(id);
+                    let Some(module) = b.module() else { continue };
                     let obj: Object = g.get(module)?;
-                    for id in ids {
-                        let Some(methods) = registry.methods(id) else {
-                            continue;
-                        };
-                        let list = rquickjs::Array::new(ctx.clone())?;
-                        for (i, (name, target)) in methods.into_iter().enumerate() {
-                            let pair = rquickjs::Array::new(ctx.clone())?;
-                            pair.set(0, name)?;
-                            pair.set(1, bridge(target)?)?;
-                            list.set(i, pair)?;
-                        }
-                        let member = registry.get(id).member();
-                        let made = bridge(id)?;
-                        obj.set(member, object.call::<_, JsValue>((made, list))?)?;
-                    }
+                    obj.set(b.member(), object.call::<_, JsValue>((make, list))?)?;
                 }
                 Ok(())
             };
@@ -478,28 +452,61 @@ fn find_countdown(ctx: &Ctx<'_>) -> Option<usize> {
     })
 }
 
+/// The registry in JavaScript: an object per module, a Promise-returning
+/// function per waiting bridge. Objects are made after the prelude, whose
+/// `object` makes them: until then they are listed in `objects`.
+struct JsLayout<'a, 'js> {
+    ctx: Ctx<'js>,
+    session: &'a Rc<Session>,
+    shared: &'a Rc<Shared>,
+    objects: Vec<ObjectBridge<'js>>,
+}
+
+/// An object-returning bridge, its function, and its methods' functions.
+type ObjectBridge<'js> = (BridgeId, Function<'js>, Vec<(&'static str, Function<'js>)>);
+
+impl<'js> Layout for JsLayout<'_, 'js> {
+    type Function = Function<'js>;
+    type Error = rquickjs::Error;
+
+    fn function(&mut self, id: BridgeId) -> rquickjs::Result<Function<'js>> {
+        let (s, shared) = (self.session.clone(), self.shared.clone());
+        match s.registry().get(id).body {
+            Some(_) => waiting_fn(&self.ctx, s, id, shared),
+            None => bridge_fn(&self.ctx, s, id, shared),
+        }
+    }
+
+    fn object(
+        &mut self,
+        id: BridgeId,
+        make: Function<'js>,
+        methods: Vec<(&'static str, Function<'js>)>,
+    ) -> rquickjs::Result<Function<'js>> {
+        self.objects.push((id, make.clone(), methods));
+        Ok(make)
+    }
+
+    fn module(
+        &mut self,
+        name: &'static str,
+        members: Vec<(&'static str, Function<'js>)>,
+    ) -> rquickjs::Result<()> {
+        let obj = Object::new(self.ctx.clone())?;
+        for (member, f) in members {
+            obj.set(member, f)?;
+        }
+        self.ctx.globals().set(name, obj)
+    }
+
+    fn global(&mut self, name: &'static str, f: Function<'js>) -> rquickjs::Result<()> {
+        self.ctx.globals().set(name, f)
+    }
+}
+
 fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
-    let stop = s.stop_handle().clone();
-    let deadline = s.deadline().clone();
-    let max_interrupts = match s.limits().instructions {
-        0 => u64::MAX,
-        n => n.div_ceil(TICKS_PER_INTERRUPT),
-    };
-    let interrupts = s.work().clone();
-    Box::new(move || {
-        if stop.is_stopped() {
-            return true;
-        }
-        if interrupts.add(1) > max_interrupts {
-            stop.trip(ErrorCode::LimitInstructions);
-            return true;
-        }
-        if deadline.passed() {
-            stop.trip(ErrorCode::LimitTime);
-            return true;
-        }
-        false
-    })
+    let guard = Guard::new(s, TICKS_PER_INTERRUPT);
+    Box::new(move || guard.check(1).is_err())
 }
 
 fn js_args(args: &Rest<JsValue<'_>>, s: &Session) -> Result<ArgList> {
@@ -732,16 +739,17 @@ fn exception_to_error(v: &JsValue<'_>, file: &str) -> Error {
             let prefix = format!("{}: ", code.as_str());
             Error::new(code, message.strip_prefix(&prefix).unwrap_or(&message))
         }
-        None if message.contains("could not load module") => Error::new(
-            ErrorCode::SandboxDenied,
-            format!("{message}: modules are not available to spells; the host is reached only through the bridges"),
-        ),
+        None if message.contains("could not load module") => skeleton::no_modules(&message),
         None if name == "SyntaxError" => Error::new(ErrorCode::SpellSyntax, message.clone()),
         None if name.is_empty() || name == "Error" => Error::from_script(&message),
-        None if message.contains("stack overflow") || message.contains("call stack size exceeded") => Error::new(
-            ErrorCode::LimitDepth,
-            "calls nested too deep (stack overflow)",
-        ),
+        None if message.contains("stack overflow")
+            || message.contains("call stack size exceeded") =>
+        {
+            Error::new(
+                ErrorCode::LimitDepth,
+                "calls nested too deep (stack overflow)",
+            )
+        }
         None => Error::from_script(&format!("{name}: {message}")),
     };
     err.location = stack_location(&stack, file);
