@@ -43,8 +43,9 @@ fn sequential(kind: EngineKind, n: usize) -> String {
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
-/// `n` calls from Rust through llm, built the way llmspell builds them.
-fn rust_direct(group: &mut Group, url: &str, n: usize) {
+/// `n` calls from Rust through llm, built the way llmspell builds them,
+/// measured as `name`.
+fn rust_direct(group: &mut Group, url: &str, n: usize, name: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -59,7 +60,7 @@ fn rust_direct(group: &mut Group, url: &str, n: usize) {
         .build()
         .unwrap();
     let messages = [ChatMessage::user().content("hi").build()];
-    group.bench_function("rust direct through llm", |b| {
+    group.bench_function(name, |b| {
         b.iter(|| {
             rt.block_on(async {
                 for _ in 0..n {
@@ -105,7 +106,7 @@ fn chat_overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("llm_chat_200");
     group.sample_size(20);
 
-    rust_direct(&mut group, &server.url, N);
+    rust_direct(&mut group, &server.url, N, DIRECT);
 
     let models = Arc::new(llmspell::provider::Models::from_config(&opts.config));
     let req: llmspell::provider::ChatRequest = serde_json::from_value(serde_json::json!({
@@ -128,8 +129,14 @@ fn chat_overhead(c: &mut Criterion) {
         })
     });
     from_spells(&mut group, &opts, N);
+    // Again after the spells: on a shared machine the spread between the
+    // two is how far the machine drifted while the spells were measured.
+    rust_direct(&mut group, &server.url, N, DIRECT_AGAIN);
     group.finish();
 }
+
+const DIRECT: &str = "rust direct through llm";
+const DIRECT_AGAIN: &str = "rust direct through llm, again after the spells";
 
 /// The same comparison when each reply takes 5 ms, as from a fast local
 /// model: N = 50 calls.
@@ -143,8 +150,9 @@ fn chat_overhead_5ms(c: &mut Criterion) {
     let opts = options(&server, dir.path());
     let mut group = c.benchmark_group("llm_chat_50_replies_5ms");
     group.sample_size(10);
-    rust_direct(&mut group, &server.url, CALLS);
+    rust_direct(&mut group, &server.url, CALLS, DIRECT);
     from_spells(&mut group, &opts, CALLS);
+    rust_direct(&mut group, &server.url, CALLS, DIRECT_AGAIN);
     group.finish();
 }
 

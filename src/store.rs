@@ -418,7 +418,10 @@ mod tests {
             c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
         };
         let new = tempfile::tempdir().unwrap();
-        Store::open(new.path()).unwrap().set("k", &json!(1)).unwrap();
+        Store::open(new.path())
+            .unwrap()
+            .set("k", &json!(1))
+            .unwrap();
         assert_eq!(page_size(new.path()), 1024);
 
         // A database made with SQLite's default pages, as earlier

@@ -275,7 +275,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
 fn check(spell: &Path, config: Option<&Path>) -> Result<(), Error> {
     let spell = Spell::load(spell)?;
     load_config(config, &spell.dir)?;
-    llmspell::engine::check(&spell)?;
+    llmspell::engine::check(&spell, &llmspell::Registry::standard())?;
     say!("{}: ok", spell.name);
     Ok(())
 }

@@ -17,7 +17,7 @@ use std::rc::Rc;
 pub use crate::spell::EngineKind;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::session::Session;
+use crate::session::{Registry, Session};
 use crate::value::Value;
 
 /// One engine instance, owning its VM and the spell's session. An engine
@@ -49,13 +49,15 @@ pub(crate) fn new(session: Rc<Session>) -> Result<Box<dyn Engine>> {
     made.map_err(|e| session.stopped_as(e))
 }
 
-/// Parses/compiles a spell without running it.
-pub fn check(spell: &crate::spell::Spell) -> Result<()> {
+/// Parses/compiles a spell without running it, with `registry`'s bridges
+/// (Rhai reads a bridge's member names as names, even where they are its
+/// keywords).
+pub fn check(spell: &crate::spell::Spell, registry: &Registry) -> Result<()> {
     let source = script_text(spell.engine, &spell.source);
     match spell.engine {
         EngineKind::Lua => lua::check(&spell.name, &source),
         EngineKind::Js => js::check(&spell.name, utf8_text(&spell.name, &source)?),
-        EngineKind::Rhai => rhai::check(&spell.name, utf8_text(&spell.name, &source)?),
+        EngineKind::Rhai => rhai::check(&spell.name, utf8_text(&spell.name, &source)?, registry),
     }
 }
 

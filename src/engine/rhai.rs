@@ -1082,13 +1082,12 @@ fn to_rhai(v: Value) -> Dynamic {
 }
 
 /// Compiles without running.
-pub(crate) fn check(name: &str, source: &str) -> Result<()> {
+pub(crate) fn check(name: &str, source: &str, registry: &crate::session::Registry) -> Result<()> {
     let mut rhai = Rhai::new_raw();
-    let registry = crate::session::Registry::standard();
     allow_keyword_members(
         &mut rhai,
-        member_names(&registry),
-        modules_with_call(&registry),
+        member_names(registry),
+        modules_with_call(registry),
         None,
         None,
     );
@@ -1136,8 +1135,18 @@ mod tests {
 
     #[test]
     fn check_accepts_log_debug_and_reports_syntax_lines() {
-        assert!(check("a.rhai", "log.debug(\"x\");").is_ok());
-        let e = check("a.rhai", "let a = 1;\nlet = ;").unwrap_err();
+        assert!(check(
+            "a.rhai",
+            "log.debug(\"x\");",
+            &crate::session::Registry::standard()
+        )
+        .is_ok());
+        let e = check(
+            "a.rhai",
+            "let a = 1;\nlet = ;",
+            &crate::session::Registry::standard(),
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::SpellSyntax);
         assert_eq!(e.location.unwrap().line, 2);
     }
