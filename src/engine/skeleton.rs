@@ -152,3 +152,117 @@ pub(crate) fn no_modules(what: &str) -> Error {
         format!("{what}: modules are not available to spells; {ONLY_BRIDGES}"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{Bridge, Method};
+    use crate::value::Value;
+
+    /// Writes down what `install` asks for, as text.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Layout for Recorder {
+        type Function = String;
+        type Error = ();
+
+        fn function(&mut self, id: BridgeId) -> Result<String, ()> {
+            Ok(format!("f{id}"))
+        }
+        fn object(
+            &mut self,
+            id: BridgeId,
+            make: String,
+            methods: Vec<(&'static str, String)>,
+        ) -> Result<String, ()> {
+            let methods: Vec<String> = methods.iter().map(|(n, f)| format!("{n}={f}")).collect();
+            Ok(format!("object{id}({make}; {})", methods.join(", ")))
+        }
+        fn module(
+            &mut self,
+            name: &'static str,
+            members: Vec<(&'static str, String)>,
+        ) -> Result<(), ()> {
+            let members: Vec<String> = members.iter().map(|(m, f)| format!("{m}={f}")).collect();
+            self.0.push(format!("{name}: {}", members.join(", ")));
+            Ok(())
+        }
+        fn global(&mut self, name: &'static str, f: String) -> Result<(), ()> {
+            self.0.push(format!("global {name}={f}"));
+            Ok(())
+        }
+    }
+
+    fn bridge(name: &'static str) -> Bridge {
+        Bridge::new(name, "", "", "", |_, _| Ok(Value::Null))
+    }
+
+    #[test]
+    fn install_lays_out_modules_in_order_then_objects_and_globals() {
+        const METHODS: &[Method] = &[
+            Method::new("ask", "bot.ask"),
+            Method::new("gone", "bot.nope"),
+        ];
+        let mut r = Registry::empty();
+        r.add(bridge("print"));
+        r.add(bridge("bot.new").returns_object(METHODS));
+        r.add(bridge("kv.get"));
+        r.add(bridge("bot.ask"));
+        r.add(bridge("sleep"));
+        let mut seen = Recorder::default();
+        install(&r, &mut seen).unwrap();
+        assert_eq!(
+            seen.0,
+            [
+                // A method naming no bridge is left out; modules come in
+                // the order of their first bridge, globals last.
+                "bot: new=object1(f1; ask=f3), ask=f3",
+                "kv: get=f2",
+                "global print=f0",
+                "global sleep=f4",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_first_error_ends_the_install() {
+        struct Fails(usize);
+        impl Layout for Fails {
+            type Function = ();
+            type Error = BridgeId;
+            fn function(&mut self, id: BridgeId) -> Result<(), BridgeId> {
+                self.0 += 1;
+                if id == 1 {
+                    return Err(id);
+                }
+                Ok(())
+            }
+            fn object(
+                &mut self,
+                _: BridgeId,
+                _: (),
+                _: Vec<(&'static str, ())>,
+            ) -> Result<(), BridgeId> {
+                Ok(())
+            }
+            fn module(
+                &mut self,
+                _: &'static str,
+                _: Vec<(&'static str, ())>,
+            ) -> Result<(), BridgeId> {
+                unreachable!("no module is laid out after a failed function")
+            }
+            fn global(&mut self, _: &'static str, _: ()) -> Result<(), BridgeId> {
+                unreachable!("no global is laid out after a failed function")
+            }
+        }
+        let mut r = Registry::empty();
+        r.add(bridge("a.x"));
+        r.add(bridge("a.y"));
+        r.add(bridge("a.z"));
+        let mut f = Fails(0);
+        assert_eq!(install(&r, &mut f), Err(1));
+        assert_eq!(f.0, 2, "functions after the failing one are not made");
+    }
+}
