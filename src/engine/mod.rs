@@ -10,6 +10,7 @@ mod lua_lib;
 mod lua_pattern;
 mod rhai;
 mod rhai_lib;
+mod rhai_tokens;
 mod skeleton;
 
 use std::rc::Rc;
