@@ -8,6 +8,7 @@ mod js;
 mod lua;
 mod lua_lib;
 mod lua_pattern;
+mod lua_values;
 mod rhai;
 mod rhai_lib;
 mod rhai_tokens;
