@@ -41,11 +41,74 @@ fn sequential(kind: EngineKind, n: usize) -> String {
     }
 }
 
-type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+type Group<'a, M = criterion::measurement::WallTime> = criterion::BenchmarkGroup<'a, M>;
+
+/// The CPU time the whole process spends (every thread: the spell's, the
+/// I/O runtime's, the scripted server's), in nanoseconds. On a shared
+/// machine it moves far less than the wall clock, and what a spell adds
+/// to a model call is CPU on the call's critical path.
+struct ProcessCpu;
+
+fn process_cpu_ns() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
+}
+
+impl criterion::measurement::Measurement for ProcessCpu {
+    type Intermediate = f64;
+    type Value = f64;
+    fn start(&self) -> f64 {
+        process_cpu_ns()
+    }
+    fn end(&self, start: f64) -> f64 {
+        process_cpu_ns() - start
+    }
+    fn add(&self, a: &f64, b: &f64) -> f64 {
+        a + b
+    }
+    fn zero(&self) -> f64 {
+        0.0
+    }
+    fn to_f64(&self, v: &f64) -> f64 {
+        *v
+    }
+    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
+        self
+    }
+}
+
+impl criterion::measurement::ValueFormatter for ProcessCpu {
+    fn scale_values(&self, _typical: f64, values: &mut [f64]) -> &'static str {
+        values.iter_mut().for_each(|v| *v /= 1e6);
+        "ms CPU"
+    }
+    fn scale_throughputs(
+        &self,
+        _: f64,
+        _: &criterion::Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        values.iter_mut().for_each(|v| *v /= 1e6);
+        "ms CPU"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns CPU"
+    }
+}
 
 /// `n` calls from Rust through llm, built the way llmspell builds them,
 /// measured as `name`.
-fn rust_direct(group: &mut Group, url: &str, n: usize, name: &str) {
+fn rust_direct<M: criterion::measurement::Measurement>(
+    group: &mut Group<M>,
+    url: &str,
+    n: usize,
+    name: &str,
+) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -72,7 +135,11 @@ fn rust_direct(group: &mut Group, url: &str, n: usize, name: &str) {
 }
 
 /// The same `n` calls from a spell, in each engine.
-fn from_spells(group: &mut Group, opts: &RunOptions, n: usize) {
+fn from_spells<M: criterion::measurement::Measurement>(
+    group: &mut Group<M>,
+    opts: &RunOptions,
+    n: usize,
+) {
     let runtime = Runtime::new();
     for kind in ENGINES {
         let s = spell(kind, &sequential(kind, n));
@@ -178,5 +245,23 @@ fn parallel_overlap(c: &mut Criterion) {
     group.finish();
 }
 
+/// The 200 instant calls again, in the process's CPU time.
+fn chat_overhead_cpu(c: &mut Criterion<ProcessCpu>) {
+    let server = Scripted::always(Reply::text("ok"));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&server, dir.path());
+    let mut group = c.benchmark_group("llm_chat_200_cpu");
+    group.sample_size(20);
+    rust_direct(&mut group, &server.url, N, DIRECT);
+    from_spells(&mut group, &opts, N);
+    rust_direct(&mut group, &server.url, N, DIRECT_AGAIN);
+    group.finish();
+}
+
 criterion_group!(benches, chat_overhead, chat_overhead_5ms, parallel_overlap);
-criterion_main!(benches);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(ProcessCpu);
+    targets = chat_overhead_cpu
+}
+criterion_main!(benches, cpu);
