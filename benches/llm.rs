@@ -173,8 +173,6 @@ fn chat_overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("llm_chat_200");
     group.sample_size(20);
 
-    rust_direct(&mut group, &server.url, N, DIRECT);
-
     let models = Arc::new(llmspell::provider::Models::from_config(&opts.config));
     let req: llmspell::provider::ChatRequest = serde_json::from_value(serde_json::json!({
         "model": "mock/m1", "messages": [{"role": "user", "content": "hi"}]
@@ -195,15 +193,28 @@ fn chat_overhead(c: &mut Criterion) {
             }
         })
     });
-    from_spells(&mut group, &opts, N);
-    // Again after the spells: on a shared machine the spread between the
-    // two is how far the machine drifted while the spells were measured.
-    rust_direct(&mut group, &server.url, N, DIRECT_AGAIN);
+    against_direct(&mut group, &server, &opts, N);
     group.finish();
 }
 
-const DIRECT: &str = "rust direct through llm";
-const DIRECT_AGAIN: &str = "rust direct through llm, again after the spells";
+/// Rust direct, then the spells, then Rust direct again: on a shared
+/// machine the spread between the two direct runs is how far the machine
+/// drifted while the spells were measured.
+fn against_direct<M: criterion::measurement::Measurement>(
+    group: &mut Group<M>,
+    server: &Scripted,
+    opts: &RunOptions,
+    n: usize,
+) {
+    rust_direct(group, &server.url, n, "rust direct through llm");
+    from_spells(group, opts, n);
+    rust_direct(
+        group,
+        &server.url,
+        n,
+        "rust direct through llm, again after the spells",
+    );
+}
 
 /// The same comparison when each reply takes 5 ms, as from a fast local
 /// model: N = 50 calls.
@@ -217,9 +228,7 @@ fn chat_overhead_5ms(c: &mut Criterion) {
     let opts = options(&server, dir.path());
     let mut group = c.benchmark_group("llm_chat_50_replies_5ms");
     group.sample_size(10);
-    rust_direct(&mut group, &server.url, CALLS, DIRECT);
-    from_spells(&mut group, &opts, CALLS);
-    rust_direct(&mut group, &server.url, CALLS, DIRECT_AGAIN);
+    against_direct(&mut group, &server, &opts, CALLS);
     group.finish();
 }
 
@@ -252,9 +261,7 @@ fn chat_overhead_cpu(c: &mut Criterion<ProcessCpu>) {
     let opts = options(&server, dir.path());
     let mut group = c.benchmark_group("llm_chat_200_cpu");
     group.sample_size(20);
-    rust_direct(&mut group, &server.url, N, DIRECT);
-    from_spells(&mut group, &opts, N);
-    rust_direct(&mut group, &server.url, N, DIRECT_AGAIN);
+    against_direct(&mut group, &server, &opts, N);
     group.finish();
 }
 

@@ -432,13 +432,15 @@ impl Layout for RhaiLayout {
         Ok(id)
     }
 
+    /// The bridge as it is: `call_bridge` hands its result to the
+    /// prelude's object function.
     fn object(
         &mut self,
-        id: BridgeId,
-        _make: BridgeId,
+        _id: BridgeId,
+        make: BridgeId,
         _methods: Vec<(&'static str, BridgeId)>,
     ) -> std::result::Result<BridgeId, Self::Error> {
-        Ok(id)
+        Ok(make)
     }
 
     fn module(

@@ -50,7 +50,7 @@ pub(super) fn quit(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     }
     app.quit = true;
-    app.running().then_some(Effect::Stop).into_iter().collect()
+    run::stop(app)
 }
 
 /// The spells in the folder, read again: the cursor stays on its spell.

@@ -67,10 +67,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     if !answers && action.is_the_users() {
         app.asked = None;
     }
-    match action {
-        Action::Key(key) => keyed(app, key),
-        action => route(app, action),
-    }
+    route(app, action)
 }
 
 /// A terminal key, to what has the keyboard now.
@@ -118,7 +115,8 @@ fn keyed(app: &mut App, key: crossterm::event::KeyEvent) -> Vec<Effect> {
     }
 }
 
-/// Every action but a key, to the concern that handles it.
+/// Each action to what handles it: a key to what has the keyboard, every
+/// other action to its concern.
 fn route(app: &mut App, action: Action) -> Vec<Effect> {
     use Action as A;
     let nothing = Vec::new;

@@ -20,8 +20,7 @@ pub(super) fn break_pattern(app: &mut App) -> Vec<Effect> {
 }
 
 pub(super) fn new_spell(app: &mut App) -> Vec<Effect> {
-    app.prompt = Some((Prompt::NewSpell, Editor::input("")));
-    Vec::new()
+    ask(app, Prompt::NewSpell, "")
 }
 
 /// Go to line (empty), find or replace (what is selected or found).
@@ -161,8 +160,7 @@ pub(super) fn answer(app: &mut App) -> Vec<Effect> {
                 return Vec::new();
             }
             app.find = Some(text);
-            app.prompt = Some((Prompt::ReplaceWith, Editor::input("")));
-            Vec::new()
+            ask(app, Prompt::ReplaceWith, "")
         }
         Prompt::ReplaceWith => {
             let Some(term) = app.find.clone() else {
