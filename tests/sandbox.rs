@@ -339,3 +339,24 @@ fn a_stop_from_another_thread_ends_a_busy_spell() {
         );
     }
 }
+
+#[test]
+fn a_stopped_repl_entry_says_it_was_stopped_however_the_stop_surfaced() {
+    // Each entry allocates in one library call, so the stop can surface as
+    // a refused allocation as well as at the engine's own check: either
+    // way the entry was stopped, never out of memory.
+    let project = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new();
+    let entries = [
+        (EngineKind::Lua, "local s = string.rep('x', 1000000)"),
+        (EngineKind::Js, "let s = 'x'.repeat(1000000)"),
+        (EngineKind::Rhai, "let s = \"x\"; s.pad(1000000, 'x');"),
+    ];
+    for (kind, entry) in entries {
+        let opts = options(project.path());
+        let mut repl = llmspell::Repl::new(&runtime, kind, &opts).unwrap();
+        opts.stop.stop();
+        let err = repl.eval(entry).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Cancelled, "{kind}: {err}");
+    }
+}

@@ -227,12 +227,7 @@ fn run(session: Rc<Session>, spell: &Spell) -> Result<serde_json::Value> {
         // A built-in that ran past the deadline in one call (a sort of
         // millions) could not be stopped inside, but it cannot succeed.
         .and_then(|v| crate::value::Limiter::check(&*session).map(|()| v))
-        // However it surfaced (a failed allocation, a compile cut short),
-        // a stopped run ends with the reason it was stopped.
-        .map_err(|e| match stop.reason() {
-            Some(code) if e.code.is_fatal() => session.stop_error(code),
-            _ => e,
-        });
+        .map_err(|e| session.as_stopped(e));
     let mut data = Map::new();
     data.insert("ok".into(), Value::Bool(result.is_ok()));
     data.insert(

@@ -43,6 +43,7 @@ impl Repl {
     pub fn eval(&mut self, source: &str) -> Result<serde_json::Value> {
         self.session.begin_entry();
         crate::panic::contain(|| self.engine.eval(source)?.to_json())
+            .map_err(|e| self.session.as_stopped(e))
     }
 
     /// True when `source` is the start of an entry that needs more lines.

@@ -261,6 +261,15 @@ impl Session {
         }
     }
 
+    /// However a stopped run's error surfaced (a refused allocation, a
+    /// compile cut short), the run ends with the reason it was stopped.
+    pub fn as_stopped(&self, e: Error) -> Error {
+        match self.stop.reason() {
+            Some(code) if e.code.is_fatal() => self.stop_error(code),
+            _ => e,
+        }
+    }
+
     /// Trips a limit (first reason wins) and returns the error to raise.
     pub fn trip(&self, code: ErrorCode) -> Error {
         self.stop.trip(code);
