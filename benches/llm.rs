@@ -114,6 +114,17 @@ fn rust_direct<M: criterion::measurement::Measurement>(
         .enable_all()
         .build()
         .unwrap();
+    direct_on(group, rt, url, n, name);
+}
+
+/// The same on `rt`.
+fn direct_on<M: criterion::measurement::Measurement>(
+    group: &mut Group<M>,
+    rt: tokio::runtime::Runtime,
+    url: &str,
+    n: usize,
+    name: &str,
+) {
     let direct = LLMBuilder::new()
         .backend(LLMBackend::Groq)
         .api_key("none")
@@ -173,13 +184,22 @@ fn chat_overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("llm_chat_200");
     group.sample_size(20);
 
+    seam_from_thread(&mut group, &opts);
+    against_direct(&mut group, &server, &opts, N);
+    group.finish();
+}
+
+/// llmspell's provider seam alone, from a plain thread through its I/O
+/// runtime: what the spell adds is the rest.
+fn seam_from_thread<M: criterion::measurement::Measurement>(
+    group: &mut Group<M>,
+    opts: &RunOptions,
+) {
     let models = Arc::new(llmspell::provider::Models::from_config(&opts.config));
     let req: llmspell::provider::ChatRequest = serde_json::from_value(serde_json::json!({
         "model": "mock/m1", "messages": [{"role": "user", "content": "hi"}]
     }))
     .unwrap();
-    // llmspell's provider seam alone, from a plain thread through its I/O
-    // runtime: what the spell adds is the rest.
     group.bench_function("provider seam from a thread", |b| {
         b.iter(|| {
             for _ in 0..N {
@@ -193,8 +213,6 @@ fn chat_overhead(c: &mut Criterion) {
             }
         })
     });
-    against_direct(&mut group, &server, &opts, N);
-    group.finish();
 }
 
 /// Rust direct, then the spells, then Rust direct again: on a shared
@@ -261,7 +279,15 @@ fn chat_overhead_cpu(c: &mut Criterion<ProcessCpu>) {
     let opts = options(&server, dir.path());
     let mut group = c.benchmark_group("llm_chat_200_cpu");
     group.sample_size(20);
+    seam_from_thread(&mut group, &opts);
     against_direct(&mut group, &server, &opts, N);
+    // The floor: no thread but the caller's (and the server's) at work.
+    let one_thread = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let name = "rust direct through llm, current-thread runtime";
+    direct_on(&mut group, one_thread, &server.url, N, name);
     group.finish();
 }
 

@@ -233,12 +233,9 @@ async fn exchange(
 fn clean(task: &Task, out: Result<ChatReply>) -> Result<ChatReply> {
     let models = task.session.models();
     match out {
-        Ok(reply) => {
-            let Ok(mut json) = serde_json::to_value(&reply) else {
-                return Ok(reply);
-            };
-            models.scrub_json(&mut json);
-            Ok(serde_json::from_value(json).unwrap_or(reply))
+        Ok(mut reply) => {
+            models.scrub_reply(&mut reply);
+            Ok(reply)
         }
         Err(mut e) => {
             e.message = models.scrub(&e.message).into_owned();
@@ -254,8 +251,12 @@ async fn answer(
     on_chunk: Option<crate::value::Callback>,
 ) -> Result<ChatReply> {
     let op = if req.stream { "stream" } else { "chat" };
-    let key =
-        serde_json::to_value(req).map_err(|e| Error::new(ErrorCode::SpellError, e.to_string()))?;
+    // The request as a cassette keys it: made only when there is one.
+    let key = match task.session.cassette() {
+        Some(_) => serde_json::to_value(req)
+            .map_err(|e| Error::new(ErrorCode::SpellError, e.to_string()))?,
+        None => serde_json::Value::Null,
+    };
     if let Some(cassette) = task.session.cassette() {
         let recorded = {
             let mut c = cassette.lock().unwrap_or_else(|e| e.into_inner());
@@ -292,7 +293,7 @@ async fn answer(
             let chat = models
                 .clone()
                 .chat(req.clone(), task.session.limits().reply_bytes());
-            match crate::session::wait::spawn_io_timeout(timeout, chat).await? {
+            match crate::session::wait::on_io_timeout(timeout, chat).await? {
                 Some(r) => r,
                 None => Err(Error::new(
                     ErrorCode::LlmTimeout,
@@ -331,7 +332,7 @@ async fn stream(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let limit = task.session.limits().reply_bytes();
     let streamed = models.clone().stream(req.clone(), tx, idle, limit);
-    let mut call = std::pin::pin!(crate::session::wait::spawn_io(streamed));
+    let mut call = std::pin::pin!(crate::session::wait::on_io(streamed));
     let mut sofar = ChatReply::default();
     loop {
         tokio::select! {
@@ -499,7 +500,7 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
             let timeout = models.timeout(&model, None);
             let limit = task.session.limits().reply_bytes();
             let call = models.clone().embed(model.clone(), texts.clone(), limit);
-            let out = match crate::session::wait::spawn_io_timeout(timeout, call).await {
+            let out = match crate::session::wait::on_io_timeout(timeout, call).await {
                 Ok(Some(r)) => r,
                 Err(e) => Err(e),
                 Ok(None) => Err(Error::new(

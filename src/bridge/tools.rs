@@ -128,7 +128,7 @@ async fn http_get(task: Task, url: String) -> Result<Value> {
         }
         Ok::<_, String>((status, String::from_utf8_lossy(&body).into_owned()))
     };
-    let (status, body) = crate::session::wait::spawn_io(fetch)
+    let (status, body) = crate::session::wait::on_io(fetch)
         .await?
         .map_err(|e| failed("http_get", e))?;
     let mut m = Map::new();

@@ -284,6 +284,25 @@ impl Models {
         out
     }
 
+    /// [`Models::scrub`] over every text of a reply, in place.
+    pub fn scrub_reply(&self, reply: &mut ChatReply) {
+        if !self.providers.values().any(|p| p.key.len() >= 8) {
+            return;
+        }
+        let clean = |text: &mut String| {
+            if let std::borrow::Cow::Owned(clean) = self.scrub(text) {
+                *text = clean;
+            }
+        };
+        clean(&mut reply.text);
+        for call in &mut reply.tool_calls {
+            clean(&mut call.id);
+            clean(&mut call.name);
+            self.scrub_json(&mut call.arguments);
+        }
+        reply.chunks.iter_mut().for_each(clean);
+    }
+
     /// [`Models::scrub`] over every string in a JSON value.
     pub fn scrub_json(&self, v: &mut serde_json::Value) {
         match v {
@@ -316,10 +335,10 @@ impl Models {
     pub async fn chat(self: Arc<Self>, req: ChatRequest, max_reply: usize) -> Result<ChatReply> {
         let (provider, model) = self.split(&req.model)?;
         if let Some(url) = &provider.chat_completions_url {
-            let call = provider.call(url, &model, provider.timeout, max_reply);
+            let call = provider.call(url, model, provider.timeout, max_reply);
             return stream::chat_once(call, &req).await;
         }
-        let built = self.built(&provider, &model, &req)?;
+        let built = self.built(provider, model, &req)?;
         let messages = convert::to_llm_messages(&req.messages);
         let tools = convert::to_llm_tools(&req.tools);
         let out = if tools.is_empty() {
@@ -343,11 +362,11 @@ impl Models {
         let (provider, model) = self.split(&req.model)?;
         match &provider.chat_completions_url {
             Some(url) => {
-                let call = provider.call(url, &model, idle, max_reply);
+                let call = provider.call(url, model, idle, max_reply);
                 stream::chat_completions(call, &req, pieces).await
             }
             None => {
-                let built = self.built(&provider, &model, &req)?;
+                let built = self.built(provider, model, &req)?;
                 let messages = convert::to_llm_messages(&req.messages);
                 stream::through_llm(built, messages, &provider.name, pieces, max_reply).await
             }
@@ -365,7 +384,7 @@ impl Models {
         let (provider, model) = self.split(&model)?;
         if let (Some(_), Some(base)) = (&provider.chat_completions_url, &provider.base_url) {
             let url = format!("{base}/embeddings");
-            let call = provider.call(&url, &model, provider.timeout, max_reply);
+            let call = provider.call(&url, model, provider.timeout, max_reply);
             return stream::embeddings(call, &provider.name, &texts).await;
         }
         let mut b = LLMBuilder::new()
@@ -373,7 +392,7 @@ impl Models {
             .api_key(provider.key.clone())
             .model(model)
             .timeout_seconds(provider.timeout.as_secs().max(1));
-        if let Some(url) = embed_base(&provider) {
+        if let Some(url) = embed_base(provider) {
             b = b.base_url(url);
         }
         let built = b
@@ -385,11 +404,11 @@ impl Models {
             .map_err(|e| convert::llm_error(e, &provider.name))
     }
 
-    fn split(&self, model: &str) -> Result<(Provider, String)> {
+    fn split<'m>(&self, model: &'m str) -> Result<(&Provider, &'m str)> {
         let (p, m) = model.split_once('/').ok_or_else(|| {
             Error::new(ErrorCode::LlmConfig, format!("{model}: not provider/model"))
         })?;
-        Ok((self.provider(p)?.clone(), m.to_owned()))
+        Ok((self.provider(p)?, m))
     }
 
     /// `llm` fixes model, temperature, max_tokens, system and schema when a
@@ -623,6 +642,38 @@ mod tests {
             ..ProviderConfig::default()
         };
         provider("p", &pc).unwrap_or_else(|e| panic!("{kind}: {e}"))
+    }
+
+    #[test]
+    fn a_reply_is_scrubbed_of_keys_wherever_it_holds_text() {
+        let p = built("openai", None);
+        let key = p.key.clone();
+        assert!(key.len() >= 8, "PATH is the test's key");
+        let models = Models {
+            providers: [("p".to_owned(), p)].into(),
+            default_model: None,
+            embed_model: None,
+            aliases: BTreeMap::new(),
+            problems: BTreeMap::new(),
+        };
+        let mut reply = ChatReply {
+            text: format!("a {key} b"),
+            tool_calls: vec![ToolCall {
+                id: key.clone(),
+                name: format!("n{key}"),
+                arguments: serde_json::json!({ key.clone(): [key.clone()], "k": "v" }),
+            }],
+            chunks: vec![key.clone(), "x".into()],
+            ..ChatReply::default()
+        };
+        models.scrub_reply(&mut reply);
+        let all = serde_json::to_string(&reply).unwrap();
+        assert!(!all.contains(&key), "{all}");
+        assert_eq!(reply.text, "a [redacted] b");
+        assert_eq!(reply.tool_calls[0].name, "n[redacted]");
+        assert_eq!(reply.tool_calls[0].arguments["[redacted]"][0], "[redacted]");
+        assert_eq!(reply.tool_calls[0].arguments["k"], "v");
+        assert_eq!(reply.chunks, ["[redacted]", "x"]);
     }
 
     #[test]

@@ -294,6 +294,7 @@ impl JsEngine {
 
     fn alive(&self) -> bool {
         !self.running.borrow().is_empty()
+            || !self.held.borrow().is_empty()
             || !self.shared.ops.borrow().is_empty()
             || self.shared.timers.borrow().keep_alive()
     }
@@ -402,16 +403,27 @@ impl JsEngine {
             }),
         )?;
         let now = self.clock();
-        let mut ready: Vec<((Duration, u64), Ready)> = ended
-            .into_iter()
-            .map(|e| {
-                if let Some(due) = e.1.due {
-                    self.waits.borrow_mut().remove(&(due, e.1.seq));
+        for e in &ended {
+            if let Some(due) = e.1.due {
+                self.waits.borrow_mut().remove(&(due, e.1.seq));
+            }
+        }
+        // Timer-like calls settle in the order they fall due, whatever
+        // order the I/O runtime saw them end in: one that ended while one
+        // due before it still runs waits for it.
+        let first_running = self.waits.borrow().first().copied();
+        let before_running = |key: (Duration, u64)| first_running.is_none_or(|f| key < f);
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        let mut ready: Vec<((Duration, u64), Ready)> = Vec::new();
+        for e in held.into_iter().chain(ended) {
+            match e.1.due {
+                Some(due) if !before_running((due, e.1.seq)) => self.held.borrow_mut().push(e),
+                _ => {
+                    let key = (e.1.due.map_or(now, |d| d.min(now)), e.1.seq);
+                    ready.push((key, Ready::Ended(Box::new(e))));
                 }
-                let due = e.1.due.map_or(now, |d| d.min(now));
-                ((due, e.1.seq), Ready::Ended(Box::new(e)))
-            })
-            .collect();
+            }
+        }
         for (key, id) in self.shared.timers.borrow().due_by(now, first_wait()) {
             ready.push((key, Ready::Timer(key, id)));
         }

@@ -107,6 +107,9 @@ pub(crate) struct JsEngine {
     running: RefCell<FuturesUnordered<LocalBoxFuture<'static, Ended>>>,
     /// When the timer-like calls among them fall due (see `event_loop`).
     waits: RefCell<std::collections::BTreeSet<(std::time::Duration, u64)>>,
+    /// Timer-like calls that ended before one due earlier did, held back
+    /// until it has (see `event_loop`).
+    held: RefCell<Vec<event_loop::Ended>>,
 }
 
 /// QuickJS's module name resolver, refusing every name: a spell imports
@@ -179,6 +182,7 @@ impl JsEngine {
             shared,
             running: RefCell::default(),
             waits: RefCell::default(),
+            held: RefCell::default(),
         };
         engine.setup()?;
         Ok(engine)
@@ -241,6 +245,7 @@ impl Drop for JsEngine {
         // go before the runtime does, even when a panic unwinds through us.
         self.session.release_callbacks();
         self.running.borrow_mut().clear();
+        self.held.borrow_mut().clear();
         self.shared.clear();
     }
 }
