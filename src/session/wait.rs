@@ -29,7 +29,7 @@ const CHECK_EVERY: Duration = Duration::from_millis(5);
 /// instant model calls from a Lua spell against Rust calling `llm`
 /// directly): a two-worker pool with a task per call +38-45%, one thread
 /// with a task per call +15-26%, the call polled by the spell's thread
-/// about even (medians of five runs: Lua -4%, JavaScript +6%, Rhai -2%).
+/// about even (medians of five runs: Lua -5%, JavaScript +6%, Rhai -2%).
 /// Nothing may block this thread: blocking work goes to `spawn_blocking`.
 pub fn io() -> &'static tokio::runtime::Handle {
     static IO: OnceLock<tokio::runtime::Handle> = OnceLock::new();
