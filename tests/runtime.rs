@@ -752,3 +752,35 @@ fn an_uncaught_js_value_is_reported_with_its_value_and_its_cause_chain() {
         assert_eq!(err.report(), want, "{src}");
     }
 }
+
+#[test]
+fn a_lua_string_argument_crosses_alike_however_long_it_is() {
+    // One-argument bridges read a string of up to 256 bytes straight off
+    // Lua's stack and a longer one as any value: the same results and the
+    // same errors on both sides of that length.
+    let d = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let src = r#"
+local out = {}
+for _, n in ipairs({0, 1, 253, 254, 255, 256, 4000}) do
+  local text = '"' .. string.rep("é", n // 2) .. string.rep("x", n % 2) .. '"'
+  local ok, v = pcall(json.decode, text)
+  out[#out + 1] = tostring(ok) .. ":" .. #v
+  local bad = "\xff" .. string.rep(" ", n)
+  local ok2, err = pcall(json.decode, bad)
+  out[#out + 1] = tostring(ok2) .. ":" .. err
+end
+return out
+"#;
+    let out = rt
+        .run(&spell("args.lua", src, d.path()), &opts(d.path()))
+        .result
+        .unwrap();
+    let out: Vec<String> = serde_json::from_value(out).unwrap();
+    let mut want = Vec::new();
+    for n in [0usize, 1, 253, 254, 255, 256, 4000] {
+        want.push(format!("true:{n}"));
+        want.push("false:value.invalid: at argument 1: a string that is not valid UTF-8".into());
+    }
+    assert_eq!(out, want);
+}

@@ -17,7 +17,7 @@ use mlua::{
     Value as LuaValue, VmState, WeakLua,
 };
 
-use super::lua_values::{arg_from_lua, from_lua, from_lua_error, to_lua, EMPTY_ARRAY};
+use super::lua_values::{arg_from_lua, from_lua, from_lua_error, to_lua, StackArg, EMPTY_ARRAY};
 use super::skeleton::{self, denied, Guard, Layout};
 use super::{lua_lib, lua_pattern, Engine};
 use crate::error::{Error, ErrorCode, Location, Result};
@@ -258,10 +258,10 @@ impl LuaEngine {
         let s = self.session.clone();
         if s.registry().get(id).max_args() == Some(1) {
             // One value straight off the stack: no MultiValue to allocate.
-            return self.lua.create_function(move |lua, a: LuaValue| {
+            return self.lua.create_function(move |lua, a: StackArg| {
                 let mut values = ArgList::new();
-                if !matches!(a, LuaValue::Nil) {
-                    values.push(arg_from_lua(&a, 0, &s).map_err(|e| ext(e.at(location(lua))))?);
+                if !a.is_nil() {
+                    values.push(a.into_value(&s).map_err(|e| ext(e.at(location(lua))))?);
                 }
                 call_bridge(lua, &s, id, values)
             });
