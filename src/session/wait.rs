@@ -189,6 +189,21 @@ pub fn block_on<F: Future>(session: &Session, fut: F) -> Result<F::Output> {
     if let Some(out) = super::fiber::wait_in_fiber(session, fut.as_mut()) {
         return out;
     }
+    park_until_ready(fut, || {
+        session.check_stop()?;
+        if session.past_deadline() {
+            return Err(session.trip(ErrorCode::LimitTime));
+        }
+        Ok(())
+    })
+}
+
+/// Polls `fut` each time it is woken, parking this thread between, and
+/// asks `go_on` at least every [`CHECK_EVERY`] whether to keep waiting.
+fn park_until_ready<F: Future>(
+    mut fut: Pin<&mut F>,
+    mut go_on: impl FnMut() -> Result<()>,
+) -> Result<F::Output> {
     let waker = Arc::new(ThreadWaker {
         thread: std::thread::current(),
         woken: AtomicBool::new(true),
@@ -196,10 +211,7 @@ pub fn block_on<F: Future>(session: &Session, fut: F) -> Result<F::Output> {
     let as_waker = Waker::from(waker.clone());
     let mut cx = Context::from_waker(&as_waker);
     loop {
-        session.check_stop()?;
-        if session.past_deadline() {
-            return Err(session.trip(ErrorCode::LimitTime));
-        }
+        go_on()?;
         if waker.woken.swap(false, Ordering::AcqRel) {
             if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
                 return Ok(out);
@@ -216,21 +228,7 @@ mod tests {
     /// Drives `fut` on this thread, as a spell's thread does, with no
     /// session (and no runtime of its own).
     fn drive<F: Future>(fut: F) -> F::Output {
-        let mut fut = std::pin::pin!(fut);
-        let waker = Arc::new(ThreadWaker {
-            thread: std::thread::current(),
-            woken: AtomicBool::new(true),
-        });
-        let as_waker = Waker::from(waker.clone());
-        let mut cx = Context::from_waker(&as_waker);
-        loop {
-            if waker.woken.swap(false, Ordering::AcqRel) {
-                if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-                    return out;
-                }
-            }
-            std::thread::park_timeout(CHECK_EVERY);
-        }
+        park_until_ready(std::pin::pin!(fut), || Ok(())).unwrap()
     }
 
     #[test]
