@@ -186,7 +186,19 @@ fn chat_overhead(c: &mut Criterion) {
 
     seam_from_thread(&mut group, &opts);
     against_direct(&mut group, &server, &opts, N);
+    one_thread_floor(&mut group, &server.url);
     group.finish();
+}
+
+/// Rust direct on a current-thread runtime: no thread but the caller's
+/// (and the server's) at work, the floor of what one spell thread could do.
+fn one_thread_floor<M: criterion::measurement::Measurement>(group: &mut Group<M>, url: &str) {
+    let one_thread = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let name = "rust direct through llm, current-thread runtime";
+    direct_on(group, one_thread, url, N, name);
 }
 
 /// llmspell's provider seam alone, from a plain thread through its I/O
@@ -281,13 +293,7 @@ fn chat_overhead_cpu(c: &mut Criterion<ProcessCpu>) {
     group.sample_size(20);
     seam_from_thread(&mut group, &opts);
     against_direct(&mut group, &server, &opts, N);
-    // The floor: no thread but the caller's (and the server's) at work.
-    let one_thread = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let name = "rust direct through llm, current-thread runtime";
-    direct_on(&mut group, one_thread, &server.url, N, name);
+    one_thread_floor(&mut group, &server.url);
     group.finish();
 }
 
