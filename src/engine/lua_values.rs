@@ -62,13 +62,7 @@ impl StackArg {
     /// As data, metered as [`arg_from_lua`] meters it.
     pub(super) fn into_value(self, s: &Session) -> Result<Value> {
         match self {
-            StackArg::Short(Some(text)) => {
-                s.meter().charge_node(text.len())?;
-                Ok(Value::Str(text))
-            }
-            StackArg::Short(None) => {
-                Err(Path::argument(0).invalid("a string that is not valid UTF-8"))
-            }
+            StackArg::Short(text) => string_value(text, &Path::argument(0), &mut s.meter()),
             StackArg::Other(v) => arg_from_lua(&v, 0, s),
         }
     }
@@ -76,6 +70,18 @@ impl StackArg {
     pub(super) fn is_nil(&self) -> bool {
         matches!(self, StackArg::Other(LuaValue::Nil))
     }
+}
+
+/// A Lua string as data (`None`: it is not UTF-8), metered before it is
+/// copied (a `String` given is moved, not copied).
+fn string_value<S: AsRef<str> + Into<String>>(
+    text: Option<S>,
+    path: &Path,
+    meter: &mut Meter,
+) -> Result<Value> {
+    let text = text.ok_or_else(|| path.invalid("a string that is not valid UTF-8"))?;
+    meter.charge_node(text.as_ref().len())?;
+    Ok(Value::Str(text.into()))
 }
 
 /// A bridge argument from Lua; the path starts at the argument.
@@ -112,13 +118,7 @@ pub(super) fn convert(
         LuaValue::Boolean(b) => Value::Bool(*b),
         LuaValue::Integer(i) => Value::Int(*i),
         LuaValue::Number(n) => Value::Float(*n),
-        LuaValue::String(s) => match s.to_str() {
-            Ok(text) => {
-                meter.charge_node(text.len())?;
-                Value::Str(text.to_owned())
-            }
-            Err(_) => return Err(path.invalid("a string that is not valid UTF-8")),
-        },
+        LuaValue::String(s) => string_value(s.to_str().ok().as_deref(), path, meter)?,
         LuaValue::Table(t) => table(t, path, seen, meter)?,
         LuaValue::Function(f) => Value::Func(Callback::new(f.clone())),
         LuaValue::Error(e) => Value::Str(from_lua_error(e).to_string()),

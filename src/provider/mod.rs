@@ -284,33 +284,28 @@ impl Models {
         out
     }
 
+    /// [`Models::scrub`] of `text`, in place.
+    fn scrub_string(&self, text: &mut String) {
+        if let std::borrow::Cow::Owned(clean) = self.scrub(text) {
+            *text = clean;
+        }
+    }
+
     /// [`Models::scrub`] over every text of a reply, in place.
     pub fn scrub_reply(&self, reply: &mut ChatReply) {
-        if !self.providers.values().any(|p| p.key.len() >= 8) {
-            return;
-        }
-        let clean = |text: &mut String| {
-            if let std::borrow::Cow::Owned(clean) = self.scrub(text) {
-                *text = clean;
-            }
-        };
-        clean(&mut reply.text);
+        self.scrub_string(&mut reply.text);
         for call in &mut reply.tool_calls {
-            clean(&mut call.id);
-            clean(&mut call.name);
+            self.scrub_string(&mut call.id);
+            self.scrub_string(&mut call.name);
             self.scrub_json(&mut call.arguments);
         }
-        reply.chunks.iter_mut().for_each(clean);
+        reply.chunks.iter_mut().for_each(|c| self.scrub_string(c));
     }
 
     /// [`Models::scrub`] over every string in a JSON value.
     pub fn scrub_json(&self, v: &mut serde_json::Value) {
         match v {
-            serde_json::Value::String(text) => {
-                if let std::borrow::Cow::Owned(clean) = self.scrub(text) {
-                    *text = clean;
-                }
-            }
+            serde_json::Value::String(text) => self.scrub_string(text),
             serde_json::Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_json(i)),
             serde_json::Value::Object(map) => {
                 let dirty: Vec<String> = map

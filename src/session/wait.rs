@@ -64,7 +64,7 @@ pub fn on_io<T>(
 ) -> impl Future<Output = Result<T>> + 'static {
     OnIo {
         fut: Some(Box::pin(fut)),
-        wakers: None,
+        later: None,
     }
 }
 
@@ -100,8 +100,8 @@ impl Wake for Later {
 
 struct OnIo<F> {
     fut: Option<Pin<Box<F>>>,
-    /// The caller's waker, and the one the call is given (see [`Later`]).
-    wakers: Option<(Waker, Waker)>,
+    /// The caller's waker as the call is given it (see [`Later`]).
+    later: Option<Arc<Later>>,
 }
 
 impl<F: Future> Future for OnIo<F> {
@@ -111,14 +111,14 @@ impl<F: Future> Future for OnIo<F> {
         let Some(fut) = this.fut.as_mut() else {
             return Poll::Ready(Err(crate::panic::internal("a call polled after it ended")));
         };
-        let waker = match &this.wakers {
-            Some((caller, given)) if caller.will_wake(cx.waker()) => given.clone(),
-            _ => {
-                let given = Waker::from(Arc::new(Later(cx.waker().clone())));
-                this.wakers = Some((cx.waker().clone(), given.clone()));
-                given
-            }
+        let later = match &this.later {
+            Some(later) if later.0.will_wake(cx.waker()) => later.clone(),
+            _ => this
+                .later
+                .insert(Arc::new(Later(cx.waker().clone())))
+                .clone(),
         };
+        let waker = Waker::from(later);
         let mut cx = Context::from_waker(&waker);
         let _in = io().enter();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
