@@ -100,8 +100,12 @@ struct Provider {
     /// Set for servers that speak OpenAI's chat completions, which our own
     /// streaming reader uses (llm's corrupts UTF-8 split across chunks).
     chat_completions_url: Option<String>,
+    /// `chat_completions_url` parsed once, not per call (where it parses).
+    chat_url: Option<reqwest::Url>,
     base_url: Option<String>,
     key: String,
+    /// `Authorization: Bearer key`, made once (where the key makes one).
+    auth: Option<reqwest::header::HeaderValue>,
     model: Option<String>,
     timeout: Duration,
 }
@@ -118,7 +122,12 @@ impl Provider {
         stream::Call {
             client: client(),
             url,
+            parsed: self
+                .chat_url
+                .as_ref()
+                .filter(|_| Some(url) == self.chat_completions_url.as_deref()),
             key: &self.key,
+            auth: self.auth.as_ref(),
             model,
             idle,
             max_reply,
@@ -606,19 +615,32 @@ fn provider(name: &str, pc: &ProviderConfig) -> std::result::Result<Provider, St
             .parse::<LLMBackend>()
             .map_err(|e| format!("[providers.{name}]: {e}"))?,
     };
+    let chat_url = chat_completions_url
+        .as_deref()
+        .and_then(|u| reqwest::Url::parse(u).ok());
+    let auth = bearer(&key);
     Ok(Provider {
         name: name.to_owned(),
         kind,
         backend,
         chat_completions_url,
+        chat_url,
         base_url: base,
         key,
+        auth,
         model: pc.model.clone(),
         timeout: pc
             .timeout_secs
             .filter(|s| *s > 0.0)
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64),
     })
+}
+
+/// `Bearer key` as a sensitive header, if the key can be one.
+fn bearer(key: &str) -> Option<reqwest::header::HeaderValue> {
+    let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).ok()?;
+    v.set_sensitive(true);
+    Some(v)
 }
 
 fn embed_base(p: &Provider) -> Option<String> {
@@ -669,6 +691,29 @@ mod tests {
         assert_eq!(reply.tool_calls[0].arguments["[redacted]"][0], "[redacted]");
         assert_eq!(reply.tool_calls[0].arguments["k"], "v");
         assert_eq!(reply.chunks, ["[redacted]", "x"]);
+    }
+
+    #[test]
+    fn a_provider_parses_its_url_and_makes_its_auth_header_once() {
+        let p = built("openai_compatible", Some("http://127.0.0.1:9/v1/"));
+        let url = p.chat_completions_url.as_deref().unwrap();
+        assert_eq!(p.chat_url.as_ref().map(reqwest::Url::as_str), Some(url));
+        let auth = p.auth.as_ref().unwrap();
+        assert!(auth.is_sensitive(), "kept out of reqwest's debug output");
+        assert_eq!(auth.to_str().unwrap(), format!("Bearer {}", p.key));
+        // The call uses them for its own URL only.
+        let call = p.call(url, "m", Duration::from_secs(1), 1);
+        assert!(call.parsed.is_some() && call.auth.is_some());
+        let other = p.call(
+            "http://127.0.0.1:9/v1/embeddings",
+            "m",
+            Duration::from_secs(1),
+            1,
+        );
+        assert!(other.parsed.is_none());
+        // A key no header can carry leaves the header to be made (and
+        // refused, as a coded error) per call, as before.
+        assert!(bearer("bad\nkey").is_none());
     }
 
     #[test]

@@ -81,7 +81,11 @@ fn timeout(provider: &str, idle: Duration) -> Error {
 pub(super) struct Call<'a> {
     pub client: &'a reqwest::Client,
     pub url: &'a str,
+    /// `url`, parsed (when it is the provider's own chat URL).
+    pub parsed: Option<&'a reqwest::Url>,
     pub key: &'a str,
+    /// The `Authorization` header `key` makes, made once.
+    pub auth: Option<&'a reqwest::header::HeaderValue>,
     pub model: &'a str,
     pub idle: Duration,
     /// The most the reply may hold, in bytes.
@@ -136,12 +140,15 @@ async fn send(
     provider: &str,
     body: &serde_json::Value,
 ) -> Result<reqwest::Response> {
-    let send = call
-        .client
-        .post(call.url)
-        .bearer_auth(call.key)
-        .json(body)
-        .send();
+    let post = match call.parsed {
+        Some(url) => call.client.post(url.clone()),
+        None => call.client.post(call.url),
+    };
+    let post = match call.auth {
+        Some(auth) => post.header(reqwest::header::AUTHORIZATION, auth.clone()),
+        None => post.bearer_auth(call.key),
+    };
+    let send = post.json(body).send();
     let resp = tokio::time::timeout(call.idle, send)
         .await
         .map_err(|_| timeout(provider, call.idle))?

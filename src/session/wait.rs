@@ -47,12 +47,31 @@ pub fn io() -> &'static tokio::runtime::Handle {
             .spawn(move || {
                 crate::panic::quiet_thread();
                 ON_IO_THREAD.with(|on| on.set(true));
-                rt.block_on(std::future::pending::<()>())
+                rt.block_on(keep_a_timer_near())
             })
             .expect("the I/O thread must start: without it no model can be called");
         handle
     })
 }
+
+/// Runs forever on the I/O thread, with a timer never more than
+/// [`NEAR`] away. tokio wakes a parked timer driver whenever a timer is
+/// set to fall due before the one it parked for, and, with no timer at
+/// all, for any timer: each model call sets its time limits from the
+/// spell's thread, so without this the I/O thread was woken (a system call
+/// on the spell's thread, a context switch on the I/O thread's) for nearly
+/// every call. A time limit further off than [`NEAR`] now wakes nothing;
+/// a nearer one wakes the driver as it must.
+async fn keep_a_timer_near() {
+    let mut tick = tokio::time::interval(NEAR);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+    }
+}
+
+/// See [`keep_a_timer_near`].
+const NEAR: Duration = Duration::from_secs(1);
 
 /// `fut` as a call the spell's thread polls in the I/O runtime's context:
 /// its sockets and timers belong to the I/O thread, which wakes the spell
@@ -250,6 +269,22 @@ mod tests {
         assert_eq!(drive(limited).unwrap(), None, "the limit has passed");
         drive(slept).unwrap();
         assert!(polled.elapsed() < d / 2, "{:?}", polled.elapsed());
+    }
+
+    #[test]
+    fn a_short_wait_ends_on_time_though_the_io_thread_parks_for_a_second() {
+        // Let the I/O thread park on its own one-second timer first.
+        drive(sleep(Duration::from_millis(1))).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        for d in [Duration::from_millis(30), Duration::from_millis(80)] {
+            let started = std::time::Instant::now();
+            assert_eq!(
+                drive(on_io_timeout(d, std::future::pending::<()>())).unwrap(),
+                None
+            );
+            let took = started.elapsed();
+            assert!(took >= d && took < NEAR / 2, "{d:?} took {took:?}");
+        }
     }
 
     #[test]
