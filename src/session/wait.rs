@@ -30,6 +30,10 @@ const CHECK_EVERY: Duration = Duration::from_millis(5);
 /// directly): a two-worker pool with a task per call +38-45%, one thread
 /// with a task per call +15-26%, the call polled by the spell's thread
 /// about even (medians of five runs: Lua -5%, JavaScript +6%, Rhai -2%).
+/// Measured and dropped since, on the wall clock: a current-thread runtime
+/// per spell thread, with no I/O thread (about 8% slower: nothing left to
+/// overlap), and a task per call with the timer fix (about 35% slower).
+/// See benches/README.md, "Fourth pass".
 /// Nothing may block this thread: blocking work goes to `spawn_blocking`.
 pub fn io() -> &'static tokio::runtime::Handle {
     static IO: OnceLock<tokio::runtime::Handle> = OnceLock::new();
