@@ -194,7 +194,7 @@ fn request_event(req: &ChatRequest) -> Value {
     Value::Map(m)
 }
 
-/// One model exchange: budget, `llm.request`, then the cassette or the
+/// One model exchange: budget, `llm.request`, then the journal or the
 /// live provider, then `llm.error` on failure. Stream pieces go to
 /// `on_chunk` as they arrive.
 async fn exchange(
@@ -228,7 +228,7 @@ async fn exchange(
     }
 }
 
-/// No API key ever reaches a script, an event, a log or a cassette
+/// No API key ever reaches a script, an event, a log or a journal
 /// through what a provider sent back: its error or its reply.
 fn clean(task: &Task, out: Result<ChatReply>) -> Result<ChatReply> {
     let models = task.session.models();
@@ -251,23 +251,14 @@ async fn answer(
     on_chunk: Option<crate::value::Callback>,
 ) -> Result<ChatReply> {
     let op = if req.stream { "stream" } else { "chat" };
-    // The request as a cassette keys it: made only when there is one.
-    let key = match task.session.cassette() {
+    // The request as the journal keys it: made only when there is one.
+    let key = match task.session.journal() {
         Some(_) => serde_json::to_value(req)
             .map_err(|e| Error::new(ErrorCode::SpellError, e.to_string()))?,
         None => serde_json::Value::Null,
     };
-    if let Some(cassette) = task.session.cassette() {
-        let recorded = {
-            let mut c = cassette.lock().unwrap_or_else(|e| e.into_inner());
-            let recorded = c.answer(op, &key)?;
-            // A fork (--replay with --record) writes the replayed part too.
-            if let Some(r) = &recorded {
-                c.record(op, &key, r)?;
-            }
-            recorded
-        };
-        if let Some(recorded) = recorded {
+    if let Some(journal) = task.session.journal() {
+        if let Some(recorded) = journal.answer(op, &key)? {
             let reply: ChatReply = serde_json::from_value(recorded?).map_err(|e| {
                 Error::new(
                     ErrorCode::ReplayMiss,
@@ -308,15 +299,12 @@ async fn answer(
         Some(f) => stream(task, models, req, timeout, &f).await,
     };
     let out = clean(task, out);
-    if let Some(cassette) = task.session.cassette() {
+    if let Some(journal) = task.session.journal() {
         let recorded = out
             .as_ref()
             .map(|r| serde_json::to_value(r).unwrap_or_default())
             .map_err(Clone::clone);
-        cassette
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(op, &key, &recorded)?;
+        journal.record(op, &key, &recorded)?;
     }
     out
 }
@@ -483,15 +471,8 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
         m.insert("embed".into(), Value::Int(texts.len() as i64));
         Value::Map(m)
     })?;
-    let recorded = match task.session.cassette() {
-        Some(c) => {
-            let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
-            let recorded = c.answer("embed", &key)?;
-            if let Some(r) = &recorded {
-                c.record("embed", &key, r)?;
-            }
-            recorded
-        }
+    let recorded = match task.session.journal() {
+        Some(journal) => journal.answer("embed", &key)?,
         None => None,
     };
     let vectors: Result<serde_json::Value> = match recorded {
@@ -513,10 +494,8 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
                 e.message = models.scrub(&e.message).into_owned();
                 e
             });
-            if let Some(c) = task.session.cassette() {
-                c.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .record("embed", &key, &out.clone())?;
+            if let Some(journal) = task.session.journal() {
+                journal.record("embed", &key, &out)?;
             }
             out
         }

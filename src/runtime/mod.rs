@@ -199,7 +199,10 @@ impl Runtime {
             output: opts.output.clone(),
             log: opts.log.clone(),
             stop: opts.stop.clone(),
-            cassette: opts.cassette.clone(),
+            journal: opts.cassette.clone().map(|c| {
+                let journal: Arc<Mutex<dyn crate::session::Journal>> = c;
+                crate::session::JournalRef::new(journal)
+            }),
             debugger: opts.debugger.clone(),
             seed: opts.seed.unwrap_or_else(|| {
                 use rand_core::RngCore;

@@ -15,18 +15,20 @@ mod events;
 pub(crate) mod fiber;
 mod hooks;
 mod host;
+mod journal;
 mod registry;
 mod slots;
 pub mod wait;
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub use args::{ArgList, Args};
 pub use dispatch::{Call, Task};
 pub use host::{AsyncHost, HostRef, ScriptHost};
+pub use journal::{Journal, JournalRef, Outcome};
 pub use registry::{
     Bridge, BridgeId, BridgeImpl, DueAfter, GlobalDoc, Method, Object, Registry, WaitingImpl,
 };
@@ -35,7 +37,7 @@ pub use slots::BridgeState;
 use crate::bus::{Bus, Event};
 use crate::config::{Config, Limits};
 use crate::error::{Error, ErrorCode, Result};
-use crate::provider::{Cassette, Models};
+use crate::provider::Models;
 use crate::spell::{Spell, SpellInfo};
 use crate::stop::{Deadline, StopHandle, Work};
 use crate::store::{Store, Stores};
@@ -59,7 +61,8 @@ pub(crate) struct Setup {
     pub output: OutputSink,
     pub log: LogSink,
     pub stop: StopHandle,
-    pub cassette: Option<Arc<Mutex<Cassette>>>,
+    /// What the run receives from outside is kept in, and answered from.
+    pub journal: Option<JournalRef>,
     pub debugger: Option<debug::Debugger>,
     pub seed: [u8; 32],
 }
@@ -81,7 +84,7 @@ pub struct Session {
     work: Work,
     config: Config,
     models: OnceCell<Arc<Models>>,
-    cassette: Option<Arc<Mutex<Cassette>>>,
+    journal: Option<JournalRef>,
     /// Model calls and tokens so far, for `[limits] max_llm_calls/max_tokens`.
     llm_used: Cell<(u64, u64)>,
     debugger: Option<debug::Debugger>,
@@ -161,7 +164,7 @@ impl Session {
             started: Instant::now(),
             config: setup.config,
             models: OnceCell::new(),
-            cassette: setup.cassette,
+            journal: setup.journal,
             llm_used: Cell::new((0, 0)),
             debugger: setup.debugger,
             seed: setup.seed,
@@ -210,9 +213,10 @@ impl Session {
         self.seed
     }
 
-    /// The recorded model exchanges the run records to or replays from.
-    pub fn cassette(&self) -> Option<&Arc<Mutex<Cassette>>> {
-        self.cassette.as_ref()
+    /// The journal the run keeps what it receives in, and is answered
+    /// from when replayed (see [`journal`]).
+    pub fn journal(&self) -> Option<&JournalRef> {
+        self.journal.as_ref()
     }
 
     /// Model calls and tokens used so far (this REPL entry's, in a REPL).
