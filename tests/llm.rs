@@ -825,3 +825,70 @@ let r = boss.run("delegate");
         },
     );
 }
+
+#[test]
+fn what_a_tool_brings_in_from_outside_is_recorded_and_replayed_in_every_language() {
+    // The time, to the nanosecond: a second live run never matches.
+    let format = "%H:%M:%S%.9f";
+    let cases = [
+        (
+            EngineKind::Lua,
+            format!("return {{tool.call('datetime', {{format = '{format}'}}), tool.call('calculator', {{expression = '1+2'}})}}"),
+        ),
+        (
+            EngineKind::Js,
+            format!("export default [await tool.call('datetime', {{format: '{format}'}}), await tool.call('calculator', {{expression: '1+2'}})];"),
+        ),
+        (
+            EngineKind::Rhai,
+            format!("[tool.call(\"datetime\", #{{format: \"{format}\"}}), tool.call(\"calculator\", #{{expression: \"1+2\"}})]"),
+        ),
+    ];
+    let toml = "[defaults]\n";
+    for (kind, src) in &cases {
+        let dir = tempfile::tempdir().unwrap();
+        let tape = dir.path().join("tape.jsonl");
+        let rec = CassetteMode {
+            record: Some(tape.clone()),
+            ..Default::default()
+        };
+        let recorded = run_with(toml, *kind, src, Some(rec)).result.unwrap();
+        let text = std::fs::read_to_string(&tape).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["llmspell_cassette"], 2, "{kind}: {text}");
+        // The clock came from outside; the calculator did not.
+        assert_eq!(lines.len(), 2, "{kind}: {text}");
+        assert_eq!(lines[1]["op"], "tool");
+        assert_eq!(lines[1]["request"]["tool"], "datetime");
+        assert_eq!(lines[1]["reply"], recorded[0], "{kind}");
+        std::thread::sleep(Duration::from_millis(2));
+        let play = CassetteMode {
+            replay: Some(tape.clone()),
+            ..Default::default()
+        };
+        let replayed = run_with(toml, *kind, src, Some(play)).result.unwrap();
+        assert_eq!(replayed, recorded, "{kind}: the replay is the recorded run");
+        let live = run_with(toml, *kind, src, None).result.unwrap();
+        assert_ne!(live[0], recorded[0], "{kind}: a live run reads the clock");
+        assert_eq!(live[1], 3);
+        // A cassette holding no such result misses, as a model call would.
+        std::fs::write(&tape, "{\"llmspell_cassette\":2}\n").unwrap();
+        let play = CassetteMode {
+            replay: Some(tape.clone()),
+            ..Default::default()
+        };
+        let miss = run_with(toml, *kind, src, Some(play)).result.unwrap_err();
+        assert_eq!(miss.code, ErrorCode::ReplayMiss, "{kind}: {miss}");
+        // One made before tool results were kept lets the tool run live.
+        std::fs::write(&tape, "{\"llmspell_cassette\":1}\n").unwrap();
+        let play = CassetteMode {
+            replay: Some(tape.clone()),
+            ..Default::default()
+        };
+        let old = run_with(toml, *kind, src, Some(play)).result.unwrap();
+        assert_ne!(old[0], recorded[0], "{kind}");
+    }
+}

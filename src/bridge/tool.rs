@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use futures_util::future::LocalBoxFuture;
 
-use super::tools::{builtin, builtin_params, BUILTINS};
+use super::tools::{builtin, builtin_params, run_builtin, BUILTINS};
 use crate::error::{Error, ErrorCode, Result};
 use crate::provider::ToolSpec;
 use crate::session::{Bridge, Registry, Session, Task};
@@ -246,7 +246,7 @@ pub(super) async fn call_tool(task: &Task, name: &str, input: serde_json::Value)
             Run::Script(f) => task.call_script(f, vec![arguments.clone()]).await,
             Run::Native(run) => run(task, input).await,
         },
-        (None, Some(b)) => (b.run)(task.clone(), input).await,
+        (None, Some(b)) => run_builtin(task, b, input).await,
         (None, None) => unreachable!("checked above"),
     };
     let out = out.map_err(|e| match e.code {

@@ -18,6 +18,9 @@ pub(super) struct Builtin {
     pub name: &'static str,
     pub description: &'static str,
     pub params: &'static str,
+    /// Whether it brings in something from outside the spell (the clock,
+    /// files, the network): then the run's journal keeps its result.
+    pub outside: bool,
     pub run: BuiltinRun,
 }
 
@@ -26,6 +29,7 @@ pub(super) const BUILTINS: [Builtin; 6] = [
         name: "calculator",
         description: "evaluates an arithmetic expression: numbers, + - * / % ^, parentheses",
         params: r#"{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}"#,
+        outside: false,
         run: |_, a| {
             Box::pin(async move { calculate(a["expression"].as_str().unwrap_or_default()) })
         },
@@ -34,12 +38,14 @@ pub(super) const BUILTINS: [Builtin; 6] = [
         name: "datetime",
         description: "the current date and time in UTC, RFC 3339 or in a strftime format",
         params: r#"{"type":"object","properties":{"format":{"type":"string"}}}"#,
+        outside: true,
         run: |_, a| Box::pin(async move { datetime(a["format"].as_str()) }),
     },
     Builtin {
         name: "read_file",
         description: "reads a text file inside the project folder (capability fs)",
         params: r#"{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}"#,
+        outside: true,
         run: |t, a| {
             Box::pin(async move {
                 super::files::read_file(t.session.config(), a["path"].as_str().unwrap_or_default())
@@ -50,6 +56,7 @@ pub(super) const BUILTINS: [Builtin; 6] = [
         name: "write_file",
         description: "writes a text file inside the project folder (capability fs = true)",
         params: r#"{"type":"object","properties":{"path":{"type":"string"},"content":{"type":"string"}},"required":["path","content"]}"#,
+        outside: true,
         run: |t, a| {
             Box::pin(async move {
                 super::files::write_file(
@@ -65,6 +72,7 @@ pub(super) const BUILTINS: [Builtin; 6] = [
         description:
             "lists a folder inside the project folder, folders ending in / (capability fs)",
         params: r#"{"type":"object","properties":{"path":{"type":"string"}}}"#,
+        outside: true,
         run: |t, a| {
             Box::pin(async move {
                 super::files::list_files(t.session.config(), a["path"].as_str().unwrap_or("."))
@@ -75,6 +83,7 @@ pub(super) const BUILTINS: [Builtin; 6] = [
         name: "http_get",
         description: "fetches a URL from a host in the net allow-list: {status, body}",
         params: r#"{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}"#,
+        outside: true,
         run: |t, a| {
             Box::pin(http_get(
                 t,
@@ -83,6 +92,29 @@ pub(super) const BUILTINS: [Builtin; 6] = [
         },
     },
 ];
+
+/// Runs built-in tool `b`. One that brings in something from outside the
+/// spell asks the run's journal first: a replayed run is answered with
+/// what it brought in then (the file as it was, the time it was), and the
+/// result of a live call is kept.
+pub(super) async fn run_builtin(
+    task: &Task,
+    b: &Builtin,
+    input: serde_json::Value,
+) -> Result<Value> {
+    let journal = match task.session.journal() {
+        Some(journal) if b.outside => journal.clone(),
+        _ => return (b.run)(task.clone(), input).await,
+    };
+    let key = serde_json::json!({"tool": b.name, "arguments": input});
+    if let Some(kept) = journal.answer("tool", &key)? {
+        return kept.map(|v| Value::from_json(&v));
+    }
+    let out = (b.run)(task.clone(), input).await;
+    let kept = out.as_ref().map_err(Clone::clone).and_then(Value::to_json);
+    journal.record("tool", &key, &kept)?;
+    out
+}
 
 pub(super) fn builtin(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)

@@ -1,10 +1,16 @@
 //! Cassettes: every model exchange of a run, one JSON object per line.
 //!
 //! ```text
-//! {"llmspell_cassette":1}
+//! {"llmspell_cassette":2}
 //! {"n":1,"op":"chat","request":{"model":"local/smollm2","messages":[...]},"reply":{"text":"Hi",...}}
 //! {"n":2,"op":"chat","request":{...},"error":{"code":"llm.rate_limited","message":"..."}}
 //! ```
+//!
+//! Besides model exchanges (`chat`, `stream`, `embed`), a cassette of
+//! version 2 holds what built-in tools brought in from outside the spell
+//! (`tool`: the clock, files, the network). One of version 1, made before
+//! those were kept, answers model exchanges only; other calls go live in
+//! its replay, as they did when it was recorded.
 //!
 //! Requests hold what the spell asked (model, messages, options), never a
 //! key or header. Replay answers a request from the first unused exchange
@@ -44,10 +50,18 @@ struct ErrorData {
     message: String,
 }
 
+/// The version this build writes.
+const VERSION: u64 = 2;
+
+/// The exchanges a version-1 cassette holds.
+const MODEL_OPS: [&str; 3] = ["chat", "stream", "embed"];
+
 /// A run's cassettes: the one replayed and the one recorded.
 pub struct Cassette {
     replay: Vec<(Exchange, bool)>,
     replay_file: Option<PathBuf>,
+    /// The replayed cassette's version.
+    version: u64,
     replayed: usize,
     live_after: Option<usize>,
     record: Option<std::fs::File>,
@@ -64,10 +78,17 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
 impl Cassette {
     pub fn open(mode: &CassetteMode) -> Result<Cassette> {
         let mut replay = Vec::new();
+        let mut version = 1;
         if let Some(path) = &mode.replay {
             let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
             for (i, line) in text.lines().enumerate() {
-                if line.trim().is_empty() || line.contains("\"llmspell_cassette\"") {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                if line.contains("\"llmspell_cassette\"") {
+                    let header: serde_json::Value = serde_json::from_str(line)
+                        .map_err(|e| io_error(path, format!("line {}: {e}", i + 1)))?;
+                    version = header["llmspell_cassette"].as_u64().unwrap_or(1);
                     continue;
                 }
                 let ex: Exchange = serde_json::from_str(line)
@@ -81,7 +102,8 @@ impl Cassette {
                     std::fs::create_dir_all(dir).map_err(|e| io_error(path, e))?;
                 }
                 let mut f = std::fs::File::create(path).map_err(|e| io_error(path, e))?;
-                writeln!(f, "{{\"llmspell_cassette\":1}}").map_err(|e| io_error(path, e))?;
+                writeln!(f, "{{\"llmspell_cassette\":{VERSION}}}")
+                    .map_err(|e| io_error(path, e))?;
                 Some(f)
             }
             None => None,
@@ -89,6 +111,7 @@ impl Cassette {
         Ok(Cassette {
             replay,
             replay_file: mode.replay.clone(),
+            version,
             replayed: 0,
             live_after: mode.live_after,
             record,
@@ -105,6 +128,9 @@ impl Cassette {
         let Some(file) = &self.replay_file else {
             return Ok(None);
         };
+        if self.version < 2 && !MODEL_OPS.contains(&op) {
+            return Ok(None);
+        }
         if self.live_after.is_some_and(|n| self.replayed >= n) {
             return Ok(None);
         }
