@@ -892,3 +892,52 @@ fn what_a_tool_brings_in_from_outside_is_recorded_and_replayed_in_every_language
         assert_ne!(old[0], recorded[0], "{kind}");
     }
 }
+
+#[test]
+fn a_replay_draws_the_random_numbers_the_recorded_run_drew() {
+    // Rhai has no random numbers of its own.
+    for (kind, src, draws_none) in [
+        (
+            EngineKind::Js,
+            "export default [Math.random(), crypto.randomUUID(), Math.random()];",
+            "export default 1;",
+        ),
+        (
+            EngineKind::Lua,
+            "return {math.random(), math.random(1, 1000000000), math.random()}",
+            "return 1",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let tape = dir.path().join("tape.jsonl");
+        let toml = "[defaults]\n";
+        let rec = CassetteMode {
+            record: Some(tape.clone()),
+            ..Default::default()
+        };
+        let recorded = run_with(toml, kind, src, Some(rec)).result.unwrap();
+        let text = std::fs::read_to_string(&tape).unwrap();
+        let seeds = text
+            .lines()
+            .filter(|l| l.contains("\"op\":\"seed\""))
+            .count();
+        assert_eq!(seeds, 1, "{kind}: one seed, kept when first drawn: {text}");
+        let play = CassetteMode {
+            replay: Some(tape.clone()),
+            ..Default::default()
+        };
+        let replayed = run_with(toml, kind, src, Some(play.clone()))
+            .result
+            .unwrap();
+        assert_eq!(replayed, recorded, "{kind}");
+        let live = run_with(toml, kind, src, None).result.unwrap();
+        assert_ne!(live, recorded, "{kind}: a live run has a fresh seed");
+        // A spell that draws nothing asks for no seed, so it replays a
+        // cassette that holds none.
+        std::fs::write(&tape, "{\"llmspell_cassette\":2}\n").unwrap();
+        let none = run_with(toml, kind, draws_none, Some(play.clone()));
+        assert_eq!(none.result.unwrap(), 1, "{kind}");
+        let miss = run_with(toml, kind, src, Some(play)).result.unwrap_err();
+        assert_eq!(miss.code, ErrorCode::ReplayMiss, "{kind}: {miss}");
+    }
+}

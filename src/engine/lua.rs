@@ -127,6 +127,26 @@ pub(crate) struct LuaEngine {
     session: Rc<Session>,
 }
 
+/// `math.random` draws from the run's seed, asked for at the first draw
+/// (so a replayed run draws the same numbers, and a run that draws none
+/// keeps no seed); `math.randomseed(x)` still sets one of the spell's own.
+/// Not tail calls: an error names `random` as Lua's own does.
+const SEEDED_RANDOM: &str = r#"
+local seed = ...
+local random, randomseed = math.random, math.randomseed
+local seeded = false
+math.random = function(...)
+  if not seeded then seeded = true; randomseed(seed()) end
+  local v = random(...)
+  return v
+end
+math.randomseed = function(...)
+  seeded = true
+  local a, b = randomseed(...)
+  return a, b
+end
+"#;
+
 fn ext(e: Error) -> mlua::Error {
     mlua::Error::external(e)
 }
@@ -196,6 +216,18 @@ impl LuaEngine {
         lua_lib::install_base(lua, &g)?;
         let (pick, object): (Function, Function) =
             lua.load(PRELUDE).set_name("=prelude").call((fix, deny))?;
+        let seed = {
+            let s = s.clone();
+            lua.create_function(move |_, ()| {
+                let b = s.random_seed().map_err(ext)?;
+                let half =
+                    |i: usize| i64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+                Ok((half(0), half(8)))
+            })?
+        };
+        lua.load(SEEDED_RANDOM)
+            .set_name("=prelude")
+            .call::<()>(seed)?;
 
         skeleton::install(
             s.registry(),

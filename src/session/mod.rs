@@ -88,8 +88,10 @@ pub struct Session {
     /// Model calls and tokens so far, for `[limits] max_llm_calls/max_tokens`.
     llm_used: Cell<(u64, u64)>,
     debugger: Option<debug::Debugger>,
-    /// See [`crate::RunOptions::seed`].
-    seed: [u8; 32],
+    /// See [`crate::RunOptions::seed`]; the journal's, once asked for.
+    seed: Cell<Option<[u8; 32]>>,
+    /// The seed this session was made with, before the journal is asked.
+    given_seed: [u8; 32],
     /// Bytes the engine's own heap holds now, when the engine can say.
     heap: OnceCell<Box<dyn Fn() -> usize>>,
     /// Bytes the host holds for the spell's work in flight (waiting calls,
@@ -167,7 +169,8 @@ impl Session {
             journal: setup.journal,
             llm_used: Cell::new((0, 0)),
             debugger: setup.debugger,
-            seed: setup.seed,
+            seed: Cell::new(None),
+            given_seed: setup.seed,
             heap: OnceCell::new(),
             held: Rc::default(),
             print_bytes: RefCell::default(),
@@ -208,9 +211,31 @@ impl Session {
         self.debugger.as_ref()
     }
 
-    /// The seed of the spell's random numbers.
-    pub(crate) fn seed(&self) -> [u8; 32] {
-        self.seed
+    /// The seed of the spell's random numbers, asked for when the spell
+    /// first draws one: a replayed run is answered with the recorded seed,
+    /// so it draws the same numbers; a live one keeps its seed in the
+    /// journal. A run that draws none keeps none.
+    pub(crate) fn random_seed(&self) -> Result<[u8; 32]> {
+        if let Some(seed) = self.seed.get() {
+            return Ok(seed);
+        }
+        let seed = match &self.journal {
+            None => self.given_seed,
+            Some(journal) => {
+                let request = serde_json::json!({});
+                match journal.answer("seed", &request)? {
+                    Some(kept) => seed_from_json(&kept?)?,
+                    None => {
+                        let hex: String =
+                            self.given_seed.iter().map(|b| format!("{b:02x}")).collect();
+                        journal.record("seed", &request, &Ok(hex.into()))?;
+                        self.given_seed
+                    }
+                }
+            }
+        };
+        self.seed.set(Some(seed));
+        Ok(seed)
     }
 
     /// The journal the run keeps what it receives in, and is answered
@@ -437,4 +462,23 @@ impl Session {
         self.hooked.set(false);
         self.state.clear();
     }
+}
+
+/// A seed as the journal keeps it: 64 hex digits.
+fn seed_from_json(v: &serde_json::Value) -> Result<[u8; 32]> {
+    let bad = || {
+        Error::new(
+            ErrorCode::ReplayMiss,
+            format!("the recorded random seed is not 64 hex digits: {v}"),
+        )
+    };
+    let hex = v
+        .as_str()
+        .filter(|h| h.len() == 64 && h.is_ascii())
+        .ok_or_else(bad)?;
+    let mut seed = [0; 32];
+    for (i, byte) in seed.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(seed)
 }

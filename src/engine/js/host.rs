@@ -348,33 +348,63 @@ fn parts(url: &url::Url) -> Vec<String> {
     .into()
 }
 
-fn random<'js>(ctx: &Ctx<'js>, session: &Session) -> rquickjs::Result<Object<'js>> {
-    let rng = Rc::new(RefCell::new(ChaCha20Rng::from_seed(session.seed())));
+/// The run's random stream, made from its seed when the spell first draws
+/// (see [`Session::random_seed`]): a run that draws nothing asks for no seed.
+struct Stream {
+    session: Rc<Session>,
+    rng: RefCell<Option<ChaCha20Rng>>,
+}
+
+impl Stream {
+    fn with<R>(&self, ctx: &Ctx<'_>, f: impl FnOnce(&mut ChaCha20Rng) -> R) -> rquickjs::Result<R> {
+        let mut rng = self.rng.borrow_mut();
+        if rng.is_none() {
+            let seed = self.session.random_seed().map_err(|e| throw(ctx, &e))?;
+            *rng = Some(ChaCha20Rng::from_seed(seed));
+        }
+        Ok(f(rng.as_mut().expect("just made")))
+    }
+}
+
+fn random<'js>(ctx: &Ctx<'js>, session: &Rc<Session>) -> rquickjs::Result<Object<'js>> {
+    let stream = Rc::new(Stream {
+        session: session.clone(),
+        rng: RefCell::new(None),
+    });
     let r = Object::new(ctx.clone())?;
-    let bytes = rng.clone();
+    let bytes = stream.clone();
     r.set(
         "fill",
-        Function::new(ctx.clone(), move |into: TypedArray<'js, u8>| {
-            if let Some(raw) = into.as_raw() {
-                // SAFETY: the view's own bytes; no script runs meanwhile.
-                bytes.borrow_mut().fill_bytes(unsafe { &mut *raw.as_ptr() });
-            }
-        })?,
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, into: TypedArray<'js, u8>| {
+                if let Some(raw) = into.as_raw() {
+                    // SAFETY: the view's own bytes; no script runs meanwhile.
+                    bytes.with(&ctx, |rng| rng.fill_bytes(unsafe { &mut *raw.as_ptr() }))?;
+                }
+                Ok::<_, rquickjs::Error>(())
+            },
+        )?,
     )?;
     r.set(
         "doubles",
-        Function::new(ctx.clone(), move |into: TypedArray<'js, f64>| {
-            if let Some(raw) = into.as_raw() {
-                let mut rng = rng.borrow_mut();
-                // SAFETY: the view's own bytes; no script runs meanwhile.
-                let out = unsafe { &mut *raw.as_ptr() };
-                for chunk in out.chunks_exact_mut(8) {
-                    // 53 random bits, as a double in [0, 1).
-                    let x = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-                    chunk.copy_from_slice(&x.to_ne_bytes());
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, into: TypedArray<'js, f64>| {
+                if let Some(raw) = into.as_raw() {
+                    stream.with(&ctx, |rng| {
+                        // SAFETY: the view's own bytes; no script runs meanwhile.
+                        let out = unsafe { &mut *raw.as_ptr() };
+                        for chunk in out.chunks_exact_mut(8) {
+                            // 53 random bits, as a double in [0, 1).
+                            let x = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+                            chunk.copy_from_slice(&x.to_ne_bytes());
+                        }
+                    })?;
                 }
-            }
-        })?,
+                Ok::<_, rquickjs::Error>(())
+            },
+        )?,
     )?;
     Ok(r)
 }
