@@ -251,13 +251,14 @@ async fn answer(
     on_chunk: Option<crate::value::Callback>,
 ) -> Result<ChatReply> {
     let op = if req.stream { "stream" } else { "chat" };
+    let journal = task.session.journal();
     // The request as the journal keys it: made only when there is one.
-    let key = match task.session.journal() {
+    let key = match journal {
         Some(_) => serde_json::to_value(req)
             .map_err(|e| Error::new(ErrorCode::SpellError, e.to_string()))?,
         None => serde_json::Value::Null,
     };
-    if let Some(journal) = task.session.journal() {
+    if let Some(journal) = journal {
         if let Some(recorded) = journal.answer(op, &key)? {
             let reply: ChatReply = serde_json::from_value(recorded?).map_err(|e| {
                 Error::new(
@@ -299,7 +300,7 @@ async fn answer(
         Some(f) => stream(task, models, req, timeout, &f).await,
     };
     let out = clean(task, out);
-    if let Some(journal) = task.session.journal() {
+    if let Some(journal) = journal {
         let recorded = out
             .as_ref()
             .map(|r| serde_json::to_value(r).unwrap_or_default())
@@ -464,14 +465,20 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
     };
     let models = task.session.models();
     let model = models.resolve(asked.as_deref(), true)?;
-    let key = serde_json::json!({"model": model, "texts": texts});
+    let journal = task.session.journal();
+    // The request as the journal keys it: made only when there is one
+    // (it copies every text).
+    let key = match journal {
+        Some(_) => serde_json::json!({"model": model, "texts": texts}),
+        None => serde_json::Value::Null,
+    };
     task.emit("llm.request", || {
         let mut m = Map::new();
         m.insert("model".into(), Value::str(&model));
         m.insert("embed".into(), Value::Int(texts.len() as i64));
         Value::Map(m)
     })?;
-    let recorded = match task.session.journal() {
+    let recorded = match journal {
         Some(journal) => journal.answer("embed", &key)?,
         None => None,
     };
@@ -494,7 +501,7 @@ async fn embed(task: &Task, args: &Args) -> Result<Value> {
                 e.message = models.scrub(&e.message).into_owned();
                 e
             });
-            if let Some(journal) = task.session.journal() {
+            if let Some(journal) = journal {
                 journal.record("embed", &key, &out)?;
             }
             out

@@ -102,9 +102,8 @@ pub(super) async fn run_builtin(
     b: &Builtin,
     input: serde_json::Value,
 ) -> Result<Value> {
-    let journal = match task.session.journal() {
-        Some(journal) if b.outside => journal.clone(),
-        _ => return (b.run)(task.clone(), input).await,
+    let Some(journal) = task.session.journal().filter(|_| b.outside) else {
+        return (b.run)(task.clone(), input).await;
     };
     let key = serde_json::json!({"tool": b.name, "arguments": input});
     if let Some(kept) = journal.answer("tool", &key)? {

@@ -122,16 +122,28 @@ impl Provider {
         stream::Call {
             client: client(),
             url,
-            parsed: self
-                .chat_url
-                .as_ref()
-                .filter(|_| Some(url) == self.chat_completions_url.as_deref()),
+            parsed: None,
             key: &self.key,
             auth: self.auth.as_ref(),
             model,
             idle,
             max_reply,
         }
+    }
+
+    /// A call to this provider's own chat-completions URL, parsed once
+    /// when the provider was built; `None` for a kind `llm` speaks to.
+    fn chat_call<'a>(
+        &'a self,
+        model: &'a str,
+        idle: Duration,
+        max_reply: usize,
+    ) -> Option<stream::Call<'a>> {
+        let url = self.chat_completions_url.as_deref()?;
+        Some(stream::Call {
+            parsed: self.chat_url.as_ref(),
+            ..self.call(url, model, idle, max_reply)
+        })
     }
 }
 
@@ -338,8 +350,7 @@ impl Models {
     /// runtime.
     pub async fn chat(self: Arc<Self>, req: ChatRequest, max_reply: usize) -> Result<ChatReply> {
         let (provider, model) = self.split(&req.model)?;
-        if let Some(url) = &provider.chat_completions_url {
-            let call = provider.call(url, model, provider.timeout, max_reply);
+        if let Some(call) = provider.chat_call(model, provider.timeout, max_reply) {
             return stream::chat_once(call, &req).await;
         }
         let built = self.built(provider, model, &req)?;
@@ -364,11 +375,8 @@ impl Models {
         max_reply: usize,
     ) -> Result<ChatReply> {
         let (provider, model) = self.split(&req.model)?;
-        match &provider.chat_completions_url {
-            Some(url) => {
-                let call = provider.call(url, model, idle, max_reply);
-                stream::chat_completions(call, &req, pieces).await
-            }
+        match provider.chat_call(model, idle, max_reply) {
+            Some(call) => stream::chat_completions(call, &req, pieces).await,
             None => {
                 let built = self.built(provider, model, &req)?;
                 let messages = convert::to_llm_messages(&req.messages);
@@ -702,7 +710,8 @@ mod tests {
         assert!(auth.is_sensitive(), "kept out of reqwest's debug output");
         assert_eq!(auth.to_str().unwrap(), format!("Bearer {}", p.key));
         // The call uses them for its own URL only.
-        let call = p.call(url, "m", Duration::from_secs(1), 1);
+        let call = p.chat_call("m", Duration::from_secs(1), 1).unwrap();
+        assert_eq!(call.url, url);
         assert!(call.parsed.is_some() && call.auth.is_some());
         let other = p.call(
             "http://127.0.0.1:9/v1/embeddings",

@@ -81,7 +81,7 @@ fn timeout(provider: &str, idle: Duration) -> Error {
 pub(super) struct Call<'a> {
     pub client: &'a reqwest::Client,
     pub url: &'a str,
-    /// `url`, parsed (when it is the provider's own chat URL).
+    /// `url`, parsed (the provider's own chat URL, parsed once).
     pub parsed: Option<&'a reqwest::Url>,
     pub key: &'a str,
     /// The `Authorization` header `key` makes, made once.
