@@ -2,7 +2,7 @@
 //! `--config`. The folder that holds it is the project: state lives in its
 //! `.llmspell/`.
 //!
-//! Sections this version reads: `[limits]` and `[log]`. Other sections
+//! Sections this version reads: `[limits]`, `[log]` and `[history]`. Other sections
 //! (providers, capabilities) are kept for the parts that use them; a typo in
 //! a section we read is an error, never silently ignored.
 
@@ -186,6 +186,29 @@ pub struct Defaults {
     pub embed_model: Option<String>,
 }
 
+/// `[history]`: the runs the project keeps in `.llmspell/`, oldest
+/// dropped first past either bound.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Keep runs at all (`--no-history` turns it off for one run).
+    pub enabled: bool,
+    /// The most runs kept.
+    pub keep_runs: u64,
+    /// The most the kept runs may take, in MiB.
+    pub max_mb: u64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            enabled: true,
+            keep_runs: 500,
+            max_mb: 200,
+        }
+    }
+}
+
 /// A parsed `llmspell.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -195,6 +218,7 @@ pub struct Config {
     pub providers: std::collections::BTreeMap<String, ProviderConfig>,
     pub defaults: Defaults,
     pub capabilities: Capabilities,
+    pub history: HistoryConfig,
     /// Aliases: `fast = "local/smollm2"`.
     pub models: std::collections::BTreeMap<String, String>,
     /// The folder the spells' state belongs to.
@@ -279,6 +303,12 @@ impl Config {
                 }
             }
         }
+        if self.history.enabled && (self.history.keep_runs == 0 || self.history.max_mb == 0) {
+            return bad(
+                "[history] keep_runs and max_mb must be above 0; to keep no runs, set enabled = false"
+                    .into(),
+            );
+        }
         if !LOG_LEVELS.contains(&self.log.level.as_str()) {
             return bad(format!(
                 "[log] level must be one of {:?}, not {:?}",
@@ -334,6 +364,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("api_key"), "{}", e.message);
+    }
+
+    #[test]
+    fn history_is_on_by_default_bounded_and_checked() {
+        let c = Config::parse("", Path::new("llmspell.toml")).unwrap();
+        assert_eq!(c.history, HistoryConfig::default());
+        assert!(c.history.enabled);
+        assert_eq!((c.history.keep_runs, c.history.max_mb), (500, 200));
+        let c = Config::parse(
+            "[history]\nkeep_runs = 20\nmax_mb = 5\n",
+            Path::new("llmspell.toml"),
+        )
+        .unwrap();
+        assert_eq!((c.history.keep_runs, c.history.max_mb), (20, 5));
+        let e = Config::parse("[history]\nkeep = 3\n", Path::new("llmspell.toml")).unwrap_err();
+        assert_eq!(e.location.unwrap().line, 2);
+        let e =
+            Config::parse("[history]\nkeep_runs = 0\n", Path::new("llmspell.toml")).unwrap_err();
+        assert!(e.message.contains("enabled = false"), "{}", e.message);
+        let off = Config::parse(
+            "[history]\nenabled = false\nkeep_runs = 0\n",
+            Path::new("llmspell.toml"),
+        )
+        .unwrap();
+        assert!(!off.history.enabled);
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct RunOptions {
     pub stop: StopHandle,
     /// Record and/or replay model exchanges (`--record`, `--replay`).
     pub cassette: Option<Arc<Mutex<crate::provider::Cassette>>>,
+    /// More journals that keep every exchange (and may answer it), asked
+    /// after the cassette: the run history is one.
+    pub journals: Vec<Arc<Mutex<dyn crate::session::Journal>>>,
     /// Pauses the spell at its bridge calls (see [`crate::session::debug`]).
     pub debugger: Option<crate::session::debug::Debugger>,
     /// The seed of the spell's random numbers (JavaScript's `Math.random`
@@ -81,6 +84,7 @@ impl RunOptions {
             }),
             stop,
             cassette: None,
+            journals: Vec::new(),
             debugger: None,
             seed: None,
         }
@@ -199,10 +203,13 @@ impl Runtime {
             output: opts.output.clone(),
             log: opts.log.clone(),
             stop: opts.stop.clone(),
-            journal: opts.cassette.clone().map(|c| {
-                let journal: Arc<Mutex<dyn crate::session::Journal>> = c;
-                crate::session::JournalRef::new(journal)
-            }),
+            journal: {
+                let mut journals = opts.journals.clone();
+                if let Some(c) = opts.cassette.clone() {
+                    journals.insert(0, c);
+                }
+                crate::session::JournalRef::all(journals)
+            },
             debugger: opts.debugger.clone(),
             seed: opts.seed.unwrap_or_else(|| {
                 use rand_core::RngCore;

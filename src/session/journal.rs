@@ -41,34 +41,48 @@ impl Journal for Cassette {
     }
 }
 
-/// A run's journal, shared by the calls that use it.
+/// A run's journals, shared by the calls that use it: the first that
+/// answers a call answers it, and every one keeps what each call came to
+/// (a replayed cassette and the run history side by side).
 #[derive(Clone)]
-pub struct JournalRef(Arc<Mutex<dyn Journal>>);
+pub struct JournalRef(Arc<[Arc<Mutex<dyn Journal>>]>);
+
+fn lock(j: &Mutex<dyn Journal>) -> std::sync::MutexGuard<'_, dyn Journal + 'static> {
+    j.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl JournalRef {
     pub fn new(journal: Arc<Mutex<dyn Journal>>) -> JournalRef {
-        JournalRef(journal)
+        JournalRef(Arc::new([journal]))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, dyn Journal + 'static> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    /// Several journals as one, asked in order; `None` when there are none.
+    pub fn all(journals: Vec<Arc<Mutex<dyn Journal>>>) -> Option<JournalRef> {
+        (!journals.is_empty()).then(|| JournalRef(journals.into()))
     }
 
-    /// The kept outcome of `op` with `request`, if the journal answers it
-    /// (see [`Journal::answer`]). An answered exchange is kept again: the
-    /// run received it, so a replay that also records writes it too.
+    /// The kept outcome of `op` with `request`, if a journal answers it
+    /// (see [`Journal::answer`]). An answered exchange is kept again, by
+    /// every journal: the run received it, so a replay that also records
+    /// writes it too.
     pub fn answer(&self, op: &str, request: &serde_json::Value) -> Result<Option<Outcome>> {
-        let mut journal = self.lock();
-        let answered = journal.answer(op, request)?;
-        if let Some(outcome) = &answered {
-            journal.record(op, request, outcome)?;
+        for journal in self.0.iter() {
+            // Its own statement: the lock is let go before `record` takes it.
+            let answered = lock(journal).answer(op, request)?;
+            if let Some(outcome) = answered {
+                self.record(op, request, &outcome)?;
+                return Ok(Some(outcome));
+            }
         }
-        Ok(answered)
+        Ok(None)
     }
 
-    /// Keeps what a live call of `op` with `request` came to.
+    /// Keeps, in every journal, what a call of `op` with `request` came to.
     pub fn record(&self, op: &str, request: &serde_json::Value, outcome: &Outcome) -> Result<()> {
-        self.lock().record(op, request, outcome)
+        for journal in self.0.iter() {
+            lock(journal).record(op, request, outcome)?;
+        }
+        Ok(())
     }
 }
 
@@ -133,5 +147,35 @@ mod tests {
             .collect();
         assert_eq!(ops, [("chat", false), ("chat", true)]);
         assert_eq!(kept[1].1, req);
+    }
+
+    #[test]
+    fn several_journals_answer_first_come_and_all_keep_every_exchange() {
+        let cassette = Arc::new(Mutex::new(Memory {
+            answers: vec![("seed".into(), Ok(serde_json::json!("00")))],
+            ..Memory::default()
+        }));
+        let history = Arc::new(Mutex::new(Memory::default()));
+        let journal = JournalRef::all(vec![cassette.clone(), history.clone()]).unwrap();
+        assert!(JournalRef::all(Vec::new()).is_none());
+        let req = serde_json::json!({});
+        assert_eq!(
+            journal.answer("seed", &req).unwrap().unwrap().unwrap(),
+            "00"
+        );
+        assert!(journal.answer("chat", &req).unwrap().is_none());
+        journal
+            .record("chat", &req, &Ok(serde_json::json!({"text": "live"})))
+            .unwrap();
+        for kept in [&cassette, &history] {
+            let ops: Vec<_> = kept
+                .lock()
+                .unwrap()
+                .kept
+                .iter()
+                .map(|k| k.0.clone())
+                .collect();
+            assert_eq!(ops, ["seed", "chat"]);
+        }
     }
 }
