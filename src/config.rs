@@ -2,9 +2,9 @@
 //! `--config`. The folder that holds it is the project: state lives in its
 //! `.llmspell/`.
 //!
-//! Sections this version reads: `[limits]`, `[log]` and `[history]`. Other sections
-//! (providers, capabilities) are kept for the parts that use them; a typo in
-//! a section we read is an error, never silently ignored.
+//! Sections this version reads: `[limits]`, `[log]` and `[history]`. Other
+//! sections (providers, capabilities) are kept for the parts that use them;
+//! a typo in a section we read is an error, never silently ignored.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
