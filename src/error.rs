@@ -50,6 +50,9 @@ codes! {
     Cancelled => "cancelled", "the spell was stopped from outside";
     ReplayMiss => "replay.miss", "a replayed run made a request the cassette does not hold";
     StateIo => "state.io", "the state database could not be read or written";
+    HistoryCorrupt => "history.corrupt", "the run history database is damaged or is not llmspell's";
+    HistoryIo => "history.io", "the run history could not be read or written (a full disk, permissions)";
+    HistoryNoRun => "history.no_run", "no kept run has that id";
     HookFailed => "hook.failed", "a hook raised an error, which cancelled the call";
     SpellSyntax => "spell.syntax", "the spell does not parse";
     SpellError => "spell.error", "the spell raised an error of its own";

@@ -22,6 +22,7 @@ pub mod bus;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod history;
 mod panic;
 pub mod provider;
 pub mod runtime;

@@ -16,6 +16,7 @@ const LIBRARY: &[&[&str]] = &[
     &["session"],
     &["engine", "bridge"],
     &["runtime"],
+    &["history"],
 ];
 
 /// The IDE's modules, lowest layer first.

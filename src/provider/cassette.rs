@@ -33,21 +33,94 @@ pub struct CassetteMode {
     pub live_after: Option<usize>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Exchange {
-    n: usize,
-    op: String,
-    request: serde_json::Value,
+/// One exchange as a cassette (and the run history) keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// Its number in the run, from 1, in the order the run received it.
+    pub n: usize,
+    pub op: String,
+    pub request: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    reply: Option<serde_json::Value>,
+    pub reply: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorData>,
+    pub error: Option<ErrorData>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ErrorData {
-    code: String,
-    message: String,
+/// A coded error as kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorData {
+    pub code: String,
+    pub message: String,
+}
+
+impl Exchange {
+    pub fn new(
+        n: usize,
+        op: &str,
+        request: serde_json::Value,
+        outcome: &std::result::Result<serde_json::Value, Error>,
+    ) -> Exchange {
+        let (reply, error) = match outcome {
+            Ok(v) => (Some(v.clone()), None),
+            Err(e) => (
+                None,
+                Some(ErrorData {
+                    code: e.code.as_str().into(),
+                    message: e.message.clone(),
+                }),
+            ),
+        };
+        Exchange {
+            n,
+            op: op.into(),
+            request,
+            reply,
+            error,
+        }
+    }
+
+    /// What the exchange came to, as the spell saw it.
+    pub fn outcome(&self) -> std::result::Result<serde_json::Value, Error> {
+        match (&self.reply, &self.error) {
+            (_, Some(e)) => Err(Error::new(
+                ErrorCode::parse(&e.code).unwrap_or(ErrorCode::LlmHttp),
+                e.message.clone(),
+            )),
+            (Some(r), None) => Ok(r.clone()),
+            (None, None) => Ok(serde_json::Value::Null),
+        }
+    }
+}
+
+/// The text of a cassette holding `exchanges`, in the current version.
+pub fn cassette_text(exchanges: &[Exchange]) -> String {
+    let mut out = format!("{{\"llmspell_cassette\":{VERSION}}}\n");
+    for ex in exchanges {
+        out.push_str(&serde_json::to_string(ex).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads a cassette's text: its version and its exchanges. An error names
+/// the line (from 1) and what is wrong with it.
+pub fn parse_cassette(text: &str) -> std::result::Result<(u64, Vec<Exchange>), String> {
+    let mut version = 1;
+    let mut exchanges = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if line.contains("\"llmspell_cassette\"") {
+            let header: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+            version = header["llmspell_cassette"].as_u64().unwrap_or(1);
+            continue;
+        }
+        let ex: Exchange = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        exchanges.push(ex);
+    }
+    Ok((version, exchanges))
 }
 
 /// The version this build writes.
@@ -59,7 +132,9 @@ const MODEL_OPS: [&str; 3] = ["chat", "stream", "embed"];
 /// A run's cassettes: the one replayed and the one recorded.
 pub struct Cassette {
     replay: Vec<(Exchange, bool)>,
-    replay_file: Option<PathBuf>,
+    /// What is replayed, for `replay.miss`: what it is (a file, a kept
+    /// run) and how to go live at exchange `{n}` instead.
+    replay_from: Option<(String, String)>,
     /// The replayed cassette's version.
     version: u64,
     replayed: usize,
@@ -81,20 +156,7 @@ impl Cassette {
         let mut version = 1;
         if let Some(path) = &mode.replay {
             let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-            for (i, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                if line.contains("\"llmspell_cassette\"") {
-                    let header: serde_json::Value = serde_json::from_str(line)
-                        .map_err(|e| io_error(path, format!("line {}: {e}", i + 1)))?;
-                    version = header["llmspell_cassette"].as_u64().unwrap_or(1);
-                    continue;
-                }
-                let ex: Exchange = serde_json::from_str(line)
-                    .map_err(|e| io_error(path, format!("line {}: {e}", i + 1)))?;
-                replay.push((ex, false));
-            }
+            (version, replay) = parse_cassette(&text).map_err(|e| io_error(path, e))?;
         }
         let record = match &mode.record {
             Some(path) => {
@@ -109,8 +171,14 @@ impl Cassette {
             None => None,
         };
         Ok(Cassette {
-            replay,
-            replay_file: mode.replay.clone(),
+            replay: replay.into_iter().map(|ex| (ex, false)).collect(),
+            replay_from: mode.replay.as_ref().map(|file| {
+                (
+                    file.display().to_string(),
+                    "record again with --record, or go live from here with --live-after {n}"
+                        .into(),
+                )
+            }),
             version,
             replayed: 0,
             live_after: mode.live_after,
@@ -119,13 +187,34 @@ impl Cassette {
         })
     }
 
+    /// A cassette that replays `exchanges` (kept elsewhere, such as in the
+    /// run history), then goes live after `live_after` of them if given.
+    /// `label` names them and `go_live` says how to go live at exchange
+    /// `{n}`, for `replay.miss`.
+    pub fn replaying(
+        exchanges: Vec<Exchange>,
+        live_after: Option<usize>,
+        label: String,
+        go_live: String,
+    ) -> Cassette {
+        Cassette {
+            replay: exchanges.into_iter().map(|ex| (ex, false)).collect(),
+            replay_from: Some((label, go_live)),
+            version: VERSION,
+            replayed: 0,
+            live_after,
+            record: None,
+            recorded: 0,
+        }
+    }
+
     /// The recorded answer to `request`: `None` when the call goes live.
     pub fn answer(
         &mut self,
         op: &str,
         request: &serde_json::Value,
     ) -> Result<Option<std::result::Result<serde_json::Value, Error>>> {
-        let Some(file) = &self.replay_file else {
+        let Some((label, go_live)) = &self.replay_from else {
             return Ok(None);
         };
         if self.version < 2 && !MODEL_OPS.contains(&op) {
@@ -154,23 +243,14 @@ impl Cassette {
             return Err(Error::new(
                 ErrorCode::ReplayMiss,
                 format!(
-                    "{} has no answer for this request; record again with --record, or go live \
-                     from here with --live-after {}\n{diff}",
-                    file.display(),
-                    self.replayed
+                    "{label} has no answer for this request; {}\n{diff}",
+                    go_live.replace("{n}", &self.replayed.to_string())
                 ),
             ));
         };
         *used = true;
         self.replayed += 1;
-        Ok(Some(match (&ex.reply, &ex.error) {
-            (_, Some(e)) => Err(Error::new(
-                ErrorCode::parse(&e.code).unwrap_or(ErrorCode::LlmHttp),
-                e.message.clone(),
-            )),
-            (Some(r), None) => Ok(r.clone()),
-            (None, None) => Ok(serde_json::Value::Null),
-        }))
+        Ok(Some(ex.outcome()))
     }
 
     /// Appends an exchange to the cassette being recorded.
@@ -184,23 +264,7 @@ impl Cassette {
             return Ok(());
         };
         self.recorded += 1;
-        let (reply, error) = match outcome {
-            Ok(v) => (Some(v.clone()), None),
-            Err(e) => (
-                None,
-                Some(ErrorData {
-                    code: e.code.as_str().into(),
-                    message: e.message.clone(),
-                }),
-            ),
-        };
-        let ex = Exchange {
-            n: self.recorded,
-            op: op.into(),
-            request: request.clone(),
-            reply,
-            error,
-        };
+        let ex = Exchange::new(self.recorded, op, request.clone(), outcome);
         let line = serde_json::to_string(&ex)
             .map_err(|e| Error::new(ErrorCode::StateIo, e.to_string()))?;
         writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| {

@@ -40,6 +40,9 @@ pub struct RunOptions {
     /// More journals that keep every exchange (and may answer it), asked
     /// after the cassette: the run history is one.
     pub journals: Vec<Arc<Mutex<dyn crate::session::Journal>>>,
+    /// Hears every event of this run, as a bus subscriber would (the run
+    /// history keeps them), without hearing other runs of the runtime.
+    pub tap: Option<crate::session::EventTap>,
     /// Pauses the spell at its bridge calls (see [`crate::session::debug`]).
     pub debugger: Option<crate::session::debug::Debugger>,
     /// The seed of the spell's random numbers (JavaScript's `Math.random`
@@ -85,6 +88,7 @@ impl RunOptions {
             stop,
             cassette: None,
             journals: Vec::new(),
+            tap: None,
             debugger: None,
             seed: None,
         }
@@ -210,6 +214,7 @@ impl Runtime {
                 }
                 crate::session::JournalRef::all(journals)
             },
+            tap: opts.tap.clone(),
             debugger: opts.debugger.clone(),
             seed: opts.seed.unwrap_or_else(|| {
                 use rand_core::RngCore;
@@ -257,7 +262,7 @@ fn run(session: Rc<Session>, spell: &Spell) -> Result<serde_json::Value> {
                 return Err(e);
             }
         }
-    } else if session.bus().has_subscribers() {
+    } else if session.observed() {
         session.publish("spell.end", Value::Map(data).to_json()?, now_ms());
     }
     result

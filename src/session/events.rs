@@ -69,7 +69,7 @@ impl Session {
         topic: &str,
         data: impl FnOnce() -> Value,
     ) -> Result<()> {
-        let to_bus = self.bus.has_subscribers();
+        let to_bus = self.observed();
         // Collecting no matches allocates nothing: no special case needed.
         let handlers = self.subs.borrow().matching(topic);
         if !to_bus && handlers.is_empty() {

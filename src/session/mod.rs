@@ -49,6 +49,9 @@ use crate::value::Value;
 pub type OutputSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
 /// Where `log.*` messages go besides the bus: `(level, message, fields)`.
 pub type LogSink = Arc<dyn Fn(&str, &str, &serde_json::Value) + Send + Sync>;
+/// One run's own listener for its events, besides the bus (the run
+/// history keeps them); events are built for it as for a bus subscriber.
+pub type EventTap = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// What a session is made from: the runtime's shared parts and one run's
 /// options.
@@ -63,6 +66,7 @@ pub(crate) struct Setup {
     pub stop: StopHandle,
     /// What the run receives from outside is kept in, and answered from.
     pub journal: Option<JournalRef>,
+    pub tap: Option<EventTap>,
     pub debugger: Option<debug::Debugger>,
     pub seed: [u8; 32],
 }
@@ -85,6 +89,7 @@ pub struct Session {
     config: Config,
     models: OnceCell<Arc<Models>>,
     journal: Option<JournalRef>,
+    tap: Option<EventTap>,
     /// Model calls and tokens so far, for `[limits] max_llm_calls/max_tokens`.
     llm_used: Cell<(u64, u64)>,
     debugger: Option<debug::Debugger>,
@@ -167,6 +172,7 @@ impl Session {
             config: setup.config,
             models: OnceCell::new(),
             journal: setup.journal,
+            tap: setup.tap,
             llm_used: Cell::new((0, 0)),
             debugger: setup.debugger,
             seed: Cell::new(None),
@@ -415,14 +421,28 @@ impl Session {
         &self.config
     }
 
-    /// Puts an event from this spell on the bus (not to its handlers).
+    /// True when someone outside the spell hears its events: a bus
+    /// subscriber or the run's own tap.
+    pub fn observed(&self) -> bool {
+        self.tap.is_some() || self.bus.has_subscribers()
+    }
+
+    /// Puts an event from this spell on the bus and the run's tap (not to
+    /// its handlers).
     pub fn publish(&self, topic: &str, data: serde_json::Value, time_ms: u64) {
-        self.bus.publish(&Event {
+        if !self.observed() {
+            return;
+        }
+        let event = Event {
             topic: topic.to_owned(),
             data,
             time_ms,
             spell: self.info.name.clone(),
-        });
+        };
+        if let Some(tap) = &self.tap {
+            tap(&event);
+        }
+        self.bus.publish(&event);
     }
 
     /// A `log` event, and the log sink.

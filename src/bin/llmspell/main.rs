@@ -22,6 +22,8 @@ macro_rules! warn {
     ($($t:tt)*) => {{ let _ = writeln!(std::io::stderr().lock(), $($t)*); }};
 }
 
+mod runs;
+
 #[global_allocator]
 static ALLOC: llmspell::CountingAllocator = llmspell::CountingAllocator;
 
@@ -33,6 +35,14 @@ usage:
                      [--instructions N] [--memory-mb N] [--call-depth N]
                      [--config FILE] [--pretty]
                      [--record CASSETTE] [--replay CASSETTE [--live-after N]]
+                     [--no-history]
+  llmspell runs [--spell S] [--failed] [--since T] [--limit N] [--json]
+  llmspell runs show ID|last [--json]
+  llmspell runs diff A B
+  llmspell runs export ID --cassette FILE
+  llmspell runs rm ID... | --older-than DUR
+  llmspell replay ID|last [--live-after N] [--reply N=FILE] [--current]
+                          [--pretty] [--no-history]
   llmspell check SPELL [--config FILE]
   llmspell api [--json]
   llmspell repl --engine lua|js|rhai [--config FILE]
@@ -42,6 +52,15 @@ from the spell's folder upwards, unless --config names one. The limit flags
 override its [limits]; 0 turns a limit off. --record writes every model
 exchange to CASSETTE (JSON lines); --replay answers from one with no network,
 and --live-after N replays only the first N exchanges, then calls the model.
+
+Every run is kept in the project's .llmspell/history.db (see [history] in
+llmspell.toml; --no-history skips one run). `runs` lists them (the project is
+the nearest llmspell.toml from the current folder upwards, or --config), `runs
+show` prints one whole, `replay` runs one again from what it received, with no
+network: --live-after N goes live after N exchanges, --reply N=FILE answers
+exchange N with the JSON in FILE and goes live after it (a fork), --current
+replays the spell file as it is now instead of the source the run ran. T is a
+time back (30m, 2h, 7d) or a date (2026-12-01); DUR is a time back.
 ";
 
 enum Command {
@@ -57,6 +76,7 @@ enum Command {
         engine: EngineKind,
         config: Option<PathBuf>,
     },
+    Runs(runs::RunsArgs),
     Help,
     Version,
 }
@@ -71,6 +91,7 @@ struct RunArgs {
     config: Option<PathBuf>,
     pretty: bool,
     cassette: llmspell::provider::CassetteMode,
+    no_history: bool,
 }
 
 fn number<T: std::str::FromStr>(p: &mut lexopt::Parser, flag: &str) -> Result<T, Error> {
@@ -79,7 +100,7 @@ fn number<T: std::str::FromStr>(p: &mut lexopt::Parser, flag: &str) -> Result<T,
         .map_err(|_| usage_error(format!("{flag} wants a whole number, got {text:?}")))
 }
 
-fn usage_error(message: impl std::fmt::Display) -> Error {
+pub(crate) fn usage_error(message: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorCode::ConfigInvalid,
         format!("{message}; see `llmspell --help`"),
@@ -105,8 +126,32 @@ fn parse_args() -> Result<Command, Error> {
     let (mut instructions, mut memory_mb, mut call_depth) = (None, None, None);
     let mut args = serde_json::Map::new();
     let mut kv = Vec::new();
+    let mut no_history = false;
+    let mut history = runs::RunsArgs::default();
+    let is_runs = matches!(sub.as_str(), "runs" | "replay");
     while let Some(arg) = p.next().map_err(usage_error)? {
         match arg {
+            Value(v) if is_runs => history.words.push(v.string().map_err(usage_error)?),
+            Long("no-history") if matches!(sub.as_str(), "run" | "replay") => no_history = true,
+            Long("json") if sub == "runs" => history.json = true,
+            Long("pretty") if sub == "replay" => history.pretty = true,
+            Long("failed") if sub == "runs" => history.failed = true,
+            Long("current") if sub == "replay" => history.current = true,
+            Long(flag @ ("spell" | "since" | "older-than" | "cassette" | "reply"))
+                if is_runs =>
+            {
+                let flag = flag.to_owned();
+                let value = p
+                    .value()
+                    .map_err(usage_error)?
+                    .string()
+                    .map_err(usage_error)?;
+                history.options.push((flag, value));
+            }
+            Long("limit") if sub == "runs" => history.limit = Some(number(&mut p, "--limit")?),
+            Long("live-after") if sub == "replay" => {
+                history.live_after = Some(number(&mut p, "--live-after")?)
+            }
             Value(v) if spell.is_none() && matches!(sub.as_str(), "run" | "check") => {
                 spell = Some(PathBuf::from(v));
             }
@@ -199,6 +244,7 @@ fn parse_args() -> Result<Command, Error> {
             config,
             pretty,
             cassette,
+            no_history,
         }),
         "check" => Command::Check {
             spell: need_spell()?,
@@ -210,12 +256,18 @@ fn parse_args() -> Result<Command, Error> {
                 .ok_or_else(|| usage_error("`llmspell repl` needs --engine lua|js|rhai"))?,
             config,
         },
+        "runs" | "replay" => {
+            history.replay = sub == "replay";
+            history.no_history = no_history;
+            history.config = config;
+            Command::Runs(history)
+        }
         "help" => Command::Help,
         other => return Err(usage_error(format!("unknown command {other:?}"))),
     })
 }
 
-fn load_config(explicit: Option<&Path>, dir: &Path) -> Result<Config, Error> {
+pub(crate) fn load_config(explicit: Option<&Path>, dir: &Path) -> Result<Config, Error> {
     match explicit {
         Some(file) => Config::load(file),
         None => Config::discover(dir),
@@ -224,7 +276,11 @@ fn load_config(explicit: Option<&Path>, dir: &Path) -> Result<Config, Error> {
 
 fn exit_code(e: &Error) -> u8 {
     match e.code {
-        ErrorCode::ConfigInvalid | ErrorCode::SpellIo => 2,
+        ErrorCode::ConfigInvalid
+        | ErrorCode::SpellIo
+        | ErrorCode::HistoryCorrupt
+        | ErrorCode::HistoryIo
+        | ErrorCode::HistoryNoRun => 2,
         _ => 1,
     }
 }
@@ -255,21 +311,36 @@ fn run(a: RunArgs) -> Result<(), Error> {
         let c = llmspell::provider::Cassette::open(&a.cassette)?;
         opts.cassette = Some(std::sync::Arc::new(std::sync::Mutex::new(c)));
     }
+    let recorder = if a.no_history {
+        None
+    } else {
+        runs::recorder(&opts.config, &spell, &a.spell, &opts.args, None)
+    };
+    if let Some(r) = &recorder {
+        r.attach(&mut opts);
+    }
     let outcome = Runtime::new().run(&spell, &opts);
+    if let Some(r) = recorder {
+        runs::keep(r, &outcome);
+    }
     if llmspell::runtime::stdout_closed() {
         // Whoever read our output has all they wanted (`| head -1`).
         return Ok(());
     }
-    let value = outcome.result?;
-    if !value.is_null() {
-        let text = if a.pretty {
-            serde_json::to_string_pretty(&value)
-        } else {
-            serde_json::to_string(&value)
-        };
-        let _ = writeln!(std::io::stdout().lock(), "{}", text.unwrap_or_default());
-    }
+    print_value(&outcome.result?, a.pretty);
     Ok(())
+}
+
+/// A spell's result on stdout as JSON (nothing for nil/null).
+pub(crate) fn print_value(value: &serde_json::Value, pretty: bool) {
+    if !value.is_null() {
+        let text = if pretty {
+            serde_json::to_string_pretty(value)
+        } else {
+            serde_json::to_string(value)
+        };
+        say!("{}", text.unwrap_or_default());
+    }
 }
 
 fn check(spell: &Path, config: Option<&Path>) -> Result<(), Error> {
@@ -407,6 +478,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run(a),
         Command::Check { spell, config } => check(&spell, config.as_deref()),
         Command::Repl { engine, config } => repl(engine, config.as_deref()),
+        Command::Runs(a) => runs::main(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

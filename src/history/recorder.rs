@@ -1,0 +1,259 @@
+//! Keeping one run: a journal that keeps every exchange, a tap on its
+//! events, a tee of its output, and the row they end up in.
+//!
+//! Everything is kept in memory as JSON lines while the run goes (one
+//! serialization per exchange or event, no copies of the values) and
+//! written in one transaction when it ends. Past `[history] max_mb` the
+//! run keeps its summary only, with a note saying so.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use super::{Data, End, History, Start};
+use crate::bus::now_ms;
+use crate::config::Config;
+use crate::error::Result;
+use crate::provider::ErrorData;
+use crate::runtime::{Outcome, RunOptions};
+use crate::session::Journal;
+use crate::spell::Spell;
+
+/// A run being kept.
+pub struct Recorder {
+    history: History,
+    id: i64,
+    kept: Arc<Mutex<Kept>>,
+    source: Vec<u8>,
+    bounds: (u64, u64),
+}
+
+/// What the run has received, printed and heard so far.
+struct Kept {
+    journal: String,
+    exchanges: usize,
+    events: String,
+    output: String,
+    /// The most `journal`, `events` and `output` may hold together.
+    cap: usize,
+    over: bool,
+    model_calls: i64,
+    tokens: i64,
+    models: BTreeSet<String>,
+}
+
+impl Kept {
+    fn room(&mut self, bytes: usize) -> bool {
+        let used = self.journal.len() + self.events.len() + self.output.len();
+        if self.over || used + bytes > self.cap {
+            self.over = true;
+            return false;
+        }
+        true
+    }
+}
+
+/// The ops a model exchange is kept under.
+const MODEL_OPS: [&str; 3] = ["chat", "stream", "embed"];
+
+#[derive(Serialize)]
+struct ExchangeRef<'a> {
+    n: usize,
+    op: &'a str,
+    request: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorData>,
+}
+
+impl Journal for Kept {
+    fn answer(&mut self, _: &str, _: &serde_json::Value) -> Result<Option<crate::session::Outcome>> {
+        Ok(None)
+    }
+
+    fn record(
+        &mut self,
+        op: &str,
+        request: &serde_json::Value,
+        outcome: &crate::session::Outcome,
+    ) -> Result<()> {
+        if MODEL_OPS.contains(&op) {
+            self.model_calls += 1;
+            if let Some(model) = request["model"].as_str() {
+                self.models.insert(model.to_owned());
+            }
+            if let Ok(reply) = outcome {
+                let used = |k: &str| reply[k].as_i64().unwrap_or(0);
+                self.tokens += used("input_tokens") + used("output_tokens");
+            }
+        }
+        self.exchanges += 1;
+        let line = serde_json::to_string(&ExchangeRef {
+            n: self.exchanges,
+            op,
+            request,
+            reply: outcome.as_ref().ok(),
+            error: outcome.as_ref().err().map(|e| ErrorData {
+                code: e.code.as_str().into(),
+                message: e.message.clone(),
+            }),
+        })
+        .unwrap_or_default();
+        if self.room(line.len() + 1) {
+            self.journal.push_str(&line);
+            self.journal.push('\n');
+        }
+        Ok(())
+    }
+}
+
+fn lock(kept: &Mutex<Kept>) -> std::sync::MutexGuard<'_, Kept> {
+    kept.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Recorder {
+    /// Starts keeping a run of `spell` (read from `path`) with `args`;
+    /// `parent` is the run it replays or forks.
+    pub fn begin(
+        config: &Config,
+        spell: &Spell,
+        path: &Path,
+        args: &serde_json::Map<String, serde_json::Value>,
+        parent: Option<i64>,
+    ) -> Result<Recorder> {
+        let history = History::open(&config.project_dir)?;
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let id = history.begin(&Start {
+            parent,
+            spell: spell.name.clone(),
+            path: path.display().to_string(),
+            engine: spell.engine.as_str().into(),
+            args: args.clone(),
+            started_ms: now_ms() as i64,
+        })?;
+        let cap = (config.history.max_mb as usize).saturating_mul(1 << 20);
+        Ok(Recorder {
+            history,
+            id,
+            kept: Arc::new(Mutex::new(Kept {
+                journal: crate::provider::cassette_text(&[]),
+                exchanges: 0,
+                events: String::new(),
+                output: String::new(),
+                cap: cap.saturating_sub(spell.source.len()),
+                over: false,
+                model_calls: 0,
+                tokens: 0,
+                models: BTreeSet::new(),
+            })),
+            source: spell.source.clone(),
+            bounds: (config.history.keep_runs, config.history.max_mb << 20),
+        })
+    }
+
+    /// The run's id in the history.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Makes the run keep what it receives, hears and prints here.
+    pub fn attach(&self, opts: &mut RunOptions) {
+        opts.journals.push(self.kept.clone());
+        let kept = self.kept.clone();
+        let previous = opts.tap.take();
+        opts.tap = Some(Arc::new(move |event| {
+            if let Some(tap) = &previous {
+                tap(event);
+            }
+            let line = serde_json::to_string(&super::KeptEvent {
+                topic: event.topic.clone(),
+                time_ms: event.time_ms,
+                data: event.data.clone(),
+            })
+            .unwrap_or_default();
+            let mut kept = lock(&kept);
+            if kept.room(line.len() + 1) {
+                kept.events.push_str(&line);
+                kept.events.push('\n');
+            }
+        }));
+        let kept = self.kept.clone();
+        let sink = opts.output.clone();
+        opts.output = Arc::new(move |line| {
+            {
+                let mut kept = lock(&kept);
+                let text = String::from_utf8_lossy(line);
+                if kept.room(text.len() + 1) {
+                    kept.output.push_str(&text);
+                    kept.output.push('\n');
+                }
+            }
+            sink(line);
+        });
+    }
+
+    /// Keeps how the run ended, with everything it kept, and prunes the
+    /// oldest runs past `[history]`'s bounds. The run's id.
+    pub fn finish(mut self, outcome: &Outcome) -> Result<i64> {
+        let kept = std::mem::replace(
+            &mut *lock(&self.kept),
+            Kept {
+                journal: String::new(),
+                exchanges: 0,
+                events: String::new(),
+                output: String::new(),
+                cap: 0,
+                over: true,
+                model_calls: 0,
+                tokens: 0,
+                models: BTreeSet::new(),
+            },
+        );
+        let result = outcome
+            .result
+            .as_ref()
+            .ok()
+            .map(|v| serde_json::to_string(v).unwrap_or_default());
+        let data = Data {
+            source: std::mem::take(&mut self.source),
+            result,
+            output: kept.output,
+            events: kept.events,
+            journal: kept.journal,
+        };
+        let bytes = data.source.len()
+            + data.result.as_ref().map_or(0, String::len)
+            + data.output.len()
+            + data.events.len()
+            + data.journal.len();
+        let (data, note, bytes) = if kept.over {
+            let note = format!(
+                "this run's record passed [history] max_mb ({} MiB): only its summary was kept, \
+                 and it cannot be replayed",
+                self.bounds.1 >> 20
+            );
+            (None, Some(note), 0)
+        } else {
+            (Some(data), None, bytes)
+        };
+        let end = End {
+            duration_ms: outcome.duration.as_millis() as i64,
+            error: outcome
+                .result
+                .as_ref()
+                .err()
+                .map(|e| (e.code.as_str().to_owned(), e.message.clone())),
+            model_calls: kept.model_calls,
+            tokens: kept.tokens,
+            models: kept.models.into_iter().collect(),
+            bytes: bytes as i64,
+            note,
+            data,
+        };
+        self.history.finish(self.id, &end, self.bounds)?;
+        Ok(self.id)
+    }
+}
