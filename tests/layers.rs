@@ -23,7 +23,7 @@ const LIBRARY: &[&[&str]] = &[
 const IDE: &[&[&str]] = &[
     &["edit", "highlight", "scroll", "settings", "theme"],
     &["editor", "inspector"],
-    &["action"],
+    &["action", "runs"],
     &["keys", "layout", "repl"],
     &["state"],
     &["app", "ui", "effects", "watch"],

@@ -27,7 +27,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 pub use recorder::Recorder;
-pub use render::{diff, show, table};
+pub use render::{diff, outcome as outcome_text, show, table};
 pub use replay::{compare, fork_reply, replay_cassette, replay_spell, Fork};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -132,7 +132,7 @@ pub struct KeptEvent {
 }
 
 /// One kept run, whole.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Run {
     #[serde(flatten)]
     pub summary: Summary,
@@ -195,11 +195,11 @@ fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode as C;
     match e.sqlite_error_code() {
         Some(C::NotADatabase | C::DatabaseCorrupt) => corrupt(path),
-        Some(C::DiskFull) => Error::new(
+        Some(C::DiskFull | C::SystemIoFailure) => Error::new(
             ErrorCode::HistoryIo,
             format!(
-                "the disk is full: the run history {} cannot grow; free some space, or remove old \
-                 runs with `llmspell runs rm --older-than 30d`",
+                "the run history {} cannot be written ({e}: is the disk full?); free some space, \
+                 or remove old runs with `llmspell runs rm --older-than 30d`",
                 path.display()
             ),
         ),
@@ -334,13 +334,23 @@ impl History {
                 continue;
             }
             if let Some(spell) = &filter.spell {
-                if s.spell != *spell && s.spell.rsplit_once('.').map(|(stem, _)| stem) != Some(spell) {
+                if s.spell != *spell
+                    && s.spell.rsplit_once('.').map(|(stem, _)| stem) != Some(spell)
+                {
                     continue;
                 }
             }
             out.push(s.summary);
         }
         Ok(out)
+    }
+
+    /// A number that changes whenever another connection (this process's
+    /// or another's) commits to the history: cheap to ask often.
+    pub fn version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| db_error(&self.path, e))
     }
 
     /// The newest run's id, if any.

@@ -70,7 +70,11 @@ struct ExchangeRef<'a> {
 }
 
 impl Journal for Kept {
-    fn answer(&mut self, _: &str, _: &serde_json::Value) -> Result<Option<crate::session::Outcome>> {
+    fn answer(
+        &mut self,
+        _: &str,
+        _: &serde_json::Value,
+    ) -> Result<Option<crate::session::Outcome>> {
         Ok(None)
     }
 

@@ -10,7 +10,7 @@ use crate::provider::Exchange;
 pub fn when(ms: i64) -> String {
     use chrono::TimeZone;
     match chrono::Local.timestamp_millis_opt(ms).single() {
-        Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        Some(t) => t.format("%m-%d %H:%M:%S").to_string(),
         None => "?".into(),
     }
 }
@@ -53,7 +53,9 @@ pub fn table(runs: &[Summary]) -> String {
             ]
         })
         .collect();
-    let head = ["id", "when", "spell", "outcome", "duration", "calls", "tokens"];
+    let head = [
+        "id", "when", "spell", "outcome", "duration", "calls", "tokens",
+    ];
     let mut widths = head.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -102,7 +104,11 @@ pub fn show(run: &Run) -> String {
     let _ = writeln!(out, "  started   {}", when(s.started_ms));
     let _ = writeln!(out, "  duration  {}", duration(s.duration_ms));
     if !s.args.is_empty() {
-        let _ = writeln!(out, "  args      {}", serde_json::Value::Object(s.args.clone()));
+        let _ = writeln!(
+            out,
+            "  args      {}",
+            serde_json::Value::Object(s.args.clone())
+        );
     }
     let _ = writeln!(
         out,
@@ -299,11 +305,9 @@ pub fn diff(a: &Run, b: &Run) -> String {
     };
     section(&mut out, "result", &result(a), &result(b));
     section(&mut out, "output", &lines(&a.output), &lines(&b.output));
-    let parted = a
-        .exchanges
-        .iter()
-        .zip(&b.exchanges)
-        .position(|(p, q)| p.op != q.op || p.request != q.request || p.reply != q.reply || p.error != q.error);
+    let parted = a.exchanges.iter().zip(&b.exchanges).position(|(p, q)| {
+        p.op != q.op || p.request != q.request || p.reply != q.reply || p.error != q.error
+    });
     match parted {
         None if a.exchanges.len() == b.exchanges.len() => {
             let _ = writeln!(out, "\nexchanges: the same {}", a.exchanges.len());

@@ -47,7 +47,10 @@ fn not_whole(run: &Run) -> Error {
         format!(
             "run {} kept only its summary ({}); it cannot be replayed",
             run.summary.id,
-            run.summary.note.as_deref().unwrap_or("its data was not kept")
+            run.summary
+                .note
+                .as_deref()
+                .unwrap_or("its data was not kept")
         ),
     )
 }
@@ -89,15 +92,14 @@ pub fn replay_cassette(run: &Run, fork: &Fork) -> Result<Cassette> {
 /// reply as `runs show --json` shows it, a string (a model's text), or
 /// `{"error": {"code", "message"}}` (the exchange failed).
 pub fn fork_reply(run: &Run, n: usize, text: &str) -> Result<Outcome> {
-    let bad = |why: String| {
-        Error::new(
-            ErrorCode::ConfigInvalid,
-            format!("--reply {n}=FILE: {why}"),
-        )
-    };
+    let bad =
+        |why: String| Error::new(ErrorCode::ConfigInvalid, format!("--reply {n}=FILE: {why}"));
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
-    if let Some(e) = value.get("error").filter(|_| value.as_object().is_some_and(|m| m.len() == 1)) {
+    if let Some(e) = value
+        .get("error")
+        .filter(|_| value.as_object().is_some_and(|m| m.len() == 1))
+    {
         let code = e["code"].as_str().unwrap_or_default();
         let code = ErrorCode::parse(code).ok_or_else(|| {
             bad(format!(

@@ -117,7 +117,8 @@ pub fn parse_cassette(text: &str) -> std::result::Result<(u64, Vec<Exchange>), S
             version = header["llmspell_cassette"].as_u64().unwrap_or(1);
             continue;
         }
-        let ex: Exchange = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
+        let ex: Exchange =
+            serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
         exchanges.push(ex);
     }
     Ok((version, exchanges))
@@ -175,8 +176,7 @@ impl Cassette {
             replay_from: mode.replay.as_ref().map(|file| {
                 (
                     file.display().to_string(),
-                    "record again with --record, or go live from here with --live-after {n}"
-                        .into(),
+                    "record again with --record, or go live from here with --live-after {n}".into(),
                 )
             }),
             version,

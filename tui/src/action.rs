@@ -115,6 +115,13 @@ pub enum Action {
         error_line: Option<u32>,
         ms: u64,
     },
+    /// The project's kept runs, newest first, as read again (another
+    /// process may have added some), or why they cannot be.
+    Runs(Result<Vec<llmspell::history::Summary>, String>),
+    /// A kept run, read whole to be shown.
+    RunOpened(Result<Box<llmspell::history::Run>, String>),
+    /// Two kept runs, read whole to be compared.
+    RunsCompared(Result<(Box<llmspell::history::Run>, Box<llmspell::history::Run>), String>),
     /// The project's state, read by the main loop: `(key, value)`, sorted.
     State(Vec<(String, serde_json::Value)>),
     /// Files in the folder changed on disk.
@@ -209,6 +216,9 @@ impl Action {
                 | Action::ReplLine(..)
                 | Action::Repl(..)
                 | Action::Completions(_)
+                | Action::Runs(_)
+                | Action::RunOpened(_)
+                | Action::RunsCompared(_)
         )
     }
 }
@@ -284,6 +294,17 @@ pub struct Launch {
     pub breaks: Option<Breaks>,
     pub args: serde_json::Map<String, serde_json::Value>,
     pub replay: Option<Replay>,
+    /// A kept run to run again from its journal (then `path`, `args` and
+    /// `replay` are the run's own), forked with another reply, if given.
+    pub from_run: Option<FromRun>,
+}
+
+/// A kept run run again: from its journal, or forked at exchange `n`
+/// with the reply in JSON text, live after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FromRun {
+    pub id: i64,
+    pub fork: Option<(usize, String)>,
 }
 
 impl Launch {
@@ -323,6 +344,10 @@ pub enum Effect {
     LoadState(PathBuf),
     /// Read the folder's list of spells again.
     Scan(PathBuf),
+    /// Read this kept run of the project (in this folder) whole.
+    OpenRun(PathBuf, i64),
+    /// Read these two kept runs whole, to compare them.
+    CompareRuns(PathBuf, i64, i64),
     /// Start a run.
     Start(Launch),
     /// The running spell's line breakpoints changed.

@@ -8,9 +8,10 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use llmspell::debug::Debugger;
+use llmspell::history::{self, History, Recorder};
 use llmspell::{Config, RunOptions, Runtime, Spell, StopHandle};
 
-use crate::action::{Action, Effect, Launch};
+use crate::action::{Action, Effect, FromRun, Launch};
 use crate::editor::Read;
 
 /// The run in progress: how to stop it, and its debugger when it has one.
@@ -45,6 +46,15 @@ pub fn carry_out(
             }
         }
         Effect::Start(launch) => *run = start(&launch, runtime, tx),
+        Effect::OpenRun(project, id) => {
+            let read = kept(&project, id).map(Box::new);
+            let _ = tx.send(Action::RunOpened(read));
+        }
+        Effect::CompareRuns(project, a, b) => {
+            let read =
+                kept(&project, a).and_then(|a| Ok((Box::new(a), Box::new(kept(&project, b)?))));
+            let _ = tx.send(Action::RunsCompared(read));
+        }
         Effect::SaveSettings(project, settings) => {
             // Written whole, as a spell is saved.
             let file = crate::settings::Settings::file(&project);
@@ -214,19 +224,26 @@ pub fn start(launch: &Launch, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> O
             ms: started.elapsed().as_millis() as u64,
         }
     };
-    let prepared = Spell::load(path).and_then(|spell| {
-        let config = Config::discover(&spell.dir)?;
-        Ok((spell, config))
-    });
-    let (spell, config) = match prepared {
+    let prepared = match &launch.from_run {
+        None => Spell::load(path).and_then(|spell| {
+            let config = Config::discover(&spell.dir)?;
+            Ok((spell, config, launch.args.clone(), None))
+        }),
+        Some(from) => from_journal(path, from),
+    };
+    let (spell, config, args, journal) = match prepared {
         Ok(x) => x,
         Err(e) => {
             let _ = tx.send(finish(Err(e)));
             return None;
         }
     };
+    let parent = launch.from_run.as_ref().map(|f| f.id);
     let mut opts = RunOptions::new(config);
-    opts.args = launch.args.clone();
+    opts.args = args;
+    if let Some(cassette) = journal {
+        opts.cassette = Some(Arc::new(std::sync::Mutex::new(cassette)));
+    }
     let replay = launch.replay.as_ref().filter(|r| {
         let there = !r.if_there || r.path.exists();
         if !there {
@@ -256,6 +273,24 @@ pub fn start(launch: &Launch, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> O
         let _ = out.send(Action::Output(String::from_utf8_lossy(line).into_owned()));
     });
     opts.log = Arc::new(|_, _, _| {});
+    // Every run is kept in the project's history, as `llmspell run` keeps
+    // it; one that cannot be says so and runs all the same.
+    let recorder = match opts.config.history.enabled {
+        false => None,
+        true => match Recorder::begin(&opts.config, &spell, path, &opts.args, parent) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let _ = tx.send(Action::Output(format!(
+                    "(this run is not kept: {})",
+                    e.report()
+                )));
+                None
+            }
+        },
+    };
+    if let Some(r) = &recorder {
+        r.attach(&mut opts);
+    }
     let debugger = breaks.map(|b| {
         let d = Debugger::new();
         for pattern in b.pattern.iter().flat_map(|p| p.split(',')) {
@@ -275,10 +310,104 @@ pub fn start(launch: &Launch, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> O
     std::thread::spawn(move || {
         let outcome = handle.join();
         ended.store(true, Ordering::Release);
+        if let Some(r) = recorder {
+            if let Err(e) = r.finish(&outcome) {
+                let _ = tx.send(Action::Output(format!(
+                    "(this run is not kept: {})",
+                    e.report()
+                )));
+            }
+        }
         let _ = tx.send(finish(outcome.result));
     });
     Some(Running { stop, debugger })
 }
+
+/// A kept run of the project in `project`, whole.
+fn kept(project: &Path, id: i64) -> Result<llmspell::history::Run, String> {
+    let history = History::open_existing(project).map_err(|e| e.report())?;
+    let history = history.ok_or_else(|| "no runs are kept in this project yet".to_owned())?;
+    history.get(id).map_err(|e| e.report())
+}
+
+type Prepared = (
+    Spell,
+    Config,
+    serde_json::Map<String, serde_json::Value>,
+    Option<llmspell::provider::Cassette>,
+);
+
+/// A kept run to run again (of the spell at `path`): the source it ran,
+/// its args, and its journal to answer from (forked, if asked).
+fn from_journal(path: &Path, from: &FromRun) -> Result<Prepared, llmspell::Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let config = Config::discover(dir)?;
+    let history = History::open_existing(&config.project_dir)?.ok_or_else(|| {
+        llmspell::Error::new(
+            llmspell::ErrorCode::HistoryNoRun,
+            "no runs are kept in this project yet",
+        )
+    })?;
+    let run = history.get(from.id)?;
+    let reply = match &from.fork {
+        Some((n, text)) => Some((*n, history::fork_reply(&run, *n, text)?)),
+        None => None,
+    };
+    let fork = history::Fork {
+        live_after: None,
+        reply,
+    };
+    let cassette = history::replay_cassette(&run, &fork)?;
+    let spell = history::replay_spell(&run, false)?;
+    Ok((spell, config, run.summary.args.clone(), Some(cassette)))
+}
+
+/// The project's kept runs, sent again whenever they change (a run of
+/// this IDE or of another process ends or starts), checked a few times
+/// a second; the list holds the newest [`LISTED`].
+pub fn watch_runs(project: std::path::PathBuf, tx: mpsc::Sender<Action>) {
+    std::thread::spawn(move || {
+        let mut history = None;
+        let mut seen = None;
+        let mut quiet = 0;
+        loop {
+            if history.is_none() {
+                match History::open_existing(&project) {
+                    Ok(h) => history = h,
+                    Err(e) => {
+                        if tx.send(Action::Runs(Err(e.report()))).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_secs(5));
+                        continue;
+                    }
+                }
+            }
+            if let Some(h) = &history {
+                // Also now and then unchanged: a run whose process died
+                // shows as lost.
+                let version = h.version().ok();
+                quiet += 1;
+                if version != seen || quiet >= 20 {
+                    seen = version;
+                    quiet = 0;
+                    let filter = history::Filter {
+                        limit: Some(LISTED),
+                        ..Default::default()
+                    };
+                    let list = h.list(&filter).map_err(|e| e.report());
+                    if tx.send(Action::Runs(list)).is_err() {
+                        return;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    });
+}
+
+/// The most runs the Runs view lists (`llmspell runs` lists them all).
+pub const LISTED: usize = 1000;
 
 /// Each new pause of a run, as an action, until the run ends.
 fn forward_pauses(debugger: Debugger, ended: Arc<AtomicBool>, tx: mpsc::Sender<Action>) {

@@ -20,7 +20,21 @@ pub const HELP: &[(&str, &str)] = &[
         "Alt+arrows",
         "make the focused pane wider/narrower, taller/shorter",
     ),
-    ("F2", "bottom pane: Output, Lua, JS or Rhai REPL"),
+    ("F2", "bottom pane: Output, Lua, JS or Rhai REPL, Runs"),
+    (
+        "Enter (Runs)",
+        "open the chosen kept run: output, events, exchanges",
+    ),
+    (
+        "r (Runs)",
+        "run it again from its journal (no network), same args",
+    ),
+    ("m (Runs)", "mark a run; m on another compares the two"),
+    (
+        "[ ] f (a run)",
+        "choose an exchange; f forks there (edit reply, F5)",
+    ),
+    ("Esc (Runs)", "back to the list (a fork: drop it)"),
     (
         "Enter (REPL)",
         "evaluate; Ctrl+J or Alt+Enter: new line; Up/Down: history",

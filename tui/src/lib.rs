@@ -14,6 +14,7 @@ pub mod inspector;
 pub mod keys;
 pub mod layout;
 pub mod repl;
+pub mod runs;
 pub mod scroll;
 pub mod settings;
 pub mod state;

@@ -111,6 +111,7 @@ fn main() -> ExitCode {
     let (tx, rx) = mpsc::channel::<Action>();
     let runtime = Runtime::new();
     llmspell_tui::effects::forward_events(&runtime, tx.clone());
+    llmspell_tui::effects::watch_runs(app.project.clone(), tx.clone());
     forward_keys(tx.clone());
     // Without a watcher the IDE still works; saved files just do not reload.
     let _watching = llmspell_tui::watch::watch(&app.dir, tx.clone())

@@ -169,6 +169,11 @@ impl Scroll {
         self.top = Some((0, 0));
     }
 
+    /// Line `line` (from 0) at the top.
+    pub fn to_line(&mut self, line: usize) {
+        self.top = Some((line, 0));
+    }
+
     /// The oldest line was dropped: the view stays on what it shows.
     pub fn dropped_first(&mut self) {
         if let Some((line, row)) = &mut self.top {

@@ -79,8 +79,12 @@ pub struct App {
     pub state_selected: usize,
     /// A state value being edited as JSON: its key and the text.
     pub state_edit: Option<(String, Editor)>,
-    /// What the bottom pane shows: `None` the run's output, else a REPL.
+    /// What the bottom pane shows: `None` the run's output, else a REPL
+    /// (or the Runs view, when `runs_tab`).
     pub tab: Option<llmspell::EngineKind>,
+    /// The bottom pane shows the project's kept runs.
+    pub runs_tab: bool,
+    pub runs: crate::runs::RunsView,
     /// The colours.
     pub theme: crate::theme::Theme,
     /// The terminal's size, for mouse clicks.
@@ -155,6 +159,8 @@ impl App {
             state_selected: 0,
             state_edit: None,
             tab: None,
+            runs_tab: false,
+            runs: Default::default(),
             screen: ratatui::layout::Rect::new(0, 0, 80, 24),
             sizes: Default::default(),
             theme: crate::theme::Theme::default(),
@@ -287,6 +293,11 @@ impl App {
     /// Keys go to the REPL input: a REPL tab is shown and its pane has focus.
     pub fn repl_typing(&self) -> bool {
         self.tab.is_some() && self.focus == Focus::Output
+    }
+
+    /// The Runs view has the keyboard (a pause's keys come first).
+    pub fn runs_keys(&self) -> bool {
+        self.runs_tab && self.focus == Focus::Output && self.paused.is_none()
     }
 
     /// Columns and rows of the bottom pane's text (inside its border; a

@@ -256,6 +256,116 @@ fn repl_view(app: &App, kind: llmspell::EngineKind, frame: &mut Frame, area: Rec
     frame.render_widget(&app.repl_input.area, input_area);
 }
 
+/// The Runs view: the kept runs, newest first; or one open whole, two
+/// compared, or a fork's reply being edited.
+fn runs_view(app: &App, frame: &mut Frame, area: Rect) {
+    use crate::runs::Opened;
+    let focused = app.focus == Focus::Output;
+    let runs = &app.runs;
+    if let Some((id, n, edit)) = &runs.fork {
+        let title = format!(
+            "Fork run {id} at #{n}: edit the reply as JSON; F5 runs it (live after #{n}), Esc drops"
+        );
+        let outer = Block::bordered()
+            .title(title)
+            .border_style(Style::default().fg(app.theme.pause));
+        let inner = outer.inner(area);
+        frame.render_widget(outer, area);
+        frame.render_widget(&edit.area, inner);
+        return;
+    }
+    let (width, room) = (
+        area.width.saturating_sub(2) as usize,
+        area.height.saturating_sub(2) as usize,
+    );
+    let Some(open) = &runs.open else {
+        let title = match &runs.error {
+            Some(e) => format!("Runs: {e}"),
+            None => format!(
+                "Runs ({}): Enter opens, r runs again, m marks two to compare, F2 next",
+                runs.list.len()
+            ),
+        };
+        let outer = block(&app.theme, &title, focused);
+        let inner = outer.inner(area);
+        frame.render_widget(outer, area);
+        if runs.list.is_empty() {
+            let none = "No runs kept yet: every run (F5 here, `llmspell run` anywhere) is kept.";
+            frame.render_widget(
+                Paragraph::new(none).style(Style::default().fg(app.theme.dim)),
+                inner,
+            );
+            return;
+        }
+        let rows = runs.rows();
+        let selected = runs.selected();
+        // The header stays; the rows scroll to keep the chosen one shown.
+        let room = room.saturating_sub(1).max(1);
+        let first = (selected + 1).saturating_sub(room);
+        let mut lines = vec![Line::styled(
+            rows[0].clone(),
+            Style::default().fg(app.theme.dim),
+        )];
+        for (i, row) in rows.iter().enumerate().skip(1 + first).take(room) {
+            let failed = runs.list[i - 1].status != llmspell::history::Status::Ok;
+            let mut style = Style::default();
+            if failed {
+                style = style.fg(app.theme.error);
+            }
+            if i - 1 == selected {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            lines.push(Line::styled(row.clone(), style));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    let title = match open {
+        Opened::Run { run, exchange, .. } => {
+            let s = &run.summary;
+            let fork = match *exchange {
+                0 => String::new(),
+                n => format!(", [ ] exchange, f forks at #{n}"),
+            };
+            format!(
+                "Run {} {} {}: Up/Down scroll{fork}, r runs again, y copies, Esc back",
+                s.id,
+                s.spell,
+                llmspell::history::outcome_text(s)
+            )
+        }
+        Opened::Diff { title, .. } => format!("{title}: Up/Down scroll, y copies, Esc back"),
+    };
+    let outer = block(&app.theme, &title, focused);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let chosen = match open {
+        Opened::Run { exchange, .. } if *exchange > 0 => Some(format!("#{exchange} ")),
+        _ => None,
+    };
+    let diff = matches!(open, Opened::Diff { .. });
+    let lines: Vec<Line> = open
+        .scroll()
+        .view(open.lines(), width, room)
+        .into_iter()
+        .map(|row| {
+            let style = if chosen.as_ref().is_some_and(|c| row.starts_with(c.as_str())) {
+                Style::default().add_modifier(Modifier::REVERSED)
+            } else if diff && row.starts_with('+') && !row.starts_with("+++") {
+                Style::default().fg(app.theme.ok)
+            } else if diff && row.starts_with('-') && !row.starts_with("---") {
+                Style::default().fg(app.theme.error)
+            } else if row.starts_with('#') {
+                Style::default().fg(app.theme.accent)
+            } else {
+                Style::default()
+            };
+            Line::styled(row, style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
 fn kind_name(kind: llmspell::EngineKind) -> &'static str {
     match kind {
         llmspell::EngineKind::Lua => "Lua",
@@ -362,6 +472,9 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
     }
     if let Some(kind) = app.tab {
         return repl_view(app, kind, frame, area);
+    }
+    if app.runs_tab {
+        return runs_view(app, frame, area);
     }
     let title = match app.output.scroll.following() {
         true => "Output",

@@ -137,9 +137,7 @@ fn parse_args() -> Result<Command, Error> {
             Long("pretty") if sub == "replay" => history.pretty = true,
             Long("failed") if sub == "runs" => history.failed = true,
             Long("current") if sub == "replay" => history.current = true,
-            Long(flag @ ("spell" | "since" | "older-than" | "cassette" | "reply"))
-                if is_runs =>
-            {
+            Long(flag @ ("spell" | "since" | "older-than" | "cassette" | "reply")) if is_runs => {
                 let flag = flag.to_owned();
                 let value = p
                     .value()

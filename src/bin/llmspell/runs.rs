@@ -140,9 +140,9 @@ fn open(config: &Config) -> Result<History, Error> {
 /// `12` or `last`.
 fn run_id(h: &History, word: &str) -> Result<i64, Error> {
     if word == "last" {
-        return h.last()?.ok_or_else(|| {
-            Error::new(ErrorCode::HistoryNoRun, "no run is kept yet")
-        });
+        return h
+            .last()?
+            .ok_or_else(|| Error::new(ErrorCode::HistoryNoRun, "no run is kept yet"));
     }
     word.parse()
         .map_err(|_| usage_error(format!("a run id is a number or `last`, not {word:?}")))
@@ -187,7 +187,9 @@ fn remove(a: &RunsArgs, config: &Config, ids: &[&str]) -> Result<(), Error> {
     let removed = match (a.option("older-than"), ids) {
         (Some(t), []) => {
             let ago = history::parse_duration(t).ok_or_else(|| {
-                usage_error(format!("--older-than wants a time back (30m, 2h, 7d), not {t:?}"))
+                usage_error(format!(
+                    "--older-than wants a time back (30m, 2h, 7d), not {t:?}"
+                ))
             })?;
             let before = llmspell::bus::now_ms() as i64 - ago.as_millis() as i64;
             h.remove_before(before)?
@@ -227,7 +229,9 @@ fn history_no_run(ids: &[i64]) -> Error {
 /// `llmspell replay ID`: the run again, from what it received.
 fn replay(a: &RunsArgs, config: Config) -> Result<(), Error> {
     let [word] = a.words.as_slice() else {
-        return Err(usage_error("`llmspell replay` takes one run id (or `last`)"));
+        return Err(usage_error(
+            "`llmspell replay` takes one run id (or `last`)",
+        ));
     };
     let h = open(&config)?;
     let run = h.get(run_id(&h, word)?)?;
@@ -238,9 +242,8 @@ fn replay(a: &RunsArgs, config: Config) -> Result<(), Error> {
                 .split_once('=')
                 .and_then(|(n, f)| Some((n.parse::<usize>().ok()?, f)))
                 .ok_or_else(|| usage_error(format!("--reply wants N=FILE, got {spec:?}")))?;
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                usage_error(format!("--reply {n}={file}: cannot read it: {e}"))
-            })?;
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| usage_error(format!("--reply {n}={file}: cannot read it: {e}")))?;
             Some((n, history::fork_reply(&run, n, &text)?))
         }
         None => None,
@@ -266,11 +269,7 @@ fn replay(a: &RunsArgs, config: Config) -> Result<(), Error> {
     let keep_line = printed.clone();
     opts.output = Arc::new(move |line| {
         if let Ok(mut lines) = keep_line.lock() {
-            lines.extend(
-                String::from_utf8_lossy(line)
-                    .split('\n')
-                    .map(str::to_owned),
-            );
+            lines.extend(String::from_utf8_lossy(line).split('\n').map(str::to_owned));
         }
         sink(line);
     });
@@ -292,7 +291,10 @@ fn replay(a: &RunsArgs, config: Config) -> Result<(), Error> {
     let new_id = recorder.and_then(|r| keep(r, &outcome));
     let printed = printed.lock().map(|l| l.clone()).unwrap_or_default();
     let differs = history::compare(&run, &outcome.result, &printed);
-    let this = new_id.map_or_else(|| "this run (not kept)".to_owned(), |id| format!("run {id}"));
+    let this = new_id.map_or_else(
+        || "this run (not kept)".to_owned(),
+        |id| format!("run {id}"),
+    );
     let how = match (forked_at, a.live_after) {
         (Some(n), _) => format!("forked run {} at exchange {n}", run.summary.id),
         (None, Some(n)) => format!(

@@ -18,6 +18,7 @@
 //!    - `buffer`: the spell list, the open buffer and its file on disk;
 //!    - `run`: runs, their news, and the debugger;
 //!    - `repl_tabs`: the REPL tabs;
+//!    - `history`: the Runs view (kept runs, opened, compared, forked);
 //!    - `prompt`: the one-line questions and what their answers do;
 //!    - `panes`: focus, help, scrolling, clicks, the inspector and the
 //!      State pane;
@@ -30,6 +31,7 @@
 //! (`buffer` starts a run through `run`), and none calls back up.
 
 mod buffer;
+mod history;
 mod panes;
 mod prompt;
 mod repl_tabs;
@@ -90,6 +92,11 @@ fn keyed(app: &mut App, key: crossterm::event::KeyEvent) -> Vec<Effect> {
     if app.repl_typing() && !app.help {
         if let Some(action) = repl_tabs::key(app, key) {
             return update(app, action);
+        }
+    }
+    if app.runs_keys() && !app.help {
+        if let Some(effects) = history::key(app, key) {
+            return effects;
         }
     }
     let editing = app.pause_edit.is_some() || app.state_edit.is_some() || app.repl_typing();
@@ -236,6 +243,11 @@ fn route(app: &mut App, action: Action) -> Vec<Effect> {
         }
         A::DeleteKey => nothing(),
         A::State(entries) => panes::state_read(app, entries),
+
+        // The Runs view.
+        A::Runs(list) => history::listed(app, list),
+        A::RunOpened(run) => history::opened(app, run),
+        A::RunsCompared(runs) => history::compared(app, runs),
 
         // Typing.
         A::EditorKey(key) => typing::key(app, key),

@@ -32,11 +32,13 @@ pub(super) fn key(app: &App, key: crossterm::event::KeyEvent) -> Option<Action> 
 /// REPL and history open the first time it is shown.
 pub(super) fn next_tab(app: &mut App) -> Vec<Effect> {
     use EngineKind::{Js, Lua, Rhai};
-    app.tab = match app.tab {
-        None => Some(Lua),
-        Some(Lua) => Some(Js),
-        Some(Js) => Some(Rhai),
-        Some(Rhai) => None,
+    // Output, the three REPLs, the Runs view, and round again.
+    (app.tab, app.runs_tab) = match (app.tab, app.runs_tab) {
+        (None, false) => (Some(Lua), false),
+        (Some(Lua), _) => (Some(Js), false),
+        (Some(Js), _) => (Some(Rhai), false),
+        (Some(Rhai), _) => (None, true),
+        (None, true) => (None, false),
     };
     // The pane it turned is the one the user wants next.
     app.focus = Focus::Output;

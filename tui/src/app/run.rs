@@ -41,6 +41,31 @@ pub(super) fn start(app: &mut App) -> Vec<Effect> {
         breaks,
         args: app.spell_settings().args,
         replay: app.replay(),
+        from_run: None,
+    })]
+}
+
+/// Runs a kept run again from its journal, or forks it (`from`): `spell`
+/// at `path`, as the run ran it; `how` names it in the Output.
+pub(super) fn start_kept(
+    app: &mut App,
+    spell: String,
+    path: std::path::PathBuf,
+    how: &str,
+    from: FromRun,
+) -> Vec<Effect> {
+    let now = chrono::Local::now().format("%H:%M:%S");
+    app.output
+        .push_mark(&format!("── {spell} · {now} · {how} ──"), KEEP_OUTPUT);
+    app.error_line = None;
+    app.model = None;
+    app.tokens = 0;
+    app.status = Status::Running { spell };
+    app.focus = Focus::Output;
+    vec![Effect::Start(Launch {
+        path,
+        from_run: Some(from),
+        ..Launch::default()
     })]
 }
 
