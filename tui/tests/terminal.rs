@@ -589,8 +589,9 @@ fn output_shows_printed_lines_whole_and_scrolls() {
     // at the end.
     let screen = tui.wait_for(&["row 60", "a       b", "\"done\": true", "many.lua: {"]);
     assert!(!screen.contains("row 1row 2"), "{screen}");
-    // F2 four times comes back to Output, focused: PageUp and Home scroll it.
-    tui.keys(&["F2", "F2", "F2", "F2"]);
+    // F2 five times (three REPLs, the Runs) comes back to Output,
+    // focused: PageUp and Home scroll it.
+    tui.keys(&["F2", "F2", "F2", "F2", "F2"]);
     tui.keys(&["PageUp"]);
     tui.wait_for(&["Output (scrolled: End follows again)"]);
     tui.keys(&["Home"]);
@@ -786,4 +787,59 @@ fn the_mouse_picks_spells_places_the_cursor_and_scrolls_and_subfolders_filter() 
     let shown = tui.wait_for(&["Spells /more (1)"]);
     assert!(!shown.contains("│a.lua"), "{shown}");
     tui.keys(&["C-q", "C-q"]);
+}
+
+#[test]
+fn the_runs_view_keeps_opens_forks_and_compares_runs_in_each_language() {
+    let dir = project::chat_project();
+    let cassettes = dir.path().join("cassettes");
+    let tui = Tmux::start_with(dir.path(), &["--replay", cassettes.to_str().unwrap()]);
+    tui.wait_for(&["chat.js", "[replaying cassettes/chat.jsonl]"]);
+    for (i, ext) in ["js", "lua", "rhai"].into_iter().enumerate() {
+        let spell = format!("chat.{ext}");
+        let (first, fork) = (2 * i + 1, 2 * i + 2);
+        if i > 0 {
+            // From the Runs view to the editor, the spell list, the next spell.
+            tui.keys(&["F2", "BTab"]);
+            tui.escape();
+            tui.keys(&["Down"]);
+        }
+        tui.wait_for(&[&format!("┌{spell}")]);
+        tui.keys(&["F5"]);
+        tui.wait_for(&[&format!("{spell}: \"local/smollm2\"")]);
+        // The Runs view: after the three REPLs.
+        tui.keys(&["F2", "F2", "F2", "F2"]);
+        tui.wait_for(&[&format!("Runs ({first})"), &format!("{first}  ")]);
+        tui.keys(&["Home", "Enter"]);
+        tui.wait_for(&[&format!("Run {first} {spell} ok"), "started"]);
+        tui.keys(&["]"]);
+        tui.wait_for(&["[user] Name one planet of the solar system."]);
+        tui.keys(&["f"]);
+        tui.wait_for(&[&format!("Fork run {first} at #1")]);
+        tui.keys(&["C-Home", "C-S-End", "Delete"]);
+        tui.type_text(r#"{"text": "Mars, forked in tmux."}"#);
+        tui.keys(&["F5"]);
+        tui.wait_for(&[
+            &format!("fork of run {first} at #1"),
+            "Mars, forked in tmux.",
+            "tokens: 0 in, 0 out",
+        ]);
+        tui.keys(&["F2", "F2", "F2", "F2"]);
+        tui.wait_for(&[&format!("Runs ({fork})"), &format!("ok (from {first})")]);
+        // Mark the fork (the newest) and its parent: they compare.
+        tui.keys(&["Home", "m", "Down", "m"]);
+        tui.wait_for(&[
+            &format!("Runs {fork} and {first} compared"),
+            "source: the same",
+        ]);
+        tui.keys(&["End"]);
+        tui.wait_for(&["-    Mars, forked in tmux."]);
+        tui.escape();
+        tui.wait_for(&[&format!("Runs ({fork})")]);
+    }
+    // The keys are in the help.
+    tui.keys(&["F1"]);
+    tui.wait_for(&["open the chosen kept run"]);
+    tui.escape();
+    tui.keys(&["C-q"]);
 }

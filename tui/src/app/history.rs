@@ -194,6 +194,11 @@ pub(super) fn listed(
 ) -> Vec<Effect> {
     match list {
         Ok(list) => {
+            // A choice of the newest run follows the newest as runs come.
+            let newest = app.runs.list.first().map(|s| s.id);
+            if app.runs.chosen == newest {
+                app.runs.chosen = None;
+            }
             app.runs.list = list;
             app.runs.error = None;
         }
