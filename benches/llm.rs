@@ -6,12 +6,15 @@
 //! The server is the scripted provider of the tests (tests/support).
 //! benches/README.md has the numbers measured here.
 
+#[path = "support/cpu.rs"]
+mod cpu;
 #[path = "../tests/support/scripted.rs"]
 mod scripted;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use cpu::ProcessCpu;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use llm::builder::{LLMBackend, LLMBuilder};
 use llm::chat::ChatMessage;
@@ -42,64 +45,6 @@ fn sequential(kind: EngineKind, n: usize) -> String {
 }
 
 type Group<'a, M = criterion::measurement::WallTime> = criterion::BenchmarkGroup<'a, M>;
-
-/// The CPU time the whole process spends (every thread: the spell's, the
-/// I/O runtime's, the scripted server's), in nanoseconds. On a shared
-/// machine it moves far less than the wall clock, and what a spell adds
-/// to a model call is CPU on the call's critical path.
-struct ProcessCpu;
-
-fn process_cpu_ns() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid clock id and a valid out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
-}
-
-impl criterion::measurement::Measurement for ProcessCpu {
-    type Intermediate = f64;
-    type Value = f64;
-    fn start(&self) -> f64 {
-        process_cpu_ns()
-    }
-    fn end(&self, start: f64) -> f64 {
-        process_cpu_ns() - start
-    }
-    fn add(&self, a: &f64, b: &f64) -> f64 {
-        a + b
-    }
-    fn zero(&self) -> f64 {
-        0.0
-    }
-    fn to_f64(&self, v: &f64) -> f64 {
-        *v
-    }
-    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
-        self
-    }
-}
-
-impl criterion::measurement::ValueFormatter for ProcessCpu {
-    fn scale_values(&self, _typical: f64, values: &mut [f64]) -> &'static str {
-        values.iter_mut().for_each(|v| *v /= 1e6);
-        "ms CPU"
-    }
-    fn scale_throughputs(
-        &self,
-        _: f64,
-        _: &criterion::Throughput,
-        values: &mut [f64],
-    ) -> &'static str {
-        values.iter_mut().for_each(|v| *v /= 1e6);
-        "ms CPU"
-    }
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns CPU"
-    }
-}
 
 /// `n` calls from Rust through llm, built the way llmspell builds them,
 /// measured as `name`.

@@ -18,7 +18,13 @@ fn run(project: &Path, file: &str, cassette: Option<&Path>) -> (Vec<String>, Jso
     let out = cmd.current_dir(project).output().expect("run llmspell");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{file}: {stderr}");
-    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    parse(&out.stdout)
+}
+
+/// A run's printed lines and its result (the last line, JSON, unless the
+/// result was null).
+fn parse(stdout: &[u8]) -> (Vec<String>, Json) {
+    let stdout = String::from_utf8(stdout.to_vec()).expect("UTF-8 output");
     let mut lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
     // The result is the last line (JSON), unless the result was null.
     let result = lines
@@ -81,6 +87,26 @@ fn every_example_spell_runs_alike_in_every_engine() {
             }
             if result != expect["result"] {
                 failures.push(format!("{file}: result {result} != {}", expect["result"]));
+            }
+            // Every run is kept: replayed from the history alone, with no
+            // cassette and no network, it comes out the same. (A spell
+            // that counts its runs in the project's state counts on:
+            // state is the project's, not the run's.)
+            let replay = Command::new(env!("CARGO_BIN_EXE_llmspell"))
+                .args(["replay", "last"])
+                .current_dir(project.path())
+                .output()
+                .expect("run llmspell");
+            let said = String::from_utf8_lossy(&replay.stderr);
+            let counts_runs = runs > 1;
+            if !replay.status.success()
+                || (!counts_runs && !said.contains("from its journal: the same result and output"))
+            {
+                failures.push(format!("{file}: replay: {said}"));
+            }
+            let (lines, r) = parse(&replay.stdout);
+            if !counts_runs && (lines != output || r != result) {
+                failures.push(format!("{file}: replay printed {lines:?} => {r}"));
             }
         }
     }

@@ -36,7 +36,7 @@ use crate::provider::Exchange;
 /// What `PRAGMA application_id` holds in a history database: "llmh".
 const APPLICATION_ID: i32 = 0x6c6c_6d68;
 /// The schema this build writes (`PRAGMA user_version`).
-const SCHEMA: i32 = 1;
+const SCHEMA: i32 = 3;
 /// How long a write waits for another process's transaction.
 const BUSY: Duration = Duration::from_secs(10);
 
@@ -68,7 +68,28 @@ CREATE TABLE IF NOT EXISTS run_data (
     output TEXT NOT NULL,
     events TEXT NOT NULL,
     journal TEXT NOT NULL
-);";
+);
+-- How many runs are kept and what they take, kept up to date by SQLite
+-- itself: a run's end checks the bounds without reading every run.
+CREATE TABLE IF NOT EXISTS totals (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    runs INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+INSERT OR REPLACE INTO totals SELECT 1, count(*), coalesce(sum(bytes), 0) FROM runs;
+DROP TRIGGER IF EXISTS runs_added;
+CREATE TRIGGER runs_added AFTER INSERT ON runs BEGIN
+    UPDATE totals SET runs = runs + 1, bytes = bytes + NEW.bytes;
+END;
+DROP TRIGGER IF EXISTS runs_removed;
+CREATE TRIGGER runs_removed AFTER DELETE ON runs BEGIN
+    UPDATE totals SET runs = runs - 1, bytes = bytes - OLD.bytes;
+    DELETE FROM run_data WHERE id = OLD.id;
+END;
+DROP TRIGGER IF EXISTS runs_grown;
+CREATE TRIGGER runs_grown AFTER UPDATE OF bytes ON runs BEGIN
+    UPDATE totals SET bytes = bytes + NEW.bytes - OLD.bytes;
+END;";
 
 /// Where a project's history lives.
 pub fn path_in(project_dir: &Path) -> PathBuf {
@@ -247,39 +268,66 @@ impl History {
     fn ready(conn: Connection, path: PathBuf) -> Result<History> {
         let err = |e| db_error(&path, e);
         conn.busy_timeout(BUSY).map_err(err)?;
-        let id: i32 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(err)?;
-        if id != APPLICATION_ID {
-            let tables: i64 = conn
-                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        // A process that keeps one run and ends would otherwise copy the
+        // log into the file and sync it as it closes (most of what keeping
+        // a run cost); the log is folded in as it grows instead, every
+        // thousand pages, by whichever run's end passes that.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(err)?;
+        // One statement, one snapshot: a process creating the file at
+        // this moment has either made all of it ours or nothing yet.
+        let (id, schema, tables) = whose(&conn).map_err(err)?;
+        // Ours and made by this build: nothing to write to open it.
+        if id == APPLICATION_ID && schema == SCHEMA {
+            conn.execute_batch("PRAGMA synchronous=NORMAL")
                 .map_err(err)?;
-            if id != 0 || tables > 0 {
-                return Err(corrupt(&path));
-            }
+            return Ok(History { conn, path });
         }
-        // Switching a new file to WAL needs it alone for a moment; SQLite
-        // answers "locked" at once, without waiting, while another process
+        if id != APPLICATION_ID && (id != 0 || tables > 0) {
+            return Err(corrupt(&path));
+        }
+        // New (or ours, older): made, or brought up to date, under the
+        // write lock, after asking again who made it. Switching a new
+        // file to WAL needs it alone for a moment; SQLite answers
+        // "locked" at once, without waiting, while another process
         // creates it too.
         let mut tries = 0;
         loop {
-            let done = conn.execute_batch(&format!(
-                "PRAGMA journal_mode=WAL;
-                 PRAGMA synchronous=NORMAL;
-                 BEGIN IMMEDIATE;
-                 {CREATE}
-                 PRAGMA application_id={APPLICATION_ID};
-                 PRAGMA user_version={SCHEMA};
-                 COMMIT;"
-            ));
+            let done = conn
+                .execute_batch(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE;",
+                )
+                .and_then(|()| {
+                    let (id, _, tables) = whose(&conn)?;
+                    if id != APPLICATION_ID && (id != 0 || tables > 0) {
+                        return Ok(false);
+                    }
+                    conn.execute_batch(&format!(
+                        "{CREATE}
+                         PRAGMA application_id={APPLICATION_ID};
+                         PRAGMA user_version={SCHEMA};
+                         COMMIT;"
+                    ))?;
+                    Ok(true)
+                });
             match done {
-                Ok(()) => break,
+                Ok(true) => break,
+                Ok(false) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(corrupt(&path));
+                }
                 Err(e) if is_busy(&e) && tries < 2000 => {
                     let _ = conn.execute_batch("ROLLBACK");
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                Err(e) => return Err(err(e)),
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(err(e));
+                }
             }
         }
         Ok(History { conn, path })
@@ -443,8 +491,6 @@ impl History {
             removed += tx
                 .execute("DELETE FROM runs WHERE id = ?", [id])
                 .map_err(err)?;
-            tx.execute("DELETE FROM run_data WHERE id = ?", [id])
-                .map_err(err)?;
         }
         tx.commit().map_err(err)?;
         Ok(removed)
@@ -460,11 +506,6 @@ impl History {
                 [ms],
             )
             .map_err(err)?;
-        tx.execute(
-            "DELETE FROM run_data WHERE id NOT IN (SELECT id FROM runs)",
-            [],
-        )
-        .map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(removed)
     }
@@ -533,22 +574,35 @@ impl History {
         // Newest first; a run is pruned once the runs newer than it (and
         // itself) pass either bound. The run just kept always stays.
         let (keep, max_bytes) = bounds;
-        tx.execute(
-            "DELETE FROM runs WHERE id IN (
-                 SELECT id FROM (
-                     SELECT id, status,
-                         ROW_NUMBER() OVER (ORDER BY id DESC) AS n,
-                         SUM(bytes) OVER (ORDER BY id DESC) AS total
-                     FROM runs)
-                 WHERE (n > ?1 OR total > ?2) AND id != ?3 AND status != 'running')",
-            params![keep as i64, max_bytes as i64, id],
-        )
-        .map_err(err)?;
-        tx.execute(
-            "DELETE FROM run_data WHERE id NOT IN (SELECT id FROM runs)",
-            [],
-        )
-        .map_err(err)?;
+        let runs: i64 = tx
+            .query_row("SELECT runs FROM totals", [], |r| r.get(0))
+            .map_err(err)?;
+        if runs > keep as i64 {
+            // Past the count: what is older than the newest `keep` goes,
+            // found along the key alone.
+            tx.execute(
+                "DELETE FROM runs WHERE status != 'running' AND id != ?2 AND id <= (
+                     SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                params![keep as i64, id],
+            )
+            .map_err(err)?;
+        }
+        let bytes: i64 = tx
+            .query_row("SELECT bytes FROM totals", [], |r| r.get(0))
+            .map_err(err)?;
+        if bytes > max_bytes as i64 {
+            // Past the size: newest first, a run goes once it and the
+            // runs newer than it pass the bound.
+            tx.execute(
+                "DELETE FROM runs WHERE id IN (
+                     SELECT id FROM (
+                         SELECT id, status, SUM(bytes) OVER (ORDER BY id DESC) AS total
+                         FROM runs)
+                     WHERE total > ?1 AND id != ?2 AND status != 'running')",
+                params![max_bytes as i64, id],
+            )
+            .map_err(err)?;
+        }
         tx.commit().map_err(err)
     }
 }
@@ -561,6 +615,18 @@ pub fn output_lines(text: &str) -> Vec<String> {
     }
     let text = text.strip_suffix('\n').unwrap_or(text);
     text.split('\n').map(str::to_owned).collect()
+}
+
+/// The file's application id, schema version and number of tables, read
+/// in one snapshot.
+fn whose(conn: &Connection) -> rusqlite::Result<(i32, i32, i64)> {
+    conn.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id),
+                (SELECT user_version FROM pragma_user_version),
+                (SELECT count(*) FROM sqlite_master)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
 }
 
 pub(crate) fn no_run(id: i64) -> Error {

@@ -23,8 +23,9 @@ use crate::spell::Spell;
 
 /// A run being kept.
 pub struct Recorder {
-    history: History,
-    id: i64,
+    /// The history, opened and the run's row written on a thread of its
+    /// own while the spell starts: off the run's path.
+    started: std::thread::JoinHandle<Result<(History, i64)>>,
     kept: Arc<Mutex<Kept>>,
     source: Vec<u8>,
     bounds: (u64, u64),
@@ -67,6 +68,14 @@ struct ExchangeRef<'a> {
     reply: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorData>,
+}
+
+/// An event as kept ([`super::KeptEvent`]), serialized where it is.
+#[derive(Serialize)]
+struct EventRef<'a> {
+    topic: &'a str,
+    time_ms: u64,
+    data: &'a serde_json::Value,
 }
 
 impl Journal for Kept {
@@ -128,20 +137,28 @@ impl Recorder {
         args: &serde_json::Map<String, serde_json::Value>,
         parent: Option<i64>,
     ) -> Result<Recorder> {
-        let history = History::open(&config.project_dir)?;
-        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let id = history.begin(&Start {
+        let start = Start {
             parent,
             spell: spell.name.clone(),
             path: path.display().to_string(),
             engine: spell.engine.as_str().into(),
             args: args.clone(),
             started_ms: now_ms() as i64,
-        })?;
+        };
+        let project = config.project_dir.clone();
+        let started = std::thread::Builder::new()
+            .name("history".into())
+            .spawn(move || {
+                let history = History::open(&project)?;
+                let path = std::fs::canonicalize(&start.path)
+                    .map_or(start.path.clone(), |p| p.display().to_string());
+                let id = history.begin(&Start { path, ..start })?;
+                Ok((history, id))
+            })
+            .map_err(|e| super::io_error(&super::path_in(&config.project_dir), e))?;
         let cap = (config.history.max_mb as usize).saturating_mul(1 << 20);
         Ok(Recorder {
-            history,
-            id,
+            started,
             kept: Arc::new(Mutex::new(Kept {
                 journal: crate::provider::cassette_text(&[]),
                 exchanges: 0,
@@ -158,11 +175,6 @@ impl Recorder {
         })
     }
 
-    /// The run's id in the history.
-    pub fn id(&self) -> i64 {
-        self.id
-    }
-
     /// Makes the run keep what it receives, hears and prints here.
     pub fn attach(&self, opts: &mut RunOptions) {
         opts.journals.push(self.kept.clone());
@@ -172,10 +184,10 @@ impl Recorder {
             if let Some(tap) = &previous {
                 tap(event);
             }
-            let line = serde_json::to_string(&super::KeptEvent {
-                topic: event.topic.clone(),
+            let line = serde_json::to_string(&EventRef {
+                topic: &event.topic,
                 time_ms: event.time_ms,
-                data: event.data.clone(),
+                data: &event.data,
             })
             .unwrap_or_default();
             let mut kept = lock(&kept);
@@ -200,8 +212,17 @@ impl Recorder {
     }
 
     /// Keeps how the run ended, with everything it kept, and prunes the
-    /// oldest runs past `[history]`'s bounds. The run's id.
+    /// oldest runs past `[history]`'s bounds. The run's id. An error (the
+    /// history could not be opened, or written) names the run.
     pub fn finish(mut self, outcome: &Outcome) -> Result<i64> {
+        let (mut history, id) = match self.started.join() {
+            Ok(started) => started?,
+            Err(_) => {
+                return Err(crate::panic::internal(
+                    "the run history's thread ended in a panic",
+                ))
+            }
+        };
         let kept = std::mem::replace(
             &mut *lock(&self.kept),
             Kept {
@@ -257,7 +278,10 @@ impl Recorder {
             note,
             data,
         };
-        self.history.finish(self.id, &end, self.bounds)?;
-        Ok(self.id)
+        history.finish(id, &end, self.bounds).map_err(|mut e| {
+            e.message = format!("{}; run {id} is not kept", e.message);
+            e
+        })?;
+        Ok(id)
     }
 }

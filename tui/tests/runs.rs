@@ -77,8 +77,15 @@ impl Rig {
             ..Launch::default()
         };
         self.asked.push(Effect::Start(launch.clone()));
-        carry_out(Effect::Start(launch), &self.runtime, &self.tx, &mut self.run);
-        self.until("the run ends", |a| matches!(a.status, Status::Finished { .. }));
+        carry_out(
+            Effect::Start(launch),
+            &self.runtime,
+            &self.tx,
+            &mut self.run,
+        );
+        self.until("the run ends", |a| {
+            matches!(a.status, Status::Finished { .. })
+        });
     }
 
     fn output(&self) -> Vec<String> {
@@ -119,12 +126,18 @@ fn the_runs_view_opens_reruns_forks_and_compares_kept_runs_in_each_language() {
             Some(&Effect::OpenRun(dir.to_path_buf(), first))
         );
         rig.until("the run opens", |a| a.runs.open.is_some());
-        let Some(Opened::Run { lines, exchange, .. }) = &rig.a.runs.open else {
+        let Some(Opened::Run {
+            lines, exchange, ..
+        }) = &rig.a.runs.open
+        else {
             panic!("not a run")
         };
         assert_eq!(*exchange, 1);
         let text = lines.join("\n");
-        assert!(text.contains("[user] Name one planet of the solar system."), "{text}");
+        assert!(
+            text.contains("[user] Name one planet of the solar system."),
+            "{text}"
+        );
         assert!(text.contains("The exoplanet Kepler-452b"), "{text}");
 
         // r: the same run again, from its journal: the same output.
@@ -134,7 +147,10 @@ fn the_runs_view_opens_reruns_forks_and_compares_kept_runs_in_each_language() {
         rig.until("the rerun ends", finished_ok);
         let again = rig.output()[before..].to_vec();
         assert!(again[0].contains(&format!("run {first} again, from its journal")));
-        assert!(again[1].starts_with("The exoplanet Kepler-452b"), "{again:?}");
+        assert!(
+            again[1].starts_with("The exoplanet Kepler-452b"),
+            "{again:?}"
+        );
 
         // Back to the Runs view; the rerun is listed with its parent.
         for _ in 0..4 {
@@ -157,7 +173,12 @@ fn the_runs_view_opens_reruns_forks_and_compares_kept_runs_in_each_language() {
         // Not JSON: it stays, and says so.
         rig.key(KeyCode::Char('{'));
         rig.key(KeyCode::F(5));
-        assert!(rig.a.notice.as_deref().unwrap_or("").starts_with("not JSON"));
+        assert!(rig
+            .a
+            .notice
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("not JSON"));
         assert!(rig.a.runs.fork.is_some());
         rig.a.runs.fork.as_mut().unwrap().2 =
             llmspell_tui::editor::Editor::new("{\"text\": \"Mars, in a fork.\"}");
@@ -165,7 +186,10 @@ fn the_runs_view_opens_reruns_forks_and_compares_kept_runs_in_each_language() {
         rig.key(KeyCode::F(5));
         rig.until("the fork ends", finished_ok);
         let fork = rig.output()[before..].to_vec();
-        assert!(fork[0].contains(&format!("fork of run {first} at #1")), "{fork:?}");
+        assert!(
+            fork[0].contains(&format!("fork of run {first} at #1")),
+            "{fork:?}"
+        );
         assert_eq!(fork[1], "Mars, in a fork.");
 
         // Mark the fork and the first run: compared as `runs diff` does.
@@ -205,9 +229,14 @@ fn the_runs_view_opens_reruns_forks_and_compares_kept_runs_in_each_language() {
     };
     let c = llmspell::provider::Cassette::open(&mode).unwrap();
     opts.cassette = Some(std::sync::Arc::new(std::sync::Mutex::new(c)));
-    let recorder =
-        llmspell::history::Recorder::begin(&config, &spell, &dir.join("chat.lua"), &opts.args, None)
-            .unwrap();
+    let recorder = llmspell::history::Recorder::begin(
+        &config,
+        &spell,
+        &dir.join("chat.lua"),
+        &opts.args,
+        None,
+    )
+    .unwrap();
     recorder.attach(&mut opts);
     let out = llmspell::Runtime::new().run(&spell, &opts);
     let id = recorder.finish(&out).unwrap();

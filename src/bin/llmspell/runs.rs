@@ -38,7 +38,8 @@ impl RunsArgs {
 }
 
 /// Starts keeping a run, unless the project keeps none. A history that
-/// cannot be opened or written is a warning: the run goes on, unkept.
+/// cannot be opened or written is a warning when the run ends (it is
+/// opened beside the run): the run goes on, unkept.
 pub fn recorder(
     config: &Config,
     spell: &Spell,
@@ -60,11 +61,14 @@ pub fn recorder(
 
 /// Keeps how a run ended; a failure to is a warning, never the run's.
 pub fn keep(recorder: Recorder, outcome: &llmspell::Outcome) -> Option<i64> {
-    let id = recorder.id();
     match recorder.finish(outcome) {
         Ok(id) => Some(id),
         Err(e) => {
-            warn!("warning: {}; run {id} is not kept", e.report());
+            let report = e.report();
+            match report.contains("is not kept") {
+                true => warn!("warning: {report}"),
+                false => warn!("warning: {report}; this run is not kept"),
+            }
             None
         }
     }
