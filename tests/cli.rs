@@ -6,23 +6,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn llmspell(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmspell"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run llmspell")
-}
+mod support;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn write(dir: &Path, name: &str, body: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
+use support::cli::{llmspell, text, write};
 
 #[test]
 fn run_prints_the_result_as_json_and_nothing_for_null() {

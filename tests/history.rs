@@ -8,27 +8,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use support::scripted::{Reply, Scripted};
 
-fn llmspell(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmspell"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run llmspell")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn write(dir: &Path, name: &str, body: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
+use support::cli::{llmspell, text, write};
 
 /// `llmspell runs --json` in `dir`.
 fn runs(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {

@@ -766,3 +766,185 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     };
     Some(Duration::from_secs(n.checked_mul(secs)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_a_time_back_a_date_or_a_time() {
+        let now = 1_000_000_000_000;
+        assert_eq!(parse_since("90s", now), Some(now - 90_000));
+        assert_eq!(parse_since("2h", now), Some(now - 7_200_000));
+        assert_eq!(parse_since("1w", now), Some(now - 604_800_000));
+        assert_eq!(
+            parse_since("2026-12-01T10:00:00Z", now),
+            Some(1_796_119_200_000)
+        );
+        assert!(parse_since("2026-12-01", now).is_some());
+        for bad in [
+            "",
+            "h",
+            "2x",
+            "-3d",
+            "yesterday",
+            "2026-13-01",
+            "99999999999999999999d",
+        ] {
+            assert_eq!(parse_since(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn output_comes_back_line_for_line() {
+        assert!(output_lines("").is_empty());
+        assert_eq!(output_lines("\n"), [""]);
+        assert_eq!(output_lines("a\n\nb\n"), ["a", "", "b"]);
+    }
+
+    fn run_with(exchanges: Vec<Exchange>) -> Run {
+        Run {
+            summary: Summary {
+                id: 7,
+                parent: None,
+                spell: "s.lua".into(),
+                path: "/p/s.lua".into(),
+                engine: "lua".into(),
+                args: Default::default(),
+                started_ms: 0,
+                duration_ms: Some(1),
+                status: Status::Ok,
+                error_code: None,
+                error_message: None,
+                model_calls: 0,
+                tokens: 0,
+                models: vec![],
+                bytes: 1,
+                note: None,
+            },
+            source: b"return 1".to_vec(),
+            result: Some(1.into()),
+            output: vec![],
+            events: vec![],
+            exchanges,
+        }
+    }
+
+    #[test]
+    fn a_forks_reply_is_a_model_reply_a_text_an_error_or_a_tools_result() {
+        let chat = Exchange::new(
+            1,
+            "chat",
+            serde_json::json!({"model": "m/x"}),
+            &Ok(serde_json::json!({"text": "a", "input_tokens": 1, "output_tokens": 2})),
+        );
+        let tool = Exchange::new(
+            2,
+            "tool",
+            serde_json::json!({"tool": "datetime"}),
+            &Ok("then".into()),
+        );
+        let run = run_with(vec![chat, tool]);
+        let text = fork_reply(&run, 1, "\"Mars\"").unwrap().unwrap();
+        assert_eq!(
+            text,
+            serde_json::json!({"text": "Mars", "input_tokens": 0, "output_tokens": 0})
+        );
+        let calls = fork_reply(
+            &run,
+            1,
+            r#"{"tool_calls": [{"id": "1", "name": "w", "arguments": {}}]}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(calls["text"], "");
+        let e = fork_reply(
+            &run,
+            1,
+            r#"{"error": {"code": "llm.rate_limited", "message": "slow"}}"#,
+        )
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::LlmRateLimited, "slow")
+        );
+        assert_eq!(fork_reply(&run, 2, "\"now\"").unwrap().unwrap(), "now");
+        for (bad, says) in [
+            ("{", "not JSON"),
+            ("[1]", "a string or an object"),
+            (r#"{"text": 5}"#, "not a model reply"),
+            (r#"{"error": {"code": "nope"}}"#, "not an error code"),
+        ] {
+            let e = fork_reply(&run, 1, bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ConfigInvalid);
+            assert!(e.message.contains(says), "{bad}: {}", e.message);
+        }
+        // A fork at 2 replays exchange 1 and answers 2 with the new reply.
+        let fork = Fork {
+            live_after: None,
+            reply: Some((2, Ok("forked".into()))),
+        };
+        let mut c = replay_cassette(&run, &fork).unwrap();
+        let first = c
+            .answer("chat", &serde_json::json!({"model": "m/x"}))
+            .unwrap();
+        assert_eq!(first.unwrap().unwrap()["text"], "a");
+        let second = c
+            .answer("tool", &serde_json::json!({"tool": "datetime"}))
+            .unwrap();
+        assert_eq!(second.unwrap().unwrap(), "forked");
+        assert!(c
+            .answer("chat", &serde_json::json!({"model": "m/x"}))
+            .unwrap()
+            .is_none());
+        let out_of_range = Fork {
+            live_after: None,
+            reply: Some((3, Ok("x".into()))),
+        };
+        let Err(e) = replay_cassette(&run, &out_of_range) else {
+            panic!("a fork past the journal")
+        };
+        assert!(e.message.contains("from 1 to 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_spell_filter_matches_its_name_or_its_stem_and_nothing_like_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(dir.path()).unwrap();
+        for spell in [
+            "chat.lua",
+            "chat.js",
+            "chat.old.lua",
+            "c_at.lua",
+            "chatty.lua",
+            "50%.js",
+        ] {
+            let start = Start {
+                parent: None,
+                spell: spell.into(),
+                path: spell.into(),
+                engine: "lua".into(),
+                args: Default::default(),
+                started_ms: 1,
+            };
+            h.begin(&start).unwrap();
+        }
+        let names = |s: &str| -> Vec<String> {
+            let f = Filter {
+                spell: Some(s.into()),
+                ..Filter::default()
+            };
+            let mut n: Vec<_> = h.list(&f).unwrap().into_iter().map(|s| s.spell).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names("chat"), ["chat.js", "chat.lua"]);
+        assert_eq!(names("chat.lua"), ["chat.lua"]);
+        assert_eq!(names("chat.old"), ["chat.old.lua"]);
+        assert_eq!(names("c_at"), ["c_at.lua"]);
+        assert_eq!(names("c%"), Vec::<String>::new());
+        assert_eq!(names("50%"), ["50%.js"]);
+        assert_eq!(h.version().unwrap(), h.version().unwrap());
+    }
+}

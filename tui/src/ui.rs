@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use llmspell::debug::{Pause, When};
 
+use crate::editor::Editor;
 use crate::highlight::Kind;
 use crate::layout::{detail_area, detail_room, panes, state_rows};
 use crate::state::{event_rows, spells_offset, state_skip, App, Focus, ReplState, Status};
@@ -256,6 +257,16 @@ fn repl_view(app: &App, kind: llmspell::EngineKind, frame: &mut Frame, area: Rec
     frame.render_widget(&app.repl_input.area, input_area);
 }
 
+/// A JSON edit (a pause's call, a fork's reply) in the bottom pane.
+fn json_edit(theme: &Theme, title: String, edit: &Editor, frame: &mut Frame, area: Rect) {
+    let outer = Block::bordered()
+        .title(title)
+        .border_style(Style::default().fg(theme.pause));
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    frame.render_widget(&edit.area, inner);
+}
+
 /// The Runs view: the kept runs, newest first; or one open whole, two
 /// compared, or a fork's reply being edited.
 fn runs_view(app: &App, frame: &mut Frame, area: Rect) {
@@ -266,13 +277,7 @@ fn runs_view(app: &App, frame: &mut Frame, area: Rect) {
         let title = format!(
             "Fork run {id} at #{n}: edit the reply as JSON; F5 runs it (live after #{n}), Esc drops"
         );
-        let outer = Block::bordered()
-            .title(title)
-            .border_style(Style::default().fg(app.theme.pause));
-        let inner = outer.inner(area);
-        frame.render_widget(outer, area);
-        frame.render_widget(&edit.area, inner);
-        return;
+        return json_edit(&app.theme, title, edit, frame, area);
     }
     let (width, room) = (
         area.width.saturating_sub(2) as usize,
@@ -459,13 +464,7 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
             "Edit the {what} of {}: F5 go on, F10 step, Esc drop",
             pause.call
         );
-        let outer = Block::bordered()
-            .title(title)
-            .border_style(Style::default().fg(app.theme.pause));
-        let inner = outer.inner(area);
-        frame.render_widget(outer, area);
-        frame.render_widget(&edit.area, inner);
-        return;
+        return json_edit(&app.theme, title, edit, frame, area);
     }
     if let Some(pause) = &app.paused {
         return pause_view(&app.theme, pause, frame, area);
