@@ -421,7 +421,7 @@ impl History {
             .optional()
             .map_err(err)?;
         let Some(mut row) = row else {
-            return Err(no_run(id));
+            return Err(no_run(&[id]));
         };
         if row.status == Status::Running && !alive(row.pid) {
             row.summary.status = Status::Lost;
@@ -629,10 +629,15 @@ fn whose(conn: &Connection) -> rusqlite::Result<(i32, i32, i64)> {
     )
 }
 
-pub(crate) fn no_run(id: i64) -> Error {
+/// `history.no_run` for these ids.
+pub fn no_run(ids: &[i64]) -> Error {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
     Error::new(
         ErrorCode::HistoryNoRun,
-        format!("no kept run has id {id}; `llmspell runs` lists the kept ones"),
+        format!(
+            "no kept run has id {}; `llmspell runs` lists the kept ones",
+            ids.join(", ")
+        ),
     )
 }
 

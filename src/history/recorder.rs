@@ -75,7 +75,7 @@ struct ExchangeRef<'a> {
 struct EventRef<'a> {
     topic: &'a str,
     time_ms: u64,
-    data: &'a serde_json::Value,
+    data: crate::session::Tapped<'a>,
 }
 
 impl Journal for Kept {
@@ -115,7 +115,7 @@ impl Journal for Kept {
             }),
         })
         .unwrap_or_default();
-        if self.room(line.len() + 1) {
+        if !line.is_empty() && self.room(line.len() + 1) {
             self.journal.push_str(&line);
             self.journal.push('\n');
         }
@@ -180,16 +180,19 @@ impl Recorder {
         opts.journals.push(self.kept.clone());
         let kept = self.kept.clone();
         let previous = opts.tap.take();
-        opts.tap = Some(Arc::new(move |event| {
+        opts.tap = Some(Arc::new(move |topic, data, time_ms| {
             if let Some(tap) = &previous {
-                tap(event);
+                tap(topic, data, time_ms);
             }
-            let line = serde_json::to_string(&EventRef {
-                topic: &event.topic,
-                time_ms: event.time_ms,
-                data: &event.data,
-            })
-            .unwrap_or_default();
+            // Data that is not JSON (a NaN, a function) is the spell's to
+            // fail on where someone needs it as JSON; it is not kept.
+            let Ok(line) = serde_json::to_string(&EventRef {
+                topic,
+                time_ms,
+                data,
+            }) else {
+                return;
+            };
             let mut kept = lock(&kept);
             if kept.room(line.len() + 1) {
                 kept.events.push_str(&line);

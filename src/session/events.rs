@@ -69,16 +69,19 @@ impl Session {
         topic: &str,
         data: impl FnOnce() -> Value,
     ) -> Result<()> {
-        let to_bus = self.observed();
+        let to_bus = self.bus.has_subscribers();
         // Collecting no matches allocates nothing: no special case needed.
         let handlers = self.subs.borrow().matching(topic);
-        if !to_bus && handlers.is_empty() {
+        if !self.observed() && handlers.is_empty() {
             return Ok(());
         }
         let data = data();
         let time_ms = now_ms();
         if to_bus {
             self.publish(topic, data.to_json()?, time_ms);
+        } else {
+            // Only the run's own tap hears it: the value as it is.
+            self.tap(topic, &data, time_ms);
         }
         if handlers.is_empty() {
             return Ok(());

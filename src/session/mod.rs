@@ -50,8 +50,26 @@ pub type OutputSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
 /// Where `log.*` messages go besides the bus: `(level, message, fields)`.
 pub type LogSink = Arc<dyn Fn(&str, &str, &serde_json::Value) + Send + Sync>;
 /// One run's own listener for its events, besides the bus (the run
-/// history keeps them); events are built for it as for a bus subscriber.
-pub type EventTap = Arc<dyn Fn(&Event) + Send + Sync>;
+/// history keeps them): `(topic, data, time_ms)`. Events are built for it
+/// as for a bus subscriber, but handed over as they are, not made into a
+/// bus [`Event`] unless the bus listens too.
+pub type EventTap = Arc<dyn Fn(&str, Tapped<'_>, u64) + Send + Sync>;
+
+/// An event's data as a tap gets it: a bridge's value, or JSON.
+#[derive(Clone, Copy)]
+pub enum Tapped<'a> {
+    Value(&'a Value),
+    Json(&'a serde_json::Value),
+}
+
+impl serde::Serialize for Tapped<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Tapped::Value(v) => v.serialize(s),
+            Tapped::Json(v) => v.serialize(s),
+        }
+    }
+}
 
 /// What a session is made from: the runtime's shared parts and one run's
 /// options.
@@ -430,19 +448,24 @@ impl Session {
     /// Puts an event from this spell on the bus and the run's tap (not to
     /// its handlers).
     pub fn publish(&self, topic: &str, data: serde_json::Value, time_ms: u64) {
-        if !self.observed() {
-            return;
-        }
-        let event = Event {
-            topic: topic.to_owned(),
-            data,
-            time_ms,
-            spell: self.info.name.clone(),
-        };
         if let Some(tap) = &self.tap {
-            tap(&event);
+            tap(topic, Tapped::Json(&data), time_ms);
         }
-        self.bus.publish(&event);
+        if self.bus.has_subscribers() {
+            self.bus.publish(&Event {
+                topic: topic.to_owned(),
+                data,
+                time_ms,
+                spell: self.info.name.clone(),
+            });
+        }
+    }
+
+    /// An event's data to the run's tap alone (no one on the bus).
+    pub(crate) fn tap(&self, topic: &str, data: &Value, time_ms: u64) {
+        if let Some(tap) = &self.tap {
+            tap(topic, Tapped::Value(data), time_ms);
+        }
     }
 
     /// A `log` event, and the log sink.

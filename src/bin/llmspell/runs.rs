@@ -205,7 +205,7 @@ fn remove(a: &RunsArgs, config: &Config, ids: &[&str]) -> Result<(), Error> {
                 .collect::<Result<Vec<_>, _>>()?;
             let removed = h.remove(&ids)?;
             if removed == 0 {
-                return Err(history_no_run(&ids));
+                return Err(history::no_run(&ids));
             }
             removed
         }
@@ -217,17 +217,6 @@ fn remove(a: &RunsArgs, config: &Config, ids: &[&str]) -> Result<(), Error> {
     };
     say!("{removed} run(s) removed");
     Ok(())
-}
-
-fn history_no_run(ids: &[i64]) -> Error {
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    Error::new(
-        ErrorCode::HistoryNoRun,
-        format!(
-            "no kept run has id {}; `llmspell runs` lists the kept ones",
-            list.join(", ")
-        ),
-    )
 }
 
 /// `llmspell replay ID`: the run again, from what it received.
