@@ -126,6 +126,17 @@ impl RunsView {
         self.chosen = Some(self.list[at].id);
     }
 
+    /// The wheel: what is open scrolls, else the choice moves.
+    pub fn wheel(&mut self, width: usize, room: usize, by: isize) {
+        match &mut self.open {
+            Some(open) => {
+                let lines = open.lines().to_vec();
+                open.scroll_mut().by(&lines[..], width, room, by);
+            }
+            None => self.step(by),
+        }
+    }
+
     /// The list as rows: a header, then one row per run (as `llmspell
     /// runs` prints them), a marked run starred.
     pub fn rows(&self) -> Vec<String> {

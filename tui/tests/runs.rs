@@ -245,4 +245,24 @@ fn the_runs_view_opens_reruns_forks_and_compares_kept_runs_in_each_language() {
         a.runs.list.first().map(|s| s.id) == Some(10)
     });
     assert_eq!(rig.a.runs.list.len(), 10);
+    // The wheel over the Runs view moves the choice, and scrolls an open run.
+    rig.a.runs.chosen = None;
+    let pane = llmspell_tui::layout::panes(rig.a.screen, rig.a.sizes)[2];
+    let (x, y) = (pane.x + pane.width / 2, pane.y + pane.height / 2);
+    rig.act(Action::Wheel(x, y, false));
+    assert_eq!(rig.a.runs.selected(), 3);
+    rig.key(KeyCode::Enter);
+    rig.until("the run opens", |a| a.runs.open.is_some());
+    let top = |a: &App| {
+        a.runs
+            .open
+            .as_ref()
+            .unwrap()
+            .scroll()
+            .view(a.runs.open.as_ref().unwrap().lines(), 40, 5)[0]
+            .clone()
+    };
+    let before = top(&rig.a);
+    rig.act(Action::Wheel(x, y, false));
+    assert_ne!(top(&rig.a), before);
 }

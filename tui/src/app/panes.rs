@@ -131,6 +131,10 @@ fn scroll_by_key<L: crate::scroll::Lines + ?Sized>(
 pub(super) fn wheel(app: &mut App, column: u16, row: u16, up: bool) -> Vec<Effect> {
     let rows = if up { -3 } else { 3 };
     match crate::layout::pane_at(app.screen, app.sizes, column, row) {
+        Some(Focus::Output) if app.paused.is_none() && app.runs_tab => {
+            let (width, room) = app.bottom_room();
+            app.runs.wheel(width, room, rows);
+        }
         Some(Focus::Output) if app.paused.is_none() => {
             let (width, room) = app.bottom_room();
             app.bottom_text().scroll_by(width, room, rows);
