@@ -13,6 +13,7 @@ use std::process::Command;
 use support::scripted::{Reply, Scripted};
 
 use support::cli::{llmspell, text, write};
+use support::project::chat_project;
 
 /// `llmspell runs --json` in `dir`.
 fn runs(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
@@ -21,22 +22,6 @@ fn runs(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
     let out = llmspell(dir, &args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// The example project's chat spell and its cassette, in a fresh folder.
-fn chat_project() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    let spells = Path::new(env!("CARGO_MANIFEST_DIR")).join("spells");
-    for f in ["chat.lua", "chat.js", "chat.rhai", "llmspell.toml"] {
-        std::fs::copy(spells.join(f), d.path().join(f)).unwrap();
-    }
-    std::fs::create_dir(d.path().join("cassettes")).unwrap();
-    std::fs::copy(
-        spells.join("cassettes/chat.jsonl"),
-        d.path().join("cassettes/chat.jsonl"),
-    )
-    .unwrap();
-    d
 }
 
 #[test]

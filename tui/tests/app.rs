@@ -1,6 +1,7 @@
 //! The IDE's state, its pictures, and a real run through the same effects
 //! the binary carries out.
 
+#[path = "../../tests/support/project.rs"]
 mod project;
 
 use std::path::PathBuf;

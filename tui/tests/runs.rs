@@ -3,6 +3,7 @@
 //! too), a run opens whole, runs again from its journal, forks at an
 //! exchange with its reply edited, and two runs compare; in each language.
 
+#[path = "../../tests/support/project.rs"]
 mod project;
 
 use std::path::Path;

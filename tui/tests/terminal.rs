@@ -4,6 +4,7 @@
 //! what a new user does first: write a spell, run it, step through its
 //! model call, edit the reply at the pause, and see the state change.
 
+#[path = "../../tests/support/project.rs"]
 mod project;
 #[path = "../../tests/support/scripted.rs"]
 mod scripted;
