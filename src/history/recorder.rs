@@ -33,9 +33,10 @@ pub struct Recorder {
 
 /// What the run has received, printed and heard so far.
 struct Kept {
-    journal: String,
+    /// JSON lines, written in place (always UTF-8).
+    journal: Vec<u8>,
     exchanges: usize,
-    events: String,
+    events: Vec<u8>,
     output: String,
     /// The most `journal`, `events` and `output` may hold together.
     cap: usize,
@@ -45,14 +46,50 @@ struct Kept {
     models: BTreeSet<String>,
 }
 
+/// Which of a run's JSON-lines buffers.
+#[derive(Clone, Copy)]
+enum Lines {
+    Journal,
+    Events,
+}
+
 impl Kept {
+    fn used(&self) -> usize {
+        self.journal.len() + self.events.len() + self.output.len()
+    }
+
     fn room(&mut self, bytes: usize) -> bool {
-        let used = self.journal.len() + self.events.len() + self.output.len();
-        if self.over || used + bytes > self.cap {
+        if self.over || self.used() + bytes > self.cap {
             self.over = true;
             return false;
         }
         true
+    }
+
+    /// Writes `value` as one more JSON line, in place. What is not JSON (a
+    /// NaN, a function: the spell's to fail on where someone needs it as
+    /// JSON) is not kept; past the bound, nothing more is.
+    fn append(&mut self, to: Lines, value: &impl Serialize) {
+        if self.over {
+            return;
+        }
+        let buf = match to {
+            Lines::Journal => &mut self.journal,
+            Lines::Events => &mut self.events,
+        };
+        let start = buf.len();
+        if serde_json::to_writer(&mut *buf, value).is_err() {
+            buf.truncate(start);
+            return;
+        }
+        buf.push(b'\n');
+        if self.used() > self.cap {
+            match to {
+                Lines::Journal => self.journal.truncate(start),
+                Lines::Events => self.events.truncate(start),
+            }
+            self.over = true;
+        }
     }
 }
 
@@ -104,7 +141,7 @@ impl Journal for Kept {
             }
         }
         self.exchanges += 1;
-        let line = serde_json::to_string(&ExchangeRef {
+        let exchange = ExchangeRef {
             n: self.exchanges,
             op,
             request,
@@ -113,12 +150,8 @@ impl Journal for Kept {
                 code: e.code.as_str().into(),
                 message: e.message.clone(),
             }),
-        })
-        .unwrap_or_default();
-        if !line.is_empty() && self.room(line.len() + 1) {
-            self.journal.push_str(&line);
-            self.journal.push('\n');
-        }
+        };
+        self.append(Lines::Journal, &exchange);
         Ok(())
     }
 }
@@ -160,9 +193,9 @@ impl Recorder {
         Ok(Recorder {
             started,
             kept: Arc::new(Mutex::new(Kept {
-                journal: crate::provider::cassette_text(&[]),
+                journal: crate::provider::cassette_text(&[]).into_bytes(),
                 exchanges: 0,
-                events: String::new(),
+                events: Vec::new(),
                 output: String::new(),
                 cap: cap.saturating_sub(spell.source.len()),
                 over: false,
@@ -184,20 +217,12 @@ impl Recorder {
             if let Some(tap) = &previous {
                 tap(topic, data, time_ms);
             }
-            // Data that is not JSON (a NaN, a function) is the spell's to
-            // fail on where someone needs it as JSON; it is not kept.
-            let Ok(line) = serde_json::to_string(&EventRef {
+            let event = EventRef {
                 topic,
                 time_ms,
                 data,
-            }) else {
-                return;
             };
-            let mut kept = lock(&kept);
-            if kept.room(line.len() + 1) {
-                kept.events.push_str(&line);
-                kept.events.push('\n');
-            }
+            lock(&kept).append(Lines::Events, &event);
         }));
         let kept = self.kept.clone();
         let sink = opts.output.clone();
@@ -229,9 +254,9 @@ impl Recorder {
         let kept = std::mem::replace(
             &mut *lock(&self.kept),
             Kept {
-                journal: String::new(),
+                journal: Vec::new(),
                 exchanges: 0,
-                events: String::new(),
+                events: Vec::new(),
                 output: String::new(),
                 cap: 0,
                 over: true,
@@ -249,8 +274,9 @@ impl Recorder {
             source: std::mem::take(&mut self.source),
             result,
             output: kept.output,
-            events: kept.events,
-            journal: kept.journal,
+            // Written by serde_json and cut only at line ends: UTF-8.
+            events: String::from_utf8(kept.events).unwrap_or_default(),
+            journal: String::from_utf8(kept.journal).unwrap_or_default(),
         };
         let bytes = data.source.len()
             + data.result.as_ref().map_or(0, String::len)
