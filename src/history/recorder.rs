@@ -16,7 +16,7 @@ use super::{Data, End, History, Start};
 use crate::bus::now_ms;
 use crate::config::Config;
 use crate::error::Result;
-use crate::provider::ErrorData;
+use crate::provider::{ErrorData, MODEL_OPS};
 use crate::runtime::{Outcome, RunOptions};
 use crate::session::Journal;
 use crate::spell::Spell;
@@ -32,6 +32,7 @@ pub struct Recorder {
 }
 
 /// What the run has received, printed and heard so far.
+#[derive(Default)]
 struct Kept {
     /// JSON lines, written in place (always UTF-8).
     journal: Vec<u8>,
@@ -93,9 +94,6 @@ impl Kept {
     }
 }
 
-/// The ops a model exchange is kept under.
-const MODEL_OPS: [&str; 3] = ["chat", "stream", "embed"];
-
 #[derive(Serialize)]
 struct ExchangeRef<'a> {
     n: usize,
@@ -146,10 +144,7 @@ impl Journal for Kept {
             op,
             request,
             reply: outcome.as_ref().ok(),
-            error: outcome.as_ref().err().map(|e| ErrorData {
-                code: e.code.as_str().into(),
-                message: e.message.clone(),
-            }),
+            error: outcome.as_ref().err().map(ErrorData::from),
         };
         self.append(Lines::Journal, &exchange);
         Ok(())
@@ -194,14 +189,8 @@ impl Recorder {
             started,
             kept: Arc::new(Mutex::new(Kept {
                 journal: crate::provider::cassette_text(&[]).into_bytes(),
-                exchanges: 0,
-                events: Vec::new(),
-                output: String::new(),
                 cap: cap.saturating_sub(spell.source.len()),
-                over: false,
-                model_calls: 0,
-                tokens: 0,
-                models: BTreeSet::new(),
+                ..Kept::default()
             })),
             source: spell.source.clone(),
             bounds: (config.history.keep_runs, config.history.max_mb << 20),
@@ -251,20 +240,7 @@ impl Recorder {
                 ))
             }
         };
-        let kept = std::mem::replace(
-            &mut *lock(&self.kept),
-            Kept {
-                journal: Vec::new(),
-                exchanges: 0,
-                events: Vec::new(),
-                output: String::new(),
-                cap: 0,
-                over: true,
-                model_calls: 0,
-                tokens: 0,
-                models: BTreeSet::new(),
-            },
-        );
+        let kept = std::mem::take(&mut *lock(&self.kept));
         let result = outcome
             .result
             .as_ref()

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{Run, Status, Summary};
-use crate::provider::Exchange;
+use crate::provider::{Exchange, MODEL_OPS};
 
 /// A local time, to the second.
 pub fn when(ms: i64) -> String {
@@ -168,10 +168,7 @@ fn latencies(run: &Run) -> Vec<Option<i64>> {
         .filter_map(|e| e.data["latency_ms"].as_i64());
     run.exchanges
         .iter()
-        .map(|ex| match ex.op.as_str() {
-            "chat" | "stream" => times.next(),
-            _ => None,
-        })
+        .map(|ex| if ex.is_chat() { times.next() } else { None })
         .collect()
 }
 
@@ -191,7 +188,7 @@ pub fn exchange(ex: &Exchange, latency_ms: Option<i64>) -> String {
     let req = &ex.request;
     let mut head = format!("\n#{} {}", ex.n, ex.op);
     match ex.op.as_str() {
-        "chat" | "stream" | "embed" => {
+        op if MODEL_OPS.contains(&op) => {
             if let Some(m) = req["model"].as_str() {
                 let _ = write!(head, " {m}");
             }
@@ -218,7 +215,7 @@ pub fn exchange(ex: &Exchange, latency_ms: Option<i64>) -> String {
     out.push_str(&head);
     out.push('\n');
     match ex.op.as_str() {
-        "chat" | "stream" => {
+        _ if ex.is_chat() => {
             out.push_str("  in:\n");
             if let Some(system) = req["system"].as_str() {
                 let _ = writeln!(out, "    [system] {}", indent(system));
@@ -253,7 +250,7 @@ pub fn exchange(ex: &Exchange, latency_ms: Option<i64>) -> String {
         (_, Some(e)) => {
             let _ = writeln!(out, "  error: {}: {}", e.code, indent(&e.message));
         }
-        (Some(r), None) if matches!(ex.op.as_str(), "chat" | "stream") => {
+        (Some(r), None) if ex.is_chat() => {
             let _ = writeln!(
                 out,
                 "  out:\n    {}",

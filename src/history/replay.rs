@@ -111,11 +111,13 @@ pub fn fork_reply(run: &Run, n: usize, text: &str) -> Result<Outcome> {
             e["message"].as_str().unwrap_or_default(),
         )));
     }
-    let op = run
+    // A tool's result is taken as it is; a model's reply (or an exchange
+    // past the journal, which `replay_cassette` refuses) is checked.
+    let chat = run
         .exchanges
         .get(n.wrapping_sub(1))
-        .map_or("chat", |ex| ex.op.as_str());
-    if !matches!(op, "chat" | "stream") {
+        .is_none_or(Exchange::is_chat);
+    if !chat {
         return Ok(Ok(value));
     }
     // A model's reply: its text alone, or the reply with what it leaves out.

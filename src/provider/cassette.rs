@@ -53,7 +53,22 @@ pub struct ErrorData {
     pub message: String,
 }
 
+impl From<&Error> for ErrorData {
+    fn from(e: &Error) -> ErrorData {
+        ErrorData {
+            code: e.code.as_str().into(),
+            message: e.message.clone(),
+        }
+    }
+}
+
 impl Exchange {
+    /// A chat with a model (`chat`, or `stream`): its request has messages
+    /// and its reply text.
+    pub fn is_chat(&self) -> bool {
+        matches!(self.op.as_str(), "chat" | "stream")
+    }
+
     pub fn new(
         n: usize,
         op: &str,
@@ -62,13 +77,7 @@ impl Exchange {
     ) -> Exchange {
         let (reply, error) = match outcome {
             Ok(v) => (Some(v.clone()), None),
-            Err(e) => (
-                None,
-                Some(ErrorData {
-                    code: e.code.as_str().into(),
-                    message: e.message.clone(),
-                }),
-            ),
+            Err(e) => (None, Some(ErrorData::from(e))),
         };
         Exchange {
             n,
@@ -127,8 +136,9 @@ pub fn parse_cassette(text: &str) -> std::result::Result<(u64, Vec<Exchange>), S
 /// The version this build writes.
 const VERSION: u64 = 2;
 
-/// The exchanges a version-1 cassette holds.
-const MODEL_OPS: [&str; 3] = ["chat", "stream", "embed"];
+/// The ops model exchanges are kept under (all a version-1 cassette
+/// holds).
+pub const MODEL_OPS: [&str; 3] = ["chat", "stream", "embed"];
 
 /// A run's cassettes: the one replayed and the one recorded.
 pub struct Cassette {

@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, ProviderConfig};
 use crate::error::{Error, ErrorCode, Result};
-pub use cassette::{cassette_text, parse_cassette, Cassette, CassetteMode, ErrorData, Exchange};
+pub use cassette::{
+    cassette_text, parse_cassette, Cassette, CassetteMode, ErrorData, Exchange, MODEL_OPS,
+};
 
 /// A call's time limit unless the provider or the call says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);

@@ -51,7 +51,7 @@ impl Opened {
         let exchange = run
             .exchanges
             .iter()
-            .find(|ex| matches!(ex.op.as_str(), "chat" | "stream"))
+            .find(|ex| ex.is_chat())
             .or(run.exchanges.first())
             .map_or(0, |ex| ex.n);
         let mut scroll = Scroll::default();
