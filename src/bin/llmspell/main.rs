@@ -94,8 +94,13 @@ struct RunArgs {
     no_history: bool,
 }
 
+/// The option's value, as text.
+fn value_text(p: &mut lexopt::Parser) -> Result<String, Error> {
+    lexopt::ValueExt::string(p.value().map_err(usage_error)?).map_err(usage_error)
+}
+
 fn number<T: std::str::FromStr>(p: &mut lexopt::Parser, flag: &str) -> Result<T, Error> {
-    let text = lexopt::ValueExt::string(p.value().map_err(usage_error)?).map_err(usage_error)?;
+    let text = value_text(p)?;
     text.parse()
         .map_err(|_| usage_error(format!("{flag} wants a whole number, got {text:?}")))
 }
@@ -139,11 +144,7 @@ fn parse_args() -> Result<Command, Error> {
             Long("current") if sub == "replay" => history.current = true,
             Long(flag @ ("spell" | "since" | "older-than" | "cassette" | "reply")) if is_runs => {
                 let flag = flag.to_owned();
-                let value = p
-                    .value()
-                    .map_err(usage_error)?
-                    .string()
-                    .map_err(usage_error)?;
+                let value = value_text(&mut p)?;
                 history.options.push((flag, value));
             }
             Long("limit") if sub == "runs" => history.limit = Some(number(&mut p, "--limit")?),
@@ -157,32 +158,20 @@ fn parse_args() -> Result<Command, Error> {
             Long("json") if sub == "api" => json = true,
             Long("pretty") if sub == "run" => pretty = true,
             Long("engine") if sub == "repl" => {
-                let name = p
-                    .value()
-                    .map_err(usage_error)?
-                    .string()
-                    .map_err(usage_error)?;
+                let name = value_text(&mut p)?;
                 engine = Some(EngineKind::parse(&name).ok_or_else(|| {
                     usage_error(format!("--engine must be lua, js or rhai, not {name:?}"))
                 })?);
             }
             Long("arg") if sub == "run" => {
-                let text = p
-                    .value()
-                    .map_err(usage_error)?
-                    .string()
-                    .map_err(usage_error)?;
+                let text = value_text(&mut p)?;
                 let (k, v) = text
                     .split_once('=')
                     .ok_or_else(|| usage_error(format!("--arg wants KEY=VALUE, got {text:?}")))?;
                 kv.push((k.to_owned(), v.to_owned()));
             }
             Long("args-json") if sub == "run" => {
-                let text = p
-                    .value()
-                    .map_err(usage_error)?
-                    .string()
-                    .map_err(usage_error)?;
+                let text = value_text(&mut p)?;
                 match serde_json::from_str(&text) {
                     Ok(serde_json::Value::Object(m)) => args.extend(m),
                     Ok(_) => return Err(usage_error("--args-json wants a JSON object")),
@@ -190,11 +179,7 @@ fn parse_args() -> Result<Command, Error> {
                 }
             }
             Long("timeout") if sub == "run" => {
-                let text = p
-                    .value()
-                    .map_err(usage_error)?
-                    .string()
-                    .map_err(usage_error)?;
+                let text = value_text(&mut p)?;
                 let secs: f64 = text
                     .parse()
                     .ok()
