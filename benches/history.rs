@@ -7,17 +7,18 @@
 //!
 //! benches/README.md has the numbers measured here.
 
-#[path = "support/cpu.rs"]
-mod cpu;
+#[path = "support/measure.rs"]
+mod measure;
 #[path = "../tests/support/scripted.rs"]
 mod scripted;
 
 use std::sync::Arc;
 
-use cpu::ProcessCpu;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use llmspell::history::{Filter, History, Recorder};
+use llmspell::provider::{Cassette, CassetteMode};
 use llmspell::{Config, EngineKind, RunOptions, Runtime, Spell};
+use measure::{ProcessCpu, Wall};
 use scripted::{Reply, Scripted};
 
 const N: usize = 200;
@@ -183,10 +184,113 @@ fn listing(c: &mut Criterion) {
     group.finish();
 }
 
+/// What keeping a run adds, measured in pairs: each
+/// iteration runs the spell once kept and once not (in turn first), and
+/// counts the kept run's CPU less the other's. The machine's drift from
+/// one minute to the next (here often more than the whole 2% target)
+/// falls on both runs of a pair alike and cancels; a CPU difference may
+/// be negative, so nothing is cut at zero. Beside it, the not-kept runs of
+/// the same pairs alone: the base the difference is a part of.
+fn recording_paired_cpu(c: &mut Criterion<ProcessCpu>) {
+    recording_paired(c, "cpu", measure::process_cpu_ns);
+}
+
+/// The same pairs on the wall clock: what a user waits for.
+fn recording_paired_wall(c: &mut Criterion<Wall>) {
+    recording_paired(c, "wall", measure::wall_ns);
+}
+
+fn recording_paired<M>(c: &mut Criterion<M>, clock: &str, now: fn() -> f64)
+where
+    M: criterion::measurement::Measurement<Value = f64>,
+{
+    let server = Scripted::always(Reply::text("ok"));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&server.toml(), dir.path());
+    let runtime = Runtime::new();
+    let source = |kind| match kind {
+        EngineKind::Js => format!("for (let i = 0; i < {N}; i++) await llm.chat('hi');"),
+        _ => format!("for i = 1, {N} do llm.chat('hi') end"),
+    };
+    // The same replies from a cassette: no network and no server's
+    // threads, so only the spell's own work (and the history's) is left.
+    let tape = dir.path().join("chat.jsonl");
+    let lua = spell(EngineKind::Lua, dir.path(), &source(EngineKind::Lua));
+    let mut recording = opts.clone();
+    recording.cassette = Some(Arc::new(std::sync::Mutex::new(
+        Cassette::open(&CassetteMode {
+            record: Some(tape.clone()),
+            ..CassetteMode::default()
+        })
+        .unwrap(),
+    )));
+    runtime.run(&lua, &recording).result.unwrap();
+    drop(recording);
+    let replaying = CassetteMode {
+        replay: Some(tape),
+        ..CassetteMode::default()
+    };
+
+    let mut group = c.benchmark_group(format!("history_llm_chat_200_paired_{clock}"));
+    group.sample_size(30);
+    let cases = [
+        ("lua", EngineKind::Lua, false),
+        ("js", EngineKind::Js, false),
+        ("lua, cassette", EngineKind::Lua, true),
+    ];
+    for (label, kind, from_tape) in cases {
+        let s = spell(kind, dir.path(), &source(kind));
+        let once = |keep| {
+            let mut opts = opts.clone();
+            if from_tape {
+                let tape = Cassette::open(&replaying).unwrap();
+                opts.cassette = Some(Arc::new(std::sync::Mutex::new(tape)));
+            }
+            let start = now();
+            run(&runtime, &s, &opts, keep);
+            now() - start
+        };
+        for added in [false, true] {
+            let name = if added {
+                "added by keeping"
+            } else {
+                "not kept"
+            };
+            group.bench_function(BenchmarkId::new(name, label), |b| {
+                b.iter_custom(|iters| {
+                    let (mut kept, mut plain) = (0.0, 0.0);
+                    for i in 0..iters {
+                        // In turn first, so neither always follows the other.
+                        for keep in [i % 2 == 0, i % 2 == 1] {
+                            let spent = once(keep);
+                            if keep {
+                                kept += spent;
+                            } else {
+                                plain += spent;
+                            }
+                        }
+                    }
+                    if added {
+                        kept - plain
+                    } else {
+                        plain
+                    }
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group!(benches, recording, listing);
 criterion_group! {
     name = cpu;
     config = Criterion::default().with_measurement(ProcessCpu);
-    targets = recording_cpu
+    targets = recording_cpu, recording_paired_cpu
 }
-criterion_main!(benches, cpu);
+criterion_group! {
+    name = wall;
+    config = Criterion::default().with_measurement(Wall);
+    targets = recording_paired_wall
+}
+criterion_main!(benches, cpu, wall);

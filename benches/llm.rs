@@ -6,19 +6,21 @@
 //! The server is the scripted provider of the tests (tests/support).
 //! benches/README.md has the numbers measured here.
 
-#[path = "support/cpu.rs"]
-mod cpu;
+// Only the CPU clock is used here.
+#[allow(dead_code)]
+#[path = "support/measure.rs"]
+mod measure;
 #[path = "../tests/support/scripted.rs"]
 mod scripted;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cpu::ProcessCpu;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use llm::builder::{LLMBackend, LLMBuilder};
 use llm::chat::ChatMessage;
 use llmspell::{Config, EngineKind, RunOptions, Runtime, Spell};
+use measure::ProcessCpu;
 use scripted::{Reply, Scripted};
 
 const N: usize = 200;
