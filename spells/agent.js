@@ -8,6 +8,8 @@ events.on("agent.step", (e) => {
   print(`step ${e.data.step}: ${e.data.tools.length} tool call(s)`);
 });
 // A worked example to start from: small local models need one to call tools.
+// (The type, from `llmspell api --types ts`, is for editors; see the README.)
+/** @type {Message[]} */
 const example = [
   {role: "user", content: "How many pears are in stock?"},
   {role: "assistant", content: "", tool_calls: [{id: "ex1", name: "stock", arguments: {item: "pears"}}]},

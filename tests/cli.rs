@@ -271,9 +271,11 @@ fn api_prints_the_registry() {
     let out = llmspell(d.path(), &["api"]);
     let t = text(&out.stdout);
     for want in [
-        "state.update(key, fn)",
-        "hooks.before(point, fn)",
-        "print(...)",
+        "state.update(key: string, fn: fun(old: any): any) -> any",
+        "hooks.before(point: string, fn: fun(call: HookCall): HookBefore | nil) -> integer",
+        "print(...values: any) -> nil",
+        "spell: SpellInfo",
+        "    ChatReply {text: string",
         "limit.time",
     ] {
         assert!(t.contains(want), "missing {want}");

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::session::{Args, Bridge, Method, Registry, Session, Task};
+use crate::session::{Args, Bridge, Method, Registry, Session, Shape, Task};
 use crate::value::{Map, Value};
 
 const MAX_STEPS: i64 = 8;
@@ -42,10 +42,30 @@ const METHODS: &[Method] = &[
 ];
 
 pub(super) fn register(r: &mut Registry) {
+    r.add_shape(Shape {
+        name: "AgentOptions",
+        doc: "what agent.new makes an agent from",
+        fields: "name?: string, model?: string, system?: string, tools?: string[], max_steps?: integer, temperature?: number, history?: Message[]",
+    });
+    r.add_shape(Shape {
+        name: "Agent",
+        doc: "an agent: its handle, with methods",
+        fields: "id: integer, name: string",
+    });
+    r.add_shape(Shape {
+        name: "AgentStep",
+        doc: "one tool call an agent made",
+        fields: "tool: string, arguments: any, result?: any, error?: ErrorInfo",
+    });
+    r.add_shape(Shape {
+        name: "AgentReply",
+        doc: "an agent's answer",
+        fields: "text: string, steps: AgentStep[], usage: Usage",
+    });
     r.add(Bridge::new(
         "agent.new",
-        "opts",
-        "an agent object",
+        "opts: AgentOptions",
+        "Agent",
         "makes an agent from {name?, model?, system?, tools?, max_steps? = 8, temperature?, \
          history?} (history: messages to start from, such as a worked example); its methods: run(input), history(), reset(), as_tool{name, description}",
         |call, args| {
@@ -106,8 +126,8 @@ pub(super) fn register(r: &mut Registry) {
     .returns_object(METHODS));
     r.add(Bridge::waiting(
         "agent.run",
-        "agent, input",
-        "{text, steps = [{tool, arguments, result?, error?}], usage}",
+        "agent: Agent, input: string",
+        "AgentReply",
         "asks the agent: each tool call the model makes is run in order and its result or \
          error sent back, until a reply without tool calls or max_steps (agent.max_steps); \
          the agent remembers the conversation",
@@ -119,8 +139,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "agent.history",
-        "agent",
-        "array of messages",
+        "agent: Agent",
+        "Message[]",
         "the agent's conversation so far",
         |call, args| {
             let id = id_in(call.session, &args)?;
@@ -131,8 +151,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "agent.reset",
-        "agent",
-        "nothing",
+        "agent: Agent",
+        "nil",
         "forgets the agent's conversation",
         |call, args| {
             let id = id_in(call.session, &args)?;
@@ -142,8 +162,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "agent.as_tool",
-        "agent, spec",
-        "the tool's handle (its name)",
+        "agent: Agent, spec: {name: string, description: string}",
+        "string",
         "the agent as a tool taking {task}, for other agents: spec is {name, description}",
         |call, args| {
             let id = id_in(call.session, &args)?;

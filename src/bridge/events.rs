@@ -5,14 +5,19 @@
 //! not called again for an event it caused itself, so `events.on("*", ...)`
 //! that logs cannot loop.
 
-use crate::session::{Bridge, Registry};
+use crate::session::{Bridge, Registry, Shape};
 use crate::value::Value;
 
 pub(super) fn register(r: &mut Registry) {
+    r.add_shape(Shape {
+        name: "SpellEvent",
+        doc: "an event as a handler gets it",
+        fields: "topic: string, data: any, time_ms: integer",
+    });
     r.add(Bridge::new(
         "events.on",
-        "pattern, fn",
-        "id",
+        "pattern: string, fn: fun(event: SpellEvent)",
+        "integer",
         "fn({topic, data, time_ms}) runs for every event whose topic matches pattern \
          (* matches any run of characters: \"llm.*\", \"*\")",
         |call, args| {
@@ -23,7 +28,7 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "events.off",
-        "id",
+        "id: integer",
         "boolean",
         "removes a handler; true when there was one with this id",
         |call, args| {
@@ -33,8 +38,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "events.emit",
-        "topic, data?",
-        "nothing",
+        "topic: string, data?: any",
+        "nil",
         "sends an event to the spell's handlers and to every observer (the IDE, the library's bus)",
         |call, mut args| {
             let topic = args.str(0, "topic")?.to_owned();

@@ -6,14 +6,29 @@
 
 use crate::bus::pattern_matches;
 use crate::error::Result;
-use crate::session::{Args, Bridge, Call, Registry};
+use crate::session::{Args, Bridge, Call, Registry, Shape};
 use crate::value::Value;
 
 pub(super) fn register(r: &mut Registry) {
+    r.add_shape(Shape {
+        name: "HookCall",
+        doc: "the call a hook sees",
+        fields: "point: string, args: any[]",
+    });
+    r.add_shape(Shape {
+        name: "HookBefore",
+        doc: "what a before-hook may return: new arguments, or a result that skips the call",
+        fields: "args?: any[], result?: any",
+    });
+    r.add_shape(Shape {
+        name: "HookAfter",
+        doc: "what an after-hook may return: a result in place of the call's",
+        fields: "result?: any",
+    });
     r.add(Bridge::new(
         "hooks.before",
-        "point, fn",
-        "id",
+        "point: string, fn: fun(call: HookCall): HookBefore | nil",
+        "integer",
         "fn({point, args}) runs before every call to point (a bridge name, * wildcards allowed); \
          return nothing to go on, {args = [...]} to replace the arguments, {result = v} to skip \
          the call, or raise an error to cancel it (hook.failed)",
@@ -21,15 +36,15 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "hooks.after",
-        "point, fn",
-        "id",
+        "point: string, fn: fun(call: HookCall, result: any): HookAfter | nil",
+        "integer",
         "fn({point, args}, result) runs after every call to point; return nothing to keep the \
          result or {result = v} to replace it",
         |call, args| add(call, args, true),
     ));
     r.add(Bridge::new(
         "hooks.remove",
-        "id",
+        "id: integer",
         "boolean",
         "removes a hook; true when there was one with this id",
         |call, args| {

@@ -7,7 +7,7 @@ use crate::value::{Path, Value};
 pub(super) fn register(r: &mut Registry) {
     r.add(Bridge::new(
         "json.encode",
-        "value, opts?",
+        "value: any, opts?: {pretty?: boolean}",
         "string",
         "JSON text of a value; map keys come out sorted; opts.pretty indents by two spaces",
         |call, args| {
@@ -19,8 +19,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "json.decode",
-        "text",
-        "value",
+        "text: string",
+        "any",
         "the value JSON text holds; integers stay integers",
         |call, args| {
             let text = args.str(0, "text")?;

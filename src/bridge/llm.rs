@@ -6,14 +6,44 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::provider::{ChatReply, ChatRequest, Message, ToolSpec};
-use crate::session::{Args, Bridge, Registry, Task};
+use crate::session::{Args, Bridge, Registry, Shape, Task};
 use crate::value::{Map, Value};
 
 pub(super) fn register(r: &mut Registry) {
+    r.add_shape(Shape {
+        name: "Message",
+        doc: "one message of a conversation",
+        fields: "role: \"system\" | \"user\" | \"assistant\" | \"tool\", content: string, tool_calls?: ToolCall[], tool_call_id?: string",
+    });
+    r.add_shape(Shape {
+        name: "ToolCall",
+        doc: "a tool call the model asked for",
+        fields: "id: string, name: string, arguments: any",
+    });
+    r.add_shape(Shape {
+        name: "Usage",
+        doc: "the tokens a call used",
+        fields: "input_tokens: integer, output_tokens: integer",
+    });
+    r.add_shape(Shape {
+        name: "ChatReply",
+        doc: "a model's reply",
+        fields: "text: string, data?: any, tool_calls: ToolCall[], usage: Usage, model: string, latency_ms: integer",
+    });
+    r.add_shape(Shape {
+        name: "ModelTool",
+        doc: "a tool offered to the model without a function of its own",
+        fields: "name: string, description: string, params: map",
+    });
+    r.add_shape(Shape {
+        name: "ChatOptions",
+        doc: "options of llm.chat and llm.stream",
+        fields: "model?: string, system?: string, temperature?: number, max_tokens?: integer, tools?: (string | ModelTool)[], schema?: map, timeout_ms?: integer",
+    });
     r.add(Bridge::waiting(
         "llm.chat",
-        "input, opts?",
-        "{text, data?, tool_calls, usage, model, latency_ms}",
+        "input: string | Message[], opts?: ChatOptions",
+        "ChatReply",
         "asks a model: input is a string or an array of {role, content, tool_calls?, \
          tool_call_id?}; opts: model, system, temperature, max_tokens, tools, schema (the reply \
          must be JSON valid against it; reply.data holds it), timeout_ms",
@@ -26,8 +56,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::waiting(
         "llm.stream",
-        "input, opts, on_chunk",
-        "{text, data?, tool_calls, usage, model, latency_ms}",
+        "input: string | Message[], opts: ChatOptions | nil, on_chunk: fun(text: string): boolean | nil",
+        "ChatReply",
         "as llm.chat, calling on_chunk(text) with each piece as it arrives; on_chunk \
          returning false stops the stream and the reply holds what arrived",
         |task, args| async move {
@@ -40,8 +70,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::waiting(
         "llm.embed",
-        "texts, opts?",
-        "array of float arrays",
+        "texts: string | string[], opts?: {model?: string}",
+        "number[][]",
         "embeddings for a string or an array of strings; opts.model ([defaults] embed_model, \
          else the default model)",
         |task, args| async move { embed(&task, &args).await },

@@ -12,8 +12,8 @@ pub(super) fn register(r: &mut Registry) {
     ] {
         r.add(Bridge::new(
             name,
-            "message, fields?",
-            "nothing",
+            "message: string, fields?: map",
+            "nil",
             "emits a `log` event {level, message, fields}; the command line prints it to \
              stderr when it is at or above [log] level",
             move |call, mut args| {

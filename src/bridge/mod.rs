@@ -19,14 +19,25 @@ mod tool;
 mod tools;
 mod workflow;
 
-use crate::session::{GlobalDoc, Registry};
+use crate::session::{GlobalDoc, Registry, Shape};
 
 impl Registry {
     /// The registry with the built-in bridges of the spell API.
     pub fn standard() -> Self {
         let mut r = Registry::empty();
+        r.add_shape(Shape {
+            name: "SpellInfo",
+            doc: "the run a spell is in",
+            fields: "args: map, name: string, engine: \"lua\" | \"js\" | \"rhai\", dir: string",
+        });
+        r.add_shape(Shape {
+            name: "ErrorInfo",
+            doc: "an error as a value: its code (`llmspell api` lists them) and message",
+            fields: "code: string, message: string",
+        });
         r.add_value(GlobalDoc {
             name: "spell",
+            ty: "SpellInfo",
             doc: "this run: spell.args (map of --arg k=v and --args-json), spell.name, \
                   spell.engine (\"lua\", \"js\" or \"rhai\"), spell.dir",
         });
@@ -84,7 +95,11 @@ mod tests {
             assert!(r.find(want).is_some(), "{want} missing");
         }
         let text = r.reference_text();
-        assert!(text.contains("state.update(key, fn)"), "{text}");
+        assert!(
+            text.contains("state.update(key: string, fn: fun(old: any): any) -> any"),
+            "{text}"
+        );
+        assert!(text.contains("    ChatOptions {model?: string"), "{text}");
         let json = r.reference_json();
         assert_eq!(json["functions"].as_array().unwrap().len(), n);
     }
@@ -93,9 +108,13 @@ mod tests {
     fn adding_a_bridge_with_an_existing_name_replaces_it() {
         let mut r = Registry::standard();
         let n = r.bridges().len();
-        r.add(Bridge::new("json.encode", "v", "s", "mine", |_, _| {
-            Ok(Value::Null)
-        }));
+        r.add(Bridge::new(
+            "json.encode",
+            "v: any",
+            "string",
+            "mine",
+            |_, _| Ok(Value::Null),
+        ));
         assert_eq!(r.bridges().len(), n);
         assert_eq!(r.get(r.find("json.encode").unwrap()).doc, "mine");
     }

@@ -6,8 +6,8 @@ use crate::value::Value;
 pub(super) fn register(r: &mut Registry) {
     r.add(Bridge::new(
         "print",
-        "...",
-        "nothing",
+        "...values: any",
+        "nil",
         "writes its arguments as one line of the spell's output",
         |call, args| {
             let line = args.opt_str(0, "text")?.unwrap_or_default();

@@ -13,9 +13,9 @@ const UPDATE_ATTEMPTS: usize = 100;
 pub(super) fn register(r: &mut Registry) {
     r.add(Bridge::new(
         "state.get",
-        "key, default?",
-        "value",
-        "the stored value, or default (null when not given) when the key is not set",
+        "key: string, fallback?: any",
+        "any",
+        "the stored value, or fallback (null when not given) when the key is not set",
         |call, mut args| {
             let key = key(&args)?;
             let store = call.session.store()?;
@@ -35,8 +35,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "state.set",
-        "key, value",
-        "nothing",
+        "key: string, value: any",
+        "nil",
         "stores value under key (null deletes the key); emits state.set",
         |call, args| {
             let key = key(&args)?;
@@ -58,7 +58,7 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "state.delete",
-        "key",
+        "key: string",
         "boolean",
         "removes key; true when it was set; emits state.delete",
         |call, args| {
@@ -68,8 +68,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "state.keys",
-        "prefix?",
-        "array of strings",
+        "prefix?: string",
+        "string[]",
         "the keys that start with prefix, sorted",
         |call, args| {
             let prefix = args.opt_str(0, "prefix")?.unwrap_or_default();
@@ -79,8 +79,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::new(
         "state.update",
-        "key, fn",
-        "the new value",
+        "key: string, fn: fun(old: any): any",
+        "any",
         "atomically replaces the value with fn(old); fn may run again if another spell wrote \
          the key meanwhile, so keep it free of side effects; a null result deletes the key",
         |call, args| {

@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use super::tools::{builtin, builtin_params, run_builtin, BUILTINS};
 use crate::error::{Error, ErrorCode, Result};
 use crate::provider::ToolSpec;
-use crate::session::{Bridge, Registry, Session, Task};
+use crate::session::{Bridge, Registry, Session, Shape, Task};
 use crate::value::{Callback, Map, Value};
 
 /// A tool that another bridge made (an agent as a tool): given the call
@@ -48,10 +48,20 @@ fn tools(session: &Session) -> Rc<Tools> {
 }
 
 pub(super) fn register(r: &mut Registry) {
+    r.add_shape(Shape {
+        name: "ToolSpec",
+        doc: "a tool a spell defines",
+        fields: "name: string, description: string, params: map, run: fun(args: map): any",
+    });
+    r.add_shape(Shape {
+        name: "ToolInfo",
+        doc: "a tool as tool.list shows it",
+        fields: "name: string, description: string, params: map, builtin: boolean",
+    });
     r.add(Bridge::new(
         "tool.define",
-        "spec",
-        "the tool's handle (its name)",
+        "spec: ToolSpec",
+        "string",
         "defines a tool from {name, description, params (a JSON schema), run}; run(args) is \
          called with arguments already checked against params",
         |call, args| {
@@ -86,8 +96,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::waiting(
         "tool.call",
-        "name, args?",
-        "the tool's result",
+        "name: string, args?: map",
+        "any",
         "calls a tool by name with a map of arguments, checked against its params first \
          (args.invalid); emits tool.call and tool.result",
         |task, args| async move {
@@ -102,7 +112,7 @@ pub(super) fn register(r: &mut Registry) {
     r.add(Bridge::new(
         "tool.list",
         "",
-        "[{name, description, params, builtin}]",
+        "ToolInfo[]",
         "the built-in tools, then the spell's own, in order of definition",
         |call, _| {
             let mut out: Vec<Value> = BUILTINS

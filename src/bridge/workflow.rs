@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 
 use crate::error::{Error, Result};
-use crate::session::{Args, Bridge, Registry, Task};
+use crate::session::{Args, Bridge, Registry, Shape, Task};
 use crate::value::{Callback, Map, Value};
 
 /// `workflow.map` runs this many items at once unless told otherwise.
@@ -18,10 +18,20 @@ const MAP_CONCURRENCY: i64 = 4;
 const RETRIED: [&str; 3] = ["llm.http", "llm.timeout", "llm.rate_limited"];
 
 pub(super) fn register(r: &mut Registry) {
+    r.add_shape(Shape {
+        name: "ParallelOptions",
+        doc: "options of workflow.parallel and workflow.map",
+        fields: "concurrency?: integer, settle?: boolean",
+    });
+    r.add_shape(Shape {
+        name: "RetryOptions",
+        doc: "options of workflow.retry",
+        fields: "attempts?: integer, backoff_ms?: integer, on?: string[]",
+    });
     r.add(Bridge::waiting(
         "workflow.parallel",
-        "fns, opts?",
-        "array of results, in the order of fns",
+        "fns: (fun(): any)[], opts?: ParallelOptions",
+        "any[]",
         "runs the functions concurrently (their waits overlap); opts.concurrency caps how many \
          run at once; the first error cancels the rest and is raised, unless opts.settle = true, \
          which returns [{ok = true, value} | {ok = false, error = {code, message}}]",
@@ -36,8 +46,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::waiting(
         "workflow.map",
-        "items, fn, opts?",
-        "array of results, in item order",
+        "items: any[], fn: fun(item: any, index: integer): any, opts?: ParallelOptions",
+        "any[]",
         "fn(item, index) for every item, concurrently (index counts from 1 in Lua, from 0 in \
          JavaScript and Rhai); opts.concurrency (default 4) and opts.settle as in parallel",
         |task, args| async move {
@@ -58,8 +68,8 @@ pub(super) fn register(r: &mut Registry) {
     ));
     r.add(Bridge::waiting(
         "workflow.retry",
-        "fn, opts?",
-        "fn's value",
+        "fn: fun(): any, opts?: RetryOptions",
+        "any",
         "calls fn until it succeeds: opts.attempts (3), opts.backoff_ms (200, doubling each \
          time); retries only errors whose code is llm.http, llm.timeout or llm.rate_limited \
          unless opts.on lists the codes to retry",
@@ -99,8 +109,8 @@ pub(super) fn register(r: &mut Registry) {
     r.add(
         Bridge::waiting(
             "workflow.sleep",
-            "ms",
-            "nothing",
+            "ms: number",
+            "nil",
             "waits ms milliseconds; other branches go on meanwhile",
             |_task, args| async move {
                 let ms = args.int(0, "ms")?;

@@ -18,6 +18,10 @@ use std::rc::Rc;
 
 pub use crate::spell::EngineKind;
 
+/// TypeScript declarations of what JavaScript spells have beside the
+/// bridges: the prelude's and web/'s globals (timers, AbortController, URL…).
+pub const JS_GLOBALS: &str = include_str!("js/globals.d.ts");
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::session::{Registry, Session};
 use crate::value::Value;

@@ -97,6 +97,17 @@ impl RunOptions {
 
 static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The spell API's type definitions for editors (`llmspell api --types`):
+/// the registry's, and for JavaScript the engine's own globals beside them.
+pub fn definitions(lang: crate::session::Definitions) -> std::result::Result<String, String> {
+    let mut text = Registry::standard().definitions(lang)?;
+    if lang == crate::session::Definitions::Ts {
+        text.push('\n');
+        text.push_str(engine::JS_GLOBALS);
+    }
+    Ok(text)
+}
+
 /// True once the default output sink found stdout closed.
 pub fn stdout_closed() -> bool {
     STDOUT_CLOSED.load(Ordering::Relaxed)

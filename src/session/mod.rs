@@ -10,6 +10,7 @@
 
 mod args;
 pub mod debug;
+mod definitions;
 mod dispatch;
 mod events;
 pub(crate) mod fiber;
@@ -18,6 +19,8 @@ mod host;
 mod journal;
 mod registry;
 mod slots;
+pub mod types;
+pub use definitions::Definitions;
 pub mod wait;
 
 use std::cell::{Cell, OnceCell, RefCell};
@@ -30,7 +33,7 @@ pub use dispatch::{Call, Task};
 pub use host::{AsyncHost, HostRef, ScriptHost};
 pub use journal::{Journal, JournalRef, Outcome};
 pub use registry::{
-    Bridge, BridgeId, BridgeImpl, DueAfter, GlobalDoc, Method, Object, Registry, WaitingImpl,
+    Bridge, BridgeId, BridgeImpl, DueAfter, GlobalDoc, Method, Object, Registry, Shape, WaitingImpl,
 };
 pub use slots::BridgeState;
 

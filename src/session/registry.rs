@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use futures_util::future::LocalBoxFuture;
 
-use super::{Args, Call, Task};
+use super::{types, Args, Call, Task};
 use crate::error::{Error, Result};
 use crate::value::Value;
 
@@ -126,15 +126,18 @@ impl Bridge {
     /// How many arguments the function takes at most, from `params`;
     /// `None` when it takes any number (`...`).
     pub fn max_args(&self) -> Option<usize> {
-        if self.params.contains("...") {
-            return None;
+        let params = self.signature().ok()?.0;
+        match params.iter().any(|p| p.rest) {
+            true => None,
+            false => Some(params.len()),
         }
-        Some(
-            self.params
-                .split(',')
-                .filter(|p| !p.trim().is_empty())
-                .count(),
-        )
+    }
+
+    /// Its parameters and reply, parsed from `params` and `returns`.
+    pub fn signature(&self) -> std::result::Result<(Vec<types::Param>, types::Type), String> {
+        let params = types::parse_params(self.params).map_err(|e| format!("{}: {e}", self.name))?;
+        let returns = types::parse_type(self.returns).map_err(|e| format!("{}: {e}", self.name))?;
+        Ok((params, returns))
     }
 
     /// The function's own name within its module (`"get"`).
@@ -170,7 +173,19 @@ impl Method {
 #[derive(Debug, Clone)]
 pub struct GlobalDoc {
     pub name: &'static str,
+    /// Its type, in the notation of [`super::types`].
+    pub ty: &'static str,
     pub doc: &'static str,
+}
+
+/// A named table type the API's functions take or give (an option table,
+/// a reply), for the type definitions editors read: its fields in the
+/// notation of [`super::types`] (`text: string, data?: any`).
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub fields: &'static str,
 }
 
 /// Index of a bridge in its registry; engines capture it in each function
@@ -181,6 +196,7 @@ pub type BridgeId = usize;
 #[derive(Clone)]
 pub struct Registry {
     bridges: Vec<Bridge>,
+    shapes: Vec<Shape>,
     values: Vec<GlobalDoc>,
 }
 
@@ -190,6 +206,7 @@ impl Registry {
     pub fn empty() -> Self {
         Registry {
             bridges: Vec::new(),
+            shapes: Vec::new(),
             values: Vec::new(),
         }
     }
@@ -197,6 +214,15 @@ impl Registry {
     /// Documents a global that is a value, not a function.
     pub fn add_value(&mut self, value: GlobalDoc) {
         self.values.push(value);
+    }
+
+    /// Declares a named table type the API uses.
+    pub fn add_shape(&mut self, shape: Shape) {
+        self.shapes.push(shape);
+    }
+
+    pub fn shapes(&self) -> &[Shape] {
+        &self.shapes
     }
 
     /// Adds a bridge; one with the same name is replaced.
@@ -262,7 +288,7 @@ impl Registry {
     pub fn reference_text(&self) -> String {
         let mut out = String::from("llmspell spell API (from the bridge registry)\n");
         for v in &self.values {
-            out.push_str(&format!("\n{}\n    {}\n", v.name, v.doc));
+            out.push_str(&format!("\n{}: {}\n    {}\n", v.name, v.ty, v.doc));
         }
         // A blank line before each module's group (and the global functions).
         let mut module: Option<Option<&str>> = None;
@@ -279,6 +305,13 @@ impl Registry {
             out.push_str(&format!(
                 "{}({}) -> {}{}\n    {}\n",
                 b.name, b.params, b.returns, wait, b.doc
+            ));
+        }
+        out.push_str("\ntypes (the shapes above name; `llmspell api --types lua|ts` writes them for editors)\n");
+        for shape in &self.shapes {
+            out.push_str(&format!(
+                "    {} {{{}}}\n        {}\n",
+                shape.name, shape.fields, shape.doc
             ));
         }
         out.push_str("\nerror codes\n");
@@ -307,12 +340,23 @@ impl Registry {
         let values: Vec<_> = self
             .values
             .iter()
-            .map(|v| serde_json::json!({"name": v.name, "doc": v.doc}))
+            .map(|v| serde_json::json!({"name": v.name, "type": v.ty, "doc": v.doc}))
             .collect();
         let codes: Vec<_> = crate::error::ErrorCode::ALL
             .iter()
             .map(|c| serde_json::json!({"code": c.as_str(), "doc": c.doc()}))
             .collect();
-        serde_json::json!({"version": 1, "functions": functions, "values": values, "errors": codes})
+        let shapes: Vec<_> = self
+            .shapes
+            .iter()
+            .map(|s| serde_json::json!({"name": s.name, "fields": s.fields, "doc": s.doc}))
+            .collect();
+        serde_json::json!({
+            "version": 1,
+            "functions": functions,
+            "values": values,
+            "types": shapes,
+            "errors": codes
+        })
     }
 }

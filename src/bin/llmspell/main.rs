@@ -44,7 +44,7 @@ usage:
   llmspell replay ID|last [--live-after N] [--reply N=FILE] [--current]
                           [--pretty] [--no-history]
   llmspell check SPELL [--config FILE]
-  llmspell api [--json]
+  llmspell api [--json | --types lua|ts]
   llmspell repl --engine lua|js|rhai [--config FILE]
 
 SPELL is a .lua, .js or .rhai file. The config is the nearest llmspell.toml
@@ -61,6 +61,9 @@ network: --live-after N goes live after N exchanges, --reply N=FILE answers
 exchange N with the JSON in FILE and goes live after it (a fork), --current
 replays the spell file as it is now instead of the source the run ran. T is a
 time back (30m, 2h, 7d) or a date (2026-12-01); DUR is a time back.
+
+`api` prints the spell API; --types lua writes LuaLS annotations of it and
+--types ts a TypeScript declaration file, for editors to check spells with.
 ";
 
 enum Command {
@@ -71,6 +74,7 @@ enum Command {
     },
     Api {
         json: bool,
+        types: Option<llmspell::session::Definitions>,
     },
     Repl {
         engine: EngineKind,
@@ -124,6 +128,7 @@ fn parse_args() -> Result<Command, Error> {
     let mut spell = None;
     let mut config = None;
     let mut json = false;
+    let mut types = None;
     let mut pretty = false;
     let mut engine = None;
     let mut timeout = None;
@@ -156,6 +161,12 @@ fn parse_args() -> Result<Command, Error> {
             }
             Long("config") => config = Some(PathBuf::from(p.value().map_err(usage_error)?)),
             Long("json") if sub == "api" => json = true,
+            Long("types") if sub == "api" => {
+                let lang = value_text(&mut p)?;
+                types = Some(llmspell::session::Definitions::parse(&lang).ok_or_else(|| {
+                    usage_error(format!("--types must be lua or ts, not {lang:?}"))
+                })?);
+            }
             Long("pretty") if sub == "run" => pretty = true,
             Long("engine") if sub == "repl" => {
                 let name = value_text(&mut p)?;
@@ -233,7 +244,7 @@ fn parse_args() -> Result<Command, Error> {
             spell: need_spell()?,
             config,
         },
-        "api" => Command::Api { json },
+        "api" => Command::Api { json, types },
         "repl" => Command::Repl {
             engine: engine
                 .ok_or_else(|| usage_error("`llmspell repl` needs --engine lua|js|rhai"))?,
@@ -449,14 +460,26 @@ fn main() -> ExitCode {
             say!("llmspell {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Command::Api { json } => {
+        Command::Api { json, types } => {
             let r = llmspell::Registry::standard();
-            if json {
-                say!("{:#}", r.reference_json());
-            } else {
-                say_raw!("{}", r.reference_text());
+            match types.map(llmspell::runtime::definitions) {
+                Some(Ok(text)) => {
+                    say_raw!("{text}");
+                    Ok(())
+                }
+                Some(Err(e)) => Err(Error::new(
+                    ErrorCode::Internal,
+                    format!("the registry's types: {e}"),
+                )),
+                None if json => {
+                    say!("{:#}", r.reference_json());
+                    Ok(())
+                }
+                None => {
+                    say_raw!("{}", r.reference_text());
+                    Ok(())
+                }
             }
-            Ok(())
         }
         Command::Run(a) => run(a),
         Command::Check { spell, config } => check(&spell, config.as_deref()),
