@@ -285,16 +285,22 @@ impl Type {
                 other => other.into(),
             },
             Type::Literal(s) => format!("{s:?}"),
-            Type::Array(t) => match **t {
-                Type::Union(_) | Type::Fun(..) => format!("({})[]", t.ts()),
-                _ => format!("{}[]", t.ts()),
-            },
+            Type::Array(t) => t.array_of(t.ts()),
             Type::Union(ts) => ts.iter().map(Type::ts).collect::<Vec<_>>().join(" | "),
             Type::Table(fields) => {
                 let fields: Vec<String> = fields.iter().map(Param::ts).collect();
                 format!("{{ {} }}", fields.join("; "))
             }
             Type::Fun(params, ret) => format!("({}) => {}", ts_params(params), ts_return(ret)),
+        }
+    }
+
+    /// An array of this type, given as `text` in either language: a union
+    /// or a function is put in parentheses first.
+    fn array_of(&self, text: String) -> String {
+        match self {
+            Type::Union(_) | Type::Fun(..) => format!("({text})[]"),
+            _ => format!("{text}[]"),
         }
     }
 
@@ -320,10 +326,7 @@ impl Type {
                 other => other.into(),
             },
             Type::Literal(s) => format!("{s:?}"),
-            Type::Array(t) => match **t {
-                Type::Union(_) | Type::Fun(..) => format!("({})[]", t.lua()),
-                _ => format!("{}[]", t.lua()),
-            },
+            Type::Array(t) => t.array_of(t.lua()),
             Type::Union(ts) => ts.iter().map(Type::lua).collect::<Vec<_>>().join("|"),
             Type::Table(fields) => {
                 let fields: Vec<String> = fields
