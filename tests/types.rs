@@ -1,4 +1,5 @@
-//! Type definitions for editors, as `llmspell api --types` writes them,
+//! Type definitions for editors, as `llmspell api --types` writes them and
+//! `llmspell init` sets a project up with them,
 //! checked by the real TypeScript compiler (from npm): every shipped
 //! JavaScript spell passes `tsc --noEmit --checkJs` against the
 //! declarations, and spells that call the API wrongly fail it, each at its
@@ -12,6 +13,7 @@ use std::process::Command;
 mod support;
 
 use support::cli::{llmspell, text, write};
+use support::scripted::{Reply, Scripted};
 
 fn tsc() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("LLMSPELL_TSC") {
@@ -184,4 +186,114 @@ fn the_lua_definitions_are_lua_and_name_every_bridge() {
     let out = llmspell(d.path(), &["api", "--types", "rust"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--types must be lua or ts"));
+}
+
+#[test]
+fn init_sets_up_a_project_that_runs_asks_a_model_and_type_checks_in_each_language() {
+    let server = Scripted::always(Reply::text("teal"));
+    let tsc = tsc();
+    for (engine, ext, types) in [
+        ("lua", "lua", Some(("types/llmspell.d.lua", ".luarc.json"))),
+        ("js", "js", Some(("types/llmspell.d.ts", "jsconfig.json"))),
+        ("rhai", "rhai", None),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        // A folder that is not there yet is made.
+        let out = llmspell(d.path(), &["init", "new", "--engine", engine]);
+        assert!(out.status.success(), "{engine}: {}", text(&out.stderr));
+        let project = d.path().join("new");
+        let main = format!("main.{ext}");
+        let mut expected = vec!["llmspell.toml".to_owned(), main.clone()];
+        if let Some((defs, editor)) = types {
+            expected.push(defs.into());
+            expected.push(editor.into());
+            assert!(!project.join("types/llmspell.d.rhai").exists());
+        }
+        for file in &expected {
+            assert!(project.join(file).is_file(), "{engine}: no {file}");
+            assert!(
+                text(&out.stdout).contains(&format!("wrote new/{file}")),
+                "{engine}: {file}"
+            );
+        }
+        let run = llmspell(&project, &["run", &main]);
+        assert!(run.status.success(), "{engine}: {}", text(&run.stderr));
+        assert_eq!(
+            text(&run.stdout),
+            format!("hello from {engine}; give --arg ask=... to ask a model\n")
+        );
+        // With a model set up, it asks it.
+        let config = std::fs::read_to_string(project.join("llmspell.toml")).unwrap();
+        std::fs::write(
+            project.join("llmspell.toml"),
+            format!("{config}\n{}", server.toml()),
+        )
+        .unwrap();
+        let run = llmspell(&project, &["run", &main, "--arg", "ask=Name a colour"]);
+        assert!(run.status.success(), "{engine}: {}", text(&run.stderr));
+        assert!(
+            text(&run.stdout).starts_with("teal\n"),
+            "{engine}: {}",
+            text(&run.stdout)
+        );
+        if let (Some(tsc), "js") = (&tsc, engine) {
+            let out = Command::new(tsc)
+                .args(["-p", "jsconfig.json"])
+                .current_dir(&project)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "tsc on a new project: {}",
+                text(&out.stdout)
+            );
+        }
+        // Again: what the user has is kept byte for byte; generated
+        // definitions are written again, and ones the user wrote are kept.
+        std::fs::write(project.join(&main), "-- mine\n").unwrap();
+        let toml = std::fs::read(project.join("llmspell.toml")).unwrap();
+        if let Some((defs, _)) = types {
+            std::fs::write(
+                project.join(defs),
+                "stale, but written by `llmspell api --types`",
+            )
+            .unwrap();
+        }
+        let out = llmspell(d.path(), &["init", "new", "--engine", engine]);
+        assert!(out.status.success(), "{engine}: {}", text(&out.stderr));
+        assert_eq!(
+            std::fs::read_to_string(project.join(&main)).unwrap(),
+            "-- mine\n"
+        );
+        assert_eq!(std::fs::read(project.join("llmspell.toml")).unwrap(), toml);
+        assert!(text(&out.stdout).contains(&format!("kept (already there) new/{main}")));
+        if let Some((defs, _)) = types {
+            let again = std::fs::read_to_string(project.join(defs)).unwrap();
+            assert!(again.len() > 1000, "{engine}: {defs} not written again");
+            std::fs::write(project.join(defs), "my own").unwrap();
+            assert!(llmspell(d.path(), &["init", "new", "--engine", engine])
+                .status
+                .success());
+            assert_eq!(
+                std::fs::read_to_string(project.join(defs)).unwrap(),
+                "my own"
+            );
+        }
+    }
+    // A file where the folder should be is refused, and left alone.
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "taken", "a file");
+    let out = llmspell(d.path(), &["init", "taken"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("config.invalid: llmspell init: taken is a file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("taken")).unwrap(),
+        "a file"
+    );
+    let out = llmspell(d.path(), &["init", "x", "--engine", "cobol"]);
+    assert_eq!(out.status.code(), Some(2));
 }

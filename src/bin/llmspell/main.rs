@@ -22,6 +22,7 @@ macro_rules! warn {
     ($($t:tt)*) => {{ let _ = writeln!(std::io::stderr().lock(), $($t)*); }};
 }
 
+mod init;
 mod runs;
 
 #[global_allocator]
@@ -45,6 +46,7 @@ usage:
                           [--pretty] [--no-history]
   llmspell check SPELL [--config FILE]
   llmspell api [--json | --types lua|ts]
+  llmspell init [DIR] [--engine lua|js|rhai]
   llmspell repl --engine lua|js|rhai [--config FILE]
 
 SPELL is a .lua, .js or .rhai file. The config is the nearest llmspell.toml
@@ -64,6 +66,9 @@ time back (30m, 2h, 7d) or a date (2026-12-01); DUR is a time back.
 
 `api` prints the spell API; --types lua writes LuaLS annotations of it and
 --types ts a TypeScript declaration file, for editors to check spells with.
+`init` sets up a project in DIR (default: here): llmspell.toml, a first spell
+main.lua (or .js, .rhai), and the type definitions with the editor config
+that reads them; a file already there is kept.
 ";
 
 enum Command {
@@ -79,6 +84,10 @@ enum Command {
     Repl {
         engine: EngineKind,
         config: Option<PathBuf>,
+    },
+    Init {
+        dir: PathBuf,
+        engine: EngineKind,
     },
     Runs(runs::RunsArgs),
     Help,
@@ -168,7 +177,8 @@ fn parse_args() -> Result<Command, Error> {
                 })?);
             }
             Long("pretty") if sub == "run" => pretty = true,
-            Long("engine") if sub == "repl" => {
+            Value(v) if spell.is_none() && sub == "init" => spell = Some(PathBuf::from(v)),
+            Long("engine") if sub == "repl" || sub == "init" => {
                 let name = value_text(&mut p)?;
                 engine = Some(EngineKind::parse(&name).ok_or_else(|| {
                     usage_error(format!("--engine must be lua, js or rhai, not {name:?}"))
@@ -256,6 +266,10 @@ fn parse_args() -> Result<Command, Error> {
             history.config = config;
             Command::Runs(history)
         }
+        "init" => Command::Init {
+            dir: spell.unwrap_or_else(|| PathBuf::from(".")),
+            engine: engine.unwrap_or(EngineKind::Lua),
+        },
         "help" => Command::Help,
         other => return Err(usage_error(format!("unknown command {other:?}"))),
     })
@@ -485,6 +499,7 @@ fn main() -> ExitCode {
         Command::Check { spell, config } => check(&spell, config.as_deref()),
         Command::Repl { engine, config } => repl(engine, config.as_deref()),
         Command::Runs(a) => runs::main(a),
+        Command::Init { dir, engine } => init::main(&dir, engine),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
