@@ -627,3 +627,75 @@ fn locals_inside_a_workflow_map_function_are_right_from_its_first_item() {
         assert_eq!(result, Ok(json!(["A1", "B2", "C3"])), "{kind}");
     }
 }
+
+/// The functions and lines of a pause's stack, innermost first.
+fn frames(p: &llmspell::debug::Pause) -> Vec<(&str, u32)> {
+    p.stack
+        .iter()
+        .map(|f| (f.function.as_str(), f.line))
+        .collect()
+}
+
+#[test]
+fn a_pause_in_lua_and_rhai_shows_the_call_stack_at_a_line_and_at_a_bridge_call() {
+    // `outer` (line 5) calls `inner` (line 2), which calls state.set on
+    // line 3; main calls outer on line 7.
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "local function inner(n)\n  local m = n * 2\n  state.set(\"k\", m)\n  return m end\n\
+             local function outer(n) return inner(n + 1) + 0 end\nlocal x = 1\n\
+             local y = outer(x) return y",
+        ),
+        (
+            EngineKind::Rhai,
+            "fn inner(n) {\n  let m = n * 2;\n  state.set(\"k\", m);\n  m }\n\
+             fn outer(n) { inner(n + 1) + 0 }\nlet x = 1;\nouter(x)",
+        ),
+    ] {
+        if !has_lines(kind) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.set_line_breaks([2]);
+        debugger.break_on("state.set");
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        let p = debugger.wait_paused(WAIT).expect("paused at line 2");
+        assert_eq!(p.when, When::Line, "{kind}");
+        assert_eq!(
+            frames(&p),
+            vec![("inner", 2), ("outer", 5), ("main", 7)],
+            "{kind}"
+        );
+        let file = format!("debug.{}", kind.extension());
+        assert!(
+            p.stack.iter().all(|f| f.file == file),
+            "{kind}: {:?}",
+            p.stack
+        );
+
+        debugger.resume(Resume::Continue, None);
+        let p = debugger.wait_paused(WAIT).expect("paused at state.set");
+        assert_eq!(
+            (p.when, p.call.as_str()),
+            (When::Before, "state.set"),
+            "{kind}"
+        );
+        assert_eq!(
+            frames(&p),
+            vec![("inner", 3), ("outer", 5), ("main", 7)],
+            "{kind}"
+        );
+        debugger.resume(Resume::Continue, None);
+        assert_eq!(run.join().result.unwrap(), json!(4), "{kind}");
+    }
+}

@@ -553,6 +553,7 @@ fn at_line(lua: &Lua, s: &Session, debug: &Debug) -> mlua::Result<()> {
         Some((
             src.short_src.as_deref().unwrap_or_default().to_owned(),
             locals(lua, s),
+            stack(lua),
         ))
     };
     crate::session::debug::at_line(s, line as u32, place).map_err(ext)
@@ -655,6 +656,38 @@ fn location(lua: &Lua) -> Option<Location> {
     })
 }
 
+/// The spell's call stack, innermost first: its own functions only (the
+/// bridges and the prelude have no file of the spell's).
+fn stack(lua: &Lua) -> Vec<crate::session::debug::Frame> {
+    let mut frames = Vec::new();
+    // Deep recursion shows its innermost frames; a debugger needs no more.
+    for level in 0..200 {
+        let Some(frame) = lua.inspect_stack(level, |d| {
+            let src = d.source();
+            if !src.source.as_deref().unwrap_or_default().starts_with('@') {
+                return None;
+            }
+            let line = d.current_line()? as u32;
+            let function = match src.what {
+                "main" => "main".to_owned(),
+                _ => d.names().name.map_or_else(
+                    || format!("function at line {}", src.line_defined.unwrap_or(0)),
+                    |n| n.into_owned(),
+                ),
+            };
+            Some(crate::session::debug::Frame {
+                function,
+                file: src.short_src.as_deref().unwrap_or_default().to_owned(),
+                line,
+            })
+        }) else {
+            break;
+        };
+        frames.extend(frame);
+    }
+    frames
+}
+
 struct LuaHost<'a> {
     lua: &'a Lua,
     session: &'a Rc<Session>,
@@ -690,6 +723,10 @@ impl crate::session::ScriptHost for LuaHost<'_> {
         locals(self.lua, self.session)
     }
 
+    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
+        stack(self.lua)
+    }
+
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         Rc::new(LuaAsync {
             lua: self.lua.weak(),
@@ -716,6 +753,10 @@ impl crate::session::ScriptHost for CallSite<'_> {
 
     fn locals(&mut self) -> Vec<crate::session::debug::Local> {
         locals(self.lua, self.later.session())
+    }
+
+    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
+        stack(self.lua)
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {

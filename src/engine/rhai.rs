@@ -114,6 +114,8 @@ struct Shared {
     /// In a debugged run, the locals as the current statement began: a
     /// bridge call cannot see the scope, so a pause at one shows these.
     locals: RefCell<Vec<(String, Dynamic)>>,
+    /// And the call stack then, innermost first.
+    stack: RefCell<Vec<crate::session::debug::Frame>>,
 }
 
 impl RhaiEngine {
@@ -303,10 +305,14 @@ fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: V
                     }
                 }
                 locals.reverse();
+                *shared.stack.borrow_mut() = call_stack(&ctx, &prelude, source, line, &s);
             }
             if new_line {
                 let file = source.unwrap_or(&s.info.name);
-                let place = || Some((file.to_owned(), shown_locals(&shared, &s)));
+                let place = || {
+                    let stack = shared.stack.borrow().clone();
+                    Some((file.to_owned(), shown_locals(&shared, &s), stack))
+                };
                 crate::session::debug::at_line(&s, line, place)
                     .map_err(|e| runtime_error(&e, pos))?;
             }
@@ -699,12 +705,54 @@ impl crate::session::ScriptHost for CallHost<'_, '_> {
         shown_locals(self.shared, self.session)
     }
 
+    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
+        self.shared.stack.borrow().clone()
+    }
+
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         Rc::new(RhaiAsync {
             shared: self.shared.clone(),
             session: self.session.clone(),
         })
     }
+}
+
+/// The spell's call stack as the debugger sees it at `line`, innermost
+/// first: Rhai keeps each call's name and where it was made from, so a
+/// frame's line is where its callee was called (the innermost's, `line`).
+#[cfg(feature = "rhai-debugger")]
+fn call_stack(
+    ctx: &rhai::EvalContext,
+    prelude: &[String],
+    source: Option<&str>,
+    line: u32,
+    s: &Session,
+) -> Vec<crate::session::debug::Frame> {
+    let calls: Vec<_> = ctx
+        .global_runtime_state()
+        .debugger()
+        .call_stack()
+        .iter()
+        .filter(|f| !prelude.iter().any(|p| *p == f.fn_name))
+        .collect();
+    let file = |src: Option<&str>| src.unwrap_or(&s.info.name).to_owned();
+    let name = |i: usize| match i {
+        0 => "main".to_owned(),
+        i => calls[i - 1].fn_name.to_string(),
+    };
+    let mut frames = vec![crate::session::debug::Frame {
+        function: name(calls.len()),
+        file: file(source),
+        line,
+    }];
+    for i in (0..calls.len()).rev() {
+        frames.push(crate::session::debug::Frame {
+            function: name(i),
+            file: file(calls[i].source.as_deref()),
+            line: calls[i].pos.line().unwrap_or(0) as u32,
+        });
+    }
+    frames
 }
 
 /// Calls script functions after the spell's main code ended.

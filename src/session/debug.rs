@@ -34,6 +34,15 @@ pub enum When {
 /// A local variable's name and value, as the debugger shows it.
 pub type Local = (String, serde_json::Value);
 
+/// One frame of the spell's call stack: the function (`"main"` for
+/// the spell's top level), and the place in the spell it is at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+}
+
 /// A paused bridge call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pause {
@@ -47,6 +56,9 @@ pub struct Pause {
     /// The innermost spell function's locals, in Lua and Rhai, in the order
     /// they were declared; empty in JavaScript.
     pub locals: Vec<Local>,
+    /// The spell's call stack, innermost first, in Lua and Rhai; empty in
+    /// JavaScript.
+    pub stack: Vec<Frame>,
 }
 
 /// How a paused spell goes on.
@@ -342,6 +354,7 @@ fn pause_at(
         result: result.map(shown),
         location: host.location(),
         locals: host.locals(),
+        stack: host.stack(),
     };
     debugger.pause(session, pause, Some(call.n))
 }
@@ -353,12 +366,12 @@ fn pause_at(
 pub(crate) fn at_line(
     session: &Session,
     line: u32,
-    place: impl FnOnce() -> Option<(String, Vec<Local>)>,
+    place: impl FnOnce() -> Option<(String, Vec<Local>, Vec<Frame>)>,
 ) -> Result<()> {
     let Some(debugger) = session.debugger.as_ref().filter(|d| d.wants_line(line)) else {
         return Ok(());
     };
-    let Some((file, locals)) = place() else {
+    let Some((file, locals, stack)) = place() else {
         return Ok(());
     };
     let pause = Pause {
@@ -368,6 +381,7 @@ pub(crate) fn at_line(
         result: None,
         location: Some(Location { file, line }),
         locals,
+        stack,
     };
     debugger.pause(session, pause, None).map(drop)
 }

@@ -171,10 +171,10 @@ impl Session {
             (args.into_vec(), None, None)
         };
         // A debugger may pause when the call returns: where it was made
-        // from, and the locals then, are only known now.
-        let (location, locals) = match self.debugger {
-            Some(_) => (host.location(), host.locals()),
-            None => (None, Vec::new()),
+        // from, and the locals and stack then, are only known now.
+        let (location, locals, stack) = match self.debugger {
+            Some(_) => (host.location(), host.locals(), host.stack()),
+            None => (None, Vec::new(), Vec::new()),
         };
         let body = match (early, &bridge.body) {
             (Some(r), _) => ready(Ok(r)),
@@ -206,6 +206,7 @@ impl Session {
                         host: HostRef(later),
                         location,
                         locals,
+                        stack,
                     };
                     hooks::run_after(&session, point, &args, result, &mut host, watched)
                 }

@@ -27,6 +27,12 @@ pub trait ScriptHost {
         Vec::new()
     }
 
+    /// The spell's call stack, innermost first, for a debugger pause,
+    /// when the engine can tell.
+    fn stack(&mut self) -> Vec<super::debug::Frame> {
+        Vec::new()
+    }
+
     /// The same engine as seen from a waiting bridge's body.
     fn waiting(&self) -> Rc<dyn AsyncHost>;
 }
@@ -70,12 +76,13 @@ impl ScriptHost for HostRef {
     }
 }
 
-/// A waiting call's host after the call was made: the place and locals it
+/// A waiting call's host after the call was made: the place, locals and stack it
 /// was made from, for a debugger's pause when it returns.
 pub(super) struct Placed {
     pub host: HostRef,
     pub location: Option<Location>,
     pub locals: Vec<Local>,
+    pub stack: Vec<super::debug::Frame>,
 }
 
 impl ScriptHost for Placed {
@@ -87,6 +94,9 @@ impl ScriptHost for Placed {
     }
     fn locals(&mut self) -> Vec<Local> {
         self.locals.clone()
+    }
+    fn stack(&mut self) -> Vec<super::debug::Frame> {
+        self.stack.clone()
     }
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         self.host.waiting()

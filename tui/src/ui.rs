@@ -380,7 +380,7 @@ fn kind_name(kind: llmspell::EngineKind) -> &'static str {
 }
 
 /// A pause: the pending call and what goes in or came out, where, and
-/// (Lua, Rhai) the locals, one a line.
+/// (Lua, Rhai) the locals, one a line, and the call stack, innermost first.
 fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
     let place = pause
         .location
@@ -402,11 +402,8 @@ fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
     if let Some(body) = body {
         // Pretty when it fits with the locals, else on as few rows as can be.
         let room = area.height.saturating_sub(2) as usize;
-        let locals = if pause.locals.is_empty() {
-            0
-        } else {
-            pause.locals.len() + 1
-        };
+        let section = |n: usize| if n == 0 { 0 } else { n + 1 };
+        let locals = section(pause.locals.len()) + section(pause.stack.len());
         // Both cut into rows as wide as the pane, so a long reply shows whole.
         let width = area.width.saturating_sub(2).max(1) as usize;
         let rows = |text: &str| -> Vec<Line<'static>> {
@@ -444,6 +441,15 @@ fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {name}"), Style::default().fg(theme.key)),
                 Span::raw(format!(" = {shown}")),
+            ]));
+        }
+    }
+    if !pause.stack.is_empty() {
+        lines.push(Line::styled("stack", style));
+        for f in &pause.stack {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {}", f.function), Style::default().fg(theme.key)),
+                Span::raw(format!("  {}:{}", f.file, f.line)),
             ]));
         }
     }

@@ -327,6 +327,7 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
                 line: 2,
             }),
             locals: vec![("name".into(), json!("owl"))],
+            stack: vec![],
         }),
     );
     assert_eq!(style_of(&a, "▶").fg, Some(theme.pause));
@@ -398,6 +399,7 @@ fn a_long_spell_scrolls_to_the_cursor_and_to_a_pause() {
                 line: 90,
             }),
             locals: vec![],
+            stack: vec![],
         }),
     );
     assert!(picture(&a, 80, 24).contains("▶ 90 x = 90"));
@@ -506,6 +508,18 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
             line: 3,
         }),
         locals: vec![("topic".into(), json!("owls"))],
+        stack: vec![
+            llmspell::debug::Frame {
+                function: "ask".into(),
+                file: "agent.rhai".into(),
+                line: 3,
+            },
+            llmspell::debug::Frame {
+                function: "main".into(),
+                file: "agent.rhai".into(),
+                line: 9,
+            },
+        ],
     };
     update(&mut a, Action::Paused(pause.clone()));
     let paused = picture(&a, 80, 24);
@@ -513,6 +527,15 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
         paused.contains("Paused before llm.chat at agent.rhai:3"),
         "{paused}"
     );
+    // The stack, innermost first, under the locals.
+    let rows: Vec<&str> = paused.lines().collect();
+    let at = |text: &str| rows.iter().position(|r| r.contains(text));
+    let (locals, stack) = (at("locals").unwrap(), at("stack").unwrap());
+    let (ask, main) = (
+        at("ask  agent.rhai:3").unwrap(),
+        at("main  agent.rhai:9").unwrap(),
+    );
+    assert!(locals < stack && stack < ask && ask < main, "{paused}");
     assert!(paused.contains("\"hi\""), "{paused}");
     assert_eq!(
         update(&mut a, Action::Step),
@@ -544,6 +567,7 @@ fn at_a_pause_its_letters_act_and_never_type_into_the_spell() {
         result: None,
         location: None,
         locals: vec![],
+        stack: vec![],
     };
     update(&mut a, Action::Paused(pause.clone()));
     assert_eq!(
@@ -816,6 +840,7 @@ fn at_a_pause_the_arguments_are_edited_as_json_and_sent_with_the_resume() {
             result: None,
             location: None,
             locals: vec![],
+            stack: vec![],
         }),
     );
     update(&mut a, key('e'));
@@ -850,6 +875,7 @@ fn at_a_pause_the_arguments_are_edited_as_json_and_sent_with_the_resume() {
             result: Some(json!({"text": "x"})),
             location: None,
             locals: vec![],
+            stack: vec![],
         }),
     );
     update(&mut a, key('e'));
@@ -1324,6 +1350,7 @@ fn every_pane_in_its_other_modes_at_80x24_and_120x40() {
                 line: 1,
             }),
             locals: vec![("topic".into(), json!("owls"))],
+            stack: vec![],
         }),
     );
     insta::assert_snapshot!("paused_before_80x24", picture(&a, 80, 24));
@@ -1340,6 +1367,7 @@ fn every_pane_in_its_other_modes_at_80x24_and_120x40() {
             result: Some(json!({ "text": text })),
             location: None,
             locals: vec![],
+            stack: vec![],
         }),
     );
     assert!(picture(&long, 80, 24).contains("THE END"));
