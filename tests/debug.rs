@@ -699,3 +699,36 @@ fn a_pause_in_lua_and_rhai_shows_the_call_stack_at_a_line_and_at_a_bridge_call()
         assert_eq!(run.join().result.unwrap(), json!(4), "{kind}");
     }
 }
+
+#[test]
+fn a_bridge_call_pause_in_javascript_shows_the_call_stack() {
+    let src = "function inner(n) {\n  const m = n * 2;\n  state.set(\"k\", m);\n  return m; }\n\
+               function outer(n) { return inner(n + 1) + 0; }\nconst x = 1;\n\
+               const y = outer(x); export default y;";
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let debugger = Debugger::new();
+    debugger.break_on("state.set");
+    let run = start(
+        &rt,
+        dir.path(),
+        Config::for_dir(dir.path()),
+        EngineKind::Js,
+        src,
+        &debugger,
+    );
+    let p = debugger.wait_paused(WAIT).expect("paused at state.set");
+    assert_eq!((p.when, p.call.as_str()), (When::Before, "state.set"));
+    // The module's top level has no name in QuickJS.
+    assert_eq!(
+        frames(&p),
+        vec![("inner", 3), ("outer", 5), ("<anonymous>", 7)]
+    );
+    assert!(
+        p.stack.iter().all(|f| f.file == "debug.js"),
+        "{:?}",
+        p.stack
+    );
+    debugger.resume(Resume::Continue, None);
+    assert_eq!(run.join().result.unwrap(), json!(4));
+}

@@ -56,8 +56,9 @@ pub struct Pause {
     /// The innermost spell function's locals, in Lua and Rhai, in the order
     /// they were declared; empty in JavaScript.
     pub locals: Vec<Local>,
-    /// The spell's call stack, innermost first, in Lua and Rhai; empty in
-    /// JavaScript.
+    /// The spell's call stack, innermost first (in JavaScript, from a stack
+    /// trace at the call: after an `await` it begins at the function that
+    /// awaited).
     pub stack: Vec<Frame>,
 }
 

@@ -174,6 +174,31 @@ pub(super) fn stack_location(stack: &str, file: &str) -> Option<Location> {
     })
 }
 
+/// The spell's frames in a QuickJS stack trace, innermost first: each
+/// `at NAME (FILE:LINE:COL)` line in the spell's own file. A function with
+/// no name (the module's top level, an arrow) is `<anonymous>`, as
+/// QuickJS says; after an `await`, the trace begins at the function that
+/// awaited (QuickJS keeps no async stack).
+pub(super) fn stack_frames(stack: &str, file: &str) -> Vec<crate::session::debug::Frame> {
+    stack
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("at ")?;
+            let (name, place) = rest.split_once(" (")?;
+            let place = place
+                .strip_suffix(')')?
+                .strip_prefix(file)?
+                .strip_prefix(':')?;
+            let line: String = place.chars().take_while(char::is_ascii_digit).collect();
+            Some(crate::session::debug::Frame {
+                function: name.to_owned(),
+                file: file.to_owned(),
+                line: line.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
 pub(super) fn display(v: &JsValue<'_>) -> String {
     if let Some(s) = v.as_string() {
         return s.to_string().unwrap_or_default();
@@ -192,5 +217,24 @@ mod tests {
         let stack = "    at f (spell.js:12:5)\n    at <anonymous> (spell.js:20:1)\n";
         assert_eq!(stack_location(stack, "spell.js").unwrap().line, 12);
         assert!(stack_location(stack, "other.js").is_none());
+    }
+
+    #[test]
+    fn stack_frames_are_the_spells_own_innermost_first() {
+        let stack = "    at <eval> (eval_script:1:1)\n    at inner (spell.js:2:14)\n    \
+                     at map (native)\n    at outer (spell.js:4:34)\n    at <anonymous> (spell.js:6:7)\n";
+        let frames: Vec<_> = stack_frames(stack, "spell.js")
+            .into_iter()
+            .map(|f| (f.function, f.line))
+            .collect();
+        assert_eq!(
+            frames,
+            [
+                ("inner".into(), 2),
+                ("outer".into(), 4),
+                ("<anonymous>".into(), 6)
+            ]
+        );
+        assert!(stack_frames(stack, "spell.jsx").is_empty());
     }
 }

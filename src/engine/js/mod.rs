@@ -621,6 +621,11 @@ impl crate::session::ScriptHost for JsHost<'_, '_> {
         stack_location(&stack, &self.session.info.name)
     }
 
+    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
+        let stack: String = self.ctx.eval("new Error().stack").unwrap_or_default();
+        errors::stack_frames(&stack, &self.session.info.name)
+    }
+
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         Rc::new(JsAsync {
             shared: self.shared.clone(),
