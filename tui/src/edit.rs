@@ -266,6 +266,46 @@ pub fn replace_all(lines: &mut [String], term: &str, with: &str) -> usize {
     count
 }
 
+/// Marks on lines (1-based: line breakpoints) moved with their lines from
+/// `old` text to `new`: lines inserted or deleted above a mark move it, a
+/// changed line keeps its mark, and a mark on a deleted line goes.
+pub fn follow_lines(
+    old: &[String],
+    new: &[String],
+    marks: &std::collections::BTreeSet<u32>,
+) -> std::collections::BTreeSet<u32> {
+    use similar::{capture_diff_slices, Algorithm, DiffOp};
+    let mut out = std::collections::BTreeSet::new();
+    for op in capture_diff_slices(Algorithm::Myers, old, new) {
+        let (old_at, old_len, new_at, new_len) = match op {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => (old_index, len, new_index, len),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (old_index, old_len, new_index, new_len),
+            DiffOp::Delete { .. } | DiffOp::Insert { .. } => continue,
+        };
+        for mark in marks {
+            let line = *mark as usize - 1;
+            // A changed run keeps its marks in place, as far as it goes:
+            // past its new end, those lines were deleted.
+            if (old_at..old_at + old_len).contains(&line) && line - old_at < new_len {
+                out.insert((new_at + line - old_at + 1) as u32);
+            }
+        }
+    }
+    // A mark past the old text (a breakpoint set on an empty last line)
+    // stays where it was.
+    out.extend(marks.iter().filter(|m| **m as usize > old.len()));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +384,36 @@ mod tests {
         assert_eq!(replace_all(&mut l, "foo", "x"), 4);
         assert_eq!(l, lines("x(x)\nbar\nxx"));
         assert_eq!(replace_all(&mut l, "Q", "y"), 0);
+    }
+
+    #[test]
+    fn marks_follow_their_lines_through_inserts_deletes_and_changes() {
+        let marks = |m: &[u32]| {
+            m.iter()
+                .copied()
+                .collect::<std::collections::BTreeSet<u32>>()
+        };
+        let old = lines("a\nb\nc\nd\ne");
+        // Two lines inserted above b: b's mark (2) moves to 4, e's (5) to 7.
+        let new = lines("a\nx\ny\nb\nc\nd\ne");
+        assert_eq!(follow_lines(&old, &new, &marks(&[2, 5])), marks(&[4, 7]));
+        // c deleted: its mark goes, d's (4) moves up to 3.
+        let new = lines("a\nb\nd\ne");
+        assert_eq!(follow_lines(&old, &new, &marks(&[3, 4])), marks(&[3]));
+        // b typed into: its mark stays on it.
+        let new = lines("a\nb2\nc\nd\ne");
+        assert_eq!(follow_lines(&old, &new, &marks(&[2])), marks(&[2]));
+        // Nothing changed: nothing moves; a mark past the end stays.
+        assert_eq!(
+            follow_lines(&old, &old, &marks(&[1, 5, 9])),
+            marks(&[1, 5, 9])
+        );
+        // Everything deleted: one empty line is left, and only its mark.
+        assert_eq!(follow_lines(&old, &lines(""), &marks(&[1, 2])), marks(&[1]));
+        // Two lines joined into one (a line break deleted): the first keeps
+        // its mark, the second's goes with it.
+        let new = lines("a\nbc\nd\ne");
+        assert_eq!(follow_lines(&old, &new, &marks(&[2, 3, 4])), marks(&[2, 3]));
     }
 
     #[test]

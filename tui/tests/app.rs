@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use llmspell::debug::{Pause, When};
 use llmspell_tui::app::{update, Action, App, Breaks, Effect, Focus, Launch, Status, KEEP_OUTPUT};
 use llmspell_tui::editor::Read;
@@ -2631,4 +2631,57 @@ fn ended_ok(a: &mut App) -> Vec<Effect> {
             ms: 1,
         },
     )
+}
+
+#[test]
+fn breakpoints_move_with_their_lines_as_the_spell_is_edited() {
+    let mut a = app();
+    a.selected = 2; // hello.lua
+    opened(&mut a, "local a = 1\nprint(a)\nreturn a\n".into());
+    a.focus = Focus::Editor;
+    let press = |a: &mut App, code: KeyCode| update(a, Action::Key(KeyEvent::from(code)));
+    // On line 2, `print(a)`.
+    press(&mut a, KeyCode::Down);
+    press(&mut a, KeyCode::F(9));
+    assert_eq!(a.line_breaks(), vec![2]);
+    // Two lines typed at the top: it follows `print(a)` to line 4.
+    press(&mut a, KeyCode::Up);
+    for c in "-- one".chars() {
+        press(&mut a, KeyCode::Char(c));
+    }
+    press(&mut a, KeyCode::Enter);
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.editor.area.lines()[3], "print(a)");
+    assert_eq!(a.line_breaks(), vec![4]);
+    assert!(
+        picture(&a, 80, 24).contains("● 4 print(a)"),
+        "{}",
+        picture(&a, 80, 24)
+    );
+    // Typing on its line keeps it there.
+    press(&mut a, KeyCode::Down);
+    press(&mut a, KeyCode::End);
+    press(&mut a, KeyCode::Char(' '));
+    assert_eq!(a.line_breaks(), vec![4]);
+    // The space and both line breaks undone (the typed `-- one` stays, on
+    // line 1): back on line 2.
+    for _ in 0..3 {
+        update(
+            &mut a,
+            Action::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)),
+        );
+    }
+    assert_eq!(
+        a.editor.area.lines()[1],
+        "print(a)",
+        "{:?}",
+        a.editor.area.lines()
+    );
+    assert_eq!(a.line_breaks(), vec![2]);
+    // Its line deleted (cut at its start, joined to the line above): gone.
+    press(&mut a, KeyCode::Down);
+    press(&mut a, KeyCode::Home);
+    press(&mut a, KeyCode::Backspace);
+    assert_eq!(a.editor.area.lines()[0], "-- onelocal a = 1print(a)");
+    assert!(a.line_breaks().is_empty(), "{:?}", a.line_breaks());
 }

@@ -69,7 +69,36 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     if !answers && action.is_the_users() {
         app.asked = None;
     }
-    route(app, action)
+    // The open spell's breakpoints follow their lines through an edit:
+    // the text before is kept only when there are some to move. A key
+    // goes through here twice (as a key, then as what it does): only a
+    // pass that finds the marks as it left them moves them.
+    let before = app.spell_name().and_then(|s| {
+        let marks = app.breakpoints.get(s).filter(|b| !b.is_empty())?;
+        Some((
+            s.to_owned(),
+            marks.clone(),
+            app.editor.area.lines().to_vec(),
+        ))
+    });
+    let mut effects = route(app, action);
+    if let Some((spell, was, old)) = before {
+        let new = app.editor.area.lines();
+        let marks = app.breakpoints.get(&spell).filter(|m| **m == was);
+        if let (Some(marks), true) = (
+            marks,
+            app.spell_name() == Some(spell.as_str()) && old != new,
+        ) {
+            let moved = crate::edit::follow_lines(&old, new, marks);
+            if moved != *marks {
+                app.breakpoints.insert(spell, moved);
+                if app.running() {
+                    effects.push(Effect::LineBreaks(app.line_breaks()));
+                }
+            }
+        }
+    }
+    effects
 }
 
 /// A terminal key, to what has the keyboard now.
