@@ -1,5 +1,5 @@
-//! What the IDE remembers per spell between sessions: its `spell.args`
-//! and the cassette its runs replay. Kept in the project's
+//! What the IDE remembers per spell between sessions: its `spell.args`,
+//! the cassette its runs replay and its line breakpoints. Kept in the project's
 //! `.llmspell/ide.json`, keyed by the spell's path inside the project.
 
 use std::collections::BTreeMap;
@@ -17,6 +17,9 @@ pub struct SpellSettings {
     /// The cassette its runs replay (relative to the project), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
+    /// Its line breakpoints.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub breakpoints: std::collections::BTreeSet<u32>,
 }
 
 impl SpellSettings {
@@ -142,12 +145,14 @@ mod tests {
             SpellSettings {
                 args: parse_args("a=1").unwrap(),
                 replay: Some("cassettes/chat.jsonl".into()),
+                breakpoints: [3, 7].into(),
             },
         );
         let file = Settings::file(dir.path());
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, s.to_text()).unwrap();
         assert_eq!(Settings::load(dir.path()).unwrap(), s);
+        assert!(s.to_text().contains("\"breakpoints\""), "{}", s.to_text());
         s.set("chat.lua", SpellSettings::default());
         assert!(s.spells.is_empty(), "empty settings are forgotten");
         std::fs::write(Settings::file(dir.path()), "{ nope").unwrap();

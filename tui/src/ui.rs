@@ -402,8 +402,12 @@ fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
     if let Some(body) = body {
         // Pretty when it fits with the locals, else on as few rows as can be.
         let room = area.height.saturating_sub(2) as usize;
-        let section = |n: usize| if n == 0 { 0 } else { n + 1 };
-        let locals = section(pause.locals.len()) + section(pause.stack.len());
+        // The stack comes last and is cut first: it does not count here.
+        let locals = if pause.locals.is_empty() {
+            0
+        } else {
+            pause.locals.len() + 1
+        };
         // Both cut into rows as wide as the pane, so a long reply shows whole.
         let width = area.width.saturating_sub(2).max(1) as usize;
         let rows = |text: &str| -> Vec<Line<'static>> {

@@ -311,8 +311,26 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
     );
     // Breakpoints set while it runs go to its debugger.
     update(&mut a, Action::Key(KeyEvent::from(KeyCode::Down)));
-    assert_eq!(update(&mut a, f9()), vec![Effect::LineBreaks(vec![2, 3])]);
-    assert_eq!(update(&mut a, f9()), vec![Effect::LineBreaks(vec![2])]);
+    // And are kept in the project's settings, for the next session.
+    let kept = |lines: &[u32]| {
+        let mut s = llmspell_tui::settings::Settings::default();
+        s.set(
+            "hello.lua",
+            llmspell_tui::settings::SpellSettings {
+                breakpoints: lines.iter().copied().collect(),
+                ..Default::default()
+            },
+        );
+        Effect::SaveSettings("/project".into(), s)
+    };
+    assert_eq!(
+        update(&mut a, f9()),
+        vec![Effect::LineBreaks(vec![2, 3]), kept(&[2, 3])]
+    );
+    assert_eq!(
+        update(&mut a, f9()),
+        vec![Effect::LineBreaks(vec![2]), kept(&[2])]
+    );
 
     // Paused at a line: marked, its locals listed, and no call to edit.
     update(
@@ -527,15 +545,17 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
         paused.contains("Paused before llm.chat at agent.rhai:3"),
         "{paused}"
     );
-    // The stack, innermost first, under the locals.
-    let rows: Vec<&str> = paused.lines().collect();
+    // The stack, innermost first, under the locals (cut first when the
+    // pane is short: a taller screen shows it).
+    let tall = picture(&a, 100, 44);
+    let rows: Vec<&str> = tall.lines().collect();
     let at = |text: &str| rows.iter().position(|r| r.contains(text));
     let (locals, stack) = (at("locals").unwrap(), at("stack").unwrap());
     let (ask, main) = (
         at("ask  agent.rhai:3").unwrap(),
         at("main  agent.rhai:9").unwrap(),
     );
-    assert!(locals < stack && stack < ask && ask < main, "{paused}");
+    assert!(locals < stack && stack < ask && ask < main, "{tall}");
     assert!(paused.contains("\"hi\""), "{paused}");
     assert_eq!(
         update(&mut a, Action::Step),
@@ -2684,4 +2704,27 @@ fn breakpoints_move_with_their_lines_as_the_spell_is_edited() {
     press(&mut a, KeyCode::Backspace);
     assert_eq!(a.editor.area.lines()[0], "-- onelocal a = 1print(a)");
     assert!(a.line_breaks().is_empty(), "{:?}", a.line_breaks());
+}
+
+#[test]
+fn a_spells_breakpoints_come_back_from_the_projects_settings() {
+    let mut a = app();
+    a.settings.set(
+        "hello.lua",
+        llmspell_tui::settings::SpellSettings {
+            breakpoints: [1, 3].into(),
+            ..Default::default()
+        },
+    );
+    a.selected = 2; // hello.lua
+    let effects = opened(&mut a, "local a = 1\nprint(a)\nreturn a\n".into());
+    assert_eq!(a.line_breaks(), vec![1, 3]);
+    // Read, not written back.
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::SaveSettings(..))),
+        "{effects:?}"
+    );
+    assert!(picture(&a, 80, 24).contains("● 3 return a"));
 }

@@ -98,7 +98,32 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
     }
+    keep_breakpoints(app, &mut effects);
     effects
+}
+
+/// The open spell's breakpoints are kept in the project's settings: read
+/// from there when the spell is first opened, written there when they
+/// change (set, cleared or moved by an edit).
+fn keep_breakpoints(app: &mut App, effects: &mut Vec<Effect>) {
+    let (Some(spell), Some(key)) = (app.spell_name().map(str::to_owned), app.settings_key()) else {
+        return;
+    };
+    let mut settings = app.spell_settings();
+    match app.breakpoints.get(&spell) {
+        None if !settings.breakpoints.is_empty() => {
+            app.breakpoints.insert(spell, settings.breakpoints);
+        }
+        Some(now) if *now != settings.breakpoints => {
+            settings.breakpoints = now.clone();
+            app.settings.set(&key, settings);
+            effects.push(Effect::SaveSettings(
+                app.project.clone(),
+                app.settings.clone(),
+            ));
+        }
+        _ => {}
+    }
 }
 
 /// A terminal key, to what has the keyboard now.
