@@ -318,6 +318,18 @@ mod tests {
     }
 
     #[test]
+    fn max_args_counts_the_top_level_parameters_as_the_parsed_signature_has_them() {
+        for b in Registry::standard().bridges() {
+            let (params, _) = b.signature().unwrap();
+            let parsed = match params.iter().any(|p| p.rest) {
+                true => None,
+                false => Some(params.len()),
+            };
+            assert_eq!(b.max_args(), parsed, "{}", b.name);
+        }
+    }
+
+    #[test]
     fn a_waiting_call_takes_a_signal_in_javascript_in_its_options_or_one_more_argument() {
         let mut r = Registry::empty();
         r.add_shape(Shape {

@@ -126,11 +126,20 @@ impl Bridge {
     /// How many arguments the function takes at most, from `params`;
     /// `None` when it takes any number (`...`).
     pub fn max_args(&self) -> Option<usize> {
-        let params = self.signature().ok()?.0;
-        match params.iter().any(|p| p.rest) {
-            true => None,
-            false => Some(params.len()),
+        // Asked as each engine makes its functions: the parameters are
+        // counted at the top level of the notation, not parsed.
+        let (mut depth, mut count, mut any) = (0usize, 0, false);
+        for (i, c) in self.params.char_indices() {
+            match c {
+                '(' | '{' | '[' => depth += 1,
+                ')' | '}' | ']' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => count += 1,
+                '.' if depth == 0 && self.params[i..].starts_with("...") => return None,
+                c if !c.is_whitespace() => any = true,
+                _ => {}
+            }
         }
+        Some(if any { count + 1 } else { 0 })
     }
 
     /// Its parameters and reply, parsed from `params` and `returns`.
