@@ -99,8 +99,14 @@ static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicB
 
 /// The spell API's type definitions for editors (`llmspell api --types`):
 /// the registry's, and for JavaScript the engine's own globals beside them.
-pub fn definitions(lang: crate::session::Definitions) -> std::result::Result<String, String> {
-    let mut text = Registry::standard().definitions(lang)?;
+/// A declaration the registry cannot render is a bug of ours (`internal`).
+pub fn definitions(lang: crate::session::Definitions) -> Result<String> {
+    let mut text = Registry::standard().definitions(lang).map_err(|e| {
+        crate::error::Error::new(
+            crate::error::ErrorCode::Internal,
+            format!("the registry's types: {e}"),
+        )
+    })?;
     if lang == crate::session::Definitions::Ts {
         text.push('\n');
         text.push_str(engine::JS_GLOBALS);

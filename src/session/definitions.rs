@@ -30,8 +30,13 @@ impl Definitions {
     }
 }
 
-const HEADER: &str = "written by `llmspell api --types` from the bridge registry: do not edit; \
-                      write it again after upgrading llmspell";
+/// What the first lines of every definitions file hold: `llmspell init`
+/// knows a file it may write again by it.
+pub const GENERATED: &str = "written by `llmspell api --types`";
+
+/// What follows [`GENERATED`] in a definitions file's first lines.
+const HEADER: &str =
+    "from the bridge registry: do not edit; write it again after upgrading llmspell";
 
 /// Text safe inside a JSDoc comment.
 fn jsdoc(doc: &str, indent: &str) -> String {
@@ -158,15 +163,26 @@ fn ts_params(b: &Bridge, params: &[Param]) -> String {
 }
 
 fn ts_returns(b: &Bridge, ret: &Type) -> String {
-    let ret = types::ts_return(&Some(Box::new(ret.clone())));
+    let ret = types::ts_return(Some(ret));
     match b.waits {
         true => format!("Promise<{ret}>"),
         false => ret,
     }
 }
 
+/// A bridge as a TypeScript member or function: `name(params): returns`,
+/// after its doc.
+fn ts_signature(indent: &str, name: &str, b: &Bridge, params: &[Param], ret: &Type) -> String {
+    format!(
+        "{}{indent}{name}({}): {};\n",
+        jsdoc(b.doc, indent),
+        ts_params(b, params),
+        ts_returns(b, ret)
+    )
+}
+
 fn ts(r: &Registry, c: &Checked<'_>) -> String {
-    let mut out = format!("// The llmspell spell API for JavaScript, {HEADER}.\n");
+    let mut out = format!("// The llmspell spell API for JavaScript, {GENERATED} {HEADER}.\n");
     out.push_str(
         "\n/** what a call that waits takes in its options: a signal that cancels it */\n\
          interface Cancellable {\n  signal?: AbortSignal;\n}\n",
@@ -179,13 +195,7 @@ fn ts(r: &Registry, c: &Checked<'_>) -> String {
             out.push_str(&format!("  {};\n", f.ts()));
         }
         for (name, b, params, ret) in c.methods(r, shape.name) {
-            out.push_str(&jsdoc(b.doc, "  "));
-            out.push_str(&format!(
-                "  {}({}): {};\n",
-                ts_member(name),
-                ts_params(b, &params),
-                ts_returns(b, ret)
-            ));
+            out.push_str(&ts_signature("  ", &ts_member(name), b, &params, ret));
         }
         out.push_str("}\n");
     }
@@ -197,62 +207,48 @@ fn ts(r: &Registry, c: &Checked<'_>) -> String {
     for (id, b) in r.functions() {
         let (_, params, ret) = &c.bridges[id];
         out.push('\n');
-        out.push_str(&jsdoc(b.doc, ""));
-        out.push_str(&format!(
-            "declare function {}({}): {};\n",
-            b.name,
-            ts_params(b, params),
-            ts_returns(b, ret)
-        ));
+        let name = format!("declare function {}", b.name);
+        out.push_str(&ts_signature("", &name, b, params, ret));
     }
     for (module, ids) in r.modules() {
         // An object, not a namespace: `delete` and `new` are members.
         out.push_str(&format!("\ndeclare const {module}: {{\n"));
         for id in ids {
             let (b, params, ret) = &c.bridges[id];
-            out.push_str(&jsdoc(b.doc, "  "));
-            out.push_str(&format!(
-                "  {}({}): {};\n",
-                ts_member(b.member()),
-                ts_params(b, params),
-                ts_returns(b, ret)
-            ));
+            out.push_str(&ts_signature("  ", &ts_member(b.member()), b, params, ret));
         }
         out.push_str("};\n");
     }
     out
 }
 
-/// `---@param` and `---@return` lines, and the parameter names.
-fn lua_signature(params: &[Param], ret: &Type) -> (String, String) {
-    let mut doc = String::new();
+/// A bridge as a LuaLS-annotated stub: its doc, `---@param` and
+/// `---@return` lines, then `function NAME(params) end` (`name` may be
+/// `Agent:run`).
+fn lua_function(name: &str, b: &Bridge, params: &[Param], ret: &Type) -> String {
+    let mut out = format!("\n{}", luadoc(b.doc));
     let mut names = Vec::new();
     for p in params {
-        if p.rest {
-            doc.push_str(&format!("---@param ... {}\n", p.ty.lua()));
-            names.push("...".to_owned());
-        } else {
-            let opt = if p.optional { "?" } else { "" };
-            doc.push_str(&format!("---@param {}{opt} {}\n", p.name, p.ty.lua()));
-            names.push(p.name.clone());
-        }
+        out.push_str(&format!("---@param {}\n", p.lua_annotated()));
+        names.push(if p.rest { "..." } else { p.name.as_str() });
     }
     if !ret.is_nil() {
-        doc.push_str(&format!("---@return {}\n", ret.lua()));
+        out.push_str(&format!("---@return {}\n", ret.lua()));
     }
-    (doc, names.join(", "))
+    out.push_str(&format!("function {name}({}) end\n", names.join(", ")));
+    out
 }
 
 fn lua(r: &Registry, c: &Checked<'_>) -> String {
-    let mut out =
-        format!("---@meta\n-- The llmspell spell API for Lua (LuaLS annotations), {HEADER}.\n");
+    let mut out = format!(
+        "---@meta\n-- The llmspell spell API for Lua (LuaLS annotations), {GENERATED} {HEADER}.\n"
+    );
     for (shape, fields) in &c.shapes {
         out.push('\n');
         out.push_str(&luadoc(shape.doc));
         out.push_str(&format!("---@class {}\n", shape.name));
         for f in fields {
-            let opt = if f.optional { "?" } else { "" };
-            out.push_str(&format!("---@field {}{opt} {}\n", f.name, f.ty.lua()));
+            out.push_str(&format!("---@field {}\n", f.lua_annotated()));
         }
         let methods = c.methods(r, shape.name);
         if methods.is_empty() {
@@ -260,11 +256,12 @@ fn lua(r: &Registry, c: &Checked<'_>) -> String {
         }
         out.push_str(&format!("local {} = {{}}\n", shape.name));
         for (name, b, params, ret) in methods {
-            let (doc, names) = lua_signature(&params, ret);
-            out.push('\n');
-            out.push_str(&luadoc(b.doc));
-            out.push_str(&doc);
-            out.push_str(&format!("function {}:{name}({names}) end\n", shape.name));
+            out.push_str(&lua_function(
+                &format!("{}:{name}", shape.name),
+                b,
+                &params,
+                ret,
+            ));
         }
     }
     for (v, ty) in &c.values {
@@ -274,21 +271,13 @@ fn lua(r: &Registry, c: &Checked<'_>) -> String {
     }
     for (id, b) in r.functions() {
         let (_, params, ret) = &c.bridges[id];
-        let (doc, names) = lua_signature(params, ret);
-        out.push('\n');
-        out.push_str(&luadoc(b.doc));
-        out.push_str(&doc);
-        out.push_str(&format!("function {}({names}) end\n", b.name));
+        out.push_str(&lua_function(b.name, b, params, ret));
     }
     for (module, ids) in r.modules() {
         out.push_str(&format!("\n{module} = {{}}\n"));
         for id in ids {
             let (b, params, ret) = &c.bridges[id];
-            let (doc, names) = lua_signature(params, ret);
-            out.push('\n');
-            out.push_str(&luadoc(b.doc));
-            out.push_str(&doc);
-            out.push_str(&format!("function {}({names}) end\n", b.name));
+            out.push_str(&lua_function(b.name, b, params, ret));
         }
     }
     out

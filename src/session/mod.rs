@@ -20,7 +20,7 @@ mod journal;
 mod registry;
 mod slots;
 pub mod types;
-pub use definitions::Definitions;
+pub use definitions::{Definitions, GENERATED};
 pub mod wait;
 
 use std::cell::{Cell, OnceCell, RefCell};

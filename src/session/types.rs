@@ -291,7 +291,9 @@ impl Type {
                 let fields: Vec<String> = fields.iter().map(Param::ts).collect();
                 format!("{{ {} }}", fields.join("; "))
             }
-            Type::Fun(params, ret) => format!("({}) => {}", ts_params(params), ts_return(ret)),
+            Type::Fun(params, ret) => {
+                format!("({}) => {}", ts_params(params), ts_return(ret.as_deref()))
+            }
         }
     }
 
@@ -329,10 +331,7 @@ impl Type {
             Type::Array(t) => t.array_of(t.lua()),
             Type::Union(ts) => ts.iter().map(Type::lua).collect::<Vec<_>>().join("|"),
             Type::Table(fields) => {
-                let fields: Vec<String> = fields
-                    .iter()
-                    .map(|f| format!("{}{}: {}", f.name, opt(f), f.ty.lua()))
-                    .collect();
+                let fields: Vec<String> = fields.iter().map(Param::lua).collect();
                 format!("{{ {} }}", fields.join(", "))
             }
             Type::Fun(params, ret) => {
@@ -368,12 +367,20 @@ impl Param {
         format!("{}{}: {}", self.name, opt(self), self.ty.ts())
     }
 
-    /// As a LuaLS function-type parameter.
+    /// As a LuaLS function-type parameter or table field.
     pub fn lua(&self) -> String {
         if self.rest {
             return format!("...: {}", self.ty.lua());
         }
         format!("{}{}: {}", self.name, opt(self), self.ty.lua())
+    }
+
+    /// As a LuaLS `---@param` or `---@field` names it: `opts? ChatOptions`.
+    pub fn lua_annotated(&self) -> String {
+        if self.rest {
+            return format!("... {}", self.ty.lua());
+        }
+        format!("{}{} {}", self.name, opt(self), self.ty.lua())
     }
 }
 
@@ -384,8 +391,8 @@ pub fn ts_params(params: &[Param]) -> String {
 
 /// A return type in TypeScript: nothing is `void`, and so is `nil` among
 /// other answers (a callback that may return nothing).
-pub fn ts_return(ret: &Option<Box<Type>>) -> String {
-    match ret.as_deref() {
+pub fn ts_return(ret: Option<&Type>) -> String {
+    match ret {
         None => "void".into(),
         Some(r) if r.is_nil() => "void".into(),
         Some(Type::Union(ts)) => ts

@@ -8,11 +8,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use llmspell::session::Definitions;
+use llmspell::session::{Definitions, GENERATED};
 use llmspell::{EngineKind, Error, ErrorCode};
-
-/// What the start of a definitions file `llmspell api --types` wrote holds.
-const GENERATED: &str = "written by `llmspell api --types`";
 
 const CONFIG: &str = r#"# An llmspell project: this folder and the spells in it. Every key is
 # described in the README ("A project and its config").
@@ -164,7 +161,8 @@ pub fn main(dir: &Path, lang: EngineKind) -> Result<(), Error> {
             ),
         ));
     }
-    let mut files: Vec<(String, String, Option<String>)> = vec![
+    // Each file's name, its text, and what marks it as ours to write again.
+    let mut files: Vec<(String, String, Option<&str>)> = vec![
         ("llmspell.toml".into(), CONFIG.into(), None),
         (
             format!("main.{}", lang.extension()),
@@ -183,15 +181,12 @@ pub fn main(dir: &Path, lang: EngineKind) -> Result<(), Error> {
         EngineKind::Rhai => None,
     };
     if let Some((kind, editor, config)) = types {
-        let text = llmspell::runtime::definitions(kind)
-            .map_err(|e| Error::new(ErrorCode::Internal, format!("the registry's types: {e}")))?;
-        // Its first lines say it was generated: that is what marks it.
-        let mark = GENERATED.to_owned();
-        files.push((format!("types/{}", kind.file_name()), text, Some(mark)));
+        let text = llmspell::runtime::definitions(kind)?;
+        files.push((format!("types/{}", kind.file_name()), text, Some(GENERATED)));
         files.push((editor.into(), config.into(), None));
     }
     for (name, text, mark) in files {
-        let done = write(&dir.join(&name), &text, mark.as_deref())?;
+        let done = write(&dir.join(&name), &text, mark)?;
         let what = match done {
             Wrote::New => "wrote",
             Wrote::Again => "wrote again",

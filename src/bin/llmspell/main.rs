@@ -476,15 +476,8 @@ fn main() -> ExitCode {
         }
         Command::Api { json, types } => {
             let r = llmspell::Registry::standard();
-            match types.map(llmspell::runtime::definitions) {
-                Some(Ok(text)) => {
-                    say_raw!("{text}");
-                    Ok(())
-                }
-                Some(Err(e)) => Err(Error::new(
-                    ErrorCode::Internal,
-                    format!("the registry's types: {e}"),
-                )),
+            match types {
+                Some(lang) => llmspell::runtime::definitions(lang).map(|text| say_raw!("{text}")),
                 None if json => {
                     say!("{:#}", r.reference_json());
                     Ok(())

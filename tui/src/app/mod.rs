@@ -106,15 +106,19 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 /// from there when the spell is first opened, written there when they
 /// change (set, cleared or moved by an edit).
 fn keep_breakpoints(app: &mut App, effects: &mut Vec<Effect>) {
-    let (Some(spell), Some(key)) = (app.spell_name().map(str::to_owned), app.settings_key()) else {
+    // Every action comes here (output lines, events): it compares before
+    // it copies anything.
+    let (Some(spell), Some(key)) = (app.spell_name(), app.settings_key()) else {
         return;
     };
-    let mut settings = app.spell_settings();
-    match app.breakpoints.get(&spell) {
-        None if !settings.breakpoints.is_empty() => {
-            app.breakpoints.insert(spell, settings.breakpoints);
+    let kept = app.settings.spells.get(&key).map(|s| &s.breakpoints);
+    match (app.breakpoints.get(spell), kept) {
+        (None, Some(kept)) if !kept.is_empty() => {
+            let kept = kept.clone();
+            app.breakpoints.insert(spell.to_owned(), kept);
         }
-        Some(now) if *now != settings.breakpoints => {
+        (Some(now), kept) if kept.map_or(!now.is_empty(), |k| k != now) => {
+            let mut settings = app.spell_settings();
             settings.breakpoints = now.clone();
             app.settings.set(&key, settings);
             effects.push(Effect::SaveSettings(
