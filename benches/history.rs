@@ -37,6 +37,14 @@ fn spell(kind: EngineKind, dir: &std::path::Path, source: &str) -> Spell {
     s
 }
 
+/// A spell that makes `N` sequential `llm.chat` calls.
+fn chats(kind: EngineKind) -> String {
+    match kind {
+        EngineKind::Js => format!("for (let i = 0; i < {N}; i++) await llm.chat('hi');"),
+        _ => format!("for i = 1, {N} do llm.chat('hi') end"),
+    }
+}
+
 /// One run, kept in the history when `keep`.
 fn run(runtime: &Runtime, s: &Spell, opts: &RunOptions, keep: bool) {
     if !keep {
@@ -71,10 +79,7 @@ fn recording_as<M: criterion::measurement::Measurement>(c: &mut Criterion<M>, su
     let mut group = c.benchmark_group(format!("history_llm_chat_200{suffix}"));
     group.sample_size(20);
     for kind in [EngineKind::Lua, EngineKind::Js] {
-        let source = match kind {
-            EngineKind::Js => format!("for (let i = 0; i < {N}; i++) await llm.chat('hi');"),
-            _ => format!("for i = 1, {N} do llm.chat('hi') end"),
-        };
+        let source = chats(kind);
         let s = spell(kind, dir.path(), &source);
         for keep in [false, true] {
             let name = if keep { "kept" } else { "not kept" };
@@ -208,14 +213,10 @@ where
     let dir = tempfile::tempdir().unwrap();
     let opts = options(&server.toml(), dir.path());
     let runtime = Runtime::new();
-    let source = |kind| match kind {
-        EngineKind::Js => format!("for (let i = 0; i < {N}; i++) await llm.chat('hi');"),
-        _ => format!("for i = 1, {N} do llm.chat('hi') end"),
-    };
     // The same replies from a cassette: no network and no server's
     // threads, so only the spell's own work (and the history's) is left.
     let tape = dir.path().join("chat.jsonl");
-    let lua = spell(EngineKind::Lua, dir.path(), &source(EngineKind::Lua));
+    let lua = spell(EngineKind::Lua, dir.path(), &chats(EngineKind::Lua));
     let mut recording = opts.clone();
     recording.cassette = Some(Arc::new(std::sync::Mutex::new(
         Cassette::open(&CassetteMode {
@@ -239,7 +240,7 @@ where
         ("lua, cassette", EngineKind::Lua, true),
     ];
     for (label, kind, from_tape) in cases {
-        let s = spell(kind, dir.path(), &source(kind));
+        let s = spell(kind, dir.path(), &chats(kind));
         let once = |keep| {
             let mut opts = opts.clone();
             if from_tape {
