@@ -54,6 +54,7 @@ codes! {
     HistoryIo => "history.io", "the run history could not be read or written (a full disk, permissions)";
     HistoryNoRun => "history.no_run", "no kept run has that id";
     HookFailed => "hook.failed", "a hook raised an error, which cancelled the call";
+    DebugUnsupported => "debug.unsupported", "the debugger cannot do that at this pause (a frame the engine cannot reach, a local it cannot set)";
     SpellSyntax => "spell.syntax", "the spell does not parse";
     SpellError => "spell.error", "the spell raised an error of its own";
     SpellIo => "spell.io", "the spell file could not be read";

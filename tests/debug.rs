@@ -732,3 +732,473 @@ fn a_bridge_call_pause_in_javascript_shows_the_call_stack() {
     debugger.resume(Resume::Continue, None);
     assert_eq!(run.join().result.unwrap(), json!(4));
 }
+
+/// The `debug.log` messages a run printed, from its events.
+fn logged(events: &std::sync::mpsc::Receiver<llmspell::bus::Event>) -> Vec<String> {
+    events
+        .try_iter()
+        .filter(|e| e.topic == "debug.log")
+        .map(|e| e.data["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn conditions_hit_counts_and_log_messages_decide_a_line_breakpoint_in_lua_and_rhai() {
+    use llmspell::debug::{Breakpoint, Why};
+    let bp = |condition: Option<&str>, hits: Option<&str>, log: Option<&str>| Breakpoint {
+        line: 3,
+        condition: condition.map(str::to_owned),
+        hits: hits.map(str::to_owned),
+        log: log.map(str::to_owned),
+    };
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "local total = 0\nfor i = 1, 6 do\n  total = total + i\nend\nreturn total",
+        ),
+        (
+            EngineKind::Rhai,
+            "let total = 0;\nfor i in 1..=6 {\n  total += i;\n}\ntotal",
+        ),
+    ] {
+        if !has_lines(kind) {
+            continue;
+        }
+        // Each breakpoint, and the values of `i` it pauses at.
+        for (breakpoint, pauses) in [
+            (bp(Some("i > 3"), None, None), vec![4, 5, 6]),
+            (bp(None, Some("%2"), None), vec![2, 4, 6]),
+            (bp(Some("i >= 2"), Some("3"), None), vec![4]),
+            (bp(Some("i < 3"), Some(">=2"), None), vec![2]),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let rt = Runtime::new();
+            let debugger = Debugger::new();
+            assert_eq!(
+                debugger.set_breakpoints(vec![breakpoint.clone()]),
+                vec![Ok(())]
+            );
+            let run = start(
+                &rt,
+                dir.path(),
+                Config::for_dir(dir.path()),
+                kind,
+                src,
+                &debugger,
+            );
+            let mut seen = Vec::new();
+            let mut count = 0;
+            while !run.is_finished() {
+                let Some((n, p)) = debugger.wait_next_pause(count, Duration::from_millis(20))
+                else {
+                    continue;
+                };
+                count = n;
+                assert_eq!((p.when, p.why), (When::Line, Why::Breakpoint), "{kind}");
+                let i = p.locals.iter().find(|(k, _)| k == "i").unwrap().1.clone();
+                seen.push(i.as_i64().unwrap());
+                debugger.resume(Resume::Continue, None);
+            }
+            assert_eq!(seen, pauses, "{kind}: {breakpoint}");
+            assert_eq!(run.join().result.unwrap(), json!(21), "{kind}");
+        }
+
+        // A log message prints values and never pauses.
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let events = rt.bus().subscribe("debug.*");
+        let debugger = Debugger::new();
+        let log = bp(
+            Some("i % 2 == 1"),
+            None,
+            Some("i={i} total={total} {{braces}} {nosuch.x}"),
+        );
+        debugger.set_breakpoints(vec![log]);
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        assert_eq!(run.join().result.unwrap(), json!(21), "{kind}");
+        let messages = logged(&events);
+        assert_eq!(messages.len(), 3, "{kind}: {messages:?}");
+        assert!(
+            messages[0].starts_with("i=1 total=0 {braces} <"),
+            "{kind}: {messages:?}"
+        );
+        assert!(
+            messages[2].starts_with("i=5 total=10 {braces} <"),
+            "{kind}: {messages:?}"
+        );
+        assert!(debugger.paused().is_none());
+
+        // A condition that fails pauses, and says why; one that is not a
+        // condition in the language (a number in Rhai) too.
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        let broken = match kind {
+            EngineKind::Lua => "nosuch.x > 1",
+            _ => "nosuch > 1",
+        };
+        debugger.set_breakpoints(vec![bp(Some(broken), None, None)]);
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        let p = debugger
+            .wait_paused(WAIT)
+            .expect("paused at a broken condition");
+        let note = p.note.clone().unwrap_or_default();
+        assert!(
+            note.contains(broken) && note.contains("failed"),
+            "{kind}: {note}"
+        );
+        debugger.set_breakpoints(vec![]);
+        debugger.resume(Resume::Continue, None);
+        assert_eq!(run.join().result.unwrap(), json!(21), "{kind}");
+    }
+    // Rhai takes only true and false as a condition.
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let debugger = Debugger::new();
+    debugger.set_breakpoints(vec![bp(Some("i"), None, None)]);
+    let run = start(
+        &rt,
+        dir.path(),
+        Config::for_dir(dir.path()),
+        EngineKind::Rhai,
+        "let total = 0;\nfor i in 1..=6 {\n  total += i;\n}\ntotal",
+        &debugger,
+    );
+    if has_lines(EngineKind::Rhai) {
+        let p = debugger.wait_paused(WAIT).expect("paused");
+        let note = p.note.clone().unwrap_or_default();
+        assert!(note.contains("not true or false"), "{note}");
+        debugger.set_breakpoints(vec![]);
+        debugger.resume(Resume::Continue, None);
+    }
+    assert_eq!(run.join().result.unwrap(), json!(21));
+}
+
+#[test]
+fn a_breakpoint_with_a_bad_hit_count_or_log_message_is_refused_with_the_reason() {
+    use llmspell::debug::Breakpoint;
+    let debugger = Debugger::new();
+    let answers = debugger.set_breakpoints(vec![
+        Breakpoint {
+            hits: Some("often".into()),
+            ..Breakpoint::at(2)
+        },
+        Breakpoint {
+            log: Some("x = {x".into()),
+            ..Breakpoint::at(3)
+        },
+        Breakpoint {
+            hits: Some(">= 2".into()),
+            ..Breakpoint::at(4)
+        },
+    ]);
+    assert!(
+        answers[0].as_ref().unwrap_err().contains("often"),
+        "{answers:?}"
+    );
+    assert!(
+        answers[1].as_ref().unwrap_err().contains('{'),
+        "{answers:?}"
+    );
+    assert_eq!(answers[2], Ok(()));
+}
+
+/// The double-and-twice spell of the frame tests: `double` (line 1) sets
+/// state on line 3; `twice` (line 6) calls it twice; main calls `twice`
+/// on line 8 and returns what it got.
+fn frames_spell(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Lua => {
+            "local function double(n)\n  local m = n * 2\n  state.set(\"m\", m)\n  return m\nend\n\
+             local function twice(k) return double(k) + double(k) end\nlocal base = 10\n\
+             local got = twice(base + 1)\nreturn {got = got, base = base}"
+        }
+        EngineKind::Rhai => {
+            "fn double(n) {\n  let m = n * 2;\n  state.set(\"m\", m);\n  m\n}\n\
+             fn twice(k) { double(k) + double(k) }\nlet base = 10;\n\
+             let got = twice(base + 1);\n#{got: got, base: base}"
+        }
+        EngineKind::Js => {
+            "function double(n) {\n  const m = n * 2;\n  state.set(\"m\", m);\n  return m;\n}\n\
+             function twice(k) { return double(k) + double(k); }\nconst base = 10;\n\
+             const got = twice(base + 1);\nexport default {got, base};"
+        }
+    }
+}
+
+#[test]
+fn code_runs_and_locals_are_set_in_any_frame_at_a_line_pause_in_lua_and_rhai() {
+    for kind in [EngineKind::Lua, EngineKind::Rhai] {
+        if !has_lines(kind) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.set_line_breaks([3]);
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            frames_spell(kind),
+            &debugger,
+        );
+        let p = debugger.wait_paused(WAIT).expect("paused at line 3");
+        assert_eq!(
+            frames(&p),
+            vec![("double", 3), ("twice", 6), ("main", 8)],
+            "{kind}"
+        );
+        assert_eq!(debugger.evaluate(0, "m + n", WAIT), Ok(json!(33)), "{kind}");
+        // A caller's frame: its locals, and code run there.
+        // (In Lua, with the upvalues it uses: `double`.)
+        let twice = debugger.frame_locals(1, WAIT).unwrap();
+        assert_eq!(twice[0], ("k".to_owned(), json!(11)), "{kind}");
+        assert_eq!(debugger.evaluate(1, "k * 3", WAIT), Ok(json!(33)), "{kind}");
+        let main = debugger.evaluate(2, "base", WAIT);
+        match kind {
+            // Lua reaches every frame.
+            EngineKind::Lua => assert_eq!(main, Ok(json!(10))),
+            // Rhai keeps the top level's scope out of reach inside a call.
+            _ => assert!(main.unwrap_err().starts_with("debug.unsupported"), "{kind}"),
+        }
+        // Errors come back as text with their code; the spell goes on.
+        let err = debugger.evaluate(0, "m +", WAIT).unwrap_err();
+        assert!(err.starts_with("spell.syntax"), "{kind}: {err}");
+        let err = debugger.evaluate(5, "m", WAIT).unwrap_err();
+        assert!(err.starts_with("debug.unsupported"), "{kind}: {err}");
+        let err = debugger.set_local(0, "nosuch", json!(1), WAIT).unwrap_err();
+        assert!(err.contains("nosuch"), "{kind}: {err}");
+
+        // Set a local: the first call returns it.
+        debugger.set_local(0, "m", json!(100), WAIT).unwrap();
+        assert_eq!(
+            debugger.frame_locals(0, WAIT).unwrap()[1],
+            ("m".to_owned(), json!(100))
+        );
+        debugger.resume(Resume::Continue, None);
+        let p = debugger.wait_paused(WAIT).expect("paused at line 3 again");
+        assert_eq!(p.locals[1], ("m".to_owned(), json!(22)), "{kind}");
+        // Assign in evaluated code: the second call returns that.
+        let assign = match kind {
+            EngineKind::Lua => "m = m + 1",
+            _ => "m += 1",
+        };
+        assert_eq!(
+            debugger.evaluate(0, assign, WAIT),
+            Ok(json!(null)),
+            "{kind}"
+        );
+        debugger.set_line_breaks([]);
+        debugger.resume(Resume::Continue, None);
+        let out = run.join().result.unwrap();
+        assert_eq!(out, json!({"got": 123, "base": 10}), "{kind}");
+    }
+}
+
+#[test]
+fn code_runs_and_locals_are_set_at_a_bridge_call_pause_before_and_after_the_call() {
+    for kind in [EngineKind::Lua, EngineKind::Rhai] {
+        if !has_lines(kind) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.break_on("state.set");
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            frames_spell(kind),
+            &debugger,
+        );
+        let p = debugger.wait_paused(WAIT).expect("paused before state.set");
+        assert_eq!(
+            (p.when, p.call.as_str()),
+            (When::Before, "state.set"),
+            "{kind}"
+        );
+        assert_eq!(
+            debugger.evaluate(0, "m * 10", WAIT),
+            Ok(json!(220)),
+            "{kind}"
+        );
+        assert_eq!(debugger.evaluate(1, "k", WAIT), Ok(json!(11)), "{kind}");
+        debugger.set_local(0, "m", json!(7), WAIT).unwrap();
+        assert_eq!(debugger.evaluate(0, "m", WAIT), Ok(json!(7)), "{kind}");
+        // Step over the call: at its return the frame is still in reach.
+        debugger.resume(Resume::Step, None);
+        let p = debugger.wait_paused(WAIT).expect("paused after state.set");
+        assert_eq!(p.when, When::After, "{kind}");
+        assert_eq!(debugger.evaluate(0, "m + n", WAIT), Ok(json!(18)), "{kind}");
+        debugger.clear_breaks();
+        debugger.resume(Resume::Continue, None);
+        // The first call returned the 7 set at its pause.
+        let out = run.join().result.unwrap();
+        assert_eq!(out, json!({"got": 29, "base": 10}), "{kind}");
+    }
+}
+
+#[test]
+fn javascript_says_what_its_pauses_cannot_do_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::new();
+    let debugger = Debugger::new();
+    debugger.break_on("state.set");
+    let kind = EngineKind::Js;
+    let run = start(
+        &rt,
+        dir.path(),
+        Config::for_dir(dir.path()),
+        kind,
+        frames_spell(kind),
+        &debugger,
+    );
+    let p = debugger.wait_paused(WAIT).expect("paused before state.set");
+    assert_eq!(p.call, "state.set");
+    let err = debugger.evaluate(0, "m", WAIT).unwrap_err();
+    assert!(err.starts_with("debug.unsupported"), "{err}");
+    let err = debugger.set_local(0, "m", json!(1), WAIT).unwrap_err();
+    assert!(err.starts_with("debug.unsupported"), "{err}");
+    debugger.clear_breaks();
+    debugger.resume(Resume::Continue, None);
+    assert_eq!(run.join().result.unwrap(), json!({"got": 44, "base": 10}));
+}
+
+#[test]
+fn step_over_and_step_out_at_line_level_in_lua_and_rhai() {
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "local function f(x)
+  local y = x + 1
+  return y * 2
+end
+             local a = f(1)
+local b = f(a)
+return b",
+        ),
+        (
+            EngineKind::Rhai,
+            "fn f(x) {
+  let y = x + 1;
+  y * 2
+}
+             let a = f(1);
+let b = f(a);
+b",
+        ),
+    ] {
+        if !has_lines(kind) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        debugger.set_line_breaks([5]);
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        let line = |p: &llmspell::debug::Pause| p.location.as_ref().unwrap().line;
+        let p = debugger.wait_paused(WAIT).expect("paused at line 5");
+        assert_eq!(line(&p), 5, "{kind}");
+        debugger.set_line_breaks([]);
+        // Over f's call on line 5.
+        debugger.resume(Resume::Next, None);
+        let (n, p) = debugger.wait_next_pause(0, WAIT).unwrap();
+        assert_eq!((line(&p), p.why), (6, llmspell::debug::Why::Step), "{kind}");
+        // Into f, then out of it again: back in main after line 6.
+        debugger.resume(Resume::StepLine, None);
+        let (n, p) = debugger.wait_next_pause(n, WAIT).unwrap();
+        assert_eq!(frames(&p), vec![("f", 2), ("main", 6)], "{kind}");
+        debugger.resume(Resume::Next, None);
+        let (n, p) = debugger.wait_next_pause(n, WAIT).unwrap();
+        assert_eq!(frames(&p), vec![("f", 3), ("main", 6)], "{kind}");
+        debugger.resume(Resume::StepOut, None);
+        let (_, p) = debugger.wait_next_pause(n, WAIT).unwrap();
+        assert_eq!(frames(&p), vec![("main", 7)], "{kind}");
+        assert!(
+            locals(&p).contains(&("b", json!(10))),
+            "{kind}: {:?}",
+            p.locals
+        );
+        debugger.resume(Resume::Continue, None);
+        assert_eq!(run.join().result.unwrap(), json!(10), "{kind}");
+    }
+}
+
+#[test]
+fn a_running_spell_pauses_when_asked_in_every_engine() {
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "local n = 0\nwhile true do\n  n = n + 1\nend",
+        ),
+        (EngineKind::Rhai, "let n = 0;\nloop {\n  n += 1;\n}"),
+        // No line hook in JavaScript: it pauses at its next bridge call.
+        (
+            EngineKind::Js,
+            "let n = 0;\nwhile (true) {\n  n = json.decode(String(n + 1));\n}",
+        ),
+    ] {
+        if kind != EngineKind::Js && !has_lines(kind) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(debugger.paused().is_none());
+        debugger.pause_soon();
+        let p = debugger.wait_paused(WAIT).expect("paused when asked");
+        assert_eq!(p.why, llmspell::debug::Why::Pause, "{kind}");
+        let n = p
+            .locals
+            .iter()
+            .find(|(k, _)| k == "n")
+            .map(|(_, v)| v.clone());
+        if kind != EngineKind::Js {
+            assert!(
+                n.and_then(|n| n.as_i64()).is_some_and(|n| n > 0),
+                "{kind}: {:?}",
+                p.locals
+            );
+        }
+        debugger.resume(Resume::Abort, None);
+        assert_eq!(
+            run.join().result.unwrap_err().code,
+            ErrorCode::Cancelled,
+            "{kind}"
+        );
+    }
+}

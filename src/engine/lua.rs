@@ -17,10 +17,12 @@ use mlua::{
     Value as LuaValue, VmState, WeakLua,
 };
 
+use super::lua_debug::{self, Frames};
 use super::lua_values::{arg_from_lua, from_lua, from_lua_error, to_lua, StackArg, EMPTY_ARRAY};
 use super::skeleton::{self, denied, Guard, Layout};
 use super::{lua_lib, lua_pattern, Engine};
 use crate::error::{Error, ErrorCode, Location, Result};
+use crate::session::debug::Inspect;
 use crate::session::Session;
 use crate::session::{ArgList, AsyncHost, BridgeId, ScriptHost};
 use crate::value::{Callback, Value};
@@ -117,7 +119,36 @@ local function object(new, methods)
     return h
   end
 end
-return pick, object
+-- A debugger's evaluation at a pause (lua_debug.rs): runs `code` in a
+-- coroutine of the spell's own (so the limits' hook runs in it even while
+-- a line hook is paused, and bridges wait in place), seeing a frame's
+-- variables (`boxes`: name to {value}) before the globals, and marking in
+-- `changed` those it assigns. An expression gives its value; anything
+-- else runs as statements. `nil, message` when it does not compile.
+local G, load = _G, load
+local function evaluate(code, boxes, changed)
+  local env = setmetatable({}, {
+    __index = function(_, k)
+      local b = boxes[k]
+      if b then return b[1] end
+      return G[k]
+    end,
+    __newindex = function(_, k, v)
+      local b = boxes[k]
+      if b then b[1] = v; changed[k] = true else G[k] = v end
+    end,
+  })
+  local f = load("return " .. code, "=eval", "t", env)
+  if not f then
+    local err
+    f, err = load(code, "=eval", "t", env)
+    if not f then return nil, err end
+  end
+  local co = create(f)
+  user[co] = true
+  return resume(co)
+end
+return pick, object, evaluate
 "#;
 
 pub(crate) struct LuaEngine {
@@ -214,8 +245,9 @@ impl LuaEngine {
         lua.set_named_registry_value(lua_lib::FIX.to_str().unwrap_or_default(), fix.clone())?;
         lua.set_named_registry_value(lua_lib::ERRSTR.to_str().unwrap_or_default(), errstr)?;
         lua_lib::install_base(lua, &g)?;
-        let (pick, object): (Function, Function) =
+        let (pick, object, evaluate): (Function, Function, Function) =
             lua.load(PRELUDE).set_name("=prelude").call((fix, deny))?;
+        lua.set_named_registry_value(lua_debug::EVALUATE, evaluate)?;
         let seed = {
             let s = s.clone();
             lua.create_function(move |_, ()| {
@@ -329,6 +361,7 @@ impl LuaEngine {
                         let mut host = CallSite {
                             lua: &lua,
                             later: &later,
+                            frames: None,
                         };
                         s.dispatch_waiting(id, values, &mut host)
                     }
@@ -488,6 +521,7 @@ impl Engine for LuaEngine {
         let mut host = LuaHost {
             lua: &self.lua,
             session: &self.session,
+            frames: None,
         };
         self.session.emit(&mut host, topic, || data)
     }
@@ -503,7 +537,11 @@ impl Drop for LuaEngine {
 /// Lua value, an error raised with the calling line.
 #[inline]
 fn call_bridge(lua: &Lua, s: &Rc<Session>, id: usize, values: ArgList) -> mlua::Result<LuaValue> {
-    let mut host = LuaHost { lua, session: s };
+    let mut host = LuaHost {
+        lua,
+        session: s,
+        frames: None,
+    };
     match s.dispatch(id, values, &mut host) {
         Ok(v) => to_lua(lua, v),
         Err(e) => Err(ext(e.at(location(lua)))),
@@ -539,24 +577,25 @@ fn caught(lua: &Lua, s: &Session, e: &LuaValue) -> mlua::Result<LuaValue> {
 }
 
 /// A line event: the debugger's line breakpoints and line steps.
-fn at_line(lua: &Lua, s: &Session, debug: &Debug) -> mlua::Result<()> {
+fn at_line(lua: &Lua, s: &Rc<Session>, debug: &Debug) -> mlua::Result<()> {
     let Some(line) = debug.current_line() else {
         return Ok(());
     };
-    // Asked only when the line is one to pause at.
-    let place = || {
-        let src = debug.source();
-        // Only the spell's own file has lines to break at.
-        if !src.source.as_deref().unwrap_or_default().starts_with('@') {
-            return None;
-        }
-        Some((
-            src.short_src.as_deref().unwrap_or_default().to_owned(),
-            locals(lua, s),
-            stack(lua),
-        ))
+    let mut frames = Frames {
+        lua: lua.clone(),
+        session: s.clone(),
     };
-    crate::session::debug::at_line(s, line as u32, place).map_err(ext)
+    // Asked only when the line is one to pause at: only the spell's own
+    // file has lines to break at.
+    let file = || {
+        let src = debug.source();
+        src.source
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with('@')
+            .then(|| src.short_src.as_deref().unwrap_or_default().to_owned())
+    };
+    crate::session::debug::at_line(s, line as u32, &mut frames, file).map_err(ext)
 }
 
 /// How deeply Rust callbacks may nest in a debugged run with the locals
@@ -579,64 +618,6 @@ fn fill_failure_pool(lua: &Lua, depth: usize) -> mlua::Result<()> {
     nest.call::<()>((nest.clone(), depth))
 }
 
-/// The locals of the innermost spell function on the stack, from the raw
-/// C API (`lua_getlocal`; mlua has no safe way to them).
-fn locals(lua: &Lua, s: &Session) -> Vec<crate::session::debug::Local> {
-    // SAFETY: `push_locals` only reads the stack and pushes at most two
-    // values per local, after checking there is room for them.
-    let pushed: mlua::Result<MultiValue> = unsafe { lua.exec_raw((), |l| push_locals(l)) };
-    let Ok(pushed) = pushed else {
-        return Vec::new();
-    };
-    let mut out: Vec<crate::session::debug::Local> = Vec::new();
-    for pair in pushed.into_vec().chunks(2) {
-        let [value, LuaValue::String(name)] = pair else {
-            continue;
-        };
-        let name = name.to_string_lossy();
-        // A later local of the same name shadows the earlier one.
-        out.retain(|(n, _)| *n != name);
-        out.push(crate::session::debug::local(&name, from_lua(value, s)));
-    }
-    out
-}
-
-/// Pushes each active local of the innermost function of the spell's file
-/// as its value then its name. Other frames (C functions such as the bridge
-/// and `exec_raw`'s own, our prelude, mlua's async wrapper) are passed
-/// over; names starting with `(` are Lua's internal temporaries.
-unsafe fn push_locals(l: *mut mlua::lua_State) {
-    use mlua::ffi;
-    use std::ffi::CStr;
-    unsafe {
-        let mut ar: ffi::lua_Debug = std::mem::zeroed();
-        let mut level = 0;
-        loop {
-            if ffi::lua_getstack(l, level, &mut ar) == 0 || level > 16 {
-                return;
-            }
-            ffi::lua_getinfo(l, c"S".as_ptr(), &mut ar);
-            if CStr::from_ptr(ar.source).to_bytes().starts_with(b"@") {
-                break;
-            }
-            level += 1;
-        }
-        let mut n = 1;
-        while ffi::lua_checkstack(l, 2) != 0 {
-            let name = ffi::lua_getlocal(l, &ar, n);
-            if name.is_null() {
-                break;
-            }
-            if *name == b'(' as std::ffi::c_char {
-                ffi::lua_pop(l, 1);
-            } else {
-                ffi::lua_pushstring(l, name);
-            }
-            n += 1;
-        }
-    }
-}
-
 /// The script line that called into Rust, from the Lua stack.
 fn location(lua: &Lua) -> Option<Location> {
     (1..8).find_map(|level| {
@@ -656,41 +637,11 @@ fn location(lua: &Lua) -> Option<Location> {
     })
 }
 
-/// The spell's call stack, innermost first: its own functions only (the
-/// bridges and the prelude have no file of the spell's).
-fn stack(lua: &Lua) -> Vec<crate::session::debug::Frame> {
-    let mut frames = Vec::new();
-    // Deep recursion shows its innermost frames; a debugger needs no more.
-    for level in 0..200 {
-        let Some(frame) = lua.inspect_stack(level, |d| {
-            let src = d.source();
-            if !src.source.as_deref().unwrap_or_default().starts_with('@') {
-                return None;
-            }
-            let line = d.current_line()? as u32;
-            let function = match src.what {
-                "main" => "main".to_owned(),
-                _ => d.names().name.map_or_else(
-                    || format!("function at line {}", src.line_defined.unwrap_or(0)),
-                    |n| n.into_owned(),
-                ),
-            };
-            Some(crate::session::debug::Frame {
-                function,
-                file: src.short_src.as_deref().unwrap_or_default().to_owned(),
-                line,
-            })
-        }) else {
-            break;
-        };
-        frames.extend(frame);
-    }
-    frames
-}
-
 struct LuaHost<'a> {
     lua: &'a Lua,
     session: &'a Rc<Session>,
+    /// The spell's frames, made when a debugger asks for them.
+    frames: Option<Frames>,
 }
 
 impl crate::session::ScriptHost for LuaHost<'_> {
@@ -719,12 +670,12 @@ impl crate::session::ScriptHost for LuaHost<'_> {
         location(self.lua)
     }
 
-    fn locals(&mut self) -> Vec<crate::session::debug::Local> {
-        locals(self.lua, self.session)
-    }
-
-    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
-        stack(self.lua)
+    fn inspect(&mut self) -> Option<&mut dyn Inspect> {
+        let (lua, session) = (self.lua, self.session);
+        Some(self.frames.get_or_insert_with(|| Frames {
+            lua: lua.clone(),
+            session: session.clone(),
+        }))
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {
@@ -740,6 +691,7 @@ impl crate::session::ScriptHost for LuaHost<'_> {
 struct CallSite<'a> {
     lua: &'a Lua,
     later: &'a Rc<dyn AsyncHost>,
+    frames: Option<Frames>,
 }
 
 impl crate::session::ScriptHost for CallSite<'_> {
@@ -751,12 +703,20 @@ impl crate::session::ScriptHost for CallSite<'_> {
         location(self.lua)
     }
 
-    fn locals(&mut self) -> Vec<crate::session::debug::Local> {
-        locals(self.lua, self.later.session())
+    fn inspect(&mut self) -> Option<&mut dyn Inspect> {
+        let (lua, session) = (self.lua, self.later.session());
+        Some(self.frames.get_or_insert_with(|| Frames {
+            lua: lua.clone(),
+            session: session.clone(),
+        }))
     }
 
-    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
-        stack(self.lua)
+    /// Live: when the call returns, its coroutine is the running thread again.
+    fn keep(&mut self) -> Option<Box<dyn Inspect>> {
+        Some(Box::new(Frames {
+            lua: self.lua.clone(),
+            session: self.later.session().clone(),
+        }))
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {
@@ -794,6 +754,7 @@ impl AsyncHost for LuaAsync {
         LuaHost {
             lua: &lua,
             session: &self.session,
+            frames: None,
         }
         .call(f, args)
     }

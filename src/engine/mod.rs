@@ -6,12 +6,16 @@
 
 mod js;
 mod lua;
+mod lua_debug;
 mod lua_lib;
 mod lua_pattern;
 mod lua_values;
 mod rhai;
+#[cfg(feature = "rhai-debugger")]
+mod rhai_debug;
 mod rhai_lib;
 mod rhai_tokens;
+mod rhai_values;
 mod skeleton;
 
 use std::rc::Rc;

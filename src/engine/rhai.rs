@@ -17,8 +17,8 @@ use futures_util::future::LocalBoxFuture;
 
 use rhai::packages::{Package, StandardPackage};
 use rhai::{
-    Dynamic, Engine as Rhai, EvalAltResult, FnPtr, ImmutableString, Module, NativeCallContext,
-    ParseErrorType, Position, Scope, AST,
+    Dynamic, Engine as Rhai, FnPtr, ImmutableString, Module, NativeCallContext, ParseErrorType,
+    Position, Scope, AST,
 };
 
 use super::rhai_lib::{container_text, runtime_error, RhaiResult};
@@ -26,18 +26,18 @@ use super::rhai_tokens::{
     allow_keyword_members, member_names, modules_with_call, rewrite_segments, Parse, Segments,
     CALL_ALIAS,
 };
+use super::rhai_values::{
+    convert, from_rhai, location, parse_error, rhai_error, to_rhai, MAX_CALL_LEVELS,
+};
 use super::skeleton::{self, Guard, Layout};
-use super::Engine;
+use super::{rhai_debug, Engine};
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::session::Session;
 use crate::session::{ArgList, AsyncHost, BridgeId, ScriptHost};
-use crate::value::{Callback, Map, Meter, Path, Value};
+use crate::value::{Callback, Path, Value};
 
 /// Bridge functions take at most this many arguments in Rhai.
 const MAX_ARGS: usize = 6;
-/// Rhai nests native frames per call level (over 20 KiB each in a debug
-/// build); this many fit the spell thread's stack with room to spare.
-const MAX_CALL_LEVELS: usize = 1000;
 /// What one workflow fiber costs the host while it lives: the pages of
 /// its stack a Rhai call touches, roughly.
 const FIBER_BYTES: usize = 64 << 10;
@@ -111,13 +111,10 @@ pub(crate) struct RhaiEngine {
 struct Shared {
     rhai: RefCell<Weak<Rhai>>,
     functions: RefCell<Rc<AST>>,
-    /// In a debugged run, the locals as the current statement began: a
-    /// bridge call cannot see the scope, so a pause at one shows these.
-    locals: RefCell<Vec<(String, Dynamic)>>,
-    /// And the call stack then, innermost first.
-    stack: RefCell<Vec<crate::session::debug::Frame>>,
+    /// In a debugged run, what a pause shows.
+    #[cfg(feature = "rhai-debugger")]
+    debug: Rc<rhai_debug::Debugging>,
 }
-
 impl RhaiEngine {
     pub fn new(session: Rc<Session>) -> Result<Self> {
         let mut rhai = Rhai::new_raw();
@@ -276,12 +273,25 @@ fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: V
     use rhai::debugger::{DebuggerCommand, DebuggerEvent};
     use rhai::{ASTNode, Expr};
     let (s, shared) = (s.clone(), shared.clone());
-    let last_line = std::cell::Cell::new(0u32);
+    *shared.debug.prelude.borrow_mut() = prelude;
+    let last_place = std::cell::Cell::new((0u32, 0u32));
     rhai.register_debugger(
         |_, debugger| debugger,
-        move |ctx, event, node, source, pos| {
-            // A node about to run; not a function returning to its caller.
-            if !matches!(event, DebuggerEvent::Start | DebuggerEvent::Step) {
+        move |mut ctx, event, node, source, pos| {
+            // A node about to run; not a function returning to its caller,
+            // nor a debugger's own code.
+            if !matches!(event, DebuggerEvent::Start | DebuggerEvent::Step)
+                || shared.debug.evaluating.get()
+            {
+                return Ok(DebuggerCommand::StepInto);
+            }
+            rhai_debug::apply_pending(&mut ctx, &shared.debug);
+            // A block is not a line of its own (a function's body opens on
+            // the line that declares it): its statements are.
+            if matches!(
+                node,
+                ASTNode::Stmt(rhai::Stmt::Block(..) | rhai::Stmt::Noop(..))
+            ) {
                 return Ok(DebuggerCommand::StepInto);
             }
             let in_prelude = ctx
@@ -289,45 +299,43 @@ fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: V
                 .debugger()
                 .call_stack()
                 .last()
-                .is_some_and(|f| prelude.iter().any(|p| *p == f.fn_name));
+                .is_some_and(|f| {
+                    shared
+                        .debug
+                        .prelude
+                        .borrow()
+                        .iter()
+                        .any(|p| *p == f.fn_name)
+                });
             let Some(line) = pos.line().filter(|_| !in_prelude) else {
                 return Ok(DebuggerCommand::StepInto);
             };
             let line = line as u32;
-            let new_line = last_line.replace(line) != line;
+            // A line begins as in Lua: a line other than the last, or a
+            // statement back at or before the last place on it (a loop's
+            // next round, a call of a one-line function).
+            let column = pos.position().unwrap_or(0) as u32;
+            let (was_line, was_column) = last_place.replace((line, column));
+            let new_line =
+                was_line != line || (matches!(node, ASTNode::Stmt(_)) && column <= was_column);
             if new_line || matches!(node, ASTNode::Stmt(_) | ASTNode::Expr(Expr::Dot(..))) {
-                let mut locals = shared.locals.borrow_mut();
-                locals.clear();
-                for (name, _, value) in ctx.scope().iter_raw() {
-                    // Newest first: a shadowed `let` is left out.
-                    if !locals.iter().any(|(n, _)| n == name) {
-                        locals.push((name.to_owned(), value.clone()));
-                    }
-                }
-                locals.reverse();
-                *shared.stack.borrow_mut() = call_stack(&ctx, &prelude, source, line, &s);
+                *shared.debug.locals.borrow_mut() = rhai_debug::scope_vars(ctx.scope());
+                *shared.debug.stack.borrow_mut() = call_stack(&ctx, &shared, source, line, &s);
             }
             if new_line {
-                let file = source.unwrap_or(&s.info.name);
-                let place = || {
-                    let stack = shared.stack.borrow().clone();
-                    Some((file.to_owned(), shown_locals(&shared, &s), stack))
+                let file = source.unwrap_or(&s.info.name).to_owned();
+                let mut frames = rhai_debug::AtLine {
+                    ctx: &mut ctx,
+                    debug: &shared.debug,
+                    functions: shared.functions.borrow().clone(),
+                    session: &s,
                 };
-                crate::session::debug::at_line(&s, line, place)
+                crate::session::debug::at_line(&s, line, &mut frames, || Some(file))
                     .map_err(|e| runtime_error(&e, pos))?;
             }
             Ok(DebuggerCommand::StepInto)
         },
     );
-}
-
-fn shown_locals(shared: &Shared, s: &Session) -> Vec<crate::session::debug::Local> {
-    shared
-        .locals
-        .borrow()
-        .iter()
-        .map(|(name, v)| crate::session::debug::local(name, from_rhai(v, s)))
-        .collect()
 }
 
 /// Rhai's own `sleep` blocks the thread past every limit and panics on a
@@ -591,6 +599,8 @@ fn call_bridge<'a>(
         ctx,
         session: s,
         shared,
+        #[cfg(feature = "rhai-debugger")]
+        snapshot: None,
     };
     match s.dispatch(id, values, &mut host) {
         Ok(v) => match s.registry().get(id).object {
@@ -601,86 +611,34 @@ fn call_bridge<'a>(
     }
 }
 
-fn location(source: Option<&str>, pos: Position, fallback: &str) -> Option<Location> {
-    pos.line().map(|line| Location {
-        file: source.unwrap_or(fallback).to_owned(),
-        line: line as u32,
-    })
-}
-
-fn parse_error(e: &rhai::ParseError, name: &str) -> Error {
-    Error::new(ErrorCode::SpellSyntax, e.err_type().to_string()).at(location(
-        None,
-        e.position(),
-        name,
-    ))
-}
-
-fn rhai_error(e: &EvalAltResult, s: &Session) -> Error {
-    if let Some(code) = s.stop_handle().reason() {
-        return s.stop_error(code);
-    }
-    let name = &s.info.name;
-    match e {
-        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
-            let mut err = rhai_error(inner, s);
-            if err.location.is_none() {
-                err.location = location(Some(src.as_str()).filter(|s| !s.is_empty()), *pos, name);
-            }
-            err
-        }
-        EvalAltResult::ErrorRuntime(v, pos) => {
-            let text = if v.is_string() {
-                v.to_string()
-            } else {
-                format!("{v:?}")
-            };
-            Error::from_script(&text).at(location(None, *pos, name))
-        }
-        EvalAltResult::ErrorParsing(p, pos) => {
-            Error::new(ErrorCode::SpellSyntax, p.to_string()).at(location(None, *pos, name))
-        }
-        EvalAltResult::ErrorModuleNotFound(module, pos) => {
-            skeleton::no_modules(&format!("import of {module:?}")).at(location(None, *pos, name))
-        }
-        EvalAltResult::ErrorStackOverflow(pos) => {
-            let mut err = s.trip(ErrorCode::LimitDepth);
-            let depth = s.limits().call_depth as usize;
-            if depth == 0 || depth > MAX_CALL_LEVELS {
-                err.message = format!("calls nested deeper than {MAX_CALL_LEVELS}, Rhai's most");
-            }
-            err.at(location(None, *pos, name))
-        }
-        EvalAltResult::ErrorDataTooLarge(what, pos) => {
-            let mut err = s.trip(ErrorCode::LimitMemory);
-            err.message = format!("{} ({what} too large)", err.message);
-            err.at(location(None, *pos, name))
-        }
-        EvalAltResult::ErrorTerminated(token, pos) => {
-            let code = token
-                .clone()
-                .into_immutable_string()
-                .ok()
-                .and_then(|t| ErrorCode::parse(&t))
-                .unwrap_or(ErrorCode::Cancelled);
-            s.stop_error(code).at(location(None, *pos, name))
-        }
-        other => {
-            let mut text = other.to_string();
-            // Rhai appends " (line N, position M)"; the location says it.
-            if let Some(i) = text.rfind(" (line ") {
-                text.truncate(i);
-            }
-            Error::new(ErrorCode::SpellError, text).at(location(None, other.position(), name))
-        }
-    }
-}
-
 /// Calls back into script functions from inside a bridge call.
 struct CallHost<'a, 'b> {
     ctx: &'a NativeCallContext<'b>,
     session: &'a Rc<Session>,
     shared: &'a Rc<Shared>,
+    /// The spell's frames, made when a debugger asks for them.
+    #[cfg(feature = "rhai-debugger")]
+    snapshot: Option<rhai_debug::Snapshot>,
+}
+
+#[cfg(feature = "rhai-debugger")]
+impl CallHost<'_, '_> {
+    fn snapshot_now(&self) -> rhai_debug::Snapshot {
+        let calls = self
+            .ctx
+            .debugger()
+            .map(|d| d.call_stack())
+            .unwrap_or_default();
+        // Rhai counts the bridge's own call as a level.
+        let level = self.ctx.call_level().saturating_sub(1);
+        let engine = rhai_debug::Engine {
+            debug: self.shared.debug.clone(),
+            functions: self.shared.functions.borrow().clone(),
+            rhai: self.shared.rhai.borrow().clone(),
+            session: self.session.clone(),
+        };
+        rhai_debug::Snapshot::new(calls, level, engine)
+    }
 }
 
 impl crate::session::ScriptHost for CallHost<'_, '_> {
@@ -701,12 +659,19 @@ impl crate::session::ScriptHost for CallHost<'_, '_> {
         )
     }
 
-    fn locals(&mut self) -> Vec<crate::session::debug::Local> {
-        shown_locals(self.shared, self.session)
+    #[cfg(feature = "rhai-debugger")]
+    fn inspect(&mut self) -> Option<&mut dyn crate::session::debug::Inspect> {
+        if self.snapshot.is_none() {
+            self.snapshot = Some(self.snapshot_now());
+        }
+        self.snapshot
+            .as_mut()
+            .map(|s| s as &mut dyn crate::session::debug::Inspect)
     }
 
-    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
-        self.shared.stack.borrow().clone()
+    #[cfg(feature = "rhai-debugger")]
+    fn keep(&mut self) -> Option<Box<dyn crate::session::debug::Inspect>> {
+        Some(Box::new(self.snapshot_now()))
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {
@@ -723,22 +688,18 @@ impl crate::session::ScriptHost for CallHost<'_, '_> {
 #[cfg(feature = "rhai-debugger")]
 fn call_stack(
     ctx: &rhai::EvalContext,
-    prelude: &[String],
+    shared: &Shared,
     source: Option<&str>,
     line: u32,
     s: &Session,
 ) -> Vec<crate::session::debug::Frame> {
-    let calls: Vec<_> = ctx
-        .global_runtime_state()
-        .debugger()
-        .call_stack()
-        .iter()
-        .filter(|f| !prelude.iter().any(|p| *p == f.fn_name))
-        .collect();
+    let all = ctx.global_runtime_state().debugger().call_stack();
+    let functions = shared.functions.borrow();
+    let calls = rhai_debug::spell_calls(all, &shared.debug, &functions);
     let file = |src: Option<&str>| src.unwrap_or(&s.info.name).to_owned();
     let name = |i: usize| match i {
         0 => "main".to_owned(),
-        i => calls[i - 1].fn_name.to_string(),
+        i => calls[i - 1].0.fn_name.to_string(),
     };
     let mut frames = vec![crate::session::debug::Frame {
         function: name(calls.len()),
@@ -748,8 +709,8 @@ fn call_stack(
     for i in (0..calls.len()).rev() {
         frames.push(crate::session::debug::Frame {
             function: name(i),
-            file: file(calls[i].source.as_deref()),
-            line: calls[i].pos.line().unwrap_or(0) as u32,
+            file: file(calls[i].0.source.as_deref()),
+            line: calls[i].1.line().unwrap_or(0) as u32,
         });
     }
     frames
@@ -844,89 +805,6 @@ fn fn_ptr(f: &Callback) -> Result<&FnPtr> {
         .ok_or_else(|| Error::new(ErrorCode::ValueInvalid, "a function from another engine"))
 }
 
-/// A Rhai value as data; the copy is metered against the spell's limits.
-fn from_rhai(d: &Dynamic, s: &Session) -> Result<Value> {
-    convert(d, &mut Path::root(), &mut s.meter())
-}
-
-fn convert(d: &Dynamic, path: &mut Path, meter: &mut Meter) -> Result<Value> {
-    if d.is_shared() {
-        return convert(&d.flatten_clone(), path, meter);
-    }
-    if d.is_unit() {
-        return Ok(Value::Null);
-    }
-    if let Ok(b) = d.as_bool() {
-        return Ok(Value::Bool(b));
-    }
-    if let Ok(i) = d.as_int() {
-        return Ok(Value::Int(i));
-    }
-    if let Ok(f) = d.as_float() {
-        return Ok(Value::Float(f));
-    }
-    if let Ok(c) = d.as_char() {
-        return Ok(Value::Str(c.to_string()));
-    }
-    if let Some(s) = d.read_lock::<ImmutableString>() {
-        meter.charge_node(s.len())?;
-        return Ok(Value::Str(s.to_string()));
-    }
-    if let Some(items) = d.read_lock::<rhai::Array>() {
-        path.check_depth()?;
-        meter.reserve(items.len())?;
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            path.push_index(i);
-            out.push(convert(item, path, meter)?);
-            path.pop();
-        }
-        return Ok(Value::Array(out));
-    }
-    if let Some(map) = d.read_lock::<rhai::Map>() {
-        path.check_depth()?;
-        meter.charge_node(0)?;
-        let mut out = Map::new();
-        for (k, item) in map.iter() {
-            meter.charge_node(k.len())?;
-            path.push_key(k);
-            out.insert(k.to_string(), convert(item, path, meter)?);
-            path.pop();
-        }
-        return Ok(Value::Map(out));
-    }
-    if let Some(blob) = d.read_lock::<rhai::Blob>() {
-        meter.reserve(blob.len())?;
-        return Ok(Value::Array(
-            blob.iter().map(|b| Value::Int(i64::from(*b))).collect(),
-        ));
-    }
-    if let Some(fp) = d.read_lock::<FnPtr>() {
-        return Ok(Value::Func(Callback::new(fp.clone())));
-    }
-    Err(path.invalid(format!("a Rhai {} cannot cross the bridge", d.type_name())))
-}
-
-fn to_rhai(v: Value) -> Dynamic {
-    match v {
-        Value::Null => Dynamic::UNIT,
-        Value::Bool(b) => Dynamic::from_bool(b),
-        Value::Int(i) => Dynamic::from_int(i),
-        Value::Float(f) => Dynamic::from_float(f),
-        Value::Str(s) => Dynamic::from(ImmutableString::from(s)),
-        Value::Array(items) => Dynamic::from_array(items.into_iter().map(to_rhai).collect()),
-        Value::Map(map) => Dynamic::from_map(
-            map.into_iter()
-                .map(|(k, v)| (k.into(), to_rhai(v)))
-                .collect(),
-        ),
-        Value::Func(cb) => match cb.downcast::<FnPtr>() {
-            Some(fp) => Dynamic::from(fp.clone()),
-            None => Dynamic::UNIT,
-        },
-    }
-}
-
 /// Compiles without running.
 pub(crate) fn check(name: &str, source: &str, registry: &crate::session::Registry) -> Result<()> {
     let mut rhai = Rhai::new_raw();
@@ -945,6 +823,7 @@ pub(crate) fn check(name: &str, source: &str, registry: &crate::session::Registr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Meter;
 
     #[test]
     fn rhai_values_map_both_ways() {

@@ -171,10 +171,19 @@ impl Session {
             (args.into_vec(), None, None)
         };
         // A debugger may pause when the call returns: where it was made
-        // from, and the locals and stack then, are only known now.
-        let (location, locals, stack) = match self.debugger {
-            Some(_) => (host.location(), host.locals(), host.stack()),
-            None => (None, Vec::new(), Vec::new()),
+        // from, and the spell's frames then, are only known now.
+        let (location, locals, stack, kept) = match self.debugger {
+            Some(_) => {
+                let location = host.location();
+                match host.keep() {
+                    Some(kept) => (location, Vec::new(), Vec::new(), Some(kept)),
+                    None => match host.inspect() {
+                        Some(i) => (location, i.locals(0), i.stack(), None),
+                        None => (location, Vec::new(), Vec::new(), None),
+                    },
+                }
+            }
+            None => (None, Vec::new(), Vec::new(), None),
         };
         let body = match (early, &bridge.body) {
             (Some(r), _) => ready(Ok(r)),
@@ -207,6 +216,7 @@ impl Session {
                         location,
                         locals,
                         stack,
+                        kept,
                     };
                     hooks::run_after(&session, point, &args, result, &mut host, watched)
                 }

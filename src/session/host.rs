@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use futures_util::future::LocalBoxFuture;
 
-use super::debug::Local;
+use super::debug::{Frame, Inspect, Local};
 use super::Session;
 use crate::error::{Location, Result};
 use crate::value::{Callback, Value};
@@ -21,16 +21,16 @@ pub trait ScriptHost {
         None
     }
 
-    /// The innermost spell function's locals, for a debugger pause, when
-    /// the engine can tell.
-    fn locals(&mut self) -> Vec<Local> {
-        Vec::new()
+    /// The spell's frames for a debugger pause (locals, stack,
+    /// evaluation), when the engine can reach them.
+    fn inspect(&mut self) -> Option<&mut dyn Inspect> {
+        None
     }
 
-    /// The spell's call stack, innermost first, for a debugger pause,
-    /// when the engine can tell.
-    fn stack(&mut self) -> Vec<super::debug::Frame> {
-        Vec::new()
+    /// The spell's frames as a waiting call's return will find them, for a
+    /// debugger's pause there, when the engine can keep them.
+    fn keep(&mut self) -> Option<Box<dyn Inspect>> {
+        None
     }
 
     /// The same engine as seen from a waiting bridge's body.
@@ -76,13 +76,15 @@ impl ScriptHost for HostRef {
     }
 }
 
-/// A waiting call's host after the call was made: the place, locals and stack it
-/// was made from, for a debugger's pause when it returns.
+/// A waiting call's host after the call was made: the place it was made
+/// from and the spell's frames, as the engine kept them, or as a snapshot
+/// of the locals and stack then, for a debugger's pause when it returns.
 pub(super) struct Placed {
     pub host: HostRef,
     pub location: Option<Location>,
     pub locals: Vec<Local>,
-    pub stack: Vec<super::debug::Frame>,
+    pub stack: Vec<Frame>,
+    pub kept: Option<Box<dyn Inspect>>,
 }
 
 impl ScriptHost for Placed {
@@ -92,13 +94,38 @@ impl ScriptHost for Placed {
     fn location(&mut self) -> Option<Location> {
         self.location.clone()
     }
-    fn locals(&mut self) -> Vec<Local> {
-        self.locals.clone()
-    }
-    fn stack(&mut self) -> Vec<super::debug::Frame> {
-        self.stack.clone()
+    fn inspect(&mut self) -> Option<&mut dyn Inspect> {
+        if self.kept.is_none() {
+            return Some(self);
+        }
+        self.kept.as_mut().map(|k| k.as_mut() as &mut dyn Inspect)
     }
     fn waiting(&self) -> Rc<dyn AsyncHost> {
         self.host.waiting()
     }
 }
+
+/// The snapshot, where the engine kept nothing more.
+impl Inspect for Placed {
+    fn stack(&mut self) -> Vec<Frame> {
+        self.stack.clone()
+    }
+    fn locals(&mut self, frame: usize) -> Vec<Local> {
+        match frame {
+            0 => self.locals.clone(),
+            _ => Vec::new(),
+        }
+    }
+    fn evaluate(&mut self, _: usize, _: &str) -> Result<serde_json::Value> {
+        Err(super::debug::unsupported(NOT_KEPT))
+    }
+    fn set_local(&mut self, _: usize, _: &str, _: &serde_json::Value) -> Result<()> {
+        Err(super::debug::unsupported(NOT_KEPT))
+    }
+    fn truthy(&self, _: &serde_json::Value) -> Option<bool> {
+        None
+    }
+}
+
+const NOT_KEPT: &str = "the engine cannot reach the spell's frames when this waiting call \
+                        returns: evaluate before the call";

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use llmspell::debug::{Pause, When};
+use llmspell::debug::{Pause, When, Why};
 use llmspell_tui::app::{update, Action, App, Breaks, Effect, Focus, Launch, Status, KEEP_OUTPUT};
 use llmspell_tui::editor::Read;
 use llmspell_tui::effects::carry_out;
@@ -337,6 +337,7 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
         &mut a,
         Action::Paused(Pause {
             when: When::Line,
+            why: Why::Breakpoint,
             call: "line".into(),
             args: vec![],
             result: None,
@@ -346,6 +347,7 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
             }),
             locals: vec![("name".into(), json!("owl"))],
             stack: vec![],
+            note: None,
         }),
     );
     assert_eq!(style_of(&a, "▶").fg, Some(theme.pause));
@@ -409,6 +411,7 @@ fn a_long_spell_scrolls_to_the_cursor_and_to_a_pause() {
         &mut a,
         Action::Paused(Pause {
             when: When::Line,
+            why: Why::Breakpoint,
             call: "line".into(),
             args: vec![],
             result: None,
@@ -418,6 +421,7 @@ fn a_long_spell_scrolls_to_the_cursor_and_to_a_pause() {
             }),
             locals: vec![],
             stack: vec![],
+            note: None,
         }),
     );
     assert!(picture(&a, 80, 24).contains("▶ 90 x = 90"));
@@ -518,6 +522,7 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
     assert!(picture(&a, 100, 30).contains("[debug llm.*]"));
     let pause = Pause {
         when: When::Before,
+        why: Why::Call,
         call: "llm.chat".into(),
         args: vec![json!("hi")],
         result: None,
@@ -538,6 +543,7 @@ fn debug_mode_pauses_runs_and_keys_go_on_step_or_abort() {
                 line: 9,
             },
         ],
+        note: None,
     };
     update(&mut a, Action::Paused(pause.clone()));
     let paused = picture(&a, 80, 24);
@@ -582,12 +588,14 @@ fn at_a_pause_its_letters_act_and_never_type_into_the_spell() {
     assert_eq!(a.focus, Focus::Editor);
     let pause = Pause {
         when: When::Before,
+        why: Why::Call,
         call: "state.set".into(),
         args: vec![json!("k")],
         result: None,
         location: None,
         locals: vec![],
         stack: vec![],
+        note: None,
     };
     update(&mut a, Action::Paused(pause.clone()));
     assert_eq!(
@@ -855,12 +863,14 @@ fn at_a_pause_the_arguments_are_edited_as_json_and_sent_with_the_resume() {
         &mut a,
         Action::Paused(Pause {
             when: When::Before,
+            why: Why::Call,
             call: "llm.chat".into(),
             args: vec![json!("hi")],
             result: None,
             location: None,
             locals: vec![],
             stack: vec![],
+            note: None,
         }),
     );
     update(&mut a, key('e'));
@@ -890,12 +900,14 @@ fn at_a_pause_the_arguments_are_edited_as_json_and_sent_with_the_resume() {
         &mut a,
         Action::Paused(Pause {
             when: When::After,
+            why: Why::Step,
             call: "llm.chat".into(),
             args: vec![],
             result: Some(json!({"text": "x"})),
             location: None,
             locals: vec![],
             stack: vec![],
+            note: None,
         }),
     );
     update(&mut a, key('e'));
@@ -1362,6 +1374,7 @@ fn every_pane_in_its_other_modes_at_80x24_and_120x40() {
         &mut a,
         Action::Paused(Pause {
             when: When::Before,
+            why: Why::Call,
             call: "llm.chat".into(),
             args: vec![json!("hi"), json!({"temperature": 0})],
             result: None,
@@ -1371,6 +1384,7 @@ fn every_pane_in_its_other_modes_at_80x24_and_120x40() {
             }),
             locals: vec![("topic".into(), json!("owls"))],
             stack: vec![],
+            note: None,
         }),
     );
     insta::assert_snapshot!("paused_before_80x24", picture(&a, 80, 24));
@@ -1382,12 +1396,14 @@ fn every_pane_in_its_other_modes_at_80x24_and_120x40() {
         &mut long,
         Action::Paused(Pause {
             when: When::After,
+            why: Why::Step,
             call: "llm.chat".into(),
             args: vec![],
             result: Some(json!({ "text": text })),
             location: None,
             locals: vec![],
             stack: vec![],
+            note: None,
         }),
     );
     assert!(picture(&long, 80, 24).contains("THE END"));

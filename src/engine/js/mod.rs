@@ -21,6 +21,7 @@ use rquickjs::{
 use super::skeleton::{self, Guard, Layout};
 use super::Engine;
 use crate::error::{Error, ErrorCode, Location, Result};
+use crate::session::debug::Inspect;
 use crate::session::Session;
 use crate::session::{ArgList, AsyncHost, BridgeId, ScriptHost};
 use crate::value::{Callback, Value};
@@ -621,9 +622,8 @@ impl crate::session::ScriptHost for JsHost<'_, '_> {
         stack_location(&stack, &self.session.info.name)
     }
 
-    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
-        let stack: String = self.ctx.eval("new Error().stack").unwrap_or_default();
-        errors::stack_frames(&stack, &self.session.info.name)
+    fn inspect(&mut self) -> Option<&mut dyn Inspect> {
+        Some(self)
     }
 
     fn waiting(&self) -> Rc<dyn AsyncHost> {
@@ -631,6 +631,40 @@ impl crate::session::ScriptHost for JsHost<'_, '_> {
             shared: self.shared.clone(),
             session: self.session.clone(),
         })
+    }
+}
+
+/// At a bridge call the stack comes from a stack trace; QuickJS gives no
+/// way to a frame's variables.
+impl Inspect for JsHost<'_, '_> {
+    fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
+        let stack: String = self.ctx.eval("new Error().stack").unwrap_or_default();
+        errors::stack_frames(&stack, &self.session.info.name)
+    }
+    fn locals(&mut self, _: usize) -> Vec<crate::session::debug::Local> {
+        Vec::new()
+    }
+    fn evaluate(&mut self, _: usize, _: &str) -> Result<serde_json::Value> {
+        Err(crate::session::debug::unsupported(NO_FRAMES))
+    }
+    fn set_local(&mut self, _: usize, _: &str, _: &serde_json::Value) -> Result<()> {
+        Err(crate::session::debug::unsupported(NO_FRAMES))
+    }
+    fn truthy(&self, v: &serde_json::Value) -> Option<bool> {
+        Some(js_truthy(v))
+    }
+}
+
+const NO_FRAMES: &str = "a JavaScript spell's frames cannot be reached at a bridge call";
+
+/// Whether JavaScript takes a value as true (`if (v)`).
+fn js_truthy(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => false,
+        serde_json::Value::Bool(b) => *b,
+        serde_json::Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
+        serde_json::Value::String(s) => !s.is_empty(),
+        _ => true,
     }
 }
 
