@@ -184,6 +184,16 @@ pub enum Action {
     Abort,
     /// At a pause: to the next line (Lua, Rhai) or into the next call.
     StepLine,
+    /// At a pause: on to where the paused function's caller goes on.
+    StepOut,
+    /// At a pause: the frame of the stack that locals, watches and the
+    /// REPL are of: one out (towards main), or one in.
+    FrameOut,
+    FrameIn,
+    /// At a pause: ask for an expression to watch at every pause.
+    AddWatch,
+    /// What the paused spell answered for a frame: its locals and watches.
+    Inspected(Inspected),
     /// Editor: a line breakpoint on the cursor's line, or off it (F9).
     ToggleBreakpoint,
     /// REPL: complete the name before the cursor.
@@ -219,8 +229,18 @@ impl Action {
                 | Action::Runs(_)
                 | Action::RunOpened(_)
                 | Action::RunsCompared(_)
+                | Action::Inspected(_)
         )
     }
+}
+
+/// A frame of a paused run, as it answered: the frame, its locals, and
+/// each watch with its value or why it has none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspected {
+    pub frame: usize,
+    pub locals: Vec<llmspell::debug::Local>,
+    pub watches: Vec<(String, Result<serde_json::Value, String>)>,
 }
 
 /// What a REPL is doing, as its thread last said.
@@ -258,12 +278,15 @@ pub enum Prompt {
     /// Text the Spells list shows only the spells with (`/`); it filters
     /// as it is typed.
     FilterSpells,
+    /// An expression to watch at every pause (`w`; empty: drop the last).
+    Watch,
 }
 
 impl Prompt {
     pub fn question(self) -> &'static str {
         match self {
             Prompt::NewSpell => "new spell (name.lua, name.js or name.rhai): ",
+            Prompt::Watch => "watch at every pause (empty: drop the last): ",
             Prompt::BreakOn => "pause before (patterns, comma-separated): ",
             Prompt::GoToLine => "go to line: ",
             Prompt::Find => "find (F3 next, Shift+F3 previous): ",
@@ -360,6 +383,20 @@ pub enum Effect {
     OpenRepl(llmspell::EngineKind),
     /// Let a paused run go on.
     Resume(Resume, Option<serde_json::Value>),
+    /// Ask the paused run for a frame's locals and these watches there.
+    Inspect {
+        frame: usize,
+        watches: Vec<String>,
+    },
+    /// Evaluate a REPL entry in a frame of the paused run (its answer goes
+    /// to that engine's REPL), then ask for the frame again (the entry may
+    /// have set a local).
+    PauseEval {
+        kind: llmspell::EngineKind,
+        frame: usize,
+        code: String,
+        watches: Vec<String>,
+    },
     /// Write this text to this spell file, only if the file holds `over`
     /// (what the buffer knows of it); then run it when `then_run`.
     Save {

@@ -143,6 +143,57 @@ pub fn carry_out(
                 debugger.resume(how, edited);
             }
         }
+        Effect::Inspect { frame, watches } => {
+            if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.clone()) {
+                let tx = tx.clone();
+                // The spell answers on its own thread; the screen does not wait.
+                std::thread::spawn(move || {
+                    let _ = tx.send(Action::Inspected(inspect(&debugger, frame, watches)));
+                });
+            }
+        }
+        Effect::PauseEval {
+            kind,
+            frame,
+            code,
+            watches,
+        } => {
+            let Some(debugger) = run.as_ref().and_then(|r| r.debugger.clone()) else {
+                let _ = tx.send(Action::ReplLine(kind, "the run is not paused".into()));
+                return;
+            };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let line = match debugger.evaluate(frame, &code, ASK_WAIT) {
+                    Ok(v) => v.to_string(),
+                    Err(e) => format!("error: {e}"),
+                };
+                let _ = tx.send(Action::ReplLine(kind, line));
+                let _ = tx.send(Action::Repl(kind, crate::action::ReplState::Ready));
+                let _ = tx.send(Action::Inspected(inspect(&debugger, frame, watches)));
+            });
+        }
+    }
+}
+
+/// How long the IDE waits for a paused spell to answer a question (a
+/// watch that runs away is stopped by the run's own limits).
+const ASK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A frame's locals and the watches' values there.
+fn inspect(debugger: &Debugger, frame: usize, watches: Vec<String>) -> crate::action::Inspected {
+    let locals = debugger.frame_locals(frame, ASK_WAIT).unwrap_or_default();
+    let watches = watches
+        .into_iter()
+        .map(|w| {
+            let value = debugger.evaluate(frame, &w, ASK_WAIT);
+            (w, value)
+        })
+        .collect();
+    crate::action::Inspected {
+        frame,
+        locals,
+        watches,
     }
 }
 

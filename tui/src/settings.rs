@@ -1,5 +1,5 @@
 //! What the IDE remembers per spell between sessions: its `spell.args`,
-//! the cassette its runs replay and its line breakpoints. Kept in the project's
+//! the cassette its runs replay, its line breakpoints and its watches. Kept in the project's
 //! `.llmspell/ide.json`, keyed by the spell's path inside the project.
 
 use std::collections::BTreeMap;
@@ -20,6 +20,9 @@ pub struct SpellSettings {
     /// Its line breakpoints.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub breakpoints: std::collections::BTreeSet<u32>,
+    /// The expressions its pauses show the values of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watches: Vec<String>,
 }
 
 impl SpellSettings {
@@ -146,6 +149,7 @@ mod tests {
                 args: parse_args("a=1").unwrap(),
                 replay: Some("cassettes/chat.jsonl".into()),
                 breakpoints: [3, 7].into(),
+                watches: vec!["n + 1".into()],
             },
         );
         let file = Settings::file(dir.path());
@@ -153,6 +157,7 @@ mod tests {
         std::fs::write(&file, s.to_text()).unwrap();
         assert_eq!(Settings::load(dir.path()).unwrap(), s);
         assert!(s.to_text().contains("\"breakpoints\""), "{}", s.to_text());
+        assert!(s.to_text().contains("\"watches\""), "{}", s.to_text());
         s.set("chat.lua", SpellSettings::default());
         assert!(s.spells.is_empty(), "empty settings are forgotten");
         std::fs::write(Settings::file(dir.path()), "{ nope").unwrap();

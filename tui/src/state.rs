@@ -75,6 +75,11 @@ pub struct App {
     pub paused: Option<Pause>,
     /// The arguments or result of the pause, being edited as JSON.
     pub pause_edit: Option<Editor>,
+    /// The frame of the pause's stack that its locals, watches and the
+    /// REPL are of (0 the innermost).
+    pub pause_frame: usize,
+    /// What the paused spell last answered for that frame.
+    pub inspected: Option<Inspected>,
     /// The State pane's selected key.
     pub state_selected: usize,
     /// A state value being edited as JSON: its key and the text.
@@ -156,6 +161,8 @@ impl App {
             prompt: None,
             paused: None,
             pause_edit: None,
+            pause_frame: 0,
+            inspected: None,
             state_selected: 0,
             state_edit: None,
             tab: None,
@@ -231,6 +238,16 @@ impl App {
 
     /// The open spell's name in the project's settings: its path inside
     /// the project.
+    /// The language of the spell that is running.
+    pub fn running_kind(&self) -> Option<llmspell::EngineKind> {
+        match &self.status {
+            Status::Running { spell } => {
+                llmspell::EngineKind::from_path(std::path::Path::new(spell)).ok()
+            }
+            _ => None,
+        }
+    }
+
     pub fn settings_key(&self) -> Option<String> {
         Some(self.in_project(&self.open_path()?))
     }

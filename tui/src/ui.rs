@@ -240,7 +240,20 @@ fn repl_view(app: &App, kind: llmspell::EngineKind, frame: &mut Frame, area: Rec
         Some(ReplState::Unfinished) => "unfinished: Enter adds a line, Ctrl+C drops it",
         Some(ReplState::Busy(_)) => "running: Ctrl+C stops it",
     };
-    let title = format!("{} REPL ({doing})", kind_name(kind));
+    let mut title = format!("{} REPL ({doing})", kind_name(kind));
+    if app.paused.is_some() && app.running_kind() == Some(kind) {
+        let at = app
+            .paused
+            .as_ref()
+            .and_then(|p| p.stack.get(app.pause_frame));
+        let place = at.map_or(String::new(), |f| {
+            format!(" in {} at line {}", f.function, f.line)
+        });
+        title = format!(
+            "{} REPL · paused{place}: Enter runs there, F2 the pause",
+            kind_name(kind)
+        );
+    }
     let outer = block(&app.theme, &title, app.focus == Focus::Output);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
@@ -379,9 +392,20 @@ fn kind_name(kind: llmspell::EngineKind) -> &'static str {
     }
 }
 
-/// A pause: the pending call and what goes in or came out, where, and
-/// (Lua, Rhai) the locals, one a line, and the call stack, innermost first.
-fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
+/// A pause: the pending call and what goes in or came out, where, the
+/// watches, the chosen frame's locals (one a line), and the call stack,
+/// innermost first, the chosen frame marked.
+fn pause_view(app: &App, pause: &Pause, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let chosen = app.pause_frame;
+    let inspected = app.inspected.as_ref().filter(|i| i.frame == chosen);
+    // As the spell last answered (a local set since shows its new value).
+    let frame_locals = match (chosen, inspected) {
+        (_, Some(i)) if !i.locals.is_empty() => &i.locals,
+        (0, _) => &pause.locals,
+        (_, _) => &Vec::new(),
+    };
+    let watches = app.spell_settings().watches;
     let place = pause
         .location
         .as_ref()
@@ -403,10 +427,14 @@ fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
         // Pretty when it fits with the locals, else on as few rows as can be.
         let room = area.height.saturating_sub(2) as usize;
         // The stack comes last and is cut first: it does not count here.
-        let locals = if pause.locals.is_empty() {
+        let locals = if frame_locals.is_empty() {
             0
         } else {
-            pause.locals.len() + 1
+            frame_locals.len() + 1
+        } + if watches.is_empty() {
+            0
+        } else {
+            watches.len() + 1
         };
         // Both cut into rows as wide as the pane, so a long reply shows whole.
         let width = area.width.saturating_sub(2).max(1) as usize;
@@ -428,31 +456,41 @@ fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
             lines.extend(rows(&body.to_string()));
         }
     }
-    if !pause.locals.is_empty() {
-        lines.push(Line::styled("locals", style));
-        let width = area.width.saturating_sub(2) as usize;
-        for (name, value) in &pause.locals {
-            // One row each: a long value is cut, with `…`.
-            let room = width.saturating_sub(name.chars().count() + 5);
-            let mut shown: String = value.to_string().chars().take(room + 1).collect();
-            if shown.chars().count() > room {
-                shown = shown
-                    .chars()
-                    .take(room.saturating_sub(1))
-                    .collect::<String>()
-                    + "…";
-            }
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {name}"), Style::default().fg(theme.key)),
-                Span::raw(format!(" = {shown}")),
-            ]));
+    let width = area.width.saturating_sub(2) as usize;
+    if !watches.is_empty() {
+        lines.push(Line::styled("watch", style));
+        for w in &watches {
+            let value = inspected
+                .and_then(|i| i.watches.iter().find(|(name, _)| name == w))
+                .map_or("…".to_owned(), |(_, v)| match v {
+                    Ok(v) => v.to_string(),
+                    Err(e) => format!("<{e}>"),
+                });
+            lines.push(one_row(theme, w, &value, width));
+        }
+    }
+    if let Some(note) = &pause.note {
+        lines.push(Line::styled(note.clone(), Style::default().fg(theme.error)));
+    }
+    if !frame_locals.is_empty() {
+        let title = match chosen {
+            0 => "locals".to_owned(),
+            n => format!("locals of frame {n}"),
+        };
+        lines.push(Line::styled(title, style));
+        for (name, value) in frame_locals {
+            lines.push(one_row(theme, name, &value.to_string(), width));
         }
     }
     if !pause.stack.is_empty() {
         lines.push(Line::styled("stack", style));
-        for f in &pause.stack {
+        for (n, f) in pause.stack.iter().enumerate() {
+            let mark = if n == chosen { "▸ " } else { "  " };
             lines.push(Line::from(vec![
-                Span::styled(format!("  {}", f.function), Style::default().fg(theme.key)),
+                Span::styled(
+                    format!("{mark}{}", f.function),
+                    Style::default().fg(theme.key),
+                ),
                 Span::raw(format!("  {}:{}", f.file, f.line)),
             ]));
         }
@@ -461,6 +499,23 @@ fn pause_view(theme: &Theme, pause: &Pause, frame: &mut Frame, area: Rect) {
         Paragraph::new(lines).block(Block::bordered().title(title).border_style(style)),
         area,
     );
+}
+
+/// A name and a value on one row: a long value is cut, with `…`.
+fn one_row(theme: &Theme, name: &str, value: &str, width: usize) -> Line<'static> {
+    let room = width.saturating_sub(name.chars().count() + 5);
+    let mut shown: String = value.chars().take(room + 1).collect();
+    if shown.chars().count() > room {
+        shown = shown
+            .chars()
+            .take(room.saturating_sub(1))
+            .collect::<String>()
+            + "…";
+    }
+    Line::from(vec![
+        Span::styled(format!("  {name}"), Style::default().fg(theme.key)),
+        Span::raw(format!(" = {shown}")),
+    ])
 }
 
 fn output_view(app: &App, frame: &mut Frame, area: Rect) {
@@ -476,8 +531,9 @@ fn output_view(app: &App, frame: &mut Frame, area: Rect) {
         );
         return json_edit(&app.theme, title, edit, frame, area);
     }
-    if let Some(pause) = &app.paused {
-        return pause_view(&app.theme, pause, frame, area);
+    // F2 to the paused spell's REPL: its entries run in the paused frame.
+    if let Some(pause) = app.paused.as_ref().filter(|_| app.tab.is_none()) {
+        return pause_view(app, pause, frame, area);
     }
     if let Some(kind) = app.tab {
         return repl_view(app, kind, frame, area);
@@ -716,7 +772,7 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
     let (text, style) = match &app.paused {
         Some(p) => (
             format!(
-                "paused at {}: F5/c continue  F10/n over  F11/s into  e edit  x abort",
+                "paused at {}: F5/c continue  F10/n over  F11/s into  o out  w watch  e edit  x abort",
                 p.call
             ),
             Style::default().fg(app.theme.pause),

@@ -614,6 +614,137 @@ fn at_a_pause_its_letters_act_and_never_type_into_the_spell() {
 }
 
 #[test]
+fn at_a_pause_f10_steps_by_where_it_is_and_frames_watches_and_the_repl_ask_the_spell() {
+    use llmspell::debug::{Frame, Resume};
+    let mut a = app();
+    opened(
+        &mut a,
+        "local function f(n)\n  return n\nend\nreturn f(1)\n".into(),
+    );
+    a.status = Status::Running {
+        spell: "hello.lua".into(),
+    };
+    let frame = |function: &str, line| Frame {
+        function: function.into(),
+        file: "hello.lua".into(),
+        line,
+    };
+    let at_line = Pause {
+        when: When::Line,
+        why: Why::Step,
+        call: "line".into(),
+        args: vec![],
+        result: None,
+        location: None,
+        locals: vec![("n".into(), json!(1))],
+        stack: vec![frame("f", 2), frame("main", 4)],
+        note: None,
+    };
+    let before = Pause {
+        when: When::Before,
+        call: "state.set".into(),
+        why: Why::Call,
+        ..at_line.clone()
+    };
+    // F10: over a pending call; from a line, to the next line.
+    update(&mut a, Action::Paused(before.clone()));
+    assert_eq!(
+        update(&mut a, Action::Step),
+        vec![Effect::Resume(Resume::Step, None)]
+    );
+    update(&mut a, Action::Paused(at_line.clone()));
+    assert_eq!(
+        update(&mut a, Action::Step),
+        vec![Effect::Resume(Resume::Next, None)]
+    );
+    update(&mut a, Action::Paused(at_line.clone()));
+    let shift_f11 = Action::Key(KeyEvent::new(KeyCode::F(11), KeyModifiers::SHIFT));
+    assert_eq!(
+        update(&mut a, shift_f11),
+        vec![Effect::Resume(Resume::StepOut, None)]
+    );
+
+    // `<` asks for the caller's frame; its answer shows; `>` goes back in
+    // and there is no frame further out than main.
+    update(&mut a, Action::Paused(at_line.clone()));
+    assert_eq!(
+        update(&mut a, key('<')),
+        vec![Effect::Inspect {
+            frame: 1,
+            watches: vec![]
+        }]
+    );
+    assert_eq!(update(&mut a, key('<')), vec![]);
+    update(
+        &mut a,
+        Action::Inspected(llmspell_tui::action::Inspected {
+            frame: 1,
+            locals: vec![("base".into(), json!(20))],
+            watches: vec![],
+        }),
+    );
+    let screen = picture(&a, 80, 24);
+    assert!(
+        screen.contains("locals of frame 1") && screen.contains("base = 20"),
+        "{screen}"
+    );
+    assert!(screen.contains("▸ main"), "{screen}");
+
+    // A watch is kept for the spell and asked for at every pause.
+    update(&mut a, key('w'));
+    for c in "n * 3".chars() {
+        update(&mut a, key(c));
+    }
+    let effects = update(&mut a, Action::Key(KeyCode::Enter.into()));
+    assert!(
+        effects.contains(&Effect::Inspect {
+            frame: 1,
+            watches: vec!["n * 3".into()]
+        }),
+        "{effects:?}"
+    );
+    assert_eq!(a.spell_settings().watches, vec!["n * 3".to_owned()]);
+    let effects = update(&mut a, Action::Paused(at_line.clone()));
+    assert_eq!(
+        effects,
+        vec![Effect::Inspect {
+            frame: 0,
+            watches: vec!["n * 3".into()]
+        }]
+    );
+    update(
+        &mut a,
+        Action::Inspected(llmspell_tui::action::Inspected {
+            frame: 0,
+            locals: vec![("n".into(), json!(1))],
+            watches: vec![("n * 3".into(), Ok(json!(3)))],
+        }),
+    );
+    assert!(picture(&a, 80, 24).contains("n * 3 = 3"));
+
+    // F2 opens the paused spell's REPL, whose entries run in the frame.
+    update(&mut a, Action::NextTab);
+    assert_eq!(a.tab, Some(llmspell::EngineKind::Lua));
+    for c in "n + 1".chars() {
+        update(&mut a, key(c));
+    }
+    let effects = update(&mut a, Action::ReplSubmit);
+    assert_eq!(
+        effects,
+        vec![Effect::PauseEval {
+            kind: llmspell::EngineKind::Lua,
+            frame: 0,
+            code: "n + 1".into(),
+            watches: vec!["n * 3".into()],
+        }]
+    );
+    // And F2 again is the pause.
+    update(&mut a, Action::NextTab);
+    assert_eq!(a.tab, None);
+    assert!(picture(&a, 80, 24).contains("Paused"));
+}
+
+#[test]
 fn a_debug_run_pauses_at_each_bridge_call_and_goes_on_when_told() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("d.lua");

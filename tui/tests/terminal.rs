@@ -714,6 +714,9 @@ fn f10_steps_over_what_a_tool_does_and_map_locals_are_right_at_the_first_item() 
     // F10 over tool.call: the state.set its run makes does not pause.
     tui.keys(&["F10"]);
     tui.wait_for(&["Paused after tool.call"]);
+    // From a call's return, F10 goes on to the next line, then over it.
+    tui.keys(&["F10"]);
+    tui.wait_for(&["Paused at t.lua:4"]);
     tui.keys(&["F10"]);
     let at = tui.wait_for(&["Paused before state.set"]);
     assert!(at.contains("\"outside\""), "stepped into the tool:\n{at}");
@@ -734,6 +737,73 @@ fn f10_steps_over_what_a_tool_does_and_map_locals_are_right_at_the_first_item() 
     tui.keys(&["F5"]);
     tui.wait_for(&["t.lua: [\"a1\",\"b2\"]"]);
     tui.keys(&["q"]);
+}
+
+#[test]
+fn at_a_pause_a_watch_a_callers_frame_the_repl_and_step_out_work_in_lua_and_rhai() {
+    for (name, src) in [
+        (
+            "d.lua",
+            "local function grow(n)\n  local m = n * 2\n  return m + 1\nend\n\
+             local base = 20\nlocal got = grow(base)\nreturn got\n",
+        ),
+        (
+            "d.rhai",
+            "fn grow(n) {\n  let m = n * 2;\n  m + 1\n}\n\
+             let base = 20;\nlet got = grow(base);\ngot\n",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), src).unwrap();
+        let tui = Tmux::start(dir.path());
+        tui.wait_for(&[name, "grow"]);
+        tui.keys(&["Tab", "C-g"]);
+        tui.type_text("2");
+        tui.keys(&["Enter", "F9"]);
+        tui.wait_for(&["● 2"]);
+        tui.escape();
+        tui.keys(&["F5"]);
+        tui.wait_for(&[&format!("Paused at {name}:2"), "n = 20", "▸ grow"]);
+        // A watch, evaluated at this pause and kept for the next.
+        tui.keys(&["w"]);
+        tui.wait_for(&["watch at every pause"]);
+        tui.type_text("n * 3");
+        tui.keys(&["Enter"]);
+        tui.wait_for(&["n * 3 = 60"]);
+        // The caller's frame: its locals (Lua; Rhai keeps them out of
+        // reach and says so in the watch).
+        tui.keys(&["<"]);
+        tui.wait_for(&["▸ main"]);
+        if name.ends_with(".lua") {
+            tui.wait_for(&["locals of frame 1", "  base = 20"]);
+        } else {
+            let screen = tui.wait_for(&["n * 3 = <debug.unsupported"]);
+            assert!(!screen.contains("locals of frame 1"), "{screen}");
+        }
+        tui.keys(&[">"]);
+        tui.wait_for(&["▸ grow", "n * 3 = 60"]);
+        // The REPL, bound to the pause: code runs in the paused frame and
+        // a local set there is what the spell goes on with.
+        tui.keys(&["F2"]);
+        tui.wait_for(&["REPL · paused in grow at line 2"]);
+        tui.type_text("n + 100");
+        tui.keys(&["Enter"]);
+        tui.wait_for(&["120"]);
+        tui.type_text(if name.ends_with(".lua") {
+            "n = 5"
+        } else {
+            "n = 5;"
+        });
+        tui.keys(&["Enter"]);
+        tui.keys(&["F2"]);
+        tui.wait_for(&[&format!("Paused at {name}:2"), "n * 3 = 15"]);
+        // Step out: back in main, past the call, with what grow returned.
+        tui.keys(&["S-F11"]);
+        tui.wait_for(&[&format!("Paused at {name}:7"), "got = 11"]);
+        tui.keys(&["F5"]);
+        tui.wait_for(&[&format!("{name}: 11")]);
+        tui.keys(&["q"]);
+    }
 }
 
 impl Tmux {

@@ -225,10 +225,16 @@ fn route(app: &mut App, action: Action) -> Vec<Effect> {
 
         // Runs and the debugger.
         A::Continue | A::Run if app.paused.is_some() => run::resume(app, Resume::Continue),
-        A::Step if app.paused.is_some() => run::resume(app, Resume::Step),
+        A::Step if app.paused.is_some() => run::step_over(app),
         A::StepLine if app.paused.is_some() => run::resume(app, Resume::StepLine),
+        A::StepOut if app.paused.is_some() => run::resume(app, Resume::StepOut),
         A::Abort if app.paused.is_some() => run::resume(app, Resume::Abort),
-        A::Continue | A::Step | A::StepLine | A::Abort => nothing(),
+        A::FrameOut if app.paused.is_some() => run::choose_frame(app, 1),
+        A::FrameIn if app.paused.is_some() => run::choose_frame(app, -1),
+        A::AddWatch if app.paused.is_some() || app.open.is_some() => prompt::watch(app),
+        A::Inspected(i) => run::inspected(app, i),
+        A::Continue | A::Step | A::StepLine | A::StepOut | A::Abort => nothing(),
+        A::FrameOut | A::FrameIn | A::AddWatch => nothing(),
         A::Run => run::start(app),
         A::Stop if app.repl_now().is_some_and(|(_, s)| *s != ReplState::Ready) => {
             repl_tabs::stop(app)

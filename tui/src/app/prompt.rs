@@ -19,6 +19,10 @@ pub(super) fn break_pattern(app: &mut App) -> Vec<Effect> {
     ask(app, Prompt::BreakOn, &now)
 }
 
+pub(super) fn watch(app: &mut App) -> Vec<Effect> {
+    ask(app, Prompt::Watch, "")
+}
+
 pub(super) fn new_spell(app: &mut App) -> Vec<Effect> {
     ask(app, Prompt::NewSpell, "")
 }
@@ -132,6 +136,23 @@ pub(super) fn answer(app: &mut App) -> Vec<Effect> {
         Prompt::SearchEvents => {
             app.inspector.set_search(Some(text));
             Vec::new()
+        }
+        Prompt::Watch => {
+            let Some(key) = app.settings_key() else {
+                return Vec::new();
+            };
+            let mut now = app.spell_settings();
+            match text.is_empty() {
+                true => drop(now.watches.pop()),
+                false => now.watches.push(text),
+            }
+            app.settings.set(&key, now);
+            let mut effects = vec![Effect::SaveSettings(
+                app.project.clone(),
+                app.settings.clone(),
+            )];
+            effects.extend(super::run::inspect(app));
+            effects
         }
         Prompt::FilterSpells => {
             app.spell_filter = (!text.is_empty()).then_some(text);

@@ -32,8 +32,12 @@ pub(super) fn key(app: &App, key: crossterm::event::KeyEvent) -> Option<Action> 
 /// REPL and history open the first time it is shown.
 pub(super) fn next_tab(app: &mut App) -> Vec<Effect> {
     use EngineKind::{Js, Lua, Rhai};
-    // Output, the three REPLs, the Runs view, and round again.
+    // Output, the three REPLs, the Runs view, and round again; at a pause,
+    // between the pause and the paused spell's REPL.
+    let paused_in = app.paused.as_ref().and(app.running_kind());
     (app.tab, app.runs_tab) = match (app.tab, app.runs_tab) {
+        (None, _) if paused_in.is_some() => (paused_in, false),
+        (Some(_), _) if paused_in.is_some() => (None, false),
         (None, false) => (Some(Lua), false),
         (Some(Lua), _) => (Some(Js), false),
         (Some(Js), _) => (Some(Rhai), false),
@@ -75,6 +79,16 @@ pub(super) fn submit(app: &mut App) -> Vec<Effect> {
         log.push(&format!("{prompt}{line}"), KEEP_OUTPUT);
     }
     log.scroll.follow();
+    // Paused in a spell of this language: the entry runs in its frame.
+    if app.paused.is_some() && app.running_kind() == Some(kind) {
+        app.repl_state.insert(kind, ReplState::Busy(entry.clone()));
+        return vec![Effect::PauseEval {
+            kind,
+            frame: app.pause_frame,
+            code: entry,
+            watches: app.spell_settings().watches,
+        }];
+    }
     vec![Effect::ReplEval(kind, entry)]
 }
 

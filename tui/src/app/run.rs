@@ -115,8 +115,11 @@ pub(super) fn toggle_breakpoint(app: &mut App) -> Vec<Effect> {
     }
 }
 
-/// The run paused: the editor shows where.
+/// The run paused: the editor shows where; the innermost frame's watches
+/// are asked for.
 pub(super) fn paused(app: &mut App, p: Pause) -> Vec<Effect> {
+    app.pause_frame = 0;
+    app.inspected = None;
     if let Some(at) = &p.location {
         if app.spell_name() == Some(at.file.as_str()) {
             let rows = app.editor_height();
@@ -125,7 +128,54 @@ pub(super) fn paused(app: &mut App, p: Pause) -> Vec<Effect> {
         }
     }
     app.paused = Some(p);
+    inspect(app)
+}
+
+/// Asks the paused spell for the chosen frame's locals and the watches
+/// there (the innermost frame's locals came with the pause).
+pub(super) fn inspect(app: &mut App) -> Vec<Effect> {
+    let watches = app.spell_settings().watches;
+    // The innermost frame's locals came with the pause.
+    if app.paused.is_none() || (app.pause_frame == 0 && watches.is_empty()) {
+        return Vec::new();
+    }
+    vec![Effect::Inspect {
+        frame: app.pause_frame,
+        watches,
+    }]
+}
+
+/// `<` and `>`: a frame further out (towards main) or in.
+pub(super) fn choose_frame(app: &mut App, by: isize) -> Vec<Effect> {
+    let Some(p) = &app.paused else {
+        return Vec::new();
+    };
+    let most = p.stack.len().saturating_sub(1);
+    let to = app.pause_frame.saturating_add_signed(by).min(most);
+    if to == app.pause_frame {
+        return Vec::new();
+    }
+    app.pause_frame = to;
+    app.inspected = None;
+    inspect(app)
+}
+
+/// The paused spell answered for a frame: shown if it is still the one chosen.
+pub(super) fn inspected(app: &mut App, i: Inspected) -> Vec<Effect> {
+    if app.paused.is_some() && i.frame == app.pause_frame {
+        app.inspected = Some(i);
+    }
     Vec::new()
+}
+
+/// F10: over the pending call (pausing when it returns), or from a line
+/// or a call's return on to the next line of this function or its callers.
+pub(super) fn step_over(app: &mut App) -> Vec<Effect> {
+    let before = app
+        .paused
+        .as_ref()
+        .is_some_and(|p| p.when == llmspell::debug::When::Before);
+    resume(app, if before { Resume::Step } else { Resume::Next })
 }
 
 /// At a pause, e edits what goes in (before) or comes out (after).
@@ -160,6 +210,7 @@ pub(super) fn resume(app: &mut App, how: Resume) -> Vec<Effect> {
         },
     };
     app.paused = None;
+    app.inspected = None;
     vec![Effect::Resume(how, edited)]
 }
 
@@ -183,6 +234,14 @@ pub(super) fn event(
         app.tokens += count("input_tokens") + count("output_tokens");
         if let Some(model) = data["model"].as_str() {
             app.model = Some(model.to_owned());
+        }
+    }
+    // A log message of a breakpoint prints, as the spell's own output.
+    if topic == "debug.log" {
+        if let Some(message) = data["message"].as_str() {
+            let line = data["line"].as_u64().unwrap_or(0);
+            app.output
+                .push(&format!("[log :{line}] {message}"), KEEP_OUTPUT);
         }
     }
     app.inspector.push(topic, data, time_ms);
