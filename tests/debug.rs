@@ -1202,3 +1202,76 @@ fn a_running_spell_pauses_when_asked_in_every_engine() {
         );
     }
 }
+
+#[test]
+fn a_breakpoint_on_every_line_stops_only_on_the_lines_that_have_code() {
+    for (kind, src, blank) in [
+        (
+            EngineKind::Lua,
+            "-- a comment\nlocal function f(x)\n\n  local y = x + 1\n  return y\nend\n\n\
+             local t = {\n  1,\n  2,\n}\n--[[ a long\ncomment ]]\nlocal n = f(t[1])\nreturn n",
+            vec![1, 3, 7, 12, 13],
+        ),
+        (
+            EngineKind::Rhai,
+            "// a comment\nfn f(x) {\n\n  let y = x + 1;\n  y\n}\n\n\
+             let t = [\n  1,\n  2,\n];\n/* a long\ncomment */\nlet n = f(t[0]);\nn",
+            vec![1, 3, 7, 12, 13],
+        ),
+    ] {
+        let spell = Spell::from_source(&format!("debug.{}", kind.extension()), src).unwrap();
+        let code = llmspell::engine::code_lines(&spell, &llmspell::Registry::standard())
+            .expect("the spell compiles");
+        for line in &blank {
+            assert!(
+                !code.contains(line),
+                "{kind}: line {line} has no code: {code:?}"
+            );
+        }
+        if !has_lines(kind) {
+            continue;
+        }
+        // Every line a breakpoint stops at is one the lines with code name.
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        let count = src.lines().count() as u32;
+        debugger.set_line_breaks(1..=count);
+        let run = start(
+            &rt,
+            dir.path(),
+            Config::for_dir(dir.path()),
+            kind,
+            src,
+            &debugger,
+        );
+        let mut stopped = std::collections::BTreeSet::new();
+        let mut n = 0;
+        while !run.is_finished() {
+            if let Some((count, p)) = debugger.wait_next_pause(n, Duration::from_millis(300)) {
+                n = count;
+                if p.when == When::Line {
+                    stopped.insert(p.location.unwrap().line);
+                }
+                debugger.resume(Resume::Continue, None);
+            }
+        }
+        assert_eq!(run.join().result.unwrap(), json!(2), "{kind}");
+        assert!(stopped.is_subset(&code), "{kind}: {stopped:?} ⊄ {code:?}");
+        for line in [4, 5, 14, 15] {
+            assert!(stopped.contains(&line), "{kind}: stopped at {stopped:?}");
+        }
+    }
+    // A spell that does not compile, and JavaScript, cannot tell.
+    for (name, src) in [
+        ("bad.lua", "local = 1"),
+        ("bad.rhai", "let = ;"),
+        ("a.js", "1;"),
+    ] {
+        let spell = Spell::from_source(name, src).unwrap();
+        assert_eq!(
+            llmspell::engine::code_lines(&spell, &llmspell::Registry::standard()),
+            None
+        );
+    }
+}

@@ -341,3 +341,175 @@ unsafe fn set_var(l: *mut ffi::lua_State) {
         ffi::lua_pushboolean(l, c_int::from(done));
     }
 }
+
+/// The lines of a Lua chunk that have code a line breakpoint can stop at,
+/// every function's included; `None` when it does not compile. Read from
+/// the chunk's own bytecode (its line table), as Lua 5.4 writes it: the
+/// lines of its instructions, but for a vararg function's first
+/// (`VARARGPREP`, whose line the line hook never reports).
+pub(super) fn code_lines(source: &[u8]) -> Option<std::collections::BTreeSet<u32>> {
+    let lua = Lua::new_with(mlua::StdLib::NONE, mlua::LuaOptions::new()).ok()?;
+    let f = lua
+        .load(source)
+        .set_mode(mlua::chunk::ChunkMode::Text)
+        .into_function()
+        .ok()?;
+    let dump = f.dump(false);
+    let mut r = Bytecode {
+        bytes: &dump,
+        at: 0,
+    };
+    let mut lines = std::collections::BTreeSet::new();
+    r.header()?;
+    r.byte()?; // the main function's number of upvalues
+    r.function(&mut lines)?;
+    Some(lines)
+}
+
+/// A reader of Lua 5.4 bytecode (`ldump.c`).
+struct Bytecode<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Bytecode<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let got = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(got)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    /// A size: 7 bits a byte, the most significant first; the last byte
+    /// has its top bit set.
+    fn size(&mut self) -> Option<usize> {
+        let mut x: usize = 0;
+        loop {
+            let b = self.byte()?;
+            x = x.checked_mul(128)? | usize::from(b & 0x7f);
+            if b & 0x80 != 0 {
+                return Some(x);
+            }
+        }
+    }
+
+    fn string(&mut self) -> Option<()> {
+        match self.size()? {
+            0 => Some(()),
+            n => self.take(n - 1).map(drop),
+        }
+    }
+
+    /// The signature, the format, and the sizes this Lua was built with.
+    fn header(&mut self) -> Option<()> {
+        let head = self.take(4 + 1 + 1 + 6)?;
+        if &head[..5] != b"\x1bLua\x54" {
+            return None;
+        }
+        let (instruction, integer, number) = (self.byte()?, self.byte()?, self.byte()?);
+        if instruction != 4 {
+            return None;
+        }
+        self.take(usize::from(integer) + usize::from(number))
+            .map(drop)
+    }
+
+    fn function(&mut self, lines: &mut std::collections::BTreeSet<u32>) -> Option<()> {
+        self.string()?; // source
+        let defined = self.size()?;
+        self.size()?; // last line defined
+        self.byte()?; // parameters
+        let vararg = self.byte()? != 0;
+        self.byte()?; // stack size
+        let code = self.size()?;
+        self.take(code.checked_mul(4)?)?;
+        for _ in 0..self.size()? {
+            match self.byte()? {
+                // A float, an integer.
+                3 | 19 => drop(self.take(8)?),
+                // A short or long string.
+                4 | 20 => self.string()?,
+                // nil, false, true.
+                _ => {}
+            }
+        }
+        let upvalues = self.size()?;
+        self.take(upvalues.checked_mul(3)?)?;
+        for _ in 0..self.size()? {
+            self.function(lines)?;
+        }
+        let n = self.size()?;
+        let deltas: Vec<i8> = self.take(n)?.iter().map(|&b| b as i8).collect();
+        let mut absolute = Vec::new();
+        for _ in 0..self.size()? {
+            absolute.push((self.size()?, self.size()?));
+        }
+        for _ in 0..self.size()? {
+            self.string()?;
+            self.size()?;
+            self.size()?;
+        }
+        for _ in 0..self.size()? {
+            self.string()?;
+        }
+        // Each instruction's line: a delta from the one before, or (where
+        // the delta is -128) the line the absolute table holds for it.
+        let mut line = defined as i64;
+        for (pc, delta) in deltas.iter().enumerate() {
+            line = match delta {
+                -128 => absolute.iter().find(|(at, _)| *at == pc)?.1 as i64,
+                d => line + i64::from(*d),
+            };
+            if (pc > 0 || !vararg) && line > 0 {
+                lines.insert(u32::try_from(line).ok()?);
+            }
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lua's own answer, from its debug library: the lines of every
+    /// function the chunk makes (it returns them) with code on them.
+    fn active_lines(source: &str) -> std::collections::BTreeSet<u32> {
+        // SAFETY: a test's own Lua, with the debug library, nothing else.
+        let lua = unsafe { Lua::unsafe_new_with(mlua::StdLib::DEBUG, mlua::LuaOptions::new()) };
+        let main = lua.load(source).into_function().unwrap();
+        let mut functions: Vec<mlua::Function> =
+            main.call::<mlua::Variadic<_>>(()).unwrap().to_vec();
+        functions.push(main);
+        let getinfo: mlua::Function = lua.load("return debug.getinfo").eval().unwrap();
+        let mut lines = std::collections::BTreeSet::new();
+        for f in functions {
+            let info: Table = getinfo.call((f, "L")).unwrap();
+            let active: Table = info.get("activelines").unwrap();
+            for pair in active.pairs::<u32, bool>() {
+                lines.insert(pair.unwrap().0);
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn the_lines_with_code_are_the_ones_lua_itself_finds() {
+        for source in [
+            "local a = 1\n\n-- a comment\nlocal b = a + 1\nreturn",
+            "local function f(x)\n  local y = x + 1\n\n  return y\nend\n\
+             local t = {\n  g = function(...) return select('#', ...) end,\n}\n\
+             --[[ a\nlong comment ]]\nreturn f, t.g",
+            "local s = [[\nlong\nstring]]\nfor i = 1, 3 do\n  s = s .. i\nend\nreturn",
+            // Far apart lines, past what one delta holds.
+            &format!("local a = 1{}local b = 2\nreturn", "\n".repeat(300)),
+        ] {
+            let ours = code_lines(source.as_bytes()).unwrap();
+            assert_eq!(ours, active_lines(source), "{source}");
+        }
+        assert!(code_lines(b"local = 1").is_none());
+    }
+}

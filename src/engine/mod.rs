@@ -71,6 +71,22 @@ pub fn check(spell: &crate::spell::Spell, registry: &Registry) -> Result<()> {
     }
 }
 
+/// The lines of a spell that have code a line breakpoint can stop at, so
+/// that a breakpoint elsewhere (a blank line, a comment) can say it never
+/// fires; `None` when the spell does not compile, or when its engine
+/// cannot tell (JavaScript).
+pub fn code_lines(
+    spell: &crate::spell::Spell,
+    registry: &Registry,
+) -> Option<std::collections::BTreeSet<u32>> {
+    let source = script_text(spell.engine, &spell.source);
+    match spell.engine {
+        EngineKind::Lua => lua_debug::code_lines(&source),
+        EngineKind::Js => None,
+        EngineKind::Rhai => rhai::code_lines(std::str::from_utf8(&source).ok()?, registry),
+    }
+}
+
 /// A spell file as its engine reads it: without a UTF-8 byte-order mark,
 /// and with a `#!` first line (an executable script's) blanked, so that
 /// every engine takes it and line numbers stay as the file has them. Lua,

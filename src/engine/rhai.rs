@@ -820,6 +820,40 @@ pub(crate) fn check(name: &str, source: &str, registry: &crate::session::Registr
         .map_err(|e| parse_error(&e, name))
 }
 
+/// The lines of a Rhai spell with code a line breakpoint can stop at: the
+/// places of its statements and expressions, in every function, as the
+/// debugger meets them (a block is not a line of its own); `None` when it
+/// does not compile.
+pub(crate) fn code_lines(
+    source: &str,
+    registry: &crate::session::Registry,
+) -> Option<std::collections::BTreeSet<u32>> {
+    let mut rhai = Rhai::new_raw();
+    allow_keyword_members(
+        &mut rhai,
+        member_names(registry),
+        modules_with_call(registry),
+        None,
+        None,
+    );
+    let ast = rhai.compile(source).ok()?;
+    let mut lines = std::collections::BTreeSet::new();
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        let node = path.last();
+        let block = matches!(
+            node,
+            Some(rhai::ASTNode::Stmt(
+                rhai::Stmt::Block(..) | rhai::Stmt::Noop(..)
+            ))
+        );
+        if let Some(line) = node.and_then(|n| n.position().line()).filter(|_| !block) {
+            lines.insert(line as u32);
+        }
+        true
+    });
+    Some(lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,6 +196,9 @@ pub enum Action {
     Inspected(Inspected),
     /// Editor: a line breakpoint on the cursor's line, or off it (F9).
     ToggleBreakpoint,
+    /// Editor: ask the condition, hit count and log message of the
+    /// cursor's line's breakpoint, setting one there (Shift+F9).
+    EditBreakpoint,
     /// REPL: complete the name before the cursor.
     Complete,
     /// The names a REPL completes: globals and bridge functions.
@@ -280,6 +283,11 @@ pub enum Prompt {
     FilterSpells,
     /// An expression to watch at every pause (`w`; empty: drop the last).
     Watch,
+    /// A line breakpoint's condition, then its hit count, then its log
+    /// message (Shift+F9).
+    BreakIf,
+    BreakHits,
+    BreakLog,
 }
 
 impl Prompt {
@@ -287,6 +295,9 @@ impl Prompt {
         match self {
             Prompt::NewSpell => "new spell (name.lua, name.js or name.rhai): ",
             Prompt::Watch => "watch at every pause (empty: drop the last): ",
+            Prompt::BreakIf => "pause only if (an expression; empty: always): ",
+            Prompt::BreakHits => "on hits (3, >=3, %3; empty: every hit): ",
+            Prompt::BreakLog => "log instead of pausing ({expression} for values; empty: pause): ",
             Prompt::BreakOn => "pause before (patterns, comma-separated): ",
             Prompt::GoToLine => "go to line: ",
             Prompt::Find => "find (F3 next, Shift+F3 previous): ",
@@ -306,7 +317,7 @@ pub struct Breaks {
     /// Before bridge calls matching this (debug mode), if any.
     pub pattern: Option<String>,
     /// At these lines (Lua and Rhai).
-    pub lines: Vec<u32>,
+    pub lines: Vec<llmspell::debug::Breakpoint>,
 }
 
 /// A run to start: the spell, its breaks (under a debugger), its
@@ -374,7 +385,7 @@ pub enum Effect {
     /// Start a run.
     Start(Launch),
     /// The running spell's line breakpoints changed.
-    LineBreaks(Vec<u32>),
+    LineBreaks(Vec<llmspell::debug::Breakpoint>),
     /// Create an empty spell file (never over an existing one).
     Create(PathBuf),
     /// Read the project's llmspell.toml again, to report a mistake in it.

@@ -269,13 +269,13 @@ pub fn replace_all(lines: &mut [String], term: &str, with: &str) -> usize {
 /// Marks on lines (1-based: line breakpoints) moved with their lines from
 /// `old` text to `new`: lines inserted or deleted above a mark move it, a
 /// changed line keeps its mark, and a mark on a deleted line goes.
-pub fn follow_lines(
+pub fn follow_lines<T: Clone>(
     old: &[String],
     new: &[String],
-    marks: &std::collections::BTreeSet<u32>,
-) -> std::collections::BTreeSet<u32> {
+    marks: &std::collections::BTreeMap<u32, T>,
+) -> std::collections::BTreeMap<u32, T> {
     use similar::{capture_diff_slices, Algorithm, DiffOp};
-    let mut out = std::collections::BTreeSet::new();
+    let mut out = std::collections::BTreeMap::new();
     for op in capture_diff_slices(Algorithm::Myers, old, new) {
         let (old_at, old_len, new_at, new_len) = match op {
             DiffOp::Equal {
@@ -291,18 +291,23 @@ pub fn follow_lines(
             } => (old_index, old_len, new_index, new_len),
             DiffOp::Delete { .. } | DiffOp::Insert { .. } => continue,
         };
-        for mark in marks {
+        for (mark, what) in marks {
             let line = *mark as usize - 1;
             // A changed run keeps its marks in place, as far as it goes:
             // past its new end, those lines were deleted.
             if (old_at..old_at + old_len).contains(&line) && line - old_at < new_len {
-                out.insert((new_at + line - old_at + 1) as u32);
+                out.insert((new_at + line - old_at + 1) as u32, what.clone());
             }
         }
     }
     // A mark past the old text (a breakpoint set on an empty last line)
     // stays where it was.
-    out.extend(marks.iter().filter(|m| **m as usize > old.len()));
+    out.extend(
+        marks
+            .iter()
+            .filter(|(m, _)| **m as usize > old.len())
+            .map(|(m, what)| (*m, what.clone())),
+    );
     out
 }
 
@@ -390,8 +395,8 @@ mod tests {
     fn marks_follow_their_lines_through_inserts_deletes_and_changes() {
         let marks = |m: &[u32]| {
             m.iter()
-                .copied()
-                .collect::<std::collections::BTreeSet<u32>>()
+                .map(|&line| (line, ()))
+                .collect::<std::collections::BTreeMap<u32, ()>>()
         };
         let old = lines("a\nb\nc\nd\ne");
         // Two lines inserted above b: b's mark (2) moves to 4, e's (5) to 7.
@@ -414,6 +419,12 @@ mod tests {
         // its mark, the second's goes with it.
         let new = lines("a\nbc\nd\ne");
         assert_eq!(follow_lines(&old, &new, &marks(&[2, 3, 4])), marks(&[2, 3]));
+        // What a mark carries (a breakpoint's condition) goes with it.
+        let with = std::collections::BTreeMap::from([(2, "i > 3"), (4, "log")]);
+        assert_eq!(
+            follow_lines(&old, &lines("x\na\nb\nc\nd\ne"), &with),
+            std::collections::BTreeMap::from([(3, "i > 3"), (5, "log")])
+        );
     }
 
     #[test]

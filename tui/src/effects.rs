@@ -87,7 +87,7 @@ pub fn carry_out(
         }
         Effect::LineBreaks(lines) => {
             if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
-                debugger.set_line_breaks(lines);
+                refused(tx, &lines, debugger.set_breakpoints(lines.clone()));
             }
         }
         Effect::Save {
@@ -181,6 +181,22 @@ pub fn carry_out(
 const ASK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A frame's locals and the watches' values there.
+/// The breakpoints the debugger would not take say why, in the notice line.
+fn refused(
+    tx: &mpsc::Sender<Action>,
+    breaks: &[llmspell::debug::Breakpoint],
+    answers: Vec<Result<(), String>>,
+) {
+    for (bp, answer) in breaks.iter().zip(answers) {
+        if let Err(why) = answer {
+            let _ = tx.send(Action::Notice(format!(
+                "breakpoint on line {} not set: {why}",
+                bp.line
+            )));
+        }
+    }
+}
+
 fn inspect(debugger: &Debugger, frame: usize, watches: Vec<String>) -> crate::action::Inspected {
     let locals = debugger.frame_locals(frame, ASK_WAIT).unwrap_or_default();
     let watches = watches
@@ -347,7 +363,7 @@ pub fn start(launch: &Launch, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> O
         for pattern in b.pattern.iter().flat_map(|p| p.split(',')) {
             d.break_on(pattern.trim());
         }
-        d.set_line_breaks(b.lines.iter().copied());
+        refused(tx, &b.lines, d.set_breakpoints(b.lines.clone()));
         d
     });
     opts.debugger = debugger.clone();

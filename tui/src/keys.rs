@@ -108,6 +108,14 @@ pub const HELP: &[(&str, &str)] = &[
         "the spell's REPL evaluates in the paused frame",
     ),
     ("F9", "editor: line breakpoint on or off (Lua, Rhai)"),
+    (
+        "Shift+F9",
+        "editor: breakpoint's condition, hit count, log message",
+    ),
+    (
+        "● ◉ ◆ ○",
+        "gutter: breakpoint, conditional, logpoint, no code there",
+    ),
     ("x", "at a pause: abort the run"),
     (
         "e",
@@ -153,6 +161,7 @@ pub const ACTIONS: &[(&str, Action)] = &[
     ("abort", Action::Abort),
     ("edit", Action::Edit),
     ("breakpoint", Action::ToggleBreakpoint),
+    ("breakpoint_if", Action::EditBreakpoint),
     ("debug", Action::ToggleDebug),
     ("break_pattern", Action::NextBreakPattern),
     ("type_break_pattern", Action::TypeBreakPattern),
@@ -363,6 +372,7 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
         KeyCode::Char('<') => Action::FrameOut,
         KeyCode::Char('>') => Action::FrameIn,
         KeyCode::Char('w') => Action::AddWatch,
+        KeyCode::F(9) if shift => Action::EditBreakpoint,
         KeyCode::F(9) => Action::ToggleBreakpoint,
         KeyCode::Char('c') if !ctrl => Action::Continue,
         KeyCode::Char('x') => Action::Abort,

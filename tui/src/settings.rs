@@ -18,11 +18,113 @@ pub struct SpellSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
     /// Its line breakpoints.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
-    pub breakpoints: std::collections::BTreeSet<u32>,
+    #[serde(default, skip_serializing_if = "LineBreaks::is_empty")]
+    pub breakpoints: LineBreaks,
     /// The expressions its pauses show the values of.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watches: Vec<String>,
+}
+
+/// What a line breakpoint asks beyond its line: to pause only when a
+/// condition holds, or only on some hits, or to print a message instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakIf {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+impl BreakIf {
+    /// How the gutter and notices tell it: `if i > 3 · hits >=2 · log "…"`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = &self.condition {
+            parts.push(format!("if {c}"));
+        }
+        if let Some(h) = &self.hits {
+            parts.push(format!("hits {h}"));
+        }
+        if let Some(l) = &self.log {
+            parts.push(format!("log {l:?}"));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// A spell's line breakpoints, by line. The file keeps them as a list: a
+/// plain breakpoint as its line number (as earlier versions wrote them
+/// all), one that asks more as an object with its `line`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<KeptBreak>", into = "Vec<KeptBreak>")]
+pub struct LineBreaks(pub BTreeMap<u32, BreakIf>);
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum KeptBreak {
+    Line(u32),
+    With {
+        line: u32,
+        #[serde(flatten)]
+        when: BreakIf,
+    },
+}
+
+impl From<Vec<KeptBreak>> for LineBreaks {
+    fn from(kept: Vec<KeptBreak>) -> LineBreaks {
+        LineBreaks(
+            kept.into_iter()
+                .map(|k| match k {
+                    KeptBreak::Line(line) => (line, BreakIf::default()),
+                    KeptBreak::With { line, when } => (line, when),
+                })
+                .collect(),
+        )
+    }
+}
+
+impl From<LineBreaks> for Vec<KeptBreak> {
+    fn from(breaks: LineBreaks) -> Vec<KeptBreak> {
+        breaks
+            .0
+            .into_iter()
+            .map(|(line, when)| match when == BreakIf::default() {
+                true => KeptBreak::Line(line),
+                false => KeptBreak::With { line, when },
+            })
+            .collect()
+    }
+}
+
+impl FromIterator<u32> for LineBreaks {
+    fn from_iter<I: IntoIterator<Item = u32>>(lines: I) -> LineBreaks {
+        LineBreaks(lines.into_iter().map(|l| (l, BreakIf::default())).collect())
+    }
+}
+
+impl LineBreaks {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn lines(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.keys().copied()
+    }
+
+    /// The breakpoints as the debugger takes them.
+    pub fn to_debugger(&self) -> Vec<llmspell::debug::Breakpoint> {
+        self.0
+            .iter()
+            .map(|(line, when)| llmspell::debug::Breakpoint {
+                line: *line,
+                condition: when.condition.clone(),
+                hits: when.hits.clone(),
+                log: when.log.clone(),
+            })
+            .collect()
+    }
 }
 
 impl SpellSettings {
@@ -148,7 +250,20 @@ mod tests {
             SpellSettings {
                 args: parse_args("a=1").unwrap(),
                 replay: Some("cassettes/chat.jsonl".into()),
-                breakpoints: [3, 7].into(),
+                breakpoints: LineBreaks(
+                    [
+                        (3, BreakIf::default()),
+                        (
+                            7,
+                            BreakIf {
+                                condition: Some("i > 3".into()),
+                                log: Some("i is {i}".into()),
+                                ..BreakIf::default()
+                            },
+                        ),
+                    ]
+                    .into(),
+                ),
                 watches: vec!["n + 1".into()],
             },
         );
@@ -156,7 +271,18 @@ mod tests {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, s.to_text()).unwrap();
         assert_eq!(Settings::load(dir.path()).unwrap(), s);
-        assert!(s.to_text().contains("\"breakpoints\""), "{}", s.to_text());
+        // A plain breakpoint is its line, as earlier versions kept them all.
+        let kept: serde_json::Value = serde_json::from_str(&s.to_text()).unwrap();
+        assert_eq!(
+            kept["spells"]["chat.lua"]["breakpoints"],
+            json!([3, {"line": 7, "condition": "i > 3", "log": "i is {i}"}])
+        );
+        let old = r#"{"spells": {"a.lua": {"breakpoints": [2, 5]}}}"#;
+        let old: Settings = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            old.spells["a.lua"].breakpoints,
+            [2, 5].into_iter().collect()
+        );
         assert!(s.to_text().contains("\"watches\""), "{}", s.to_text());
         s.set("chat.lua", SpellSettings::default());
         assert!(s.spells.is_empty(), "empty settings are forgotten");

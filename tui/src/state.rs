@@ -121,7 +121,14 @@ pub struct App {
     /// What each started REPL is doing.
     pub repl_state: std::collections::HashMap<llmspell::EngineKind, ReplState>,
     /// Line breakpoints, by spell file name.
-    pub breakpoints: BTreeMap<String, BTreeSet<u32>>,
+    pub breakpoints: BTreeMap<String, crate::settings::LineBreaks>,
+    /// The open spell's breakpoint lines that have no code (a blank line,
+    /// a comment): they never stop, and the gutter says so. With the spell
+    /// and the lines they were worked out for.
+    pub no_code: Option<NoCode>,
+    /// A line breakpoint being asked about (Shift+F9): its line and what
+    /// the questions so far said.
+    pub editing_break: Option<(u32, crate::settings::BreakIf)>,
     /// The last run's error line, and the spell it ran.
     pub error_line: Option<(String, u32)>,
     /// The last run's model and tokens, from its `llm.response` events.
@@ -183,6 +190,8 @@ impl App {
             spell_filter: None,
             spells_offset: None,
             breakpoints: BTreeMap::new(),
+            no_code: None,
+            editing_break: None,
             error_line: None,
             model: None,
             tokens: 0,
@@ -373,11 +382,18 @@ impl App {
         self.spells.get(self.selected)
     }
 
-    /// The open spell's line breakpoints.
+    /// The open spell's line breakpoints' lines.
     pub fn line_breaks(&self) -> Vec<u32> {
         self.spell_name()
             .and_then(|s| self.breakpoints.get(s))
-            .map_or_else(Vec::new, |b| b.iter().copied().collect())
+            .map_or_else(Vec::new, |b| b.lines().collect())
+    }
+
+    /// The open spell's line breakpoints, as its run's debugger takes them.
+    pub fn breakpoint_list(&self) -> Vec<llmspell::debug::Breakpoint> {
+        self.spell_name()
+            .and_then(|s| self.breakpoints.get(s))
+            .map_or_else(Vec::new, |b| b.to_debugger())
     }
 
     /// Rows of text the editor pane shows.
@@ -386,6 +402,16 @@ impl App {
             .height
             .saturating_sub(2) as usize
     }
+}
+
+/// Which breakpoint lines of a spell have no code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoCode {
+    pub spell: String,
+    /// The breakpoint lines looked at.
+    pub checked: Vec<u32>,
+    /// Those of them with no code.
+    pub lines: BTreeSet<u32>,
 }
 
 /// How deep the Spells list looks into subfolders.

@@ -123,6 +123,11 @@ fn code_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
     let text = editor.area.lines();
     let spell = app.spell_name().unwrap_or_default();
     let breaks = app.breakpoints.get(spell);
+    let no_code = app
+        .no_code
+        .as_ref()
+        .filter(|n| n.spell == spell)
+        .map(|n| &n.lines);
     let paused = app
         .paused
         .as_ref()
@@ -158,8 +163,18 @@ fn code_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
             let n = row as u32 + 1;
             let (mark, mark_style) = if paused == Some(n) {
                 ("▶", Style::default().fg(theme.pause))
-            } else if breaks.is_some_and(|b| b.contains(&n)) {
-                ("●", Style::default().fg(theme.breakpoint))
+            } else if let Some(when) = breaks.and_then(|b| b.0.get(&n)) {
+                // No code: it never stops. A log message: it never pauses.
+                let mark = if no_code.is_some_and(|l| l.contains(&n)) {
+                    "○"
+                } else if when.log.is_some() {
+                    "◆"
+                } else if when.condition.is_some() || when.hits.is_some() {
+                    "◉"
+                } else {
+                    "●"
+                };
+                (mark, Style::default().fg(theme.breakpoint))
             } else if failed == Some(n) {
                 ("✖", Style::default().fg(theme.error))
             } else {

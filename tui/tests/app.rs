@@ -9,8 +9,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use llmspell::debug::{Pause, When, Why};
-use llmspell_tui::app::{update, Action, App, Breaks, Effect, Focus, Launch, Status, KEEP_OUTPUT};
+use llmspell::debug::{Breakpoint, Pause, When, Why};
+use llmspell_tui::app::{
+    update, Action, App, Breaks, Effect, Focus, Launch, Prompt, Status, KEEP_OUTPUT,
+};
 use llmspell_tui::editor::Read;
 use llmspell_tui::effects::carry_out;
 use ratatui::backend::TestBackend;
@@ -305,7 +307,7 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
             "/project/hello.lua".into(),
             Some(Breaks {
                 pattern: None,
-                lines: vec![2]
+                lines: vec![Breakpoint::at(2)]
             })
         ))]
     );
@@ -325,11 +327,14 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
     };
     assert_eq!(
         update(&mut a, f9()),
-        vec![Effect::LineBreaks(vec![2, 3]), kept(&[2, 3])]
+        vec![
+            Effect::LineBreaks(vec![Breakpoint::at(2), Breakpoint::at(3)]),
+            kept(&[2, 3])
+        ]
     );
     assert_eq!(
         update(&mut a, f9()),
-        vec![Effect::LineBreaks(vec![2]), kept(&[2])]
+        vec![Effect::LineBreaks(vec![Breakpoint::at(2)]), kept(&[2])]
     );
 
     // Paused at a line: marked, its locals listed, and no call to edit.
@@ -1411,7 +1416,7 @@ fn typed_patterns_and_line_breakpoints_pause_a_real_run() {
     };
     let breaks = llmspell_tui::app::Breaks {
         pattern: Some("print, state.get".into()),
-        lines: vec![2],
+        lines: vec![Breakpoint::at(2)],
     };
     carry_out(
         Effect::Start(Launch::new(file, Some(breaks))),
@@ -2859,7 +2864,7 @@ fn a_spells_breakpoints_come_back_from_the_projects_settings() {
     a.settings.set(
         "hello.lua",
         llmspell_tui::settings::SpellSettings {
-            breakpoints: [1, 3].into(),
+            breakpoints: [1, 3].into_iter().collect(),
             ..Default::default()
         },
     );
@@ -2874,4 +2879,125 @@ fn a_spells_breakpoints_come_back_from_the_projects_settings() {
         "{effects:?}"
     );
     assert!(picture(&a, 80, 24).contains("● 3 return a"));
+}
+
+#[test]
+fn shift_f9_asks_a_breakpoints_condition_hits_and_log_and_a_line_without_code_says_so() {
+    for (spell, at, text) in [
+        (
+            2, // hello.lua
+            "lua",
+            "local n = 0\n\n-- add them up\nfor i = 1, 5 do\n  n = n + i\nend\nreturn n\n",
+        ),
+        (
+            0, // agent.rhai
+            "rhai",
+            "let n = 0;\n\n// add them up\nfor i in 1..=5 {\n  n += i;\n}\nn\n",
+        ),
+    ] {
+        let mut a = app();
+        a.selected = spell;
+        opened(&mut a, text.into());
+        a.focus = Focus::Editor;
+        let shift = KeyModifiers::SHIFT;
+        let none = KeyModifiers::NONE;
+        // A blank line and a comment: set, but said never to stop.
+        press(&mut a, KeyCode::Down, none);
+        press(&mut a, KeyCode::F(9), none);
+        assert_eq!(a.line_breaks(), vec![2], "{at}");
+        let notice = a.notice.clone().unwrap_or_default();
+        assert!(notice.contains("line 2 has no code"), "{at}: {notice}");
+        assert!(picture(&a, 80, 24).contains("○ 2"), "{at}");
+        press(&mut a, KeyCode::Down, none);
+        a.notice = None;
+        press(&mut a, KeyCode::F(9), none);
+        assert!(a
+            .notice
+            .clone()
+            .unwrap_or_default()
+            .contains("line 3 has no code"));
+        // Code typed on the blank line: its breakpoint is a real one now.
+        press(&mut a, KeyCode::Up, none);
+        typed(&mut a, if at == "lua" { "n = 1" } else { "n = 1;" });
+        assert!(
+            picture(&a, 80, 24).contains("● 2"),
+            "{at}: {}",
+            picture(&a, 80, 24)
+        );
+        assert!(picture(&a, 80, 24).contains("○ 3"), "{at}");
+        for _ in 0..2 {
+            press(&mut a, KeyCode::F(9), none);
+            press(&mut a, KeyCode::Down, none);
+        }
+        assert!(a.line_breaks().is_empty(), "{at}");
+
+        // On line 5, in the loop: Shift+F9 asks a condition, a hit count
+        // and a log message in turn.
+        press(&mut a, KeyCode::Down, none);
+        press(&mut a, KeyCode::F(9), shift);
+        assert_eq!(
+            a.prompt.as_ref().map(|p| p.0),
+            Some(Prompt::BreakIf),
+            "{at}"
+        );
+        typed(&mut a, "i > 3");
+        press(&mut a, KeyCode::Enter, none);
+        assert_eq!(a.prompt.as_ref().map(|p| p.0), Some(Prompt::BreakHits));
+        press(&mut a, KeyCode::Enter, none);
+        assert_eq!(a.prompt.as_ref().map(|p| p.0), Some(Prompt::BreakLog));
+        let effects = press(&mut a, KeyCode::Enter, none);
+        assert_eq!(
+            a.breakpoint_list(),
+            vec![Breakpoint {
+                condition: Some("i > 3".into()),
+                ..Breakpoint::at(5)
+            }],
+            "{at}"
+        );
+        assert_eq!(a.notice.as_deref(), Some("breakpoint on line 5: if i > 3"));
+        assert!(picture(&a, 80, 24).contains("◉ 5"), "{at}");
+        // Kept in the project's settings, condition and all.
+        let saved = effects.iter().find_map(|e| match e {
+            Effect::SaveSettings(_, s) => Some(s.to_text()),
+            _ => None,
+        });
+        assert!(saved.unwrap().contains("\"condition\": \"i > 3\""), "{at}");
+
+        // A hit count that is not one is refused, and nothing changes.
+        press(&mut a, KeyCode::F(9), shift);
+        let asked = a.prompt.as_ref().map(|p| p.1.text());
+        assert_eq!(asked.as_deref(), Some("i > 3"), "what it asks now is shown");
+        press(&mut a, KeyCode::Enter, none);
+        typed(&mut a, "%0");
+        press(&mut a, KeyCode::Enter, none);
+        press(&mut a, KeyCode::Enter, none);
+        let notice = a.notice.clone().unwrap_or_default();
+        assert!(
+            notice.contains("not set") && notice.contains("%0"),
+            "{notice}"
+        );
+        assert_eq!(a.breakpoint_list()[0].hits, None);
+
+        // A log message: a logpoint, which moves with its line.
+        press(&mut a, KeyCode::F(9), shift);
+        press(&mut a, KeyCode::Enter, none);
+        press(&mut a, KeyCode::Enter, none);
+        typed(&mut a, "n is {n}");
+        press(&mut a, KeyCode::Enter, none);
+        assert!(picture(&a, 80, 24).contains("◆ 5"), "{at}");
+        press(&mut a, KeyCode::Home, none);
+        press(&mut a, KeyCode::Up, none);
+        press(&mut a, KeyCode::Up, none);
+        press(&mut a, KeyCode::Enter, none);
+        let moved = a.breakpoint_list();
+        assert_eq!(
+            moved,
+            vec![Breakpoint {
+                condition: Some("i > 3".into()),
+                log: Some("n is {n}".into()),
+                ..Breakpoint::at(6)
+            }],
+            "{at}"
+        );
+    }
 }

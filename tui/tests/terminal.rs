@@ -806,6 +806,61 @@ fn at_a_pause_a_watch_a_callers_frame_the_repl_and_step_out_work_in_lua_and_rhai
     }
 }
 
+#[test]
+fn a_conditional_breakpoint_a_logpoint_and_a_line_without_code_in_lua_and_rhai() {
+    for (name, src) in [
+        (
+            "c.lua",
+            "local n = 0\nfor i = 1, 6 do\n  n = n + i\n\n  local twice = n * 2\nend\nreturn n\n",
+        ),
+        (
+            "c.rhai",
+            "let n = 0;\nfor i in 1..=6 {\n  n += i;\n\n  let twice = n * 2;\n}\nn\n",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), src).unwrap();
+        let tui = Tmux::start(dir.path());
+        tui.wait_for(&[name, "twice"]);
+        // Line 4 is blank: its breakpoint is set, and said never to stop.
+        tui.keys(&["Tab", "C-g"]);
+        tui.type_text("4");
+        tui.keys(&["Enter", "F9"]);
+        tui.wait_for(&["line 4 has no code", "○ 4"]);
+        tui.keys(&["F9"]);
+        // Line 3 pauses only once i > 3.
+        tui.keys(&["Up", "S-F9"]);
+        tui.wait_for(&["pause only if"]);
+        tui.type_text("i > 3");
+        tui.keys(&["Enter"]);
+        tui.wait_for(&["on hits"]);
+        tui.keys(&["Enter"]);
+        tui.wait_for(&["log instead of pausing"]);
+        tui.keys(&["Enter"]);
+        tui.wait_for(&["breakpoint on line 3: if i > 3", "◉ 3"]);
+        // Line 5 logs, and does not pause.
+        tui.keys(&["Down", "Down", "S-F9"]);
+        tui.keys(&["Enter", "Enter"]);
+        tui.type_text("n is {n}");
+        tui.keys(&["Enter"]);
+        tui.wait_for(&["◆ 5"]);
+        tui.escape();
+        tui.keys(&["F5"]);
+        tui.wait_for(&[&format!("Paused at {name}:3"), "i = 4", "n = 6"]);
+        tui.keys(&["F5"]);
+        tui.wait_for(&[&format!("Paused at {name}:3"), "i = 5"]);
+        tui.keys(&["F5"]);
+        tui.wait_for(&[&format!("Paused at {name}:3"), "i = 6"]);
+        tui.keys(&["F5"]);
+        tui.wait_for(&[
+            &format!("{name}: 21"),
+            "[log :5] n is 1",
+            "[log :5] n is 21",
+        ]);
+        tui.keys(&["q"]);
+    }
+}
+
 impl Tmux {
     /// A mouse event at (column, row), counted from 0, as a terminal in
     /// SGR mouse mode sends it: `button` 0 is a left press, 64 and 65 the

@@ -27,6 +27,12 @@ impl Breakpoint {
             ..Breakpoint::default()
         }
     }
+
+    /// Whether a debugger takes it; else what is wrong with its hit
+    /// condition or its log message.
+    pub fn check(&self) -> Result<(), String> {
+        Kept::new(self.clone()).map(drop)
+    }
 }
 
 /// A hit condition, parsed.

@@ -82,24 +82,69 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         ))
     });
     let mut effects = route(app, action);
+    let mut edited = false;
     if let Some((spell, was, old)) = before {
         let new = app.editor.area.lines();
         let marks = app.breakpoints.get(&spell).filter(|m| **m == was);
-        if let (Some(marks), true) = (
-            marks,
-            app.spell_name() == Some(spell.as_str()) && old != new,
-        ) {
-            let moved = crate::edit::follow_lines(&old, new, marks);
+        edited = app.spell_name() == Some(spell.as_str()) && old != new;
+        if let (Some(marks), true) = (marks, edited) {
+            let moved = crate::settings::LineBreaks(crate::edit::follow_lines(&old, new, &marks.0));
             if moved != *marks {
                 app.breakpoints.insert(spell, moved);
                 if app.running() {
-                    effects.push(Effect::LineBreaks(app.line_breaks()));
+                    effects.push(Effect::LineBreaks(app.breakpoint_list()));
                 }
             }
         }
     }
     keep_breakpoints(app, &mut effects);
+    check_code_lines(app, edited);
     effects
+}
+
+/// Works out which of the open spell's breakpoints are on lines with no
+/// code, when its breakpoints, the spell or its text changed. A spell
+/// that does not compile as it stands (mid-typing) cannot tell: none is
+/// marked.
+pub(super) fn check_code_lines(app: &mut App, edited: bool) {
+    let breaks = app
+        .spell_name()
+        .and_then(|s| Some((s, app.breakpoints.get(s).filter(|b| !b.is_empty())?)));
+    let Some((spell, breaks)) = breaks else {
+        app.no_code = None;
+        return;
+    };
+    let checked: Vec<u32> = breaks.lines().collect();
+    let same = app
+        .no_code
+        .as_ref()
+        .is_some_and(|n| n.spell == spell && n.checked == checked);
+    if same && !edited {
+        return;
+    }
+    let text = app.editor.area.lines().join("\n");
+    let code = llmspell::Spell::from_source(spell, &text)
+        .ok()
+        .and_then(|s| REGISTRY.with(|r| llmspell::engine::code_lines(&s, r)));
+    let lines = match code {
+        Some(code) => checked
+            .iter()
+            .filter(|l| !code.contains(l))
+            .copied()
+            .collect(),
+        None => Default::default(),
+    };
+    app.no_code = Some(NoCode {
+        spell: spell.to_owned(),
+        checked,
+        lines,
+    });
+}
+
+thread_local! {
+    /// The bridges a spell's code is read with (Rhai reads their members'
+    /// names as names, even its keywords).
+    static REGISTRY: llmspell::Registry = llmspell::Registry::standard();
 }
 
 /// The open spell's breakpoints are kept in the project's settings: read
@@ -247,6 +292,7 @@ fn route(app: &mut App, action: Action) -> Vec<Effect> {
         A::ToggleDebug => run::toggle_debug(app),
         A::NextBreakPattern => run::next_break_pattern(app),
         A::ToggleBreakpoint => run::toggle_breakpoint(app),
+        A::EditBreakpoint => run::edit_breakpoint(app),
         A::Paused(p) => run::paused(app, p),
         A::Edit if app.paused.is_some() && app.pause_edit.is_none() => run::edit_pause(app),
         A::Edit if app.focus == Focus::State && app.state_edit.is_none() => panes::edit_state(app),

@@ -7,7 +7,7 @@ use crate::editor::Editor;
 use crate::state::*;
 
 /// Asks `prompt`, with `text` typed already and the cursor after it.
-fn ask(app: &mut App, prompt: Prompt, text: &str) -> Vec<Effect> {
+pub(super) fn ask(app: &mut App, prompt: Prompt, text: &str) -> Vec<Effect> {
     let mut edit = Editor::input(text);
     edit.area.move_cursor(ratatui_textarea::CursorMove::End);
     app.prompt = Some((prompt, edit));
@@ -153,6 +153,30 @@ pub(super) fn answer(app: &mut App) -> Vec<Effect> {
             )];
             effects.extend(super::run::inspect(app));
             effects
+        }
+        Prompt::BreakIf | Prompt::BreakHits | Prompt::BreakLog => {
+            let Some((_, when)) = app.editing_break.as_mut() else {
+                return Vec::new();
+            };
+            let answer = (!text.is_empty()).then_some(text);
+            let next = match prompt {
+                Prompt::BreakIf => {
+                    when.condition = answer;
+                    Some((Prompt::BreakHits, when.hits.clone()))
+                }
+                Prompt::BreakHits => {
+                    when.hits = answer;
+                    Some((Prompt::BreakLog, when.log.clone()))
+                }
+                _ => {
+                    when.log = answer;
+                    None
+                }
+            };
+            match next {
+                Some((prompt, now)) => ask(app, prompt, &now.unwrap_or_default()),
+                None => super::run::set_breakpoint(app),
+            }
         }
         Prompt::FilterSpells => {
             app.spell_filter = (!text.is_empty()).then_some(text);

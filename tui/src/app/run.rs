@@ -26,7 +26,7 @@ pub(super) fn start(app: &mut App) -> Vec<Effect> {
     app.model = None;
     app.tokens = 0;
     let lines = if has_lines(&spell) {
-        app.line_breaks()
+        app.breakpoint_list()
     } else {
         Vec::new()
     };
@@ -104,12 +104,87 @@ pub(super) fn toggle_breakpoint(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     }
     let line = app.editor.area.cursor().0 as u32 + 1;
-    let lines = app.breakpoints.entry(spell).or_default();
-    if !lines.remove(&line) {
-        lines.insert(line);
+    let lines = &mut app.breakpoints.entry(spell).or_default().0;
+    if lines.remove(&line).is_none() {
+        lines.insert(line, Default::default());
+    }
+    breakpoints_changed(app, line)
+}
+
+/// Shift+F9: asks what the breakpoint on the cursor's line asks (a
+/// condition, a hit count, a log message), one question after another,
+/// each showing what it asks now.
+pub(super) fn edit_breakpoint(app: &mut App) -> Vec<Effect> {
+    let Some(spell) = app.spell_name().map(str::to_owned) else {
+        return Vec::new();
+    };
+    if !has_lines(&spell) {
+        app.notice =
+            Some("JavaScript has no line hook: debug mode (d) pauses at its bridge calls".into());
+        return Vec::new();
+    }
+    let line = app.editor.area.cursor().0 as u32 + 1;
+    let now = app
+        .breakpoints
+        .get(&spell)
+        .and_then(|b| b.0.get(&line))
+        .cloned()
+        .unwrap_or_default();
+    let condition = now.condition.clone().unwrap_or_default();
+    app.editing_break = Some((line, now));
+    super::prompt::ask(app, Prompt::BreakIf, &condition)
+}
+
+/// The breakpoint being asked about, as the questions left it.
+pub(super) fn set_breakpoint(app: &mut App) -> Vec<Effect> {
+    let (Some(spell), Some((line, when))) = (
+        app.spell_name().map(str::to_owned),
+        app.editing_break.take(),
+    ) else {
+        return Vec::new();
+    };
+    let bp = llmspell::debug::Breakpoint {
+        line,
+        condition: when.condition.clone(),
+        hits: when.hits.clone(),
+        log: when.log.clone(),
+    };
+    if let Err(why) = bp.check() {
+        app.notice = Some(format!("breakpoint on line {line} not set: {why}"));
+        return Vec::new();
+    }
+    app.breakpoints
+        .entry(spell)
+        .or_default()
+        .0
+        .insert(line, when);
+    breakpoints_changed(app, line)
+}
+
+/// The open spell's breakpoints changed at `line`: a running spell hears
+/// at once, and a breakpoint where there is no code says it never stops.
+fn breakpoints_changed(app: &mut App, line: u32) -> Vec<Effect> {
+    super::check_code_lines(app, false);
+    let set = app.line_breaks().contains(&line);
+    if set
+        && app
+            .no_code
+            .as_ref()
+            .is_some_and(|n| n.lines.contains(&line))
+    {
+        app.notice = Some(format!(
+            "line {line} has no code (blank or a comment): its breakpoint never stops; \
+             put it on a statement"
+        ));
+    } else if let Some(when) = app
+        .spell_name()
+        .and_then(|s| app.breakpoints.get(s)?.0.get(&line))
+        .filter(|w| **w != Default::default())
+    {
+        app.notice = Some(format!("breakpoint on line {line}: {}", when.describe()));
     }
     if app.running() {
-        vec![Effect::LineBreaks(app.line_breaks())]
+        vec![Effect::LineBreaks(app.breakpoint_list())]
     } else {
         Vec::new()
     }
