@@ -27,7 +27,7 @@ pub struct Run {
     pub state: serde_json::Map<String, Json>,
 }
 
-fn run_case(spell_path: &Path, expect: &Json) -> Run {
+fn run_case(spell_path: &Path, expect: &Json, debugged: bool) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = std::fs::read_to_string(spell_path).expect("spell source");
     let name = spell_path
@@ -71,6 +71,9 @@ fn run_case(spell_path: &Path, expect: &Json) -> Run {
     opts.log = Arc::new(|_, _, _| {});
     if let Some(args) = expect.get("args").and_then(Json::as_object) {
         opts.args = args.clone();
+    }
+    if debugged {
+        opts.debugger = Some(llmspell::debug::Debugger::new());
     }
     let handle = Runtime::new().spawn(spell, opts);
     if let Some(ms) = expect.get("stop_after_ms").and_then(Json::as_u64) {
@@ -181,7 +184,7 @@ fn every_case_passes_in_every_engine() {
                 failures.push(format!("{stem}: no {} version", kind));
                 continue;
             }
-            let run = run_case(&spell, &expect);
+            let run = run_case(&spell, &expect, false);
             ran += 1;
             for p in check(&run, &expect) {
                 failures.push(format!("{stem}.{kind}: {p}"));
@@ -195,4 +198,27 @@ fn every_case_passes_in_every_engine() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A debugged JavaScript run is its source with probes in it: every case
+/// comes out the same that way (under a debugger that never pauses).
+#[test]
+fn every_javascript_case_passes_the_same_when_debugged() {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for entry in std::fs::read_dir(cases_dir()).unwrap() {
+        let case = entry.unwrap().path();
+        if case.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let stem = case.file_stem().unwrap().to_string_lossy().into_owned();
+        let expect: Json = serde_json::from_str(&std::fs::read_to_string(&case).unwrap()).unwrap();
+        let run = run_case(&case.with_extension("js"), &expect, true);
+        ran += 1;
+        for p in check(&run, &expect) {
+            failures.push(format!("{stem}.js, debugged: {p}"));
+        }
+    }
+    assert!(ran >= 40, "{ran}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

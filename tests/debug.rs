@@ -222,7 +222,7 @@ fn calls_that_take_functions_pause_and_keep_their_functions() {
 fn has_lines(kind: EngineKind) -> bool {
     match kind {
         EngineKind::Lua => true,
-        EngineKind::Js => false,
+        EngineKind::Js => true,
         EngineKind::Rhai => cfg!(feature = "rhai-debugger"),
     }
 }
@@ -236,8 +236,12 @@ fn locals(p: &llmspell::debug::Pause) -> Vec<(&str, serde_json::Value)> {
 }
 
 #[test]
-fn lua_and_rhai_stop_at_line_breakpoints_and_show_their_locals() {
+fn line_breakpoints_stop_and_show_their_locals_in_every_engine() {
     for (kind, src) in [
+        (
+            EngineKind::Js,
+            "let a = 1;\nlet t = {x: \"y\"};\nlet b = a + 1;\nfor (let i = 1; i <= 2; i++) {\n  b += i;\n}\nexport default b;",
+        ),
         (
             EngineKind::Lua,
             "local a = 1\nlocal t = {x = \"y\"}\nlocal b = a + 1\nfor i = 1, 2 do\n  b = b + i\nend\nreturn b",
@@ -277,8 +281,13 @@ fn lua_and_rhai_stop_at_line_breakpoints_and_show_their_locals() {
 }
 
 #[test]
-fn a_line_step_goes_to_the_next_line_in_lua_and_rhai_and_to_the_next_call_in_js() {
+fn a_line_step_goes_to_the_next_line_in_every_engine() {
     for (kind, src, lines) in [
+        (
+            EngineKind::Js,
+            "let a = 1;\nlet b = 2;\nstate.set(\"k\", a + b);\nexport default 0;",
+            vec![2, 3],
+        ),
         (
             EngineKind::Lua,
             "local a = 1\nlocal b = 2\nstate.set(\"k\", a + b)\nreturn 0",
@@ -335,33 +344,6 @@ fn a_line_step_goes_to_the_next_line_in_lua_and_rhai_and_to_the_next_call_in_js(
         debugger.resume(Resume::Continue, None);
         assert_eq!(run.join().result.unwrap(), json!(0), "{kind}");
     }
-
-    // JavaScript has no line hook: a line step is a step to the next call.
-    let dir = tempfile::tempdir().unwrap();
-    let rt = Runtime::new();
-    let debugger = Debugger::new();
-    debugger.break_on("state.set");
-    debugger.set_line_breaks([1]);
-    let src = "const a = 1;\nstate.set(\"k\", a);\nexport default state.get(\"k\");";
-    let run = start(
-        &rt,
-        dir.path(),
-        Config::for_dir(dir.path()),
-        EngineKind::Js,
-        src,
-        &debugger,
-    );
-    let (n, p) = debugger.wait_next_pause(0, WAIT).expect("paused");
-    assert_eq!((p.when, p.call.as_str()), (When::Before, "state.set"));
-    assert!(p.locals.is_empty());
-    debugger.resume(Resume::StepLine, None);
-    let (n, p) = debugger.wait_next_pause(n, WAIT).expect("after state.set");
-    assert_eq!(p.when, When::After);
-    debugger.resume(Resume::StepLine, None);
-    let (_, p) = debugger.wait_next_pause(n, WAIT).expect("before state.get");
-    assert_eq!((p.when, p.call.as_str()), (When::Before, "state.get"));
-    debugger.resume(Resume::Continue, None);
-    assert_eq!(run.join().result.unwrap(), json!(1));
 }
 
 #[test]
@@ -637,10 +619,16 @@ fn frames(p: &llmspell::debug::Pause) -> Vec<(&str, u32)> {
 }
 
 #[test]
-fn a_pause_in_lua_and_rhai_shows_the_call_stack_at_a_line_and_at_a_bridge_call() {
+fn a_pause_shows_the_call_stack_at_a_line_and_at_a_bridge_call_in_every_engine() {
     // `outer` (line 5) calls `inner` (line 2), which calls state.set on
     // line 3; main calls outer on line 7.
     for (kind, src) in [
+        (
+            EngineKind::Js,
+            "function inner(n) {\n  const m = n * 2;\n  state.set(\"k\", m);\n  return m; }\n\
+             function outer(n) { return inner(n + 1) + 0; }\nconst x = 1;\n\
+             const y = outer(x); export default y;",
+        ),
         (
             EngineKind::Lua,
             "local function inner(n)\n  local m = n * 2\n  state.set(\"k\", m)\n  return m end\n\
@@ -700,39 +688,6 @@ fn a_pause_in_lua_and_rhai_shows_the_call_stack_at_a_line_and_at_a_bridge_call()
     }
 }
 
-#[test]
-fn a_bridge_call_pause_in_javascript_shows_the_call_stack() {
-    let src = "function inner(n) {\n  const m = n * 2;\n  state.set(\"k\", m);\n  return m; }\n\
-               function outer(n) { return inner(n + 1) + 0; }\nconst x = 1;\n\
-               const y = outer(x); export default y;";
-    let dir = tempfile::tempdir().unwrap();
-    let rt = Runtime::new();
-    let debugger = Debugger::new();
-    debugger.break_on("state.set");
-    let run = start(
-        &rt,
-        dir.path(),
-        Config::for_dir(dir.path()),
-        EngineKind::Js,
-        src,
-        &debugger,
-    );
-    let p = debugger.wait_paused(WAIT).expect("paused at state.set");
-    assert_eq!((p.when, p.call.as_str()), (When::Before, "state.set"));
-    // The module's top level has no name in QuickJS.
-    assert_eq!(
-        frames(&p),
-        vec![("inner", 3), ("outer", 5), ("<anonymous>", 7)]
-    );
-    assert!(
-        p.stack.iter().all(|f| f.file == "debug.js"),
-        "{:?}",
-        p.stack
-    );
-    debugger.resume(Resume::Continue, None);
-    assert_eq!(run.join().result.unwrap(), json!(4));
-}
-
 /// The `debug.log` messages a run printed, from its events.
 fn logged(events: &std::sync::mpsc::Receiver<llmspell::bus::Event>) -> Vec<String> {
     events
@@ -743,7 +698,7 @@ fn logged(events: &std::sync::mpsc::Receiver<llmspell::bus::Event>) -> Vec<Strin
 }
 
 #[test]
-fn conditions_hit_counts_and_log_messages_decide_a_line_breakpoint_in_lua_and_rhai() {
+fn conditions_hit_counts_and_log_messages_decide_a_line_breakpoint_in_every_engine() {
     use llmspell::debug::{Breakpoint, Why};
     let bp = |condition: Option<&str>, hits: Option<&str>, log: Option<&str>| Breakpoint {
         line: 3,
@@ -759,6 +714,10 @@ fn conditions_hit_counts_and_log_messages_decide_a_line_breakpoint_in_lua_and_rh
         (
             EngineKind::Rhai,
             "let total = 0;\nfor i in 1..=6 {\n  total += i;\n}\ntotal",
+        ),
+        (
+            EngineKind::Js,
+            "let total = 0;\nfor (let i = 1; i <= 6; i++) {\n  total += i;\n}\nexport default total;",
         ),
     ] {
         if !has_lines(kind) {
@@ -933,7 +892,7 @@ fn frames_spell(kind: EngineKind) -> &'static str {
              let got = twice(base + 1);\n#{got: got, base: base}"
         }
         EngineKind::Js => {
-            "function double(n) {\n  const m = n * 2;\n  state.set(\"m\", m);\n  return m;\n}\n\
+            "function double(n) {\n  let m = n * 2;\n  state.set(\"m\", m);\n  return m;\n}\n\
              function twice(k) { return double(k) + double(k); }\nconst base = 10;\n\
              const got = twice(base + 1);\nexport default {got, base};"
         }
@@ -941,8 +900,8 @@ fn frames_spell(kind: EngineKind) -> &'static str {
 }
 
 #[test]
-fn code_runs_and_locals_are_set_in_any_frame_at_a_line_pause_in_lua_and_rhai() {
-    for kind in [EngineKind::Lua, EngineKind::Rhai] {
+fn code_runs_and_locals_are_set_in_any_frame_at_a_line_pause_in_every_engine() {
+    for kind in [EngineKind::Lua, EngineKind::Rhai, EngineKind::Js] {
         if !has_lines(kind) {
             continue;
         }
@@ -967,9 +926,16 @@ fn code_runs_and_locals_are_set_in_any_frame_at_a_line_pause_in_lua_and_rhai() {
         assert_eq!(debugger.evaluate(0, "m + n", WAIT), Ok(json!(33)), "{kind}");
         // A caller's frame: its locals, and code run there.
         // (In Lua, with the upvalues it uses: `double`.)
-        let twice = debugger.frame_locals(1, WAIT).unwrap();
-        assert_eq!(twice[0], ("k".to_owned(), json!(11)), "{kind}");
-        assert_eq!(debugger.evaluate(1, "k * 3", WAIT), Ok(json!(33)), "{kind}");
+        if kind == EngineKind::Js {
+            // JavaScript keeps callers' frames only while it steps or has
+            // break patterns (see the bridge call test below).
+            let err = debugger.evaluate(1, "k", WAIT).unwrap_err();
+            assert!(err.starts_with("debug.unsupported"), "{err}");
+        } else {
+            let twice = debugger.frame_locals(1, WAIT).unwrap();
+            assert_eq!(twice[0], ("k".to_owned(), json!(11)), "{kind}");
+            assert_eq!(debugger.evaluate(1, "k * 3", WAIT), Ok(json!(33)), "{kind}");
+        }
         let main = debugger.evaluate(2, "base", WAIT);
         match kind {
             // Lua reaches every frame.
@@ -994,16 +960,14 @@ fn code_runs_and_locals_are_set_in_any_frame_at_a_line_pause_in_lua_and_rhai() {
         debugger.resume(Resume::Continue, None);
         let p = debugger.wait_paused(WAIT).expect("paused at line 3 again");
         assert_eq!(p.locals[1], ("m".to_owned(), json!(22)), "{kind}");
-        // Assign in evaluated code: the second call returns that.
-        let assign = match kind {
-            EngineKind::Lua => "m = m + 1",
-            _ => "m += 1",
+        // Assign in evaluated code: the second call returns that. (An
+        // assignment is an expression in JavaScript, with a value.)
+        let (assign, value) = match kind {
+            EngineKind::Lua => ("m = m + 1", json!(null)),
+            EngineKind::Rhai => ("m += 1", json!(null)),
+            EngineKind::Js => ("m += 1", json!(23)),
         };
-        assert_eq!(
-            debugger.evaluate(0, assign, WAIT),
-            Ok(json!(null)),
-            "{kind}"
-        );
+        assert_eq!(debugger.evaluate(0, assign, WAIT), Ok(value), "{kind}");
         debugger.set_line_breaks([]);
         debugger.resume(Resume::Continue, None);
         let out = run.join().result.unwrap();
@@ -1013,7 +977,7 @@ fn code_runs_and_locals_are_set_in_any_frame_at_a_line_pause_in_lua_and_rhai() {
 
 #[test]
 fn code_runs_and_locals_are_set_at_a_bridge_call_pause_before_and_after_the_call() {
-    for kind in [EngineKind::Lua, EngineKind::Rhai] {
+    for kind in [EngineKind::Lua, EngineKind::Rhai, EngineKind::Js] {
         if !has_lines(kind) {
             continue;
         }
@@ -1057,34 +1021,13 @@ fn code_runs_and_locals_are_set_at_a_bridge_call_pause_before_and_after_the_call
 }
 
 #[test]
-fn javascript_says_what_its_pauses_cannot_do_and_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let rt = Runtime::new();
-    let debugger = Debugger::new();
-    debugger.break_on("state.set");
-    let kind = EngineKind::Js;
-    let run = start(
-        &rt,
-        dir.path(),
-        Config::for_dir(dir.path()),
-        kind,
-        frames_spell(kind),
-        &debugger,
-    );
-    let p = debugger.wait_paused(WAIT).expect("paused before state.set");
-    assert_eq!(p.call, "state.set");
-    let err = debugger.evaluate(0, "m", WAIT).unwrap_err();
-    assert!(err.starts_with("debug.unsupported"), "{err}");
-    let err = debugger.set_local(0, "m", json!(1), WAIT).unwrap_err();
-    assert!(err.starts_with("debug.unsupported"), "{err}");
-    debugger.clear_breaks();
-    debugger.resume(Resume::Continue, None);
-    assert_eq!(run.join().result.unwrap(), json!({"got": 44, "base": 10}));
-}
-
-#[test]
-fn step_over_and_step_out_at_line_level_in_lua_and_rhai() {
+fn step_over_and_step_out_at_line_level_in_every_engine() {
     for (kind, src) in [
+        (
+            EngineKind::Js,
+            "function f(x) {\n  const y = x + 1;\n  return y * 2;\n}\n\
+             const a = f(1);\nconst b = f(a);\nexport default b;",
+        ),
         (
             EngineKind::Lua,
             "local function f(x)
@@ -1157,13 +1100,14 @@ fn a_running_spell_pauses_when_asked_in_every_engine() {
             "local n = 0\nwhile true do\n  n = n + 1\nend",
         ),
         (EngineKind::Rhai, "let n = 0;\nloop {\n  n += 1;\n}"),
-        // No line hook in JavaScript: it pauses at its next bridge call.
+        (EngineKind::Js, "let n = 0;\nwhile (true) {\n  n += 1;\n}"),
+        // A loop making bridge calls pauses at its next line or call.
         (
             EngineKind::Js,
             "let n = 0;\nwhile (true) {\n  n = json.decode(String(n + 1));\n}",
         ),
     ] {
-        if kind != EngineKind::Js && !has_lines(kind) {
+        if !has_lines(kind) {
             continue;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -1187,12 +1131,16 @@ fn a_running_spell_pauses_when_asked_in_every_engine() {
             .iter()
             .find(|(k, _)| k == "n")
             .map(|(_, v)| v.clone());
-        if kind != EngineKind::Js {
+        // A JavaScript loop making calls may be asked between a line and
+        // its call, before any frame was kept: it pauses at the call.
+        if p.when == When::Line || kind != EngineKind::Js {
             assert!(
                 n.and_then(|n| n.as_i64()).is_some_and(|n| n > 0),
                 "{kind}: {:?}",
                 p.locals
             );
+        } else {
+            assert_eq!(p.call, "json.decode");
         }
         debugger.resume(Resume::Abort, None);
         assert_eq!(
@@ -1217,6 +1165,12 @@ fn a_breakpoint_on_every_line_stops_only_on_the_lines_that_have_code() {
             "// a comment\nfn f(x) {\n\n  let y = x + 1;\n  y\n}\n\n\
              let t = [\n  1,\n  2,\n];\n/* a long\ncomment */\nlet n = f(t[0]);\nn",
             vec![1, 3, 7, 12, 13],
+        ),
+        (
+            EngineKind::Js,
+            "// a comment\nfunction f(x) {\n\n  let y = x + 1;\n  return y;\n}\n\n\
+             let t = [\n  1,\n  2,\n];\n/* a long\ncomment */\nlet n = f(t[0]);\nexport default n;",
+            vec![1, 3, 7, 9, 10, 11, 12, 13],
         ),
     ] {
         let spell = Spell::from_source(&format!("debug.{}", kind.extension()), src).unwrap();
@@ -1262,11 +1216,11 @@ fn a_breakpoint_on_every_line_stops_only_on_the_lines_that_have_code() {
             assert!(stopped.contains(&line), "{kind}: stopped at {stopped:?}");
         }
     }
-    // A spell that does not compile, and JavaScript, cannot tell.
+    // A spell that does not compile cannot tell.
     for (name, src) in [
         ("bad.lua", "local = 1"),
         ("bad.rhai", "let = ;"),
-        ("a.js", "1;"),
+        ("bad.js", "let = ;"),
     ] {
         let spell = Spell::from_source(name, src).unwrap();
         assert_eq!(

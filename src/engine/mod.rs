@@ -73,8 +73,7 @@ pub fn check(spell: &crate::spell::Spell, registry: &Registry) -> Result<()> {
 
 /// The lines of a spell that have code a line breakpoint can stop at, so
 /// that a breakpoint elsewhere (a blank line, a comment) can say it never
-/// fires; `None` when the spell does not compile, or when its engine
-/// cannot tell (JavaScript).
+/// fires; `None` when the spell does not compile.
 pub fn code_lines(
     spell: &crate::spell::Spell,
     registry: &Registry,
@@ -82,7 +81,7 @@ pub fn code_lines(
     let source = script_text(spell.engine, &spell.source);
     match spell.engine {
         EngineKind::Lua => lua_debug::code_lines(&source),
-        EngineKind::Js => None,
+        EngineKind::Js => js::code_lines(std::str::from_utf8(&source).ok()?),
         EngineKind::Rhai => rhai::code_lines(std::str::from_utf8(&source).ok()?, registry),
     }
 }

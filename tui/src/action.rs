@@ -182,7 +182,7 @@ pub enum Action {
     Continue,
     Step,
     Abort,
-    /// At a pause: to the next line (Lua, Rhai) or into the next call.
+    /// At a pause: to the next line or into the next call.
     StepLine,
     /// At a pause: on to where the paused function's caller goes on.
     StepOut,
@@ -316,7 +316,7 @@ impl Prompt {
 pub struct Breaks {
     /// Before bridge calls matching this (debug mode), if any.
     pub pattern: Option<String>,
-    /// At these lines (Lua and Rhai).
+    /// At these lines.
     pub lines: Vec<llmspell::debug::Breakpoint>,
 }
 

@@ -92,7 +92,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "F11, s",
-        "at a pause: step in (next line in Lua, Rhai; the call)",
+        "at a pause: step in (the next line, or into the call)",
     ),
     ("Shift+F11, o", "at a pause: step out of this function"),
     (
@@ -107,7 +107,7 @@ pub const HELP: &[(&str, &str)] = &[
         "F2 (paused)",
         "the spell's REPL evaluates in the paused frame",
     ),
-    ("F9", "editor: line breakpoint on or off (Lua, Rhai)"),
+    ("F9", "editor: line breakpoint on or off"),
     (
         "Shift+F9",
         "editor: breakpoint's condition, hit count, log message",

@@ -447,11 +447,6 @@ pub fn scan_into(
     Ok(())
 }
 
-/// Whether a spell's engine has line breakpoints (Lua and Rhai do).
-pub fn has_lines(spell: &str) -> bool {
-    llmspell::EngineKind::from_path(std::path::Path::new(spell)) != Ok(llmspell::EngineKind::Js)
-}
-
 /// The first row the Spells list shows: where the wheel left it, else
 /// where the chosen spell is in view.
 pub fn spells_offset(app: &App, shown: &[usize], room: usize) -> usize {

@@ -383,16 +383,11 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
     update(&mut a, Action::Run);
     assert!(!picture(&a, 80, 24).contains('✖'));
 
-    // JavaScript has no line hook: F9 says so and sets nothing.
+    // JavaScript has line breakpoints too.
     a.selected = 1;
     opened(&mut a, "print(1);\n".into());
     update(&mut a, f9());
-    assert!(!a.breakpoints.contains_key("chat.js"));
-    assert!(a
-        .notice
-        .as_deref()
-        .unwrap_or_default()
-        .contains("JavaScript"));
+    assert_eq!(a.line_breaks(), vec![1]);
 }
 
 #[test]

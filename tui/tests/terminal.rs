@@ -807,8 +807,12 @@ fn at_a_pause_a_watch_a_callers_frame_the_repl_and_step_out_work_in_lua_and_rhai
 }
 
 #[test]
-fn a_conditional_breakpoint_a_logpoint_and_a_line_without_code_in_lua_and_rhai() {
+fn a_conditional_breakpoint_a_logpoint_and_a_line_without_code_in_every_engine() {
     for (name, src) in [
+        (
+            "c.js",
+            "let n = 0;\nfor (let i = 1; i <= 6; i++) {\n  n += i;\n\n  const twice = n * 2;\n}\nexport default n;\n",
+        ),
         (
             "c.lua",
             "local n = 0\nfor i = 1, 6 do\n  n = n + i\n\n  local twice = n * 2\nend\nreturn n\n",

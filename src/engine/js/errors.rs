@@ -176,11 +176,11 @@ pub(super) fn stack_location(stack: &str, file: &str) -> Option<Location> {
 
 /// The spell's frames in a QuickJS stack trace, innermost first: each
 /// `at NAME (FILE:LINE:COL)` line in the spell's own file. A function with
-/// no name (the module's top level, an arrow) is `<anonymous>`, as
-/// QuickJS says; after an `await`, the trace begins at the function that
+/// no name (an arrow) is `<anonymous>`, as QuickJS says, but for the
+/// outermost (the module's top level), which is `main`; after an `await`, the trace begins at the function that
 /// awaited (QuickJS keeps no async stack).
 pub(super) fn stack_frames(stack: &str, file: &str) -> Vec<crate::session::debug::Frame> {
-    stack
+    let mut frames: Vec<crate::session::debug::Frame> = stack
         .lines()
         .filter_map(|l| {
             let rest = l.trim().strip_prefix("at ")?;
@@ -196,7 +196,13 @@ pub(super) fn stack_frames(stack: &str, file: &str) -> Vec<crate::session::debug
                 line: line.parse().ok()?,
             })
         })
-        .collect()
+        .collect();
+    // The module's top level has no name in QuickJS: it is `main`, as in
+    // the other engines.
+    if let Some(last) = frames.last_mut().filter(|f| f.function == "<anonymous>") {
+        last.function = "main".into();
+    }
+    frames
 }
 
 pub(super) fn display(v: &JsValue<'_>) -> String {
@@ -229,11 +235,7 @@ mod tests {
             .collect();
         assert_eq!(
             frames,
-            [
-                ("inner".into(), 2),
-                ("outer".into(), 4),
-                ("<anonymous>".into(), 6)
-            ]
+            [("inner".into(), 2), ("outer".into(), 4), ("main".into(), 6)]
         );
         assert!(stack_frames(stack, "spell.jsx").is_empty());
     }

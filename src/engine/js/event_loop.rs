@@ -69,9 +69,21 @@ pub(super) struct Shared {
     seq: Cell<u64>,
     /// What the prelude gave back (see `prelude.js`).
     pub internals: RefCell<Option<Persistent<Object<'static>>>>,
+    /// A debugged run's probed lines and kept frames (shared with the
+    /// interrupt handler, which keeps the probes' table up to date).
+    pub lines: std::rc::Rc<RefCell<Option<std::rc::Rc<super::frames::Lines>>>>,
 }
 
 impl Shared {
+    /// A bridge call returned, or a waiting one ended (a pause in it may
+    /// have changed what the debugger wants): the probes' table is brought
+    /// up to date.
+    pub fn poll_lines(&self, s: &crate::session::Session) {
+        if let (Some(d), Some(lines)) = (s.debugger(), self.lines.borrow().as_ref()) {
+            lines.poll(d);
+        }
+    }
+
     /// The order things were made in: calls and timers share it.
     pub fn next_seq(&self) -> u64 {
         let n = self.seq.get() + 1;
@@ -113,6 +125,9 @@ impl Shared {
         self.rejections.borrow_mut().clear();
         self.kept.borrow_mut().clear();
         self.internals.borrow_mut().take();
+        if let Some(lines) = self.lines.borrow_mut().take() {
+            lines.clear();
+        }
         self.ctx.borrow_mut().take();
     }
 
@@ -459,6 +474,7 @@ impl JsEngine {
                 };
                 let f = f.restore(&ctx).map_err(internal)?;
                 let v = v.map_err(|_| js_error(&ctx, s))?;
+                self.shared.poll_lines(s);
                 f.call::<_, ()>((v,)).map_err(|_| js_error(&ctx, s))?;
                 self.jobs(&ctx, goal)
             }),

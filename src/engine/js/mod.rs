@@ -85,7 +85,9 @@ fn run_prelude<'js>(ctx: &Ctx<'js>, host: Object<'js>) -> rquickjs::Result<Objec
 mod alloc;
 mod errors;
 mod event_loop;
+mod frames;
 mod host;
+mod probes;
 mod values;
 
 use alloc::CappedAllocator;
@@ -152,7 +154,6 @@ impl JsEngine {
             n => (n as usize).saturating_mul(STACK_PER_FRAME).min(MAX_STACK),
         };
         rt.set_max_stack_size(budget);
-        rt.set_interrupt_handler(Some(interrupt_handler(&session)));
         let ctx = Context::full(&rt).map_err(internal)?;
         ctx.with(|ctx| {
             // SAFETY: the runtime is alive, no module has been declared yet,
@@ -171,6 +172,7 @@ impl JsEngine {
             countdown_slot.store(at, std::sync::atomic::Ordering::Relaxed);
         }
         let shared = Rc::new(Shared::default());
+        rt.set_interrupt_handler(Some(interrupt_handler(&session, &shared)));
         *shared.ctx.borrow_mut() = Some(ctx.clone());
         let tracker = shared.clone();
         rt.set_host_promise_rejection_tracker(Some(Box::new(
@@ -363,9 +365,18 @@ impl<'js> Layout for JsLayout<'_, 'js> {
     }
 }
 
-fn interrupt_handler(s: &Session) -> rquickjs::runtime::InterruptHandler {
+fn interrupt_handler(s: &Session, shared: &Shared) -> rquickjs::runtime::InterruptHandler {
     let guard = Guard::new(s, TICKS_PER_INTERRUPT);
-    Box::new(move || guard.check(1).is_err())
+    // A debugged run's probes learn here what the debugger wants now.
+    let (debugger, lines) = (s.debugger().cloned(), shared.lines.clone());
+    Box::new(move || {
+        if let (Some(d), Ok(lines)) = (&debugger, lines.try_borrow()) {
+            if let Some(lines) = lines.as_ref() {
+                lines.poll(d);
+            }
+        }
+        guard.check(1).is_err()
+    })
 }
 
 fn js_args(args: &Rest<JsValue<'_>>, s: &Session) -> Result<ArgList> {
@@ -391,7 +402,9 @@ fn bridge_fn<'js>(
                 session: &s,
                 shared: &shared,
             };
-            match s.dispatch(id, values, &mut host) {
+            let out = s.dispatch(id, values, &mut host);
+            shared.poll_lines(&s);
+            match out {
                 Ok(v) => to_js(&ctx, v),
                 Err(e) => Err(throw_value(&ctx, &shared, &e)),
             }
@@ -436,6 +449,7 @@ fn waiting_fn<'js>(
                 shared: &shared,
             };
             let body = s.dispatch_waiting(id, values, &mut host);
+            shared.poll_lines(&s);
             let (abort, signal) = match signal {
                 None => (None, None),
                 Some((_, signal)) => {
@@ -502,11 +516,20 @@ fn prelude_fn<'js>(ctx: &Ctx<'js>, shared: &Shared, name: &str) -> rquickjs::Res
 
 impl Engine for JsEngine {
     fn run_main(&mut self, name: &str, source: &[u8]) -> Result<Value> {
-        let source = super::utf8_text(name, source)?;
+        let mut source = std::borrow::Cow::Borrowed(super::utf8_text(name, source)?);
         let s = self.session.clone();
+        // A debugged run is probed before each statement; one that does
+        // not parse is not, and QuickJS says why.
+        let probed = s.debugger().and_then(|_| probes::probe(&source));
         let (ns, promise) = self.ctx.with(|ctx| {
-            let module =
-                Module::declare(ctx.clone(), name, source).map_err(|_| js_error(&ctx, &s))?;
+            if let Some(probed) = probed {
+                let lines = Rc::new(frames::Lines::new(probed.lines));
+                frames::install(&ctx, &s, &lines).map_err(internal)?;
+                *self.shared.lines.borrow_mut() = Some(lines);
+                source = std::borrow::Cow::Owned(probed.source);
+            }
+            let module = Module::declare(ctx.clone(), name, source.as_ref())
+                .map_err(|_| js_error(&ctx, &s))?;
             let (module, promise) = module.eval().map_err(|_| js_error(&ctx, &s))?;
             let ns = module.namespace().map_err(|_| js_error(&ctx, &s))?;
             Ok::<_, Error>((Persistent::save(&ctx, ns), Persistent::save(&ctx, promise)))
@@ -634,28 +657,48 @@ impl crate::session::ScriptHost for JsHost<'_, '_> {
     }
 }
 
-/// At a bridge call the stack comes from a stack trace; QuickJS gives no
-/// way to a frame's variables.
+/// The lines of a JavaScript spell with code (those a debugged run
+/// probes); `None` when it does not parse.
+pub(crate) fn code_lines(source: &str) -> Option<std::collections::BTreeSet<u32>> {
+    probes::probe(source).map(|p| p.lines)
+}
+
+/// At a bridge call the stack comes from a stack trace, and the frames
+/// from the statements the probes kept (a debugged run).
 impl Inspect for JsHost<'_, '_> {
     fn stack(&mut self) -> Vec<crate::session::debug::Frame> {
         let stack: String = self.ctx.eval("new Error().stack").unwrap_or_default();
         errors::stack_frames(&stack, &self.session.info.name)
     }
-    fn locals(&mut self, _: usize) -> Vec<crate::session::debug::Local> {
-        Vec::new()
+    fn locals(&mut self, frame: usize) -> Vec<crate::session::debug::Local> {
+        self.frames(|f| Ok(f.locals(frame))).unwrap_or_default()
     }
-    fn evaluate(&mut self, _: usize, _: &str) -> Result<serde_json::Value> {
-        Err(crate::session::debug::unsupported(NO_FRAMES))
+    fn evaluate(&mut self, frame: usize, code: &str) -> Result<serde_json::Value> {
+        self.frames(|f| f.evaluate(frame, code))
     }
-    fn set_local(&mut self, _: usize, _: &str, _: &serde_json::Value) -> Result<()> {
-        Err(crate::session::debug::unsupported(NO_FRAMES))
+    fn set_local(&mut self, frame: usize, name: &str, value: &serde_json::Value) -> Result<()> {
+        self.frames(|f| f.set_local(frame, name, value))
     }
     fn truthy(&self, v: &serde_json::Value) -> Option<bool> {
         Some(js_truthy(v))
     }
 }
 
-const NO_FRAMES: &str = "a JavaScript spell's frames cannot be reached at a bridge call";
+impl JsHost<'_, '_> {
+    fn frames<T>(&mut self, f: impl FnOnce(&mut frames::Frames<'_, '_>) -> Result<T>) -> Result<T> {
+        let Some(lines) = self.shared.lines.borrow().clone() else {
+            return Err(crate::session::debug::unsupported(NO_FRAMES));
+        };
+        f(&mut frames::Frames {
+            ctx: self.ctx,
+            session: self.session,
+            lines: &lines,
+            top: None,
+        })
+    }
+}
+
+const NO_FRAMES: &str = "this JavaScript spell was not probed (it does not parse as a module)";
 
 /// Whether JavaScript takes a value as true (`if (v)`).
 fn js_truthy(v: &serde_json::Value) -> bool {

@@ -6,10 +6,10 @@
 //! call, when stepping) and, after a step, once more when the call has
 //! returned; the debugger sees the call, its arguments or its result, the
 //! spell's place, its call stack and its locals, may replace the arguments
-//! or the result, and says how to go on. Lua and Rhai spells also pause at
-//! line breakpoints (with conditions, hit counts and log messages), and
-//! step by lines; JavaScript has no line hook (see `engines.md`), so there
-//! a line step is a bridge-call step. While the spell is paused the
+//! or the result, and says how to go on. Spells also pause at line
+//! breakpoints (with conditions, hit counts and log messages), and step by
+//! lines (JavaScript, which has no line hook, through probes a debugged
+//! run's source is given: `engine/js/probes.rs`). While the spell is paused the
 //! debugger may ask it, on its own thread, for any frame's locals, to
 //! evaluate an expression there, or to set a local ([`Inspect`]). A paused
 //! spell still stops at once when it is stopped. This module never blocks
@@ -35,7 +35,7 @@ pub enum When {
     Before,
     /// After the call: `result` is what the spell will get.
     After,
-    /// At the start of a line (`call` is `"line"`), in Lua and Rhai.
+    /// At the start of a line (`call` is `"line"`).
     Line,
 }
 
@@ -87,8 +87,9 @@ pub struct Pause {
     pub result: Option<serde_json::Value>,
     /// The spell's place, when the engine knows it.
     pub location: Option<Location>,
-    /// The innermost spell function's locals, in Lua and Rhai, in the order
-    /// they were declared; empty in JavaScript.
+    /// The innermost spell function's locals, in the order they were
+    /// declared (in JavaScript, at a bridge call, while the debugger steps
+    /// or has break patterns).
     pub locals: Vec<Local>,
     /// The spell's call stack, innermost first (in JavaScript, from a stack
     /// trace at the call: after an `await` it begins at the function that
@@ -108,7 +109,7 @@ pub enum Resume {
     /// `workflow.map` function or a hook make while it runs); from anywhere
     /// else, pause before the next bridge call.
     Step,
-    /// Step into: pause at the next line (Lua and Rhai) or at the next
+    /// Step into: pause at the next line or at the next
     /// bridge call, inside the call about to run too.
     StepLine,
     /// Step over, at line level: pause at the next line or bridge call in
@@ -258,6 +259,13 @@ pub struct Debugger {
     shared: Arc<(Mutex<State>, Condvar)>,
 }
 
+/// What [`Debugger::probe_plan`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProbePlan {
+    pub every: bool,
+    pub lines: Vec<u32>,
+}
+
 /// How often a paused spell looks at its stop flag.
 const CHECK_EVERY: Duration = Duration::from_millis(5);
 
@@ -309,6 +317,25 @@ impl Debugger {
             }
         }
         answers
+    }
+
+    /// The lines a probed spell (JavaScript) must report as it reaches
+    /// them: every line while a pause may come at any (a step, a pause
+    /// asked for) or at a bridge call, whose statement's frame the engine
+    /// then keeps for it (break patterns, a step to the next call); else
+    /// only the lines with breakpoints.
+    pub(crate) fn probe_plan(&self) -> ProbePlan {
+        let state = self.state();
+        let every = state.pause_soon
+            || !state.patterns.is_empty()
+            || !matches!(state.mode, Mode::Run | Mode::Over(_));
+        ProbePlan {
+            every,
+            lines: match every {
+                true => Vec::new(),
+                false => state.lines.iter().map(|k| k.bp.line).collect(),
+            },
+        }
     }
 
     /// Pauses at the next line or bridge call the spell reaches (a

@@ -25,11 +25,7 @@ pub(super) fn start(app: &mut App) -> Vec<Effect> {
     app.error_line = None;
     app.model = None;
     app.tokens = 0;
-    let lines = if has_lines(&spell) {
-        app.breakpoint_list()
-    } else {
-        Vec::new()
-    };
+    let lines = app.breakpoint_list();
     app.status = Status::Running { spell };
     // A run is debugged in debug mode, or when it has breakpoints.
     let breaks = (app.debug || !lines.is_empty()).then(|| Breaks {
@@ -98,11 +94,6 @@ pub(super) fn toggle_breakpoint(app: &mut App) -> Vec<Effect> {
     let Some(spell) = app.spell_name().map(str::to_owned) else {
         return Vec::new();
     };
-    if !has_lines(&spell) {
-        app.notice =
-            Some("JavaScript has no line hook: debug mode (d) pauses at its bridge calls".into());
-        return Vec::new();
-    }
     let line = app.editor.area.cursor().0 as u32 + 1;
     let lines = &mut app.breakpoints.entry(spell).or_default().0;
     if lines.remove(&line).is_none() {
@@ -118,11 +109,6 @@ pub(super) fn edit_breakpoint(app: &mut App) -> Vec<Effect> {
     let Some(spell) = app.spell_name().map(str::to_owned) else {
         return Vec::new();
     };
-    if !has_lines(&spell) {
-        app.notice =
-            Some("JavaScript has no line hook: debug mode (d) pauses at its bridge calls".into());
-        return Vec::new();
-    }
     let line = app.editor.area.cursor().0 as u32 + 1;
     let now = app
         .breakpoints
