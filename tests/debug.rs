@@ -1229,3 +1229,102 @@ fn a_breakpoint_on_every_line_stops_only_on_the_lines_that_have_code() {
         );
     }
 }
+
+#[test]
+fn a_step_into_a_line_with_a_log_message_logs_and_pauses_there() {
+    use llmspell::debug::{Breakpoint, Why};
+    for (kind, src) in [
+        (
+            EngineKind::Lua,
+            "local function grow(n)\n  local m = n * 2\n  return m + 1\nend\nlocal t = 0\nfor i = 1, 2 do\n  t = t + grow(i)\nend\nreturn t",
+        ),
+        (
+            EngineKind::Rhai,
+            "fn grow(n) {\n  let m = n * 2;\n  m + 1\n}\nlet t = 0;\nfor i in 1..=2 {\n  t = t + grow(i);\n}\nt",
+        ),
+        (
+            EngineKind::Js,
+            "function grow(n) {\n  const m = n * 2;\n  return m + 1;\n}\nlet t = 0;\nfor (let i = 1; i <= 2; i++) {\n  t = t + grow(i);\n}\nexport default t;",
+        ),
+    ] {
+        if !has_lines(kind) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime::new();
+        let debugger = Debugger::new();
+        let events = rt.bus().subscribe("debug.*");
+        debugger.set_breakpoints(vec![
+            Breakpoint::at(7),
+            Breakpoint {
+                log: Some("n is {n}".into()),
+                ..Breakpoint::at(2)
+            },
+        ]);
+        let run = start(&rt, dir.path(), Config::for_dir(dir.path()), kind, src, &debugger);
+        let (n, p) = debugger.wait_next_pause(0, WAIT).expect("at line 7");
+        assert_eq!(p.location.unwrap().line, 7, "{kind}");
+        // Code run and a local set at the pause change nothing of the step.
+        assert_eq!(debugger.evaluate(0, "t * 10", WAIT), Ok(json!(0)), "{kind}");
+        debugger.set_local(0, "t", json!(100), WAIT).unwrap();
+        debugger.set_breakpoints(vec![Breakpoint {
+            log: Some("n is {n}".into()),
+            ..Breakpoint::at(2)
+        }]);
+        debugger.resume(Resume::StepLine, None);
+        let (_, p) = debugger.wait_next_pause(n, WAIT).expect("stepped into grow");
+        assert_eq!((p.location.unwrap().line, p.why), (2, Why::Step), "{kind}");
+        debugger.resume(Resume::Continue, None);
+        assert_eq!(run.join().result.unwrap(), json!(108), "{kind}");
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(logged(&events), ["n is 1", "n is 2"], "{kind}");
+    }
+}
+
+#[test]
+fn a_failed_call_pauses_when_asked_and_a_result_given_there_replaces_the_error() {
+    use llmspell::debug::Why;
+    for (kind, src) in [
+        (EngineKind::Lua, "local v = json.decode(\"{bad\")\nreturn v"),
+        (
+            EngineKind::Js,
+            "const v = json.decode(\"{bad\");\nexport default v;",
+        ),
+        (EngineKind::Rhai, "let v = json.decode(\"{bad\");\nv"),
+    ] {
+        for give in [Some(json!({"fixed": true})), None] {
+            let dir = tempfile::tempdir().unwrap();
+            let rt = Runtime::new();
+            let debugger = Debugger::new();
+            debugger.break_on_errors(true);
+            let run = start(
+                &rt,
+                dir.path(),
+                Config::for_dir(dir.path()),
+                kind,
+                src,
+                &debugger,
+            );
+            let p = debugger.wait_paused(WAIT).expect("paused at the failure");
+            assert_eq!(
+                (p.when, p.why, p.call.as_str()),
+                (When::After, Why::Error, "json.decode")
+            );
+            assert!(
+                p.note
+                    .as_deref()
+                    .unwrap_or_default()
+                    .starts_with("args.invalid"),
+                "{kind}: {:?}",
+                p.note
+            );
+            assert_eq!(p.location.map(|l| l.line), Some(1), "{kind}");
+            debugger.resume(Resume::Continue, give.clone());
+            let out = run.join().result;
+            match give {
+                Some(v) => assert_eq!(out.unwrap(), v, "{kind}"),
+                None => assert_eq!(out.unwrap_err().code, ErrorCode::ArgsInvalid, "{kind}"),
+            }
+        }
+    }
+}

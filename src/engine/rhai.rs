@@ -30,7 +30,9 @@ use super::rhai_values::{
     convert, from_rhai, location, parse_error, rhai_error, to_rhai, MAX_CALL_LEVELS,
 };
 use super::skeleton::{self, Guard, Layout};
-use super::{rhai_debug, Engine};
+#[cfg(feature = "rhai-debugger")]
+use super::rhai_debug;
+use super::Engine;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::session::Session;
 use crate::session::{ArgList, AsyncHost, BridgeId, ScriptHost};

@@ -220,6 +220,16 @@ impl Session {
                     };
                     hooks::run_after(&session, point, &args, result, &mut host, watched)
                 }
+                (Err(e), Some(_)) => {
+                    let mut host = Placed {
+                        host: HostRef(later),
+                        location,
+                        locals,
+                        stack,
+                        kept,
+                    };
+                    crate::session::debug::failed(&session, point, &args, e, &mut host)
+                }
                 (other, _) => other,
             };
             out.map_err(|e| session.stopped_or(e))

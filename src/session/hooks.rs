@@ -129,7 +129,10 @@ pub(super) fn dispatch_hooked(
                 host: &mut *host,
                 name: point,
             };
-            (bridge.run)(&mut call, Args::new(point, args.iter().cloned().collect()))?
+            match (bridge.run)(&mut call, Args::new(point, args.iter().cloned().collect())) {
+                Ok(v) => v,
+                Err(e) => return debug::failed(session, point, &args, e, host),
+            }
         }
     };
     run_after(session, point, &args, result, host, &watched)

@@ -22,6 +22,7 @@ macro_rules! warn {
     ($($t:tt)*) => {{ let _ = writeln!(std::io::stderr().lock(), $($t)*); }};
 }
 
+mod dap;
 mod init;
 mod runs;
 
@@ -48,6 +49,7 @@ usage:
   llmspell api [--json | --types lua|ts]
   llmspell init [DIR] [--engine lua|js|rhai]
   llmspell repl --engine lua|js|rhai [--config FILE]
+  llmspell dap [--port N]
 
 SPELL is a .lua, .js or .rhai file. The config is the nearest llmspell.toml
 from the spell's folder upwards, unless --config names one. The limit flags
@@ -69,6 +71,11 @@ time back (30m, 2h, 7d) or a date (2026-12-01); DUR is a time back.
 `init` sets up a project in DIR (default: here): llmspell.toml, a first spell
 main.lua (or .js, .rhai), and the type definitions with the editor config
 that reads them; a file already there is kept.
+
+`dap` is a Debug Adapter Protocol server for editors (VS Code, nvim-dap,
+Helix) on stdin/stdout, or with --port on 127.0.0.1:N; its `launch` takes
+`program` (the spell), `args` (spell.args), `replay` (a cassette),
+`stopOnEntry` and `noDebug`.
 ";
 
 enum Command {
@@ -90,6 +97,9 @@ enum Command {
         engine: EngineKind,
     },
     Runs(runs::RunsArgs),
+    Dap {
+        port: Option<u16>,
+    },
     Help,
     Version,
 }
@@ -146,6 +156,7 @@ fn parse_args() -> Result<Command, Error> {
     let mut args = serde_json::Map::new();
     let mut kv = Vec::new();
     let mut no_history = false;
+    let mut port = None;
     let mut history = runs::RunsArgs::default();
     let is_runs = matches!(sub.as_str(), "runs" | "replay");
     while let Some(arg) = p.next().map_err(usage_error)? {
@@ -224,6 +235,7 @@ fn parse_args() -> Result<Command, Error> {
             Long("live-after") if sub == "run" => {
                 cassette.live_after = Some(number(&mut p, "--live-after")?)
             }
+            Long("port") if sub == "dap" => port = Some(number(&mut p, "--port")?),
             Short('h') | Long("help") => return Ok(Command::Help),
             other => return Err(usage_error(other.unexpected())),
         }
@@ -270,6 +282,7 @@ fn parse_args() -> Result<Command, Error> {
             dir: spell.unwrap_or_else(|| PathBuf::from(".")),
             engine: engine.unwrap_or(EngineKind::Lua),
         },
+        "dap" => Command::Dap { port },
         "help" => Command::Help,
         other => return Err(usage_error(format!("unknown command {other:?}"))),
     })
@@ -493,6 +506,7 @@ fn main() -> ExitCode {
         Command::Repl { engine, config } => repl(engine, config.as_deref()),
         Command::Runs(a) => runs::main(a),
         Command::Init { dir, engine } => init::main(&dir, engine),
+        Command::Dap { port } => dap::main(port),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

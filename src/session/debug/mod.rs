@@ -50,6 +50,9 @@ pub enum Why {
     Call,
     /// The debugger asked the spell to pause ([`Debugger::pause_soon`]).
     Pause,
+    /// A bridge call failed with a coded error ([`Debugger::break_on_errors`]);
+    /// [`Pause::note`] holds it.
+    Error,
 }
 
 impl Why {
@@ -60,6 +63,7 @@ impl Why {
             Why::Breakpoint => "breakpoint",
             Why::Call => "function breakpoint",
             Why::Pause => "pause",
+            Why::Error => "exception",
         }
     }
 }
@@ -216,6 +220,8 @@ struct State {
     mode: Mode,
     /// The debugger asked for a pause at the next chance.
     pause_soon: bool,
+    /// Pause when a bridge call fails with a coded error.
+    errors: bool,
     /// Bridge calls begun so far; the number of the one paused at.
     calls: u64,
     paused_call: Option<u64>,
@@ -281,6 +287,13 @@ impl Debugger {
     /// Pauses before calls matching `pattern` (`"*"`, `"llm.*"`, `"tool.call"`).
     pub fn break_on(&self, pattern: &str) {
         self.state().patterns.push(pattern.to_owned());
+    }
+
+    /// Pauses after a bridge call that failed with a coded error (not a
+    /// limit or a stop): the debugger sees the error in the pause's note,
+    /// and may go on with it, or give a result the call returns instead.
+    pub fn break_on_errors(&self, on: bool) {
+        self.state().errors = on;
     }
 
     pub fn clear_breaks(&self) {
@@ -880,6 +893,41 @@ pub(crate) fn before(
         })
         .collect();
     Ok((args, call))
+}
+
+/// A bridge call failed: the debugger may pause on it (see
+/// [`Debugger::break_on_errors`]), and give a result instead of the error.
+pub(crate) fn failed(
+    session: &Session,
+    point: &str,
+    args: &[Value],
+    error: Error,
+    host: &mut dyn super::ScriptHost,
+) -> Result<Value> {
+    let Some(debugger) = session.debugger.as_ref() else {
+        return Err(error);
+    };
+    if error.code.is_fatal() || !debugger.state().errors {
+        return Err(error);
+    }
+    let location = host.location();
+    let mut none = Unavailable("the engine shows nothing more at this pause");
+    let inspect = host.inspect().unwrap_or(&mut none);
+    let pause = Pause {
+        when: When::After,
+        why: Why::Error,
+        call: point.to_owned(),
+        args: args.iter().map(shown).collect(),
+        result: None,
+        location,
+        locals: inspect.locals(0),
+        stack: inspect.stack(),
+        note: Some(error.report()),
+    };
+    match debugger.pause(session, pause, None, inspect)? {
+        None => Err(error),
+        Some(edited) => Ok(Value::from_json(&edited)),
+    }
 }
 
 /// After a bridge call: the result the spell will get.
