@@ -21,6 +21,8 @@ use rhai::{
     Position, Scope, AST,
 };
 
+#[cfg(feature = "rhai-debugger")]
+use super::rhai_debug;
 use super::rhai_lib::{container_text, runtime_error, RhaiResult};
 use super::rhai_tokens::{
     allow_keyword_members, member_names, modules_with_call, rewrite_segments, Parse, Segments,
@@ -30,8 +32,6 @@ use super::rhai_values::{
     convert, from_rhai, location, parse_error, rhai_error, to_rhai, MAX_CALL_LEVELS,
 };
 use super::skeleton::{self, Guard, Layout};
-#[cfg(feature = "rhai-debugger")]
-use super::rhai_debug;
 use super::Engine;
 use crate::error::{Error, ErrorCode, Location, Result};
 use crate::session::Session;

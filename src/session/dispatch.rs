@@ -210,7 +210,7 @@ impl Session {
         Box::pin(async move {
             let _hold = hold;
             let out = match (body.await, &watched) {
-                (Ok(result), Some(watched)) => {
+                (out, Some(watched)) => {
                     let mut host = Placed {
                         host: HostRef(later),
                         location,
@@ -218,19 +218,16 @@ impl Session {
                         stack,
                         kept,
                     };
-                    hooks::run_after(&session, point, &args, result, &mut host, watched)
+                    match out {
+                        Ok(result) => {
+                            hooks::run_after(&session, point, &args, result, &mut host, watched)
+                        }
+                        Err(e) => {
+                            crate::session::debug::failed(&session, point, &args, e, &mut host)
+                        }
+                    }
                 }
-                (Err(e), Some(_)) => {
-                    let mut host = Placed {
-                        host: HostRef(later),
-                        location,
-                        locals,
-                        stack,
-                        kept,
-                    };
-                    crate::session::debug::failed(&session, point, &args, e, &mut host)
-                }
-                (other, _) => other,
+                (other, None) => other,
             };
             out.map_err(|e| session.stopped_or(e))
         })

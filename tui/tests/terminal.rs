@@ -740,8 +740,13 @@ fn f10_steps_over_what_a_tool_does_and_map_locals_are_right_at_the_first_item() 
 }
 
 #[test]
-fn at_a_pause_a_watch_a_callers_frame_the_repl_and_step_out_work_in_lua_and_rhai() {
+fn at_a_pause_a_watch_a_callers_frame_the_repl_and_step_out_work_in_every_language() {
     for (name, src) in [
+        (
+            "d.js",
+            "function grow(n) {\n  let m = n * 2;\n  return m + 1;\n}\n\
+             const base = 20;\nconst got = grow(base);\nexport default got;\n",
+        ),
         (
             "d.lua",
             "local function grow(n)\n  local m = n * 2\n  return m + 1\nend\n\
@@ -771,7 +776,8 @@ fn at_a_pause_a_watch_a_callers_frame_the_repl_and_step_out_work_in_lua_and_rhai
         tui.keys(&["Enter"]);
         tui.wait_for(&["n * 3 = 60"]);
         // The caller's frame: its locals (Lua; Rhai keeps them out of
-        // reach and says so in the watch).
+        // reach, and JavaScript keeps them only while stepping or with
+        // break patterns: each says so in the watch).
         tui.keys(&["<"]);
         tui.wait_for(&["▸ main"]);
         if name.ends_with(".lua") {
