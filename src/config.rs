@@ -144,8 +144,32 @@ pub struct Capabilities {
     /// `read_file`, `write_file`, `list_files`: `true` (read and write),
     /// `"read"`, or `false`. Paths stay inside the project folder.
     pub fs: FsAccess,
-    /// Hosts `http_get` may fetch from: `"example.com"`, `"*.example.com"`.
+    /// Hosts `http_get` and `http.request` may reach: `"example.com"`,
+    /// `"*.example.com"`. Loopback and private addresses only when named
+    /// exactly (`"localhost"`, `"127.0.0.1"`).
     pub net: Vec<String>,
+}
+
+/// `[secrets.NAME]`: where a secret is (an environment variable), the
+/// hosts it may go to, and how it goes (a header, after a prefix).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretConfig {
+    pub env: String,
+    pub hosts: Vec<String>,
+    #[serde(default = "authorization")]
+    pub header: String,
+    /// Put before the value with a space (`Bearer`); empty: the value alone.
+    #[serde(default = "bearer")]
+    pub prefix: String,
+}
+
+fn authorization() -> String {
+    "Authorization".into()
+}
+
+fn bearer() -> String {
+    "Bearer".into()
 }
 
 /// How much of the project folder the file tools may touch.
@@ -221,6 +245,9 @@ pub struct Config {
     pub history: HistoryConfig,
     /// Aliases: `fast = "local/smollm2"`.
     pub models: std::collections::BTreeMap<String, String>,
+    /// `[secrets.NAME]`: credentials the host holds and attaches to
+    /// `http.request{auth = "NAME"}`; the spell never sees them.
+    pub secrets: std::collections::BTreeMap<String, SecretConfig>,
     /// The folder the spells' state belongs to.
     #[serde(skip)]
     pub project_dir: PathBuf,

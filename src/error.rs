@@ -43,6 +43,8 @@ codes! {
     ToolFailed => "tool.failed", "a tool raised an error";
     AgentMaxSteps => "agent.max_steps", "an agent used all its steps without a final reply";
     SandboxDenied => "sandbox.denied", "the spell tried something outside its capabilities";
+    HttpFailed => "http.failed", "an HTTP request could not be made or did not finish (connection, timeout, too many redirects)";
+    HttpTooLarge => "http.too_large", "an HTTP response body was bigger than max_bytes";
     LimitInstructions => "limit.instructions", "the spell ran more instructions than [limits] instructions allows";
     LimitMemory => "limit.memory", "the spell used more memory than [limits] memory_mb allows";
     LimitTime => "limit.time", "the spell ran longer than [limits] timeout_secs allows";

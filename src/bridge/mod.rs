@@ -10,6 +10,7 @@ mod agent;
 mod events;
 mod files;
 mod hooks;
+mod http;
 mod json;
 mod llm;
 mod log;
@@ -49,6 +50,7 @@ impl Registry {
         hooks::register(&mut r);
         llm::register(&mut r);
         tool::register(&mut r);
+        http::register(&mut r);
         agent::register(&mut r);
         workflow::register(&mut r);
         r

@@ -123,7 +123,7 @@ pub(super) fn builtin_params(b: &Builtin) -> serde_json::Value {
     serde_json::from_str(b.params).expect("built-in params are valid JSON")
 }
 
-fn host_allowed(host: &str, allow: &[String]) -> bool {
+pub(super) fn host_allowed(host: &str, allow: &[String]) -> bool {
     allow.iter().any(|a| match a.strip_prefix("*.") {
         Some(domain) => host == domain || host.ends_with(&format!(".{domain}")),
         None => host.eq_ignore_ascii_case(a),
