@@ -286,6 +286,30 @@ fn no_way_past_the_allow_list() {
         assert_eq!(e.code, code, "{url}: {}", e.report());
         assert!(e.message.contains(says), "{url}: {}", e.report());
     }
+    // The built-in tool `http_get` goes through the same checks.
+    for (url, code) in [
+        (format!("http://0x7f.1:{port}/echo"), denied),
+        (format!("http://example.com@127.0.0.1:{port}/echo"), denied),
+        (
+            format!("http://localhost:{port}/go?to=http%3A%2F%2F127.0.0.1%3A{port}%2Fecho"),
+            ErrorCode::HttpFailed,
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = format!("return tool.call('http_get', {{url = '{url}'}})");
+        let (result, _) = run(EngineKind::Lua, dir.path(), toml, &src);
+        assert_eq!(result.expect_err(&url).code, code, "{url}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("return tool.call('http_get', {{url = 'http://localhost:{port}/echo'}})");
+    let (result, _) = run(EngineKind::Lua, dir.path(), toml, &src);
+    let r = result.unwrap();
+    assert_eq!(r["status"], 200);
+    assert!(
+        r["body"].as_str().unwrap().contains("\"method\":\"GET\""),
+        "{r}"
+    );
+
     // A listed name that resolves to a loopback address is refused unless
     // it is named exactly: `*.localhost` lets `localhost` through the list,
     // but not to 127.0.0.1.

@@ -230,18 +230,47 @@ async fn request(task: &Task, args: &Args) -> Result<Value> {
         if let Some(kept) = journal.answer("http", &key)? {
             return kept.map(|v| Value::from_json(&v));
         }
-        let out = send(task, args, req).await;
+        let out = send(task, req).await;
         let kept = out.as_ref().map_err(Clone::clone).and_then(Value::to_json);
         journal.record("http", &key, &kept)?;
         return out;
     }
-    send(task, args, req).await
+    send(task, req).await
 }
 
-async fn send(task: &Task, args: &Args, req: Req) -> Result<Value> {
+/// The built-in tool `http_get`: a GET through the same checks,
+/// `{status, body}` (the tool's own journal keeps it).
+pub(super) async fn get(task: &Task, url: String) -> Result<Value> {
+    let req = Req {
+        method: None,
+        url,
+        headers: Default::default(),
+        query: Default::default(),
+        body: None,
+        json: None,
+        form: None,
+        timeout_ms: None,
+        max_bytes: None,
+        auth: None,
+    };
+    let Value::Map(mut r) = send(task, req).await? else {
+        return Err(failed("no response".into()));
+    };
+    let mut out = Map::new();
+    for k in ["status", "body"] {
+        out.insert(k.into(), r.remove(k).unwrap_or(Value::Null));
+    }
+    Ok(Value::Map(out))
+}
+
+fn bad(message: String) -> Error {
+    Error::new(ErrorCode::ArgsInvalid, format!("http.request: {message}"))
+}
+
+async fn send(task: &Task, req: Req) -> Result<Value> {
     let allow = Arc::new(task.session.config().capabilities.net.clone());
     let mut url =
-        reqwest::Url::parse(&req.url).map_err(|e| args.error(format!("url {:?}: {e}", req.url)))?;
+        reqwest::Url::parse(&req.url).map_err(|e| bad(format!("url {:?}: {e}", req.url)))?;
     if !req.query.is_empty() {
         let mut pairs = url.query_pairs_mut();
         for (k, v) in &req.query {
@@ -251,10 +280,10 @@ async fn send(task: &Task, args: &Args, req: Req) -> Result<Value> {
     let host = check_url(&url, &allow).map_err(denied)?;
     let method = req.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|_| args.error(format!("method {method:?} is not an HTTP method")))?;
+        .map_err(|_| bad(format!("method {method:?} is not an HTTP method")))?;
     let bodies = [req.body.is_some(), req.json.is_some(), req.form.is_some()];
     if bodies.iter().filter(|b| **b).count() > 1 {
-        return Err(args.error("give one of body, json and form"));
+        return Err(bad("give one of body, json and form".into()));
     }
     let max = match req.max_bytes {
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(MAX_BODY),

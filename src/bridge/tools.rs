@@ -4,13 +4,10 @@
 
 use futures_util::future::LocalBoxFuture;
 
-use super::files::{denied, failed};
+use super::files::failed;
 use crate::error::{Error, ErrorCode, Result};
 use crate::session::Task;
-use crate::value::{Map, Value};
-
-/// The most `http_get` returns.
-const MAX_BYTES: usize = 4 << 20;
+use crate::value::Value;
 
 type BuiltinRun = fn(Task, serde_json::Value) -> LocalBoxFuture<'static, Result<Value>>;
 
@@ -130,42 +127,10 @@ pub(super) fn host_allowed(host: &str, allow: &[String]) -> bool {
     })
 }
 
+/// `http_get` goes through `http.request`'s checks: the allow-list, every
+/// redirect hop, addresses only when listed exactly.
 async fn http_get(task: Task, url: String) -> Result<Value> {
-    let parsed =
-        reqwest::Url::parse(&url).map_err(|e| failed("http_get", format!("{url:?}: {e}")))?;
-    let host = parsed.host_str().unwrap_or_default().to_owned();
-    let allow = &task.session.config().capabilities.net;
-    if !matches!(parsed.scheme(), "http" | "https") || !host_allowed(&host, allow) {
-        return Err(denied(format!(
-            "http_get may fetch only from hosts in [capabilities] net (now: {allow:?}); {host:?} is not one"
-        )));
-    }
-    let fetch = async move {
-        // No redirects: each hop would need its own allow-list check.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mut resp = client.get(parsed).send().await.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_BYTES {
-                body.truncate(MAX_BYTES);
-                break;
-            }
-        }
-        Ok::<_, String>((status, String::from_utf8_lossy(&body).into_owned()))
-    };
-    let (status, body) = crate::session::wait::on_io(fetch)
-        .await?
-        .map_err(|e| failed("http_get", e))?;
-    let mut m = Map::new();
-    m.insert("status".into(), Value::Int(i64::from(status)));
-    m.insert("body".into(), Value::Str(body));
-    Ok(Value::Map(m))
+    super::http::get(&task, url).await
 }
 
 fn datetime(format: Option<&str>) -> Result<Value> {
