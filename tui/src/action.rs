@@ -132,6 +132,8 @@ pub enum Action {
     ToggleAutoRun,
     /// Runs pause before every bridge call, or not.
     ToggleDebug,
+    /// Runs pause after a bridge call that failed with a coded error, or not.
+    ToggleBreakErrors,
     /// Debug runs pause at the next family of bridge calls.
     NextBreakPattern,
     /// The focused pane grows or shrinks: wider (true) or taller, by this
@@ -318,6 +320,8 @@ pub struct Breaks {
     pub pattern: Option<String>,
     /// At these lines.
     pub lines: Vec<llmspell::debug::Breakpoint>,
+    /// After a bridge call that failed with a coded error.
+    pub errors: bool,
 }
 
 /// A run to start: the spell, its breaks (under a debugger), its
@@ -386,6 +390,8 @@ pub enum Effect {
     Start(Launch),
     /// The running spell's line breakpoints changed.
     LineBreaks(Vec<llmspell::debug::Breakpoint>),
+    /// The running spell pauses on failed calls, or no longer.
+    BreakErrors(bool),
     /// Create an empty spell file (never over an existing one).
     Create(PathBuf),
     /// Read the project's llmspell.toml again, to report a mistake in it.

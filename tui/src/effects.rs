@@ -85,6 +85,11 @@ pub fn carry_out(
             };
             let _ = tx.send(Action::Notice(notice));
         }
+        Effect::BreakErrors(on) => {
+            if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
+                debugger.break_on_errors(on);
+            }
+        }
         Effect::LineBreaks(lines) => {
             if let Some(debugger) = run.as_ref().and_then(|r| r.debugger.as_ref()) {
                 refused(tx, &lines, debugger.set_breakpoints(lines.clone()));
@@ -364,6 +369,7 @@ pub fn start(launch: &Launch, runtime: &Runtime, tx: &mpsc::Sender<Action>) -> O
             d.break_on(pattern.trim());
         }
         refused(tx, &b.lines, d.set_breakpoints(b.lines.clone()));
+        d.break_on_errors(b.errors);
         d
     });
     opts.debugger = debugger.clone();

@@ -79,6 +79,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("A", "the open spell's spell.args (kept in .llmspell/)"),
     ("R", "the cassette its runs replay (empty: the live model)"),
     ("d", "debug: pause before bridge calls"),
+    ("E", "debug: pause when a bridge call fails (e: a result)"),
     (
         "b",
         "debug: which calls (*, llm.*, tool.call, state.*, workflow.*)",
@@ -163,6 +164,7 @@ pub const ACTIONS: &[(&str, Action)] = &[
     ("breakpoint", Action::ToggleBreakpoint),
     ("breakpoint_if", Action::EditBreakpoint),
     ("debug", Action::ToggleDebug),
+    ("break_errors", Action::ToggleBreakErrors),
     ("break_pattern", Action::NextBreakPattern),
     ("type_break_pattern", Action::TypeBreakPattern),
     ("new_spell", Action::NewSpell),
@@ -379,6 +381,7 @@ pub fn action_for(key: KeyEvent, in_editor: bool, user: &Keymap) -> Option<Actio
         KeyCode::Char('e') => Action::Edit,
         KeyCode::Delete | KeyCode::Char('D') => Action::DeleteKey,
         KeyCode::Char('d') => Action::ToggleDebug,
+        KeyCode::Char('E') => Action::ToggleBreakErrors,
         KeyCode::Char('b') => Action::NextBreakPattern,
         KeyCode::Char('B') => Action::TypeBreakPattern,
         KeyCode::Char('c') if ctrl => Action::Stop,

@@ -66,6 +66,8 @@ pub struct App {
     pub auto_run: bool,
     /// Runs pause before bridge calls.
     pub debug: bool,
+    /// Runs pause after a bridge call that failed with a coded error (`E`).
+    pub break_errors: bool,
     /// The bridge calls debug runs pause before: one of [`BREAK_PATTERNS`]
     /// (`b` cycles them) or any patterns typed after `B`, comma-separated.
     pub break_on: String,
@@ -189,6 +191,7 @@ impl App {
             replay_all: None,
             spell_filter: None,
             spells_offset: None,
+            break_errors: false,
             breakpoints: BTreeMap::new(),
             no_code: None,
             editing_break: None,

@@ -803,6 +803,9 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
         let pattern = &app.break_on;
         marks.push_str(&format!("[debug {pattern}] "));
     }
+    if app.break_errors {
+        marks.push_str("[pause on errors] ");
+    }
     if app.auto_run {
         marks.push_str("[auto-run] ");
     }

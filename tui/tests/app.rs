@@ -33,6 +33,7 @@ fn debug(pattern: &str) -> Breaks {
     Breaks {
         pattern: Some(pattern.into()),
         lines: vec![],
+        errors: false,
     }
 }
 
@@ -307,7 +308,8 @@ fn the_editor_colours_code_and_marks_breakpoints_pauses_and_errors() {
             "/project/hello.lua".into(),
             Some(Breaks {
                 pattern: None,
-                lines: vec![Breakpoint::at(2)]
+                lines: vec![Breakpoint::at(2)],
+                errors: false,
             })
         ))]
     );
@@ -1412,6 +1414,7 @@ fn typed_patterns_and_line_breakpoints_pause_a_real_run() {
     let breaks = llmspell_tui::app::Breaks {
         pattern: Some("print, state.get".into()),
         lines: vec![Breakpoint::at(2)],
+        errors: false,
     };
     carry_out(
         Effect::Start(Launch::new(file, Some(breaks))),
@@ -2994,5 +2997,64 @@ fn shift_f9_asks_a_breakpoints_condition_hits_and_log_and_a_line_without_code_sa
             }],
             "{at}"
         );
+    }
+}
+
+#[test]
+fn e_pauses_a_real_run_where_a_call_fails_and_a_result_given_there_is_the_calls() {
+    let mut a = app();
+    a.selected = 2; // hello.lua
+    opened(&mut a, "return json.decode(\"{bad\")\n".into());
+    update(&mut a, key('E'));
+    assert!(a.break_errors);
+    assert!(picture(&a, 100, 24).contains("[pause on errors]"));
+    let effects = update(&mut a, Action::Run);
+    let Some(Effect::Start(launch)) = effects.first() else {
+        panic!("{effects:?}");
+    };
+    assert!(launch
+        .breaks
+        .as_ref()
+        .is_some_and(|b| b.errors && b.pattern.is_none()));
+
+    // The same launch, for real.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.lua");
+    std::fs::write(&file, "local v = json.decode(\"{bad\")\nreturn v").unwrap();
+    let runtime = llmspell::Runtime::new();
+    let (tx, rx) = mpsc::channel();
+    let mut run = None;
+    let breaks = Breaks {
+        pattern: None,
+        lines: vec![],
+        errors: true,
+    };
+    carry_out(
+        Effect::Start(Launch::new(file, Some(breaks))),
+        &runtime,
+        &tx,
+        &mut run,
+    );
+    let p = loop {
+        match rx.recv_timeout(Duration::from_secs(10)).expect("an action") {
+            Action::Paused(p) => break p,
+            Action::Finished { result, .. } => panic!("ended: {result:?}"),
+            _ => {}
+        }
+    };
+    assert_eq!((p.why, p.call.as_str()), (Why::Error, "json.decode"));
+    assert!(p.note.unwrap_or_default().starts_with("args.invalid"));
+    let go = llmspell::debug::Resume::Continue;
+    carry_out(
+        Effect::Resume(go, Some(json!({"given": 1}))),
+        &runtime,
+        &tx,
+        &mut run,
+    );
+    loop {
+        if let Action::Finished { result, .. } = rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            assert_eq!(result, Ok(json!({"given": 1})));
+            break;
+        }
     }
 }

@@ -290,6 +290,7 @@ fn route(app: &mut App, action: Action) -> Vec<Effect> {
         A::Stop => run::stop(app),
         A::ToggleAutoRun => run::toggle_auto_run(app),
         A::ToggleDebug => run::toggle_debug(app),
+        A::ToggleBreakErrors => run::toggle_break_errors(app),
         A::NextBreakPattern => run::next_break_pattern(app),
         A::ToggleBreakpoint => run::toggle_breakpoint(app),
         A::EditBreakpoint => run::edit_breakpoint(app),

@@ -27,10 +27,12 @@ pub(super) fn start(app: &mut App) -> Vec<Effect> {
     app.tokens = 0;
     let lines = app.breakpoint_list();
     app.status = Status::Running { spell };
-    // A run is debugged in debug mode, or when it has breakpoints.
-    let breaks = (app.debug || !lines.is_empty()).then(|| Breaks {
+    // A run is debugged in debug mode, when it has breakpoints, or when
+    // it is to pause on failed calls.
+    let breaks = (app.debug || !lines.is_empty() || app.break_errors).then(|| Breaks {
         pattern: app.debug.then(|| app.break_on.clone()),
         lines,
+        errors: app.break_errors,
     });
     vec![Effect::Start(Launch {
         path,
@@ -77,6 +79,21 @@ pub(super) fn toggle_auto_run(app: &mut App) -> Vec<Effect> {
 pub(super) fn toggle_debug(app: &mut App) -> Vec<Effect> {
     app.debug = !app.debug;
     Vec::new()
+}
+
+/// `E`: pause after a bridge call that fails with a coded error (`e` there
+/// gives the call a result instead), or no longer; a running spell hears
+/// it at once.
+pub(super) fn toggle_break_errors(app: &mut App) -> Vec<Effect> {
+    app.break_errors = !app.break_errors;
+    app.notice = Some(match app.break_errors {
+        true => "runs pause when a bridge call fails: e gives it a result, F5 lets it fail".into(),
+        false => "runs no longer pause when a bridge call fails".into(),
+    });
+    match app.running() {
+        true => vec![Effect::BreakErrors(app.break_errors)],
+        false => Vec::new(),
+    }
 }
 
 /// The next of [`BREAK_PATTERNS`], in debug mode.
