@@ -282,3 +282,47 @@ fn datetime_formats_and_refuses_bad_formats() {
         ErrorCode::ArgsInvalid
     );
 }
+
+#[test]
+fn json_query_finds_values_by_jsonpath_in_values_and_in_text() {
+    let d = tempfile::tempdir().unwrap();
+    let src = r#"
+local data = {items = {{name = "a", n = 1}, {name = "b", n = 5}}}
+return {
+  names = tool.call("json_query", {json = data, path = "$.items[*].name"}),
+  big = tool.call("json_query", {json = json.encode(data), path = "$.items[?@.n > 2].name"}),
+  none = tool.call("json_query", {json = data, path = "$.nope"}),
+}"#;
+    let out = run(d.path(), "", src).unwrap();
+    assert_eq!(out["names"], serde_json::json!(["a", "b"]));
+    assert_eq!(out["big"], serde_json::json!(["b"]));
+    assert_eq!(out["none"], serde_json::json!([]));
+    let bad = r#"return tool.call("json_query", {json = {}, path = "items["})"#;
+    let e = run(d.path(), "", bad).unwrap_err();
+    assert_eq!(e.code, ErrorCode::ToolFailed);
+    assert!(e.message.contains("JSONPath"), "{}", e.report());
+}
+
+#[test]
+fn csv_read_gives_rows_keyed_by_the_header_inside_the_project_only() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("a.csv"),
+        "name,city\nAda,\"London, UK\"\nAlan,Wilmslow\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("b.tsv"), "k\tv\nx\t1\n").unwrap();
+    let src = r#"return {tool.call("csv_read", {path = "a.csv"}), tool.call("csv_read", {path = "b.tsv", delimiter = "\t"})}"#;
+    assert_eq!(code_of(d.path(), "", src), ErrorCode::SandboxDenied);
+    let out = run(d.path(), "[capabilities]\nfs = \"read\"\n", src).unwrap();
+    assert_eq!(
+        out[0],
+        serde_json::json!([{"name": "Ada", "city": "London, UK"}, {"name": "Alan", "city": "Wilmslow"}])
+    );
+    assert_eq!(out[1], serde_json::json!([{"k": "x", "v": "1"}]));
+    let outside = r#"return tool.call("csv_read", {path = "../x.csv"})"#;
+    assert_eq!(
+        code_of(d.path(), "[capabilities]\nfs = \"read\"\n", outside),
+        ErrorCode::SandboxDenied
+    );
+}

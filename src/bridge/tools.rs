@@ -21,7 +21,7 @@ pub(super) struct Builtin {
     pub run: BuiltinRun,
 }
 
-pub(super) const BUILTINS: [Builtin; 6] = [
+pub(super) const BUILTINS: [Builtin; 8] = [
     Builtin {
         name: "calculator",
         description: "evaluates an arithmetic expression: numbers, + - * / % ^, parentheses",
@@ -88,7 +88,94 @@ pub(super) const BUILTINS: [Builtin; 6] = [
             ))
         },
     },
+    Builtin {
+        name: "json_query",
+        description: "the values a JSONPath query (RFC 9535, \"$.items[*].name\") finds in JSON \
+                      (a value, or JSON text), as a list",
+        params: r#"{"type":"object","properties":{"json":{},"path":{"type":"string"}},"required":["json","path"]}"#,
+        outside: false,
+        run: |_, a| {
+            Box::pin(async move { json_query(&a["json"], a["path"].as_str().unwrap_or_default()) })
+        },
+    },
+    Builtin {
+        name: "csv_read",
+        description: "reads a CSV file inside the project folder (capability fs): its rows as \
+                      objects keyed by the header row",
+        params: r#"{"type":"object","properties":{"path":{"type":"string"},"delimiter":{"type":"string"}},"required":["path"]}"#,
+        outside: true,
+        run: |t, a| {
+            Box::pin(async move {
+                let text = super::files::read_file(
+                    t.session.config(),
+                    a["path"].as_str().unwrap_or_default(),
+                )?;
+                csv_rows(&text, a["delimiter"].as_str())
+            })
+        },
+    },
 ];
+
+/// `json_query`: JSONPath over a value, or over JSON text.
+fn json_query(json: &serde_json::Value, path: &str) -> Result<Value> {
+    let parsed;
+    let json = match json {
+        serde_json::Value::String(text) => match serde_json::from_str(text) {
+            Ok(v) => {
+                parsed = v;
+                &parsed
+            }
+            Err(_) => json,
+        },
+        other => other,
+    };
+    let query = serde_json_path::JsonPath::parse(path).map_err(|e| {
+        failed(
+            "json_query",
+            format!("{path:?} is not a JSONPath query: {e}"),
+        )
+    })?;
+    let found: Vec<Value> = query
+        .query(json)
+        .all()
+        .into_iter()
+        .map(Value::from_json)
+        .collect();
+    Ok(Value::Array(found))
+}
+
+/// `csv_read`: the rows of CSV text as objects keyed by its header row.
+fn csv_rows(text: &Value, delimiter: Option<&str>) -> Result<Value> {
+    let Value::Str(text) = text else {
+        return Err(failed("csv_read", "the file is not text"));
+    };
+    let delimiter = match delimiter.map(str::as_bytes) {
+        None => b',',
+        Some([d]) => *d,
+        Some(_) => return Err(failed("csv_read", "the delimiter is one ASCII character")),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| failed("csv_read", e.to_string()))?
+        .clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| failed("csv_read", e.to_string()))?;
+        let mut row = crate::value::Map::new();
+        for (i, field) in record.iter().enumerate() {
+            let key = headers
+                .get(i)
+                .map_or_else(|| format!("column{}", i + 1), str::to_owned);
+            row.insert(key, Value::Str(field.to_owned()));
+        }
+        rows.push(Value::Map(row));
+    }
+    Ok(Value::Array(rows))
+}
 
 /// Runs built-in tool `b`. One that brings in something from outside the
 /// spell asks the run's journal first: a replayed run is answered with

@@ -151,7 +151,8 @@ fn reached<'js>(
     let Some(debugger) = session.debugger() else {
         return Ok(());
     };
-    lines.poll(debugger);
+    // The table is current (the interrupt handler, bridge calls and pauses
+    // keep it so): only a pause here can change what it should say.
     let names: Rc<[String]> = names.into();
     if lines.every() {
         let mut kept = lines.kept.borrow_mut();
