@@ -286,6 +286,24 @@ fn no_way_past_the_allow_list() {
         assert_eq!(e.code, code, "{url}: {}", e.report());
         assert!(e.message.contains(says), "{url}: {}", e.report());
     }
+    // A secret never follows a redirect off its hosts, whatever header it
+    // goes in.
+    std::env::set_var("LLMSPELL_TEST_SECRET4", "redirected-secret-789");
+    let toml2 = "[capabilities]\nnet = [\"localhost\", \"127.0.0.1\"]\n\n\
+                 [secrets.key]\nenv = \"LLMSPELL_TEST_SECRET4\"\nhosts = [\"localhost\"]\n\
+                 header = \"x-api-key\"\nprefix = \"\"\n";
+    let hop = format!("http://localhost:{port}/go?to=http%3A%2F%2F127.0.0.1%3A{port}%2Fecho");
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("return http.request{{url = \"{hop}\", auth = \"key\"}}");
+    let (result, _) = run(EngineKind::Lua, dir.path(), toml2, &src);
+    let e = result.expect_err("a secret redirected");
+    assert_eq!(e.code, ErrorCode::HttpFailed, "{}", e.report());
+    assert!(e.message.contains("off its hosts"), "{}", e.report());
+    // Without the secret the same redirect is followed.
+    let src = format!("return http.request{{url = \"{hop}\"}}.json.target");
+    let (result, _) = run(EngineKind::Lua, dir.path(), toml2, &src);
+    assert_eq!(result.unwrap(), "/echo");
+
     // The built-in tool `http_get` goes through the same checks.
     for (url, code) in [
         (format!("http://0x7f.1:{port}/echo"), denied),

@@ -297,11 +297,35 @@ async fn send(task: &Task, req: Req) -> Result<Value> {
         None => None,
     };
     let hops = allow.clone();
+    // A secret's header goes only to its hosts: a redirect elsewhere would
+    // carry it (an Authorization header reqwest drops; any other it keeps).
+    let secret_hosts = req.auth.as_ref().map(|name| {
+        let hosts = task
+            .session
+            .config()
+            .secrets
+            .get(name)
+            .map(|s| s.hosts.clone());
+        (name.clone(), hosts.unwrap_or_default())
+    });
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
         }
         match check_url(attempt.url(), &hops) {
+            Ok(host)
+                if secret_hosts
+                    .as_ref()
+                    .is_some_and(|(_, hosts)| !host_allowed(&host, hosts)) =>
+            {
+                let name = secret_hosts
+                    .as_ref()
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_default();
+                attempt.error(format!(
+                    "a redirect to {host} would carry secret {name:?} off its hosts"
+                ))
+            }
             Ok(_) => attempt.follow(),
             Err(why) => {
                 let to = attempt.url().to_string();
