@@ -58,6 +58,17 @@ const SPELLS: [(&str, &str); 3] = [
     ),
 ];
 
+/// A project holding one spell, whose model is a scripted one that says
+/// "hoot": the server (alive while it is held), the folder, the spell.
+fn project(name: &str, source: &str) -> (Scripted, tempfile::TempDir, PathBuf) {
+    let server = Scripted::start(vec![Reply::text("hoot")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("llmspell.toml"), server.toml()).unwrap();
+    let spell = dir.path().join(name);
+    std::fs::write(&spell, source).unwrap();
+    (server, dir, spell)
+}
+
 fn session(
     node_modules: &Path,
     dir: &Path,
@@ -94,11 +105,7 @@ fn a_real_dap_client_debugs_a_spell_in_every_language() {
         return;
     };
     for (name, source) in SPELLS {
-        let server = Scripted::start(vec![Reply::text("hoot")]);
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("llmspell.toml"), server.toml()).unwrap();
-        let spell = dir.path().join(name);
-        std::fs::write(&spell, source).unwrap();
+        let (_server, dir, spell) = project(name, source);
         let said = session(&node_modules, dir.path(), &spell, None, "main");
         assert!(said.contains("ok"), "{name}: {said}");
     }
@@ -110,11 +117,7 @@ fn the_dap_server_serves_a_client_on_a_port() {
         return;
     };
     let (name, source) = SPELLS[0];
-    let server = Scripted::start(vec![Reply::text("hoot")]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("llmspell.toml"), server.toml()).unwrap();
-    let spell = dir.path().join(name);
-    std::fs::write(&spell, source).unwrap();
+    let (_server, dir, spell) = project(name, source);
     // A free port, then the server on it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

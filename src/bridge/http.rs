@@ -138,14 +138,13 @@ fn check_url(url: &reqwest::Url, allow: &[String]) -> std::result::Result<String
         None => return Err("the URL has no host".into()),
     };
     let named = allow.iter().any(|a| a.eq_ignore_ascii_case(&host));
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        if !named {
-            return Err(format!(
-                "{host} is an address; only addresses listed exactly in [capabilities] net are reached"
-            ));
-        }
-        let _ = ip;
-    } else if !host_allowed(&host, allow) {
+    let address = host.parse::<IpAddr>().is_ok();
+    if address && !named {
+        return Err(format!(
+            "{host} is an address; only addresses listed exactly in [capabilities] net are reached"
+        ));
+    }
+    if !address && !host_allowed(&host, allow) {
         return Err(format!(
             "{host:?} is not in [capabilities] net (now: {allow:?})"
         ));
@@ -191,8 +190,20 @@ impl reqwest::dns::Resolve for Resolver {
     }
 }
 
-/// The secret `auth` names, for `host`: the header, and its value.
-fn secret(task: &Task, name: &str, host: &str) -> Result<(String, String)> {
+/// A secret `auth` named, as this request sends it.
+struct Secret {
+    name: String,
+    /// The header it goes in, and that header's value (prefix and all).
+    header: String,
+    sent: String,
+    /// The value alone, as the environment holds it.
+    value: String,
+    /// The hosts it may go to.
+    hosts: Vec<String>,
+}
+
+/// The secret `auth` names, for `host`.
+fn secret(task: &Task, name: &str, host: &str) -> Result<Secret> {
     let config = task.session.config();
     let s = config.secrets.get(name).ok_or_else(|| {
         Error::new(
@@ -215,27 +226,23 @@ fn secret(task: &Task, name: &str, host: &str) -> Result<(String, String)> {
             ),
         )
     })?;
-    let header = match s.prefix.as_str() {
+    let sent = match s.prefix.as_str() {
         "" => value.clone(),
         p => format!("{p} {value}"),
     };
-    Ok((s.header.clone(), header))
+    Ok(Secret {
+        name: name.to_owned(),
+        header: s.header.clone(),
+        sent,
+        value,
+        hosts: s.hosts.clone(),
+    })
 }
 
 async fn request(task: &Task, args: &Args) -> Result<Value> {
     let req: Req = serde_json::from_value(args.json(0)?)
         .map_err(|e| args.error(format!("the request: {e}")))?;
-    let key = args.json(0)?;
-    if let Some(journal) = task.session.journal() {
-        if let Some(kept) = journal.answer("http", &key)? {
-            return kept.map(|v| Value::from_json(&v));
-        }
-        let out = send(task, req).await;
-        let kept = out.as_ref().map_err(Clone::clone).and_then(Value::to_json);
-        journal.record("http", &key, &kept)?;
-        return out;
-    }
-    send(task, req).await
+    super::tools::journaled(task, "http", args.json(0)?, send(task, req)).await
 }
 
 /// The built-in tool `http_get`: a GET through the same checks,
@@ -299,35 +306,17 @@ async fn send(task: &Task, req: Req) -> Result<Value> {
     let hops = allow.clone();
     // A secret's header goes only to its hosts: a redirect elsewhere would
     // carry it (an Authorization header reqwest drops; any other it keeps).
-    let secret_hosts = req.auth.as_ref().map(|name| {
-        let hosts = task
-            .session
-            .config()
-            .secrets
-            .get(name)
-            .map(|s| s.hosts.clone());
-        (name.clone(), hosts.unwrap_or_default())
-    });
+    let secret_hosts = secret.as_ref().map(|s| (s.name.clone(), s.hosts.clone()));
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
         }
-        match check_url(attempt.url(), &hops) {
-            Ok(host)
-                if secret_hosts
-                    .as_ref()
-                    .is_some_and(|(_, hosts)| !host_allowed(&host, hosts)) =>
-            {
-                let name = secret_hosts
-                    .as_ref()
-                    .map(|(n, _)| n.clone())
-                    .unwrap_or_default();
-                attempt.error(format!(
-                    "a redirect to {host} would carry secret {name:?} off its hosts"
-                ))
-            }
-            Ok(_) => attempt.follow(),
-            Err(why) => {
+        match (check_url(attempt.url(), &hops), &secret_hosts) {
+            (Ok(host), Some((name, hosts))) if !host_allowed(&host, hosts) => attempt.error(
+                format!("a redirect to {host} would carry secret {name:?} off its hosts"),
+            ),
+            (Ok(_), _) => attempt.follow(),
+            (Err(why), _) => {
                 let to = attempt.url().to_string();
                 attempt.error(format!("a redirect to {to}: {why}"))
             }
@@ -345,15 +334,15 @@ async fn send(task: &Task, req: Req) -> Result<Value> {
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    if let Some((name, value)) = &secret {
-        let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+    if let Some(s) = &secret {
+        let mut v = reqwest::header::HeaderValue::from_str(&s.sent).map_err(|_| {
             Error::new(
                 ErrorCode::ConfigInvalid,
                 "http.request: the secret is not a header value",
             )
         })?;
         v.set_sensitive(true);
-        builder = builder.header(name.as_str(), v);
+        builder = builder.header(s.header.as_str(), v);
     }
     builder = match (&req.body, &req.json, &req.form) {
         (Some(b), _, _) => builder.body(b.clone()),
@@ -406,18 +395,17 @@ async fn send(task: &Task, req: Req) -> Result<Value> {
         }
     };
     // What comes back never holds the secret, even when a server echoes it.
-    let hide = |s: String| match &secret {
-        Some((_, v)) if !v.is_empty() => {
-            let name = req.auth.as_deref().unwrap_or_default();
-            let mark = format!("[secret {name}]");
-            let s = s.replace(v.as_str(), &mark);
+    let hide = |text: String| match &secret {
+        Some(s) if !s.sent.is_empty() => {
+            let mark = format!("[secret {}]", s.name);
+            let text = text.replace(s.sent.as_str(), &mark);
             // The value alone too, unless too short to tell from text.
-            match v.rsplit(' ').next().filter(|raw| raw.len() >= 8) {
-                Some(raw) => s.replace(raw, &mark),
-                None => s,
+            match s.value.len() >= 8 {
+                true => text.replace(s.value.as_str(), &mark),
+                false => text,
             }
         }
-        _ => s,
+        _ => text,
     };
     let body = hide(String::from_utf8_lossy(&body).into_owned());
     let mut m = Map::new();

@@ -186,16 +186,31 @@ pub(super) async fn run_builtin(
     b: &Builtin,
     input: serde_json::Value,
 ) -> Result<Value> {
-    let Some(journal) = task.session.journal().filter(|_| b.outside) else {
+    if !b.outside {
         return (b.run)(task.clone(), input).await;
-    };
+    }
     let key = serde_json::json!({"tool": b.name, "arguments": input});
-    if let Some(kept) = journal.answer("tool", &key)? {
+    journaled(task, "tool", key, (b.run)(task.clone(), input)).await
+}
+
+/// What `work` brings in from outside the spell, through the run's
+/// journal: a replay is answered with what it brought in then (kept under
+/// `op` and `key`), and a live result is kept. With no journal, `work`.
+pub(super) async fn journaled(
+    task: &Task,
+    op: &str,
+    key: serde_json::Value,
+    work: impl std::future::Future<Output = Result<Value>>,
+) -> Result<Value> {
+    let Some(journal) = task.session.journal() else {
+        return work.await;
+    };
+    if let Some(kept) = journal.answer(op, &key)? {
         return kept.map(|v| Value::from_json(&v));
     }
-    let out = (b.run)(task.clone(), input).await;
+    let out = work.await;
     let kept = out.as_ref().map_err(Clone::clone).and_then(Value::to_json);
-    journal.record("tool", &key, &kept)?;
+    journal.record(op, &key, &kept)?;
     out
 }
 

@@ -288,12 +288,7 @@ fn debug_lines(rhai: &mut Rhai, s: &Rc<Session>, shared: &Rc<Shared>, prelude: V
                 return Ok(DebuggerCommand::StepInto);
             }
             rhai_debug::apply_pending(&mut ctx, &shared.debug);
-            // A block is not a line of its own (a function's body opens on
-            // the line that declares it): its statements are.
-            if matches!(
-                node,
-                ASTNode::Stmt(rhai::Stmt::Block(..) | rhai::Stmt::Noop(..))
-            ) {
+            if !starts_a_line(&node) {
                 return Ok(DebuggerCommand::StepInto);
             }
             let in_prelude = ctx
@@ -807,8 +802,11 @@ fn fn_ptr(f: &Callback) -> Result<&FnPtr> {
         .ok_or_else(|| Error::new(ErrorCode::ValueInvalid, "a function from another engine"))
 }
 
-/// Compiles without running.
-pub(crate) fn check(name: &str, source: &str, registry: &crate::session::Registry) -> Result<()> {
+/// Compiles without running, reading `registry`'s member names as names.
+fn compile_only(
+    source: &str,
+    registry: &crate::session::Registry,
+) -> std::result::Result<AST, rhai::ParseError> {
     let mut rhai = Rhai::new_raw();
     allow_keyword_members(
         &mut rhai,
@@ -818,8 +816,22 @@ pub(crate) fn check(name: &str, source: &str, registry: &crate::session::Registr
         None,
     );
     rhai.compile(source)
+}
+
+/// Compiles without running.
+pub(crate) fn check(name: &str, source: &str, registry: &crate::session::Registry) -> Result<()> {
+    compile_only(source, registry)
         .map(|_| ())
         .map_err(|e| parse_error(&e, name))
+}
+
+/// Whether a node is a line of its own for the debugger: a block is not
+/// (a function's body opens on the line that declares it), its statements are.
+fn starts_a_line(node: &rhai::ASTNode) -> bool {
+    !matches!(
+        node,
+        rhai::ASTNode::Stmt(rhai::Stmt::Block(..) | rhai::Stmt::Noop(..))
+    )
 }
 
 /// The lines of a Rhai spell with code a line breakpoint can stop at: the
@@ -830,25 +842,14 @@ pub(crate) fn code_lines(
     source: &str,
     registry: &crate::session::Registry,
 ) -> Option<std::collections::BTreeSet<u32>> {
-    let mut rhai = Rhai::new_raw();
-    allow_keyword_members(
-        &mut rhai,
-        member_names(registry),
-        modules_with_call(registry),
-        None,
-        None,
-    );
-    let ast = rhai.compile(source).ok()?;
+    let ast = compile_only(source, registry).ok()?;
     let mut lines = std::collections::BTreeSet::new();
     ast.walk(&mut |path: &[rhai::ASTNode]| {
-        let node = path.last();
-        let block = matches!(
-            node,
-            Some(rhai::ASTNode::Stmt(
-                rhai::Stmt::Block(..) | rhai::Stmt::Noop(..)
-            ))
-        );
-        if let Some(line) = node.and_then(|n| n.position().line()).filter(|_| !block) {
+        let line = path
+            .last()
+            .filter(|n| starts_a_line(n))
+            .and_then(|n| n.position().line());
+        if let Some(line) = line {
             lines.insert(line as u32);
         }
         true

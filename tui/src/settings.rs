@@ -38,6 +38,16 @@ pub struct BreakIf {
 }
 
 impl BreakIf {
+    /// The breakpoint on `line` that asks this, as the debugger takes it.
+    pub fn at(&self, line: u32) -> llmspell::debug::Breakpoint {
+        llmspell::debug::Breakpoint {
+            line,
+            condition: self.condition.clone(),
+            hits: self.hits.clone(),
+            log: self.log.clone(),
+        }
+    }
+
     /// How the gutter and notices tell it: `if i > 3 · hits >=2 · log "…"`.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
@@ -115,15 +125,7 @@ impl LineBreaks {
 
     /// The breakpoints as the debugger takes them.
     pub fn to_debugger(&self) -> Vec<llmspell::debug::Breakpoint> {
-        self.0
-            .iter()
-            .map(|(line, when)| llmspell::debug::Breakpoint {
-                line: *line,
-                condition: when.condition.clone(),
-                hits: when.hits.clone(),
-                log: when.log.clone(),
-            })
-            .collect()
+        self.0.iter().map(|(line, when)| when.at(*line)).collect()
     }
 }
 

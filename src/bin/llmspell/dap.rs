@@ -224,6 +224,58 @@ fn capabilities() -> Json {
     })
 }
 
+/// What a bridge call's pause shows as its scope and lets the client edit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CallPart {
+    /// Before the call: its arguments, numbered from 1.
+    Arguments,
+    /// After it: `reply`, what it returned.
+    Reply,
+    /// After it failed: the `error`, and a `result` to give instead.
+    Error,
+}
+
+impl CallPart {
+    fn of(p: &Pause) -> CallPart {
+        match (p.when, p.why) {
+            (_, llmspell::debug::Why::Error) => CallPart::Error,
+            (When::Before, _) => CallPart::Arguments,
+            _ => CallPart::Reply,
+        }
+    }
+
+    fn scope(self) -> &'static str {
+        match self {
+            CallPart::Arguments => "Arguments",
+            CallPart::Reply => "Reply",
+            CallPart::Error => "Error",
+        }
+    }
+
+    /// The JSON the client sees and edits.
+    fn value(self, p: &Pause) -> Json {
+        match self {
+            CallPart::Arguments => Json::Array(p.args.clone()),
+            CallPart::Reply => json!({"reply": p.result}),
+            CallPart::Error => json!({"error": p.note, "result": null}),
+        }
+    }
+
+    /// What the call goes on with, from that JSON as edited.
+    fn resumed(self, edited: Json) -> Json {
+        match self {
+            CallPart::Arguments => edited,
+            CallPart::Reply => edited["reply"].clone(),
+            CallPart::Error => edited["result"].clone(),
+        }
+    }
+}
+
+/// A key as one step of a JSON pointer (RFC 6901).
+fn pointer_step(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// A value as the client shows it.
 fn shown(v: &Json) -> String {
     let text = v.to_string();
@@ -558,14 +610,9 @@ impl DapSession {
             "expensive": false,
         })];
         if frame == 0 && p.when != When::Line {
-            let name = match (p.when, p.why) {
-                (_, llmspell::debug::Why::Error) => "Error",
-                (When::Before, _) => "Arguments",
-                _ => "Reply",
-            };
             scopes.insert(
                 0,
-                json!({"name": name, "presentationHint": "arguments",
+                json!({"name": CallPart::of(&p).scope(), "presentationHint": "arguments",
                        "variablesReference": CALL, "expensive": false}),
             );
         }
@@ -575,13 +622,9 @@ impl DapSession {
     /// The call's arguments or reply as the client sees and edits them:
     /// a list of named values, and the JSON an edit changes.
     fn call_value(&self, p: &Pause) -> Json {
-        if let Some(edited) = &self.paused().edited {
-            return edited.clone();
-        }
-        match (p.when, p.why) {
-            (_, llmspell::debug::Why::Error) => json!({"error": p.note, "result": null}),
-            (When::Before, _) => Json::Array(p.args.clone()),
-            _ => json!({"reply": p.result}),
+        match &self.paused().edited {
+            Some(edited) => edited.clone(),
+            None => CallPart::of(p).value(p),
         }
     }
 
@@ -612,9 +655,7 @@ impl DapSession {
 
     /// The members of a compound value, each a variable.
     fn members(&self, value: &Json, in_call: Option<&str>) -> Vec<Json> {
-        let at = |key: &str| {
-            in_call.map(|p| format!("{p}/{}", key.replace('~', "~0").replace('/', "~1")))
-        };
+        let at = |key: &str| in_call.map(|p| format!("{p}/{}", pointer_step(key)));
         match value {
             Json::Array(a) => a
                 .iter()
@@ -669,15 +710,13 @@ impl DapSession {
         let json_value = serde_json::from_str::<Json>(text);
         // Where in the call's value, if there.
         let pointer = match reference {
-            CALL => Some(
-                match p.when == When::Before && p.why != llmspell::debug::Why::Error {
-                    true => {
-                        let n: usize = name.parse().map_err(|_| format!("no argument {name}"))?;
-                        format!("/{}", n.checked_sub(1).ok_or("arguments count from 1")?)
-                    }
-                    false => format!("/{name}"),
-                },
-            ),
+            CALL => Some(match CallPart::of(&p) {
+                CallPart::Arguments => {
+                    let n: usize = name.parse().map_err(|_| format!("no argument {name}"))?;
+                    format!("/{}", n.checked_sub(1).ok_or("arguments count from 1")?)
+                }
+                _ => format!("/{}", pointer_step(name)),
+            }),
             r if (LOCALS..INNER).contains(&r) => {
                 let frame = (r - LOCALS) as usize;
                 // JSON, else an expression evaluated in the frame.
@@ -696,10 +735,7 @@ impl DapSession {
                     .in_call
                     .clone()
                     .ok_or("set a local whole (its members are shown, not set one by one)")?;
-                Some(format!(
-                    "{at}/{}",
-                    name.replace('~', "~0").replace('/', "~1")
-                ))
+                Some(format!("{at}/{}", pointer_step(name)))
             }
         };
         let value = json_value.map_err(|e| format!("a call's value is JSON: {e}"))?;
@@ -727,11 +763,7 @@ impl DapSession {
         let (_, p) = taken.pause.ok_or("the spell is not paused")?;
         // The edit goes with the call: its arguments, or what it returns
         // (the reply; after a failure, the result given instead).
-        let edited = taken.edited.map(|e| match (p.when, p.why) {
-            (_, llmspell::debug::Why::Error) => e["result"].clone(),
-            (When::Before, _) => e,
-            _ => e["reply"].clone(),
-        });
+        let edited = taken.edited.map(|e| CallPart::of(&p).resumed(e));
         self.debugger.resume(how, edited);
         Ok(json!({}))
     }

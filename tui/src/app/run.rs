@@ -146,13 +146,7 @@ pub(super) fn set_breakpoint(app: &mut App) -> Vec<Effect> {
     ) else {
         return Vec::new();
     };
-    let bp = llmspell::debug::Breakpoint {
-        line,
-        condition: when.condition.clone(),
-        hits: when.hits.clone(),
-        log: when.log.clone(),
-    };
-    if let Err(why) = bp.check() {
+    if let Err(why) = when.at(line).check() {
         app.notice = Some(format!("breakpoint on line {line} not set: {why}"));
         return Vec::new();
     }
