@@ -148,6 +148,46 @@ pub struct Capabilities {
     /// `"*.example.com"`. Loopback and private addresses only when named
     /// exactly (`"localhost"`, `"127.0.0.1"`).
     pub net: Vec<String>,
+    /// The `[mcp.NAME]` servers the spells may use, by name.
+    pub mcp: Vec<String>,
+}
+
+/// `[mcp.NAME]`: an MCP server whose tools, resources and prompts the
+/// spells may use once `[capabilities] mcp` lists NAME. Either `command`
+/// (the server runs as a child process, spoken to on its stdin and stdout)
+/// or `url` (streamable HTTP).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpConfig {
+    /// The program and its arguments, run in the project folder.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Variables the server gets; it sees none of the host's environment
+    /// beyond PATH, HOME, USER, LOGNAME, SHELL, TERM, LANG and TMPDIR.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Host variables passed to the server by name (a token it needs).
+    #[serde(default)]
+    pub pass_env: Vec<String>,
+    /// The server's streamable HTTP endpoint.
+    pub url: Option<String>,
+    /// A `[secrets.NAME]` sent with each HTTP request, in its header.
+    pub auth: Option<String>,
+    /// Seconds one request may take (default 60).
+    pub timeout_secs: Option<f64>,
+    /// Seconds the server may take to start and answer the handshake
+    /// (default 30).
+    pub start_timeout_secs: Option<f64>,
+}
+
+impl McpConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout_secs.unwrap_or(60.0))
+    }
+
+    pub fn start_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.start_timeout_secs.unwrap_or(30.0))
+    }
 }
 
 /// `[secrets.NAME]`: where a secret is (an environment variable), the
@@ -248,6 +288,8 @@ pub struct Config {
     /// `[secrets.NAME]`: credentials the host holds and attaches to
     /// `http.request{auth = "NAME"}`; the spell never sees them.
     pub secrets: std::collections::BTreeMap<String, SecretConfig>,
+    /// `[mcp.NAME]`: MCP servers the spells may use (`[capabilities] mcp`).
+    pub mcp: std::collections::BTreeMap<String, McpConfig>,
     /// The folder the spells' state belongs to.
     #[serde(skip)]
     pub project_dir: PathBuf,
@@ -330,6 +372,21 @@ impl Config {
                 }
             }
         }
+        for (name, m) in &self.mcp {
+            if let Err(what) = m.validate(name, &self.secrets) {
+                return bad(format!("[mcp.{name}] {what}"));
+            }
+        }
+        if let Some(name) = self
+            .capabilities
+            .mcp
+            .iter()
+            .find(|n| !self.mcp.contains_key(*n))
+        {
+            return bad(format!(
+                "[capabilities] mcp lists {name:?}, but there is no [mcp.{name}] section"
+            ));
+        }
         if self.history.enabled && (self.history.keep_runs == 0 || self.history.max_mb == 0) {
             return bad(
                 "[history] keep_runs and max_mb must be above 0; to keep no runs, set enabled = false"
@@ -341,6 +398,64 @@ impl Config {
                 "[log] level must be one of {:?}, not {:?}",
                 LOG_LEVELS, self.log.level
             ));
+        }
+        Ok(())
+    }
+}
+
+impl McpConfig {
+    fn validate(
+        &self,
+        name: &str,
+        secrets: &std::collections::BTreeMap<String, SecretConfig>,
+    ) -> std::result::Result<(), String> {
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 32
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        if !word(name) || name.contains("__") {
+            return Err(
+                "the name is up to 32 letters, digits, _ or - (no \"__\"): tools are named NAME/tool"
+                    .into(),
+            );
+        }
+        match (&self.command[..], &self.url) {
+            ([], None) => return Err("give command = [\"program\", \"arg\"...] or url".into()),
+            ([_, ..], Some(_)) => return Err("give command or url, not both".into()),
+            ([first, ..], None) if first.is_empty() => {
+                return Err("command's program is empty".into())
+            }
+            _ => {}
+        }
+        if self.url.is_none() && self.auth.is_some() {
+            return Err("auth goes with url: a command's server gets env instead".into());
+        }
+        if let Some(url) = &self.url {
+            let parsed = url::Url::parse(url).map_err(|e| format!("url {url:?}: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(format!("url {url:?} is not http or https"));
+            }
+            if let Some(secret) = &self.auth {
+                if !secrets.contains_key(secret) {
+                    return Err(format!(
+                        "auth names {secret:?}, but there is no [secrets.{secret}]"
+                    ));
+                }
+            }
+        }
+        for (what, t) in [
+            ("timeout_secs", self.timeout_secs),
+            ("start_timeout_secs", self.start_timeout_secs),
+        ] {
+            if let Some(t) = t {
+                if !t.is_finite() || t <= 0.0 || t > MAX_TIMEOUT_SECS {
+                    return Err(format!(
+                        "{what} must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECS:e}, not {t}"
+                    ));
+                }
+            }
         }
         Ok(())
     }

@@ -45,6 +45,9 @@ codes! {
     SandboxDenied => "sandbox.denied", "the spell tried something outside its capabilities";
     HttpFailed => "http.failed", "an HTTP request could not be made or did not finish (connection, timeout, too many redirects)";
     HttpTooLarge => "http.too_large", "an HTTP response body was bigger than max_bytes";
+    McpStart => "mcp.start", "an MCP server would not start, or did not finish its handshake in time";
+    McpFailed => "mcp.failed", "an MCP server exited, wrote something that is not MCP, or refused a request";
+    McpTimeout => "mcp.timeout", "an MCP server did not answer a request in time";
     LimitInstructions => "limit.instructions", "the spell ran more instructions than [limits] instructions allows";
     LimitMemory => "limit.memory", "the spell used more memory than [limits] memory_mb allows";
     LimitTime => "limit.time", "the spell ran longer than [limits] timeout_secs allows";

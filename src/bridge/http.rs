@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::tools::host_allowed;
+use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::session::{Args, Bridge, Registry, Shape, Task};
 use crate::value::{Map, Value};
@@ -191,7 +192,7 @@ impl reqwest::dns::Resolve for Resolver {
 }
 
 /// A secret `auth` named, as this request sends it.
-struct Secret {
+pub(super) struct Secret {
     name: String,
     /// The header it goes in, and that header's value (prefix and all).
     header: String,
@@ -202,13 +203,24 @@ struct Secret {
     hosts: Vec<String>,
 }
 
+impl Secret {
+    /// The header it goes in, with its value.
+    pub(super) fn header_pair(
+        &self,
+    ) -> Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)> {
+        let name = reqwest::header::HeaderName::from_bytes(self.header.as_bytes()).ok()?;
+        let mut value = reqwest::header::HeaderValue::from_str(&self.sent).ok()?;
+        value.set_sensitive(true);
+        Some((name, value))
+    }
+}
+
 /// The secret `auth` names, for `host`.
-fn secret(task: &Task, name: &str, host: &str) -> Result<Secret> {
-    let config = task.session.config();
+pub(super) fn secret(config: &Config, name: &str, host: &str) -> Result<Secret> {
     let s = config.secrets.get(name).ok_or_else(|| {
         Error::new(
             ErrorCode::ConfigInvalid,
-            format!("http.request: auth {name:?}: no [secrets.{name}] in llmspell.toml"),
+            format!("auth {name:?}: no [secrets.{name}] in llmspell.toml"),
         )
     })?;
     if !host_allowed(host, &s.hosts) {
@@ -220,10 +232,7 @@ fn secret(task: &Task, name: &str, host: &str) -> Result<Secret> {
     let value = std::env::var(&s.env).map_err(|_| {
         Error::new(
             ErrorCode::ConfigInvalid,
-            format!(
-                "http.request: secret {name:?} is in ${}, which is not set",
-                s.env
-            ),
+            format!("secret {name:?} is in ${}, which is not set", s.env),
         )
     })?;
     let sent = match s.prefix.as_str() {
@@ -242,7 +251,7 @@ fn secret(task: &Task, name: &str, host: &str) -> Result<Secret> {
 async fn request(task: &Task, args: &Args) -> Result<Value> {
     let req: Req = serde_json::from_value(args.json(0)?)
         .map_err(|e| args.error(format!("the request: {e}")))?;
-    super::tools::journaled(task, "http", args.json(0)?, send(task, req)).await
+    super::tools::journaled(&task.session, "http", args.json(0)?, send(task, req)).await
 }
 
 /// The built-in tool `http_get`: a GET through the same checks,
@@ -300,7 +309,7 @@ async fn send(task: &Task, req: Req) -> Result<Value> {
         .timeout_ms
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
     let secret = match &req.auth {
-        Some(name) => Some(secret(task, name, &host)?),
+        Some(name) => Some(secret(task.session.config(), name, &host)?),
         None => None,
     };
     let hops = allow.clone();
@@ -335,14 +344,16 @@ async fn send(task: &Task, req: Req) -> Result<Value> {
         builder = builder.header(k.as_str(), v.as_str());
     }
     if let Some(s) = &secret {
-        let mut v = reqwest::header::HeaderValue::from_str(&s.sent).map_err(|_| {
+        let (name, value) = s.header_pair().ok_or_else(|| {
             Error::new(
                 ErrorCode::ConfigInvalid,
-                "http.request: the secret is not a header value",
+                format!(
+                    "http.request: secret {:?} is not a valid HTTP header",
+                    s.name
+                ),
             )
         })?;
-        v.set_sensitive(true);
-        builder = builder.header(s.header.as_str(), v);
+        builder = builder.header(name, value);
     }
     builder = match (&req.body, &req.json, &req.form) {
         (Some(b), _, _) => builder.body(b.clone()),

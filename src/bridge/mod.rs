@@ -14,6 +14,8 @@ mod http;
 mod json;
 mod llm;
 mod log;
+mod mcp;
+mod mcp_servers;
 mod print;
 mod state;
 mod tool;
@@ -51,6 +53,7 @@ impl Registry {
         llm::register(&mut r);
         tool::register(&mut r);
         http::register(&mut r);
+        mcp::register(&mut r);
         agent::register(&mut r);
         workflow::register(&mut r);
         r

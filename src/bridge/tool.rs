@@ -12,6 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use super::tools::{builtin, builtin_params, run_builtin, BUILTINS};
 use crate::error::{Error, ErrorCode, Result};
 use crate::provider::ToolSpec;
+use crate::session::wait::block_on;
 use crate::session::{Bridge, Registry, Session, Shape, Task};
 use crate::value::{Callback, Map, Value};
 
@@ -113,7 +114,8 @@ pub(super) fn register(r: &mut Registry) {
         "tool.list",
         "",
         "ToolInfo[]",
-        "the built-in tools, then the spell's own, in order of definition",
+        "the built-in tools, the spell's own in order of definition, then the tools of each \
+         MCP server in [capabilities] mcp (server/tool; starts the servers)",
         |call, _| {
             let mut out: Vec<Value> = BUILTINS
                 .iter()
@@ -127,6 +129,10 @@ pub(super) fn register(r: &mut Registry) {
                     .iter()
                     .map(|t| listing(&t.name, &t.description, &t.params, false)),
             );
+            for server in super::mcp::allowed(call.session) {
+                let listed = block_on(call.session, super::mcp::tools_of(call.session, server))??;
+                out.extend(listed.iter().map(|t| t.listing()));
+            }
             Ok(Value::Array(out))
         },
     ));
@@ -187,16 +193,21 @@ pub(super) fn spec(session: &Session, name: &str) -> Result<ToolSpec> {
         });
     }
     let tools = tools(session);
-    let list = tools.list.borrow();
-    let t = list
-        .iter()
-        .find(|t| t.name == name)
-        .ok_or_else(|| not_found(&list, name))?;
-    Ok(ToolSpec {
-        name: t.name.clone(),
-        description: t.description.clone(),
-        params: t.params.clone(),
-    })
+    if let Some(t) = tools.list.borrow().iter().find(|t| t.name == name) {
+        return Ok(ToolSpec {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            params: t.params.clone(),
+        });
+    }
+    match block_on(session, super::mcp::find(session, name))?? {
+        Some(t) => Ok(ToolSpec {
+            name: t.model_name.clone(),
+            description: t.description.clone(),
+            params: t.params.clone(),
+        }),
+        None => Err(not_found(&tools.list.borrow(), name)),
+    }
 }
 
 fn not_found(list: &[ToolDef], name: &str) -> Error {
@@ -224,14 +235,21 @@ pub(super) async fn call_tool(task: &Task, name: &str, input: serde_json::Value)
         .find(|t| t.name == name)
         .cloned();
     let builtin = builtin(name);
-    let (params, validator) = match (&def, builtin) {
-        (Some(d), _) => (d.params.clone(), d.validator.clone()),
-        (None, Some(b)) => {
+    let mcp = match (&def, builtin) {
+        (None, None) => super::mcp::find(session, name).await?,
+        _ => None,
+    };
+    // Events name an MCP tool as spells do, whatever a model called it.
+    let name = mcp.as_ref().map_or(name, |t| t.name.as_str());
+    let (params, validator) = match (&def, builtin, &mcp) {
+        (Some(d), _, _) => (d.params.clone(), d.validator.clone()),
+        (None, Some(b), _) => {
             let p = builtin_params(b);
             let v = jsonschema::validator_for(&p).expect("built-in params are valid schemas");
             (p, Arc::new(v))
         }
-        (None, None) => return Err(not_found(&tools(session).list.borrow(), name)),
+        (None, None, Some(t)) => (t.params.clone(), t.validator.clone()),
+        (None, None, None) => return Err(not_found(&tools(session).list.borrow(), name)),
     };
     if let Some(e) = validator.iter_errors(&input).next() {
         let at = e.instance_path().as_str().to_owned();
@@ -251,13 +269,14 @@ pub(super) async fn call_tool(task: &Task, name: &str, input: serde_json::Value)
         Value::Map(m)
     })?;
     let started = Instant::now();
-    let out = match (&def, builtin) {
-        (Some(d), _) => match &d.run {
+    let out = match (&def, builtin, &mcp) {
+        (Some(d), _, _) => match &d.run {
             Run::Script(f) => task.call_script(f, vec![arguments.clone()]).await,
             Run::Native(run) => run(task, input).await,
         },
-        (None, Some(b)) => run_builtin(task, b, input).await,
-        (None, None) => unreachable!("checked above"),
+        (None, Some(b), _) => run_builtin(task, b, input).await,
+        (None, None, Some(t)) => t.call(task, input).await,
+        (None, None, None) => unreachable!("checked above"),
     };
     let out = out.map_err(|e| match e.code {
         ErrorCode::SpellError => Error::new(

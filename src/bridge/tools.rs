@@ -6,7 +6,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::files::failed;
 use crate::error::{Error, ErrorCode, Result};
-use crate::session::Task;
+use crate::session::{Session, Task};
 use crate::value::Value;
 
 type BuiltinRun = fn(Task, serde_json::Value) -> LocalBoxFuture<'static, Result<Value>>;
@@ -190,19 +190,19 @@ pub(super) async fn run_builtin(
         return (b.run)(task.clone(), input).await;
     }
     let key = serde_json::json!({"tool": b.name, "arguments": input});
-    journaled(task, "tool", key, (b.run)(task.clone(), input)).await
+    journaled(&task.session, "tool", key, (b.run)(task.clone(), input)).await
 }
 
 /// What `work` brings in from outside the spell, through the run's
 /// journal: a replay is answered with what it brought in then (kept under
 /// `op` and `key`), and a live result is kept. With no journal, `work`.
 pub(super) async fn journaled(
-    task: &Task,
+    session: &Session,
     op: &str,
     key: serde_json::Value,
     work: impl std::future::Future<Output = Result<Value>>,
 ) -> Result<Value> {
-    let Some(journal) = task.session.journal() else {
+    let Some(journal) = session.journal() else {
         return work.await;
     };
     if let Some(kept) = journal.answer(op, &key)? {

@@ -49,6 +49,11 @@ pub struct RunOptions {
     /// and `crypto`): the same seed gives the same numbers, so a run can be
     /// reproduced. `None`: a fresh one from the system.
     pub seed: Option<[u8; 32]>,
+    /// What the run starts that may outlive it (MCP servers): runs given
+    /// the same one share it, and it lives as long as they do (the IDE keeps
+    /// one across its runs, so its servers stay up). `None`: the run's own,
+    /// stopped when the run ends.
+    pub resident: Option<crate::session::Resident>,
 }
 
 impl RunOptions {
@@ -91,6 +96,7 @@ impl RunOptions {
             tap: None,
             debugger: None,
             seed: None,
+            resident: None,
         }
     }
 }
@@ -239,6 +245,7 @@ impl Runtime {
                 rand_core::OsRng.fill_bytes(&mut seed);
                 seed
             }),
+            resident: opts.resident.clone().unwrap_or_default(),
         };
         Session::new(setup, spell)
     }

@@ -35,7 +35,7 @@ pub use journal::{Journal, JournalRef, Outcome};
 pub use registry::{
     Bridge, BridgeId, BridgeImpl, DueAfter, GlobalDoc, Method, Object, Registry, Shape, WaitingImpl,
 };
-pub use slots::BridgeState;
+pub use slots::{BridgeState, Resident};
 
 use crate::bus::{Bus, Event};
 use crate::config::{Config, Limits};
@@ -90,6 +90,7 @@ pub(crate) struct Setup {
     pub tap: Option<EventTap>,
     pub debugger: Option<debug::Debugger>,
     pub seed: [u8; 32],
+    pub resident: Resident,
 }
 
 /// One spell's view of the host; lives on the spell's thread.
@@ -136,6 +137,8 @@ pub struct Session {
     next_id: Cell<i64>,
     /// What each bridge keeps for this spell, by type.
     state: BridgeState,
+    /// What this run shares with the runs it outlives or is outlived by.
+    resident: Resident,
 }
 
 /// Memory the host holds for a spell while some work of its lasts; given
@@ -206,6 +209,7 @@ impl Session {
             subs: RefCell::default(),
             next_id: Cell::new(0),
             state: BridgeState::default(),
+            resident: setup.resident,
         }
     }
 
@@ -280,6 +284,12 @@ impl Session {
     pub fn count_llm_call(&self, tokens: u64) {
         let (calls, used) = self.llm_used.get();
         self.llm_used.set((calls + 1, used + tokens));
+    }
+
+    /// What bridges keep beyond this spell, shared with other runs (see
+    /// [`Resident`]).
+    pub fn resident(&self) -> &Resident {
+        &self.resident
     }
 
     /// What bridges keep for this spell, by type (see [`BridgeState`]).

@@ -5,6 +5,7 @@
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// Per-spell state of the bridges, one value per type.
 #[derive(Default)]
@@ -38,6 +39,33 @@ impl BridgeState {
     }
 }
 
+/// What a run starts that may outlive it, one value per type (the MCP
+/// servers it spoke to): runs given the same `Resident` share it, and what
+/// it holds lives as long as the last of them. The IDE keeps one across its
+/// runs; a run given none has its own, dropped when the run ends.
+#[derive(Clone, Default)]
+pub struct Resident(Arc<Mutex<Vec<(TypeId, Shared)>>>);
+
+type Shared = Arc<dyn Any + Send + Sync>;
+
+impl Resident {
+    /// The shared `T`, made with its `Default` on first use.
+    pub fn get<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let id = TypeId::of::<T>();
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Ok(v)) = list
+            .iter()
+            .find(|(t, _)| *t == id)
+            .map(|(_, v)| v.clone().downcast::<T>())
+        {
+            return v;
+        }
+        let v = Arc::new(T::default());
+        list.push((id, v.clone()));
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +86,29 @@ mod tests {
         assert_eq!(state.get::<Other>().0.get(), 9);
         state.clear();
         assert_eq!(state.get::<Counter>().0.get(), 0);
+    }
+
+    #[derive(Default)]
+    struct Shared(std::sync::atomic::AtomicU32);
+
+    #[test]
+    fn runs_given_one_resident_share_its_values_until_the_last_lets_go() {
+        use std::sync::atomic::Ordering;
+        let ide = Resident::default();
+        let run = ide.clone();
+        std::thread::spawn(move || run.get::<Shared>().0.store(7, Ordering::Relaxed))
+            .join()
+            .unwrap();
+        let kept = ide.get::<Shared>();
+        assert_eq!(kept.0.load(Ordering::Relaxed), 7);
+        assert_eq!(
+            Resident::default()
+                .get::<Shared>()
+                .0
+                .load(Ordering::Relaxed),
+            0
+        );
+        drop(ide);
+        assert_eq!(Arc::strong_count(&kept), 1, "dropped with the last holder");
     }
 }
