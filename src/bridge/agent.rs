@@ -21,6 +21,8 @@ struct AgentState {
     opts: Map,
     max_steps: i64,
     history: Vec<Value>,
+    /// Its tools: the name a model is offered each by, and the spell's.
+    tools: Vec<(String, String)>,
 }
 
 /// The agents one spell made (its state in the session).
@@ -77,6 +79,7 @@ pub(super) fn register(r: &mut Registry) {
                 }
             }
             let mut tools = Vec::new();
+            let mut offered = Vec::new();
             match opts.get("tools") {
                 None | Some(Value::Null) => {}
                 Some(Value::Array(items)) => {
@@ -85,7 +88,8 @@ pub(super) fn register(r: &mut Registry) {
                             return Err(args
                                 .error("opts.tools holds tool names (tool.define returns them)"));
                         };
-                        super::tool::spec(call.session, name)?;
+                        let spec = super::tool::spec(call.session, name)?;
+                        offered.push((spec.name, name.clone()));
                         tools.push(Value::Str(name.clone()));
                     }
                 }
@@ -115,6 +119,7 @@ pub(super) fn register(r: &mut Registry) {
                 _ => format!("agent{}", id + 1),
             };
             list.push(AgentState {
+                tools: offered,
                 name: name.clone(),
                 opts: chat,
                 max_steps,
@@ -255,7 +260,7 @@ fn int(v: Option<&Value>) -> i64 {
 /// The tool-calling loop. The conversation is saved after every step, so
 /// an error part-way keeps what happened.
 async fn run_agent(task: &Task, id: usize, input: String) -> Result<Map> {
-    let (name, opts, max_steps, mut history) = {
+    let (name, opts, max_steps, mut history, tools) = {
         let agents = agents(&task.session);
         let list = agents.list.borrow();
         let a = &list[id];
@@ -264,6 +269,7 @@ async fn run_agent(task: &Task, id: usize, input: String) -> Result<Map> {
             a.opts.clone(),
             a.max_steps,
             a.history.clone(),
+            a.tools.clone(),
         )
     };
     let save = |history: &Vec<Value>| {
@@ -337,14 +343,17 @@ async fn run_agent(task: &Task, id: usize, input: String) -> Result<Map> {
         }
         for call in calls {
             let Value::Map(call) = call else { continue };
-            let tool = call.get("name").cloned().unwrap_or(Value::Null);
+            let asked = call.get("name").cloned().unwrap_or(Value::Null);
             let arguments = call.get("arguments").cloned().unwrap_or(Value::Null);
-            // Only the tools this agent was given: a model cannot reach others.
-            let offered = match (&tool, opts.get("tools")) {
-                (Value::Str(name), Some(Value::Array(names))) => names.contains(&Value::str(name)),
-                _ => false,
-            };
-            let out = if offered {
+            // Only the tools this agent was given: a model cannot reach
+            // others. Each is called by the spell's name for it (an MCP
+            // tool's model name differs).
+            let offered = tools
+                .iter()
+                .find(|(model, _)| Value::str(model) == asked)
+                .map(|(_, spell)| Value::str(spell));
+            let tool = offered.clone().unwrap_or(asked);
+            let out = if offered.is_some() {
                 task.call_bridge("tool.call", vec![tool.clone(), arguments.clone()])
                     .await
             } else {

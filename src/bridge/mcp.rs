@@ -32,6 +32,10 @@ pub(super) struct McpTool {
     pub description: String,
     pub params: serde_json::Value,
     pub validator: Arc<jsonschema::Validator>,
+    /// Its output schema only wraps a plain value in `{result}`, as servers
+    /// built with the Python SDK do for a tool that returns a number or a
+    /// string: the spell gets the value.
+    wraps_result: bool,
 }
 
 /// The servers' tool lists this spell has seen (its state in the session):
@@ -267,6 +271,9 @@ impl McpTool {
             })
             .collect();
         model_name.truncate(64);
+        let wraps_result = t["outputSchema"]["properties"]
+            .as_object()
+            .is_some_and(|p| p.len() == 1 && p.contains_key("result"));
         Some(McpTool {
             name: format!("{server}/{tool}"),
             model_name,
@@ -275,6 +282,7 @@ impl McpTool {
             description: t["description"].as_str().unwrap_or_default().to_owned(),
             params,
             validator: Arc::new(validator),
+            wraps_result,
         })
     }
 
@@ -289,8 +297,9 @@ impl McpTool {
     }
 
     /// Calls the tool on its server, through the run's journal: its
-    /// structured content when it has some, else its text, else its
-    /// content parts; a result the server marks as an error is
+    /// structured content when it has some (unwrapped from `{result}` when
+    /// its schema only wraps a value), else its text, else its content
+    /// parts; a result the server marks as an error is
     /// `tool.failed` with its text.
     pub async fn call(&self, task: &Task, input: serde_json::Value) -> Result<Value> {
         let key = serde_json::json!({"tool": self.name, "arguments": input});
@@ -319,6 +328,9 @@ impl McpTool {
             ));
         }
         match result.get("structuredContent") {
+            Some(serde_json::Value::Object(m)) if self.wraps_result && m.len() == 1 => {
+                Ok(m.get("result").map_or(Value::Null, Value::from_json))
+            }
             Some(s) if !s.is_null() => Ok(Value::from_json(s)),
             _ => Ok(text_or_parts(&result["content"])),
         }

@@ -108,7 +108,7 @@ impl Servers {
             }
         };
         let mut conn = slot.conn.lock().await;
-        if let Some(c) = conn.as_ref().filter(|c| !c.service.is_closed()) {
+        if let Some(c) = conn.as_ref().filter(|c| !c.closed()) {
             return Ok(c.clone());
         }
         // Dropped first: an exited server's process is reaped before the next.
@@ -271,6 +271,16 @@ fn http(
 impl Conn {
     pub fn peer(&self) -> &Peer<RoleClient> {
         self.service.peer()
+    }
+
+    /// Whether the connection has ended (the server exited, broke the
+    /// protocol, or was let go): its next use starts the server again.
+    fn closed(&self) -> bool {
+        self.service.is_closed()
+            || self.peer().is_transport_closed()
+            || lock(&self.child)
+                .as_mut()
+                .is_some_and(|c| !matches!(c.try_wait(), Ok(None)))
     }
 
     /// What `request` came to, within the server's time limit, as a coded

@@ -1,0 +1,672 @@
+//! MCP servers as a spell's tools, against real servers nobody here wrote:
+//! the reference server `@modelcontextprotocol/server-everything` (npm), on
+//! stdio and on streamable HTTP, and servers built with the official Python
+//! SDK (`mcp`, PyPI) that fail, crash and hang (`tests/mcp/faulty.py`).
+//! `scripts/mcp.sh` installs both and CI sets `LLMSPELL_MCP_SERVER` and
+//! `LLMSPELL_MCP_PYTHON`, so there they must run; elsewhere they are looked
+//! for where that script puts them. Servers that break before any message
+//! (exit, a banner on stdout, silence) need only python3.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use llmspell::session::Resident;
+use llmspell::{Config, EngineKind, ErrorCode, RunOptions, Runtime, Spell};
+use serde_json::{json, Value as Json};
+
+mod support;
+
+use support::cli::{llmspell, text, write};
+use support::scripted::{Reply, Scripted};
+
+fn cached(var: &str, path: &str, what: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.exists(),
+            "{var} is set to {}, which is not there",
+            p.display()
+        );
+        return Some(p);
+    }
+    let p = Path::new(&std::env::var_os("HOME")?)
+        .join(".cache/llmspell")
+        .join(path);
+    if p.exists() {
+        return Some(p);
+    }
+    eprintln!("no {what} (scripts/mcp.sh installs it): skipped");
+    None
+}
+
+/// The reference server's entry script, run with node.
+fn everything() -> Option<PathBuf> {
+    cached(
+        "LLMSPELL_MCP_SERVER",
+        "mcp-server-everything-2026.8.31/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+        "MCP reference server",
+    )
+}
+
+/// A python with the official MCP SDK.
+fn sdk_python() -> Option<PathBuf> {
+    cached(
+        "LLMSPELL_MCP_PYTHON",
+        "mcp-python-1.30.0/bin/python",
+        "Python MCP SDK",
+    )
+}
+
+fn faulty() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/faulty.py")
+}
+
+fn everything_toml(entry: &Path) -> String {
+    format!(
+        "[capabilities]\nmcp = [\"everything\"]\n\n[mcp.everything]\ncommand = [\"node\", {:?}, \"stdio\"]\n",
+        entry.display().to_string()
+    )
+}
+
+struct Ran {
+    result: Result<Json, llmspell::Error>,
+    printed: String,
+    took: Duration,
+}
+
+fn run_with(
+    dir: &Path,
+    toml: &str,
+    kind: EngineKind,
+    src: &str,
+    resident: Option<&Resident>,
+) -> Ran {
+    std::fs::write(dir.join("llmspell.toml"), toml).unwrap();
+    let config = Config::load(&dir.join("llmspell.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let mut spell = Spell::from_source(&format!("m.{}", kind.extension()), src).unwrap();
+    spell.dir = dir.to_path_buf();
+    let printed = Arc::new(Mutex::new(String::new()));
+    let mut opts = RunOptions::new(config);
+    let sink = printed.clone();
+    opts.output = Arc::new(move |l| {
+        let mut p = sink.lock().unwrap();
+        p.push_str(&String::from_utf8_lossy(l));
+        p.push('\n');
+    });
+    opts.resident = resident.cloned();
+    let started = Instant::now();
+    let out = Runtime::new().run_here(&spell, &opts);
+    let printed = printed.lock().unwrap().clone();
+    Ran {
+        result: out.result,
+        printed,
+        took: started.elapsed(),
+    }
+}
+
+fn run(dir: &Path, toml: &str, kind: EngineKind, src: &str) -> Ran {
+    run_with(dir, toml, kind, src, None)
+}
+
+fn lua(dir: &Path, toml: &str, src: &str) -> Ran {
+    run(dir, toml, EngineKind::Lua, src)
+}
+
+fn error_of(ran: &Ran) -> &llmspell::Error {
+    ran.result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("expected an error, got {:?}", ran.result))
+}
+
+#[test]
+fn a_real_servers_tools_resources_and_prompts_alike_in_every_engine() {
+    let Some(entry) = everything() else { return };
+    let toml = everything_toml(&entry);
+    let lua_src = r#"
+local listed = {}
+for _, t in ipairs(tool.list()) do if t.server == "everything" then listed[#listed + 1] = t.name end end
+local r = mcp.resources("everything")
+local p = mcp.prompt("everything", "args-prompt", {city = "Paris", state = "Texas"})
+local ok, e = pcall(tool.call, "everything/get-sum", {a = "two"})
+return {
+  listed = #listed, has_echo = listed[1] == "everything/echo",
+  echo = tool.call("everything/echo", {message = "hi from lua"}),
+  sum = tool.call("everything/get-sum", {a = 2, b = 40}),
+  structured = tool.call("everything/get-structured-content", {location = "Chicago"}),
+  resources = #r, first = r[1].uri,
+  read = string.sub(mcp.read("everything", r[1].uri), 1, 16),
+  prompt = p.messages[1].content, role = p.messages[1].role,
+  prompts = #mcp.prompts("everything"), own = #mcp.tools("everything"),
+  invalid = e:match("^([%w_]+%.[%w_]+):"),
+}"#;
+    let js_src = r#"
+const listed = tool.list().filter(t => t.server === "everything").map(t => t.name);
+const r = await mcp.resources("everything");
+const p = await mcp.prompt("everything", "args-prompt", {city: "Paris", state: "Texas"});
+let invalid;
+try { await tool.call("everything/get-sum", {a: "two"}); } catch (e) { invalid = e.code; }
+export default {
+  listed: listed.length, has_echo: listed[0] === "everything/echo",
+  echo: await tool.call("everything/echo", {message: "hi from js"}),
+  sum: await tool.call("everything/get-sum", {a: 2, b: 40}),
+  structured: await tool.call("everything/get-structured-content", {location: "Chicago"}),
+  resources: r.length, first: r[0].uri,
+  read: (await mcp.read("everything", r[0].uri)).slice(0, 16),
+  prompt: p.messages[0].content, role: p.messages[0].role,
+  prompts: (await mcp.prompts("everything")).length, own: (await mcp.tools("everything")).length,
+  invalid,
+};"#;
+    let rhai_src = r#"
+let listed = tool.list().filter(|t| t.server == "everything").map(|t| t.name);
+let r = mcp.resources("everything");
+let p = mcp.prompt("everything", "args-prompt", #{city: "Paris", state: "Texas"});
+let invalid = "";
+try { tool.call("everything/get-sum", #{a: "two"}); } catch (e) { invalid = e.split(":")[0]; }
+#{
+  listed: listed.len(), has_echo: listed[0] == "everything/echo",
+  echo: tool.call("everything/echo", #{message: "hi from rhai"}),
+  sum: tool.call("everything/get-sum", #{a: 2, b: 40}),
+  structured: tool.call("everything/get-structured-content", #{location: "Chicago"}),
+  resources: r.len(), first: r[0].uri,
+  read: mcp.read("everything", r[0].uri).sub_string(0, 16),
+  prompt: p.messages[0].content, role: p.messages[0].role,
+  prompts: mcp.prompts("everything").len(), own: mcp.tools("everything").len(),
+  invalid: invalid,
+}"#;
+    let mut seen = Vec::new();
+    for (kind, src) in [
+        (EngineKind::Lua, lua_src),
+        (EngineKind::Js, js_src),
+        (EngineKind::Rhai, rhai_src),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ran = run(dir.path(), &toml, kind, src);
+        let mut r = ran
+            .result
+            .unwrap_or_else(|e| panic!("{kind}: {}", e.report()));
+        assert_eq!(r["echo"], format!("Echo: hi from {kind}"), "{kind}");
+        r["echo"] = json!("Echo");
+        seen.push(r);
+    }
+    let r = &seen[0];
+    assert_eq!(seen[1], *r, "js differs from lua");
+    assert_eq!(seen[2], *r, "rhai differs from lua");
+    assert!(r["listed"].as_i64().unwrap() >= 10, "{r}");
+    assert_eq!(r["listed"], r["own"], "{r}");
+    assert_eq!(r["has_echo"], true, "{r}");
+    assert_eq!(r["sum"], "The sum of 2 and 40 is 42.", "{r}");
+    // Structured content comes as a value, not as its JSON text.
+    assert!(r["structured"]["temperature"].is_number(), "{r}");
+    assert!(r["resources"].as_i64().unwrap() >= 1, "{r}");
+    assert!(r["first"].as_str().unwrap().starts_with("demo://"), "{r}");
+    assert_eq!(r["read"], "# Everything Ser", "{r}");
+    assert_eq!(r["prompt"], "What's weather in Paris, Texas?", "{r}");
+    assert_eq!(r["role"], "user", "{r}");
+    assert!(r["prompts"].as_i64().unwrap() >= 2, "{r}");
+    // The tool's own schema checked the arguments before any call.
+    assert_eq!(r["invalid"], "args.invalid", "{r}");
+}
+
+#[test]
+fn an_agent_answers_with_a_real_servers_tool_in_every_engine() {
+    let Some(entry) = everything() else { return };
+    let srcs = [
+        (
+            EngineKind::Lua,
+            r#"local a = agent.new{tools = {"everything/get-sum"}}
+local r = a:run("What is 2 + 40?")
+return {text = r.text, tool = r.steps[1].tool, result = r.steps[1].result}"#,
+        ),
+        (
+            EngineKind::Js,
+            r#"const a = agent.new({tools: ["everything/get-sum"]});
+const r = await a.run("What is 2 + 40?");
+export default {text: r.text, tool: r.steps[0].tool, result: r.steps[0].result};"#,
+        ),
+        (
+            EngineKind::Rhai,
+            r#"let a = agent.new(#{tools: ["everything/get-sum"]});
+let r = a.run("What is 2 + 40?");
+#{text: r.text, tool: r.steps[0].tool, result: r.steps[0].result}"#,
+        ),
+    ];
+    for (kind, src) in srcs {
+        let model = Scripted::start(vec![
+            Reply::Text(
+                String::new(),
+                vec![(
+                    "call_1".into(),
+                    "everything__get-sum".into(),
+                    r#"{"a": 2, "b": 40}"#.into(),
+                )],
+            ),
+            Reply::text("2 + 40 is 42."),
+        ]);
+        let toml = format!("{}\n{}", everything_toml(&entry), model.toml());
+        let dir = tempfile::tempdir().unwrap();
+        let ran = run(dir.path(), &toml, kind, src);
+        let r = ran
+            .result
+            .unwrap_or_else(|e| panic!("{kind}: {}", e.report()));
+        assert_eq!(r["text"], "2 + 40 is 42.", "{kind}");
+        assert_eq!(r["tool"], "everything/get-sum", "{kind}: {r}");
+        assert_eq!(r["result"], "The sum of 2 and 40 is 42.", "{kind}: {r}");
+        let requests = model.requests.lock().unwrap();
+        // The model was offered the tool by a name models take, with the
+        // server's own schema.
+        let offered = &requests[0]["tools"][0]["function"];
+        assert_eq!(offered["name"], "everything__get-sum", "{kind}");
+        assert_eq!(
+            offered["parameters"]["required"],
+            json!(["a", "b"]),
+            "{kind}"
+        );
+        // And read the server's answer in the conversation that followed.
+        let told = requests[1]["messages"].to_string();
+        assert!(
+            told.contains("The sum of 2 and 40 is 42."),
+            "{kind}: {told}"
+        );
+    }
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_real_server_over_streamable_http() {
+    let Some(entry) = everything() else { return };
+    let port = free_port();
+    let _server = Killed(
+        std::process::Command::new("node")
+            .arg(&entry)
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the HTTP server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let toml = format!(
+        "[capabilities]\nmcp = [\"web\"]\n\n[mcp.web]\nurl = \"http://127.0.0.1:{port}/mcp\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ran = lua(
+        dir.path(),
+        &toml,
+        r#"return {echo = tool.call("web/echo", {message = "over http"}), n = #mcp.tools("web")}"#,
+    );
+    let r = ran.result.unwrap_or_else(|e| panic!("{}", e.report()));
+    assert_eq!(r["echo"], "Echo: over http");
+    assert!(r["n"].as_i64().unwrap() >= 10, "{r}");
+}
+
+#[test]
+fn an_http_servers_secret_goes_in_its_header_and_nowhere_else() {
+    // Not an MCP server: it keeps what it was sent and answers 401.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let keep = seen.clone();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                keep.lock().unwrap().push_str(&line.to_ascii_lowercase());
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    std::env::set_var("LLMSPELL_TEST_MCP_TOKEN", "tok-5ecret-77");
+    let toml = format!(
+        "[capabilities]\nmcp = [\"locked\"]\n\n[mcp.locked]\nurl = \"http://127.0.0.1:{port}/mcp\"\nauth = \"locked\"\n\n\
+         [secrets.locked]\nenv = \"LLMSPELL_TEST_MCP_TOKEN\"\nhosts = [\"127.0.0.1\"]\nheader = \"X-Api-Key\"\nprefix = \"\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ran = lua(
+        dir.path(),
+        &toml,
+        r#"return tool.call("locked/anything", {})"#,
+    );
+    let e = error_of(&ran);
+    assert_eq!(e.code, ErrorCode::McpStart, "{}", e.report());
+    assert!(
+        seen.lock().unwrap().contains("x-api-key: tok-5ecret-77"),
+        "{}",
+        seen.lock().unwrap()
+    );
+    assert!(!e.report().contains("5ecret"), "{}", e.report());
+    // A secret whose hosts do not hold the server's is never sent.
+    let toml = toml.replace("hosts = [\"127.0.0.1\"]", "hosts = [\"api.example.com\"]");
+    seen.lock().unwrap().clear();
+    let ran = lua(
+        dir.path(),
+        &toml,
+        r#"return tool.call("locked/anything", {})"#,
+    );
+    assert_eq!(error_of(&ran).code, ErrorCode::SandboxDenied);
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn servers_that_break_before_any_message_fail_fast_with_a_code_and_why() {
+    let py = faulty();
+    let server = |mode: &str, extra: &str| {
+        format!(
+            "[capabilities]\nmcp = [\"bad\"]\n\n[mcp.bad]\ncommand = [\"python3\", {:?}, \"{mode}\"]\n{extra}",
+            py.display().to_string()
+        )
+    };
+    let call = r#"return tool.call("bad/x", {})"#;
+    let dir = tempfile::tempdir().unwrap();
+
+    let missing =
+        "[capabilities]\nmcp = [\"bad\"]\n\n[mcp.bad]\ncommand = [\"no-such-mcp-server-here\"]\n";
+    let ran = lua(dir.path(), missing, call);
+    let e = error_of(&ran);
+    assert_eq!(e.code, ErrorCode::McpStart);
+    assert!(
+        e.message.contains("no-such-mcp-server-here"),
+        "{}",
+        e.message
+    );
+
+    let ran = lua(dir.path(), &server("exit", ""), call);
+    let e = error_of(&ran);
+    assert_eq!(e.code, ErrorCode::McpStart, "{}", e.report());
+    assert!(
+        e.message.contains("cannot find my config file"),
+        "{}",
+        e.message
+    );
+
+    // A banner on stdout is not MCP: at once, not after a time limit.
+    let ran = lua(dir.path(), &server("banner", ""), call);
+    let e = error_of(&ran);
+    assert_eq!(e.code, ErrorCode::McpStart, "{}", e.report());
+    assert!(
+        e.message.contains("faulty server 1.0 ready"),
+        "{}",
+        e.message
+    );
+    assert!(ran.took < Duration::from_secs(10), "{:?}", ran.took);
+
+    let ran = lua(
+        dir.path(),
+        &server("silent", "start_timeout_secs = 0.5\n"),
+        call,
+    );
+    let e = error_of(&ran);
+    assert_eq!(e.code, ErrorCode::McpStart, "{}", e.report());
+    assert!(e.message.contains("start_timeout_secs"), "{}", e.message);
+
+    // The spell's own time limit ends a wait for a server sooner.
+    let ran = lua(
+        dir.path(),
+        &format!("[limits]\ntimeout_secs = 0.5\n{}", server("silent", "")),
+        call,
+    );
+    assert_eq!(error_of(&ran).code, ErrorCode::LimitTime);
+    assert!(ran.took < Duration::from_secs(10), "{:?}", ran.took);
+}
+
+fn sdk_toml(python: &Path, extra: &str) -> String {
+    format!(
+        "[capabilities]\nmcp = [\"faulty\"]\n\n[mcp.faulty]\ncommand = [{:?}, {:?}, \"sdk\"]\n{extra}",
+        python.display().to_string(),
+        faulty().display().to_string()
+    )
+}
+
+/// Whether a process is there and not a zombie.
+fn alive(pid: i64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn gone_soon(pid: i64) -> bool {
+    let until = Instant::now() + Duration::from_secs(5);
+    while alive(pid) {
+        if Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+#[test]
+fn a_server_that_fails_crashes_or_hangs_mid_run_gives_a_code_and_the_next_call_restarts_it() {
+    let Some(python) = sdk_python() else { return };
+    let toml = sdk_toml(&python, "timeout_secs = 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    let ran = lua(
+        dir.path(),
+        &toml,
+        r#"
+local first = tool.call("faulty/pid", {})
+local _, failed = pcall(tool.call, "faulty/fail", {})
+local _, crashed = pcall(tool.call, "faulty/crash", {})
+local again = tool.call("faulty/pid", {})
+local _, hung = pcall(tool.call, "faulty/hang", {})
+local function code(e) return (e:match("^([%w_]+%.[%w_]+):")) end
+return {first = first, again = again, failed = code(failed), failed_text = failed,
+        crashed = code(crashed), crashed_text = crashed, hung = code(hung)}"#,
+    );
+    let r = ran.result.unwrap_or_else(|e| panic!("{}", e.report()));
+    // A tool's own error is the tool's failure, with its words.
+    assert_eq!(r["failed"], "tool.failed", "{r}");
+    assert!(
+        r["failed_text"].as_str().unwrap().contains("no luck today"),
+        "{r}"
+    );
+    assert_eq!(r["crashed"], "mcp.failed", "{r}");
+    let crashed = r["crashed_text"].as_str().unwrap();
+    assert!(crashed.contains("crashing now"), "{crashed}");
+    assert_ne!(r["first"], r["again"], "a new process after the crash: {r}");
+    assert_eq!(r["hung"], "mcp.timeout", "{r}");
+    assert!(ran.took < Duration::from_secs(20), "{:?}", ran.took);
+    let pid = r["again"].as_i64().unwrap();
+    assert!(gone_soon(pid), "the hung server outlived its run");
+}
+
+#[test]
+fn a_server_sees_only_a_minimal_environment_and_what_it_is_given() {
+    let Some(python) = sdk_python() else { return };
+    std::env::set_var("LLMSPELL_TEST_HOST_ONLY", "host-value");
+    std::env::set_var("LLMSPELL_TEST_PASSED", "passed-value");
+    let toml = sdk_toml(
+        &python,
+        "env = { GIVEN = \"given-value\" }\npass_env = [\"LLMSPELL_TEST_PASSED\"]\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ran = lua(
+        dir.path(),
+        &toml,
+        r#"local function env(n) return tool.call("faulty/env", {name = n}) end
+return {host = env("LLMSPELL_TEST_HOST_ONLY"), passed = env("LLMSPELL_TEST_PASSED"),
+        given = env("GIVEN"), path = env("PATH") ~= "<unset>"}"#,
+    );
+    let r = ran.result.unwrap_or_else(|e| panic!("{}", e.report()));
+    assert_eq!(
+        r,
+        json!({"host": "<unset>", "passed": "passed-value", "given": "given-value", "path": true})
+    );
+    let toml = sdk_toml(&python, "pass_env = [\"LLMSPELL_TEST_NOT_SET_ANYWHERE\"]\n");
+    let ran = lua(dir.path(), &toml, r#"return tool.call("faulty/pid", {})"#);
+    let e = error_of(&ran);
+    assert_eq!(e.code, ErrorCode::McpStart);
+    assert!(
+        e.message.contains("LLMSPELL_TEST_NOT_SET_ANYWHERE"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn runs_sharing_a_resident_share_its_servers_until_the_config_changes() {
+    let Some(python) = sdk_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pid = r#"return tool.call("faulty/pid", {})"#;
+    let pid_of = |ran: Ran| -> i64 {
+        let v = ran.result.unwrap_or_else(|e| panic!("{}", e.report()));
+        v.as_i64().unwrap_or_else(|| panic!("{v}"))
+    };
+    // A run of its own stops its server when it ends.
+    let alone = pid_of(lua(dir.path(), &sdk_toml(&python, ""), pid));
+    assert!(gone_soon(alone), "the server outlived its run");
+    // The IDE's runs share one Resident: the server stays up between them.
+    let ide = Resident::default();
+    let toml = sdk_toml(&python, "");
+    let first = pid_of(run_with(
+        dir.path(),
+        &toml,
+        EngineKind::Lua,
+        pid,
+        Some(&ide),
+    ));
+    let second = pid_of(run_with(
+        dir.path(),
+        &toml,
+        EngineKind::Js,
+        "export default await tool.call(\"faulty/pid\", {});",
+        Some(&ide),
+    ));
+    assert_eq!(first, second, "one server for both runs");
+    assert!(alive(first));
+    // A changed [mcp.faulty] starts a new server and stops the old.
+    let changed = sdk_toml(&python, "env = { CHANGED = \"1\" }\n");
+    let third = pid_of(run_with(
+        dir.path(),
+        &changed,
+        EngineKind::Rhai,
+        "tool.call(\"faulty/pid\", #{})",
+        Some(&ide),
+    ));
+    assert_ne!(third, first);
+    assert!(gone_soon(first), "the old server outlived its config");
+    assert!(alive(third));
+    drop(ide);
+    assert!(
+        gone_soon(third),
+        "the server outlived the last run holding it"
+    );
+}
+
+#[test]
+fn only_the_servers_the_capabilities_list_are_reachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let configured = "[mcp.quiet]\ncommand = [\"python3\", \"-c\", \"pass\"]\n";
+    for src in [
+        r#"return tool.call("quiet/x", {})"#,
+        r#"return mcp.resources("quiet")"#,
+        r#"return mcp.prompt("quiet", "p")"#,
+    ] {
+        let ran = lua(dir.path(), configured, src);
+        let e = error_of(&ran);
+        assert_eq!(e.code, ErrorCode::SandboxDenied, "{src}: {}", e.report());
+        assert!(e.message.contains("[capabilities] mcp"), "{}", e.message);
+    }
+    // A name no [mcp] section has is a plain unknown tool, or a config error.
+    let ran = lua(dir.path(), configured, r#"return tool.call("other/x", {})"#);
+    assert_eq!(error_of(&ran).code, ErrorCode::ToolNotFound);
+    let ran = lua(dir.path(), configured, r#"return mcp.tools("other")"#);
+    assert_eq!(error_of(&ran).code, ErrorCode::ConfigInvalid);
+    // And a capability for a server that is not configured is refused at load.
+    std::fs::write(
+        dir.path().join("llmspell.toml"),
+        "[capabilities]\nmcp = [\"ghost\"]\n",
+    )
+    .unwrap();
+    let e = Config::load(&dir.path().join("llmspell.toml")).unwrap_err();
+    assert_eq!(e.code, ErrorCode::ConfigInvalid);
+    assert!(e.message.contains("[mcp.ghost]"), "{}", e.message);
+    for (bad, word) in [
+        ("[mcp.x]\n", "command"),
+        (
+            "[mcp.x]\ncommand = [\"a\"]\nurl = \"http://h/mcp\"\n",
+            "not both",
+        ),
+        ("[mcp.x]\nurl = \"ftp://h/mcp\"\n", "http"),
+        (
+            "[mcp.x]\nurl = \"http://h/mcp\"\nauth = \"nope\"\n",
+            "[secrets.nope]",
+        ),
+        ("[mcp.\"a/b\"]\ncommand = [\"a\"]\n", "name"),
+        (
+            "[mcp.x]\ncommand = [\"a\"]\ntimeout_secs = 0\n",
+            "timeout_secs",
+        ),
+        ("[mcp.x]\ncommand = [\"a\"]\nargs = []\n", "args"),
+    ] {
+        std::fs::write(dir.path().join("llmspell.toml"), bad).unwrap();
+        let e = Config::load(&dir.path().join("llmspell.toml")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ConfigInvalid, "{bad}");
+        assert!(e.message.contains(word), "{bad}: {}", e.message);
+    }
+}
+
+#[test]
+fn a_recorded_run_replays_with_no_server() {
+    let Some(entry) = everything() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "llmspell.toml", &everything_toml(&entry));
+    write(
+        dir.path(),
+        "m.lua",
+        r#"print(#tool.list() > 8, tool.call("everything/echo", {message = "kept"}))
+print(mcp.prompt("everything", "simple-prompt").messages[1].content)
+return #mcp.resources("everything")"#,
+    );
+    let live = llmspell(dir.path(), &["run", "m.lua", "--record", "c.jsonl"]);
+    assert!(live.status.success(), "{}", text(&live.stderr));
+    // The server is gone now: the cassette answers everything it said.
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[capabilities]\nmcp = [\"everything\"]\n\n[mcp.everything]\ncommand = [\"no-such-server-now\"]\n",
+    );
+    let replayed = llmspell(dir.path(), &["run", "m.lua", "--replay", "c.jsonl"]);
+    assert!(replayed.status.success(), "{}", text(&replayed.stderr));
+    assert_eq!(text(&replayed.stdout), text(&live.stdout));
+    assert!(
+        text(&live.stdout).contains("true\tEcho: kept"),
+        "{}",
+        text(&live.stdout)
+    );
+}
