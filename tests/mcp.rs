@@ -71,42 +71,40 @@ fn everything_toml(entry: &Path) -> String {
 
 struct Ran {
     result: Result<Json, llmspell::Error>,
-    printed: String,
     took: Duration,
 }
 
-fn run_with(
-    dir: &Path,
-    toml: &str,
-    kind: EngineKind,
-    src: &str,
-    resident: Option<&Resident>,
-) -> Ran {
+/// What a run shares its MCP servers with.
+enum Shared<'a> {
+    Nothing,
+    Resident(&'a Resident),
+    Runtime(&'a Runtime),
+}
+
+fn run_with(dir: &Path, toml: &str, kind: EngineKind, src: &str, resident: Shared) -> Ran {
     std::fs::write(dir.join("llmspell.toml"), toml).unwrap();
     let config = Config::load(&dir.join("llmspell.toml")).unwrap_or_else(|e| panic!("{e}"));
     let mut spell = Spell::from_source(&format!("m.{}", kind.extension()), src).unwrap();
     spell.dir = dir.to_path_buf();
-    let printed = Arc::new(Mutex::new(String::new()));
     let mut opts = RunOptions::new(config);
-    let sink = printed.clone();
-    opts.output = Arc::new(move |l| {
-        let mut p = sink.lock().unwrap();
-        p.push_str(&String::from_utf8_lossy(l));
-        p.push('\n');
-    });
-    opts.resident = resident.cloned();
+    opts.output = Arc::new(|_| {});
     let started = Instant::now();
-    let out = Runtime::new().run_here(&spell, &opts);
-    let printed = printed.lock().unwrap().clone();
+    let out = match resident {
+        Shared::Resident(r) => {
+            opts.resident = Some(r.clone());
+            Runtime::new().run_here(&spell, &opts)
+        }
+        Shared::Runtime(rt) => rt.run_here(&spell, &opts),
+        Shared::Nothing => Runtime::new().run_here(&spell, &opts),
+    };
     Ran {
         result: out.result,
-        printed,
         took: started.elapsed(),
     }
 }
 
 fn run(dir: &Path, toml: &str, kind: EngineKind, src: &str) -> Ran {
-    run_with(dir, toml, kind, src, None)
+    run_with(dir, toml, kind, src, Shared::Nothing)
 }
 
 fn lua(dir: &Path, toml: &str, src: &str) -> Ran {
@@ -550,34 +548,38 @@ fn runs_sharing_a_resident_share_its_servers_until_the_config_changes() {
     // A run of its own stops its server when it ends.
     let alone = pid_of(lua(dir.path(), &sdk_toml(&python, ""), pid));
     assert!(gone_soon(alone), "the server outlived its run");
-    // The IDE's runs share one Resident: the server stays up between them.
-    let ide = Resident::default();
+    // The IDE's runs share its one runtime: the server stays up between them.
     let toml = sdk_toml(&python, "");
-    let first = pid_of(run_with(
-        dir.path(),
-        &toml,
-        EngineKind::Lua,
-        pid,
-        Some(&ide),
-    ));
-    let second = pid_of(run_with(
-        dir.path(),
-        &toml,
-        EngineKind::Js,
-        "export default await tool.call(\"faulty/pid\", {});",
-        Some(&ide),
-    ));
+    let js = "export default await tool.call(\"faulty/pid\", {});";
+    let ide = Runtime::new();
+    fn on(dir: &Path, kind: EngineKind, src: &str, toml: &str, shared: Shared) -> i64 {
+        let v = run_with(dir, toml, kind, src, shared)
+            .result
+            .unwrap_or_else(|e| panic!("{}", e.report()));
+        v.as_i64().unwrap_or_else(|| panic!("{v}"))
+    }
+    let dir = dir.path();
+    let first = on(dir, EngineKind::Lua, pid, &toml, Shared::Runtime(&ide));
+    let second = on(dir, EngineKind::Js, js, &toml, Shared::Runtime(&ide));
+    assert_eq!(first, second, "one server for both runs");
+    drop(ide);
+    assert!(gone_soon(first), "the server outlived the IDE's runtime");
+    // Runs given one Resident share it the same way, across runtimes.
+    let ide = Resident::default();
+    let first = on(dir, EngineKind::Lua, pid, &toml, Shared::Resident(&ide));
+    let second = on(dir, EngineKind::Js, js, &toml, Shared::Resident(&ide));
     assert_eq!(first, second, "one server for both runs");
     assert!(alive(first));
     // A changed [mcp.faulty] starts a new server and stops the old.
     let changed = sdk_toml(&python, "env = { CHANGED = \"1\" }\n");
-    let third = pid_of(run_with(
-        dir.path(),
-        &changed,
+    let rhai = "tool.call(\"faulty/pid\", #{})";
+    let third = on(
+        dir,
         EngineKind::Rhai,
-        "tool.call(\"faulty/pid\", #{})",
-        Some(&ide),
-    ));
+        rhai,
+        &changed,
+        Shared::Resident(&ide),
+    );
     assert_ne!(third, first);
     assert!(gone_soon(first), "the old server outlived its config");
     assert!(alive(third));

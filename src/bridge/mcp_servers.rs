@@ -2,8 +2,9 @@
 //! official Rust SDK (`rmcp`) on the I/O runtime.
 //!
 //! A server starts on first use and is kept in the run's
-//! [`Resident`](crate::session::Resident): the IDE's runs share one, so its
-//! servers stay up across runs; a run of its own stops them when it ends.
+//! [`Resident`](crate::session::Resident), its runtime's unless the run was
+//! given another: the IDE's runs share its one runtime, so its servers stay
+//! up across runs; `llmspell run` stops them when its run ends.
 //! A server whose `[mcp.NAME]` changed, or that has exited, is started again
 //! on its next use. Every request has the server's time limit, and the
 //! spell's own limits and stop end any wait sooner.

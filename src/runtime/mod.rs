@@ -50,9 +50,10 @@ pub struct RunOptions {
     /// reproduced. `None`: a fresh one from the system.
     pub seed: Option<[u8; 32]>,
     /// What the run starts that may outlive it (MCP servers): runs given
-    /// the same one share it, and it lives as long as they do (the IDE keeps
-    /// one across its runs, so its servers stay up). `None`: the run's own,
-    /// stopped when the run ends.
+    /// the same one share it, and it lives as long as they do. `None`: the
+    /// runtime's, shared by its runs until the last clone of the
+    /// [`Runtime`] is dropped (the IDE's one runtime keeps its servers up
+    /// across runs; `llmspell run`'s stops them when the run ends).
     pub resident: Option<crate::session::Resident>,
 }
 
@@ -137,13 +138,15 @@ pub struct Outcome {
     pub duration: Duration,
 }
 
-/// The spell runtime: the bridge registry, the event bus, open stores.
-/// Cheap to clone; clones share everything.
+/// The spell runtime: the bridge registry, the event bus, open stores,
+/// the MCP servers its runs started. Cheap to clone; clones share
+/// everything.
 #[derive(Clone)]
 pub struct Runtime {
     registry: Arc<Registry>,
     bus: Bus,
     stores: Stores,
+    resident: crate::session::Resident,
 }
 
 impl Default for Runtime {
@@ -163,6 +166,7 @@ impl Runtime {
             registry: Arc::new(registry),
             bus: Bus::new(),
             stores: Stores::default(),
+            resident: crate::session::Resident::default(),
         }
     }
 
@@ -245,7 +249,10 @@ impl Runtime {
                 rand_core::OsRng.fill_bytes(&mut seed);
                 seed
             }),
-            resident: opts.resident.clone().unwrap_or_default(),
+            resident: opts
+                .resident
+                .clone()
+                .unwrap_or_else(|| self.resident.clone()),
         };
         Session::new(setup, spell)
     }

@@ -41,8 +41,8 @@ impl BridgeState {
 
 /// What a run starts that may outlive it, one value per type (the MCP
 /// servers it spoke to): runs given the same `Resident` share it, and what
-/// it holds lives as long as the last of them. The IDE keeps one across its
-/// runs; a run given none has its own, dropped when the run ends.
+/// it holds lives as long as the last of them. A runtime holds one for the
+/// runs it makes (the IDE's one runtime keeps its servers up across runs).
 #[derive(Clone, Default)]
 pub struct Resident(Arc<Mutex<Vec<(TypeId, Shared)>>>);
 
