@@ -4,12 +4,10 @@
 local example = {
   {role = "user", content = "What is 2 plus 3?"},
   {role = "assistant", content = "", tool_calls = {{id = "ex1", name = "everything__get-sum", arguments = {a = 2, b = 3}}}},
-  {role = "tool", tool_call_id = "ex1", content = "The sum of 2 and 3 is 5."},
-  {role = "assistant", content = "2 plus 3 is 5."},
 }
 local adder = agent.new{
   name = "adder", max_steps = 3, temperature = 0, history = example,
-  system = "You add numbers with the get-sum tool, then answer in one sentence.",
+  system = "Call the everything__get-sum tool with a and b, then answer in one sentence.",
   tools = {"everything/get-sum"},
 }
 local ok, answer = pcall(adder.run, adder, "What is 19 plus 23?")

@@ -672,3 +672,211 @@ return #mcp.resources("everything")"#,
         text(&live.stdout)
     );
 }
+
+/// A project whose spells declare tools, in each language, beside ones
+/// that do not or declare one wrongly.
+fn served_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(p, "llmspell.toml", "[limits]\ntimeout_secs = 5\n");
+    write(
+        p,
+        "greet.lua",
+        "-- @tool greet: Greets someone by name.\n-- @param name string: who to greet\n-- @param times? integer: how many times\n\
+         for i = 1, spell.args.times or 1 do print(\"hello \" .. spell.args.name) end\n\
+         return {greeted = spell.args.name}\n",
+    );
+    write(
+        p,
+        "math/add.js",
+        "// @tool add: Adds two numbers.\n// @param a number\n// @param b number\n\
+         export default {sum: spell.args.a + spell.args.b, engine: spell.engine};\n",
+    );
+    write(
+        p,
+        "fail.rhai",
+        "// @tool fail: Always fails.\nthrow \"no way\";\n",
+    );
+    write(p, "plain.lua", "-- not a tool\nreturn 1\n");
+    write(
+        p,
+        "broken.lua",
+        "-- @tool broken thing: spaces in a name\nreturn 1\n",
+    );
+    dir
+}
+
+fn client(python: &Path, args: &[&str]) -> Json {
+    let out = std::process::Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+fn check_served(got: &Json) {
+    assert_eq!(got["server"]["name"], "llmspell");
+    let mut names: Vec<&str> = got["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["add", "fail", "greet"], "{got}");
+    let greet = got["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "greet")
+        .unwrap();
+    assert_eq!(greet["description"], "Greets someone by name.");
+    assert_eq!(greet["inputSchema"]["required"], json!(["name"]));
+    assert_eq!(
+        greet["inputSchema"]["properties"]["times"]["type"],
+        "integer"
+    );
+    let calls = got["calls"].as_array().unwrap();
+    // Printed lines and the result come back as text; the result as a value.
+    assert_eq!(calls[0]["isError"], false, "{}", calls[0]);
+    assert_eq!(
+        calls[0]["content"][0]["text"],
+        "hello Bo\nhello Bo\n{\"greeted\":\"Bo\"}"
+    );
+    assert_eq!(calls[0]["structuredContent"], json!({"greeted": "Bo"}));
+    assert_eq!(
+        calls[1]["structuredContent"],
+        json!({"sum": 42.5, "engine": "js"})
+    );
+    // A wrong call and a failing spell are tool errors with their codes.
+    assert_eq!(calls[2]["isError"], true);
+    let missing = calls[2]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        missing.starts_with("args.invalid: greet needs argument name"),
+        "{missing}"
+    );
+    assert_eq!(calls[3]["isError"], true);
+    let failed = calls[3]["content"][0]["text"].as_str().unwrap();
+    assert!(failed.contains("no way"), "{failed}");
+    assert_eq!(calls[4]["isError"], true);
+    assert!(calls[4]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("tool.not_found"));
+}
+
+const CALLS: &str = r#"[["greet", {"name": "Bo", "times": 2}], ["add", {"a": 40, "b": 2.5}],
+    ["greet", {"times": 1}], ["fail", {}], ["nope", {}]]"#;
+
+#[test]
+fn a_real_mcp_client_lists_and_calls_the_projects_spells_on_stdio_and_http() {
+    let Some(python) = sdk_python() else { return };
+    let project = served_project();
+    let dir = project.path().to_str().unwrap();
+    let got = client(
+        &python,
+        &["stdio", env!("CARGO_BIN_EXE_llmspell"), dir, CALLS],
+    );
+    check_served(&got);
+    // Each call was a run, kept in the project's history.
+    let runs = llmspell(project.path(), &["runs", "--json"]);
+    let runs: Json = serde_json::from_slice(&runs.stdout).unwrap();
+    let spells: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["spell"].as_str().unwrap())
+        .collect();
+    assert_eq!(spells.len(), 4, "{runs}");
+    assert!(
+        spells.contains(&"add.js") && spells.contains(&"fail.rhai"),
+        "{spells:?}"
+    );
+
+    let port = free_port();
+    let _server = Killed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_llmspell"))
+            .args(["mcp", "serve", dir, "--http", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the HTTP server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let got = client(
+        &python,
+        &["http", &format!("http://127.0.0.1:{port}/mcp"), CALLS],
+    );
+    check_served(&got);
+}
+
+#[test]
+fn a_spell_declares_its_args_for_check_run_and_serve() {
+    let project = served_project();
+    let p = project.path();
+    let check = llmspell(p, &["check", "greet.lua"]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    assert_eq!(
+        text(&check.stdout),
+        "greet.lua: ok\ntool greet: Greets someone by name.\n  name (string, required): who to greet\n  times (integer): how many times\n"
+    );
+    // --arg text is read as the declared type, and checked before the run.
+    let ok = llmspell(
+        p,
+        &["run", "greet.lua", "--arg", "name=Al", "--arg", "times=2"],
+    );
+    assert_eq!(
+        text(&ok.stdout),
+        "hello Al\nhello Al\n{\"greeted\":\"Al\"}\n"
+    );
+    for (args, want) in [
+        (
+            vec!["--arg", "times=2"],
+            "args.invalid: greet needs argument name (who to greet)",
+        ),
+        (
+            vec!["--arg", "name=Al", "--arg", "times=lots"],
+            "argument times must be an integer, not \"lots\"",
+        ),
+        (
+            vec!["--arg", "name=Al", "--arg", "nmae=x"],
+            "takes no argument \"nmae\"",
+        ),
+    ] {
+        let mut all = vec!["run", "greet.lua"];
+        all.extend(args);
+        let out = llmspell(p, &all);
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(err.contains(want), "{err}");
+        assert!(err.contains("greet.lua:"), "{err}");
+    }
+    let broken = llmspell(p, &["check", "broken.lua"]);
+    assert!(!broken.status.success());
+    assert!(
+        text(&broken.stderr).starts_with("spell.syntax: @tool \"broken thing\""),
+        "{}",
+        text(&broken.stderr)
+    );
+    // Two spells that declare one tool are refused before serving.
+    write(p, "greet2.js", "// @tool greet: again\nexport default 1;\n");
+    let twice = llmspell(p, &["mcp", "serve", "."]);
+    assert!(!twice.status.success());
+    assert!(
+        text(&twice.stderr).contains("two spells declare @tool greet"),
+        "{}",
+        text(&twice.stderr)
+    );
+    let open = llmspell(p, &["mcp", "serve", ".", "--http", "0.0.0.0:9"]);
+    assert!(
+        text(&open.stderr).contains("only on a loopback address"),
+        "{}",
+        text(&open.stderr)
+    );
+}

@@ -56,8 +56,8 @@ pub(super) fn register(r: &mut Registry) {
     });
     r.add_shape(Shape {
         name: "ToolInfo",
-        doc: "a tool as tool.list shows it",
-        fields: "name: string, description: string, params: map, builtin: boolean",
+        doc: "a tool as tool.list shows it (server: the MCP server it is on)",
+        fields: "name: string, description: string, params: map, builtin: boolean, server?: string",
     });
     r.add(Bridge::new(
         "tool.define",

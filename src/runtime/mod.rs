@@ -207,7 +207,16 @@ impl Runtime {
                 duration: Duration::ZERO,
             };
         }
-        let session = Rc::new(self.session(spell, opts));
+        let args = match declared_args(spell, &opts.args) {
+            Ok(args) => args,
+            Err(e) => {
+                return Outcome {
+                    result: Err(e),
+                    duration: Duration::ZERO,
+                }
+            }
+        };
+        let session = Rc::new(self.session(spell, opts, args));
         let started = session.started();
         crate::store::watch_stop(Some(opts.stop.clone()));
         let start = serde_json::json!({
@@ -224,13 +233,18 @@ impl Runtime {
         }
     }
 
-    pub(crate) fn session(&self, spell: &Spell, opts: &RunOptions) -> Session {
+    pub(crate) fn session(
+        &self,
+        spell: &Spell,
+        opts: &RunOptions,
+        args: serde_json::Map<String, serde_json::Value>,
+    ) -> Session {
         let setup = Setup {
             registry: self.registry.clone(),
             bus: self.bus.clone(),
             stores: self.stores.clone(),
             config: opts.config.clone(),
-            args: opts.args.clone(),
+            args,
             output: opts.output.clone(),
             log: opts.log.clone(),
             stop: opts.stop.clone(),
@@ -256,6 +270,23 @@ impl Runtime {
         };
         Session::new(setup, spell)
     }
+}
+
+/// `args` as the spell declares its own (`@param`, see
+/// [`crate::spell::Signature`]): text read as the declared type where it
+/// reads as one, then checked (`args.invalid` at the declaration's line).
+/// A spell that declares nothing takes any args.
+fn declared_args(
+    spell: &Spell,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let Some(sig) = spell.signature()? else {
+        return Ok(args.clone());
+    };
+    let mut args = args.clone();
+    sig.read_text_args(&mut args);
+    sig.check(&spell.name, &args)?;
+    Ok(args)
 }
 
 /// Runs a spell to its end in a fresh engine, then tells the spell's own

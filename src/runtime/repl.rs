@@ -28,7 +28,7 @@ impl Repl {
             source: Vec::new(),
             engine: kind,
         };
-        let session = Rc::new(runtime.session(&spell, opts));
+        let session = Rc::new(runtime.session(&spell, opts, opts.args.clone()));
         crate::store::watch_stop(Some(opts.stop.clone()));
         Ok(Repl {
             engine: crate::panic::contain(|| engine::new(session.clone()))?,

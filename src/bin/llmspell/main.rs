@@ -24,6 +24,7 @@ macro_rules! warn {
 
 mod dap;
 mod init;
+mod mcp;
 mod runs;
 
 #[global_allocator]
@@ -50,6 +51,7 @@ usage:
   llmspell init [DIR] [--engine lua|js|rhai]
   llmspell repl --engine lua|js|rhai [--config FILE]
   llmspell dap [--port N]
+  llmspell mcp serve [DIR] [--http ADDR] [--config FILE]
 
 SPELL is a .lua, .js or .rhai file. The config is the nearest llmspell.toml
 from the spell's folder upwards, unless --config names one. The limit flags
@@ -76,6 +78,12 @@ that reads them; a file already there is kept.
 Helix) on stdin/stdout, or with --port on 127.0.0.1:N; its `launch` takes
 `program` (the spell), `args` (spell.args), `replay` (a cassette),
 `stopOnEntry` and `noDebug`.
+
+`mcp serve` is an MCP server whose tools are the spells in DIR (default: here)
+that declare one in their first comment lines (`@tool NAME: what it does`,
+`@param NAME[?] TYPE: what it is`; `check` shows them); on stdin/stdout, or on
+streamable HTTP at ADDR (127.0.0.1:PORT) with --http. Each call is a run,
+kept in the history.
 ";
 
 enum Command {
@@ -99,6 +107,11 @@ enum Command {
     Runs(runs::RunsArgs),
     Dap {
         port: Option<u16>,
+    },
+    McpServe {
+        dir: PathBuf,
+        config: Option<PathBuf>,
+        http: Option<std::net::SocketAddr>,
     },
     Help,
     Version,
@@ -157,6 +170,8 @@ fn parse_args() -> Result<Command, Error> {
     let mut kv = Vec::new();
     let mut no_history = false;
     let mut port = None;
+    let mut http = None;
+    let mut mcp_words = Vec::new();
     let mut history = runs::RunsArgs::default();
     let is_runs = matches!(sub.as_str(), "runs" | "replay");
     while let Some(arg) = p.next().map_err(usage_error)? {
@@ -236,6 +251,15 @@ fn parse_args() -> Result<Command, Error> {
                 cassette.live_after = Some(number(&mut p, "--live-after")?)
             }
             Long("port") if sub == "dap" => port = Some(number(&mut p, "--port")?),
+            Value(v) if sub == "mcp" => mcp_words.push(v.string().map_err(usage_error)?),
+            Long("http") if sub == "mcp" => {
+                let text = value_text(&mut p)?;
+                http = Some(text.parse().map_err(|_| {
+                    usage_error(format!(
+                        "--http wants an address such as 127.0.0.1:8700, got {text:?}"
+                    ))
+                })?);
+            }
             Short('h') | Long("help") => return Ok(Command::Help),
             other => return Err(usage_error(other.unexpected())),
         }
@@ -283,6 +307,19 @@ fn parse_args() -> Result<Command, Error> {
             engine: engine.unwrap_or(EngineKind::Lua),
         },
         "dap" => Command::Dap { port },
+        "mcp" => match &mcp_words[..] {
+            [serve] if serve == "serve" => Command::McpServe {
+                dir: PathBuf::from("."),
+                config,
+                http,
+            },
+            [serve, dir] if serve == "serve" => Command::McpServe {
+                dir: PathBuf::from(dir),
+                config,
+                http,
+            },
+            _ => return Err(usage_error("`llmspell mcp` takes `serve [DIR]`")),
+        },
         "help" => Command::Help,
         other => return Err(usage_error(format!("unknown command {other:?}"))),
     })
@@ -368,7 +405,11 @@ fn check(spell: &Path, config: Option<&Path>) -> Result<(), Error> {
     let spell = Spell::load(spell)?;
     load_config(config, &spell.dir)?;
     llmspell::engine::check(&spell, &llmspell::Registry::standard())?;
+    let declared = spell.signature()?;
     say!("{}: ok", spell.name);
+    if let Some(sig) = declared {
+        say!("{}", sig.describe());
+    }
     Ok(())
 }
 
@@ -507,6 +548,7 @@ fn main() -> ExitCode {
         Command::Runs(a) => runs::main(a),
         Command::Init { dir, engine } => init::main(&dir, engine),
         Command::Dap { port } => dap::main(port),
+        Command::McpServe { dir, config, http } => mcp::serve(&dir, config.as_deref(), http),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

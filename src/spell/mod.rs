@@ -2,6 +2,10 @@
 //!
 //! Plain data, read from a file or given as text; nothing here runs a spell.
 
+mod signature;
+
+pub use signature::{Param, Signature};
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +70,16 @@ impl Spell {
             source: bytes,
             engine,
         })
+    }
+
+    /// What the spell declares of itself in its leading comments (a tool's
+    /// name, description and params); `None` when it declares nothing.
+    pub fn signature(&self) -> Result<Option<Signature>> {
+        let comment = match self.engine {
+            EngineKind::Lua => "--",
+            EngineKind::Js | EngineKind::Rhai => "//",
+        };
+        Signature::parse(&self.name, &self.source, comment)
     }
 
     /// A spell from source text, for tests, the REPL and library users.
