@@ -880,3 +880,49 @@ fn a_spell_declares_its_args_for_check_run_and_serve() {
         text(&open.stderr)
     );
 }
+
+#[test]
+fn the_shipped_word_stats_spell_is_served_alike_in_every_language() {
+    let Some(python) = sdk_python() else { return };
+    // A copy: the calls' runs are kept in the project's history.
+    let project = tempfile::tempdir().unwrap();
+    for name in [
+        "word_stats.lua",
+        "word_stats.js",
+        "word_stats.rhai",
+        "llmspell.toml",
+    ] {
+        std::fs::copy(
+            support::project::spells_dir().join(name),
+            project.path().join(name),
+        )
+        .unwrap();
+    }
+    let calls = r#"[["word_stats", {"text": "a b a\nc", "top": 1}]]"#;
+    let mut seen = Vec::new();
+    for kind in EngineKind::ALL {
+        let file = project.path().join(format!("word_stats.{kind}"));
+        let got = client(
+            &python,
+            &[
+                "stdio",
+                env!("CARGO_BIN_EXE_llmspell"),
+                file.to_str().unwrap(),
+                calls,
+            ],
+        );
+        assert_eq!(got["tools"][0]["name"], "word_stats", "{kind}: {got}");
+        assert_eq!(
+            got["tools"][0]["inputSchema"]["required"],
+            json!(["text"]),
+            "{kind}"
+        );
+        seen.push(got["calls"][0].clone());
+    }
+    assert_eq!(
+        seen[0]["structuredContent"],
+        json!({"words": 4, "lines": 2, "longest": "a", "top": [{"word": "a", "count": 2}]})
+    );
+    assert_eq!(seen[1], seen[0], "js");
+    assert_eq!(seen[2], seen[0], "rhai");
+}

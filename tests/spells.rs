@@ -2,16 +2,19 @@
 //! the real `llmspell` binary, and its output and result are checked
 //! against `spells/NAME.expect` (`{engine}` there stands for the engine).
 //! Spells that call models replay the cassette the expect file names, so
-//! they run with no server; `tests/local_model.rs` covers the live model.
+//! they run with no server; `args` there are the spell's args; `tests/local_model.rs` covers the live model.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value as Json;
 
-fn run(project: &Path, file: &str, cassette: Option<&Path>) -> (Vec<String>, Json) {
+fn run(project: &Path, file: &str, cassette: Option<&Path>, args: &Json) -> (Vec<String>, Json) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmspell"));
     cmd.args(["run", file]);
+    if !args.is_null() {
+        cmd.arg("--args-json").arg(args.to_string());
+    }
     if let Some(cassette) = cassette {
         cmd.arg("--replay").arg(cassette);
     }
@@ -72,7 +75,7 @@ fn every_example_spell_runs_alike_in_every_engine() {
             let mut output = Vec::new();
             let mut result = Json::Null;
             for _ in 0..runs {
-                let (lines, r) = run(project.path(), &file, cassette.as_deref());
+                let (lines, r) = run(project.path(), &file, cassette.as_deref(), &expect["args"]);
                 output.extend(lines);
                 result = r;
             }

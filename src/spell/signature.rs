@@ -49,8 +49,9 @@ impl Signature {
         let text = String::from_utf8_lossy(source);
         let mut sig = Signature::default();
         let mut declared = false;
-        // What a line with no tag continues: the tool's or a param's text.
-        let mut last: Option<usize> = None;
+        // What an indented line continues: the tool's text (`Some(None)`)
+        // or a param's; `None` after a plain comment line.
+        let mut last: Option<Option<usize>> = None;
         for (i, raw) in text.lines().enumerate() {
             let line = i as u32 + 1;
             let trimmed = raw.trim();
@@ -60,7 +61,13 @@ impl Signature {
             let Some(body) = trimmed.strip_prefix(comment) else {
                 break;
             };
-            let body = body.trim_start_matches(['-', '/']).trim();
+            let after = body.trim_start_matches(['-', '/']);
+            // An indented line goes on with the declaration above it.
+            let indented = after
+                .strip_prefix(' ')
+                .unwrap_or(after)
+                .starts_with(char::is_whitespace);
+            let body = after.trim();
             let bad = |what: String| {
                 Err(Error::new(ErrorCode::SpellSyntax, what).at(Some(Location {
                     file: file.to_owned(),
@@ -83,7 +90,7 @@ impl Signature {
                 sig.description = description.trim().to_owned();
                 sig.line = line;
                 declared = true;
-                last = None;
+                last = Some(None);
             } else if let Some(rest) = tag(body, "@param") {
                 let (head, description) = rest.split_once(':').unwrap_or((rest, ""));
                 let mut words = head.split_whitespace();
@@ -120,15 +127,14 @@ impl Signature {
                     line,
                 });
                 declared = true;
-                last = Some(sig.params.len() - 1);
+                last = Some(Some(sig.params.len() - 1));
             } else if body.starts_with('@') {
                 let word = body.split_whitespace().next().unwrap_or(body);
                 if matches!(word, "@tools" | "@arg" | "@args" | "@params" | "@name") {
                     return bad(format!("{word} is not a declaration; @tool and @param are"));
                 }
-            } else if declared && !body.is_empty() {
-                // A line with no tag goes on with the text above it.
-                let text = match last {
+            } else if let (Some(to), true, false) = (last, indented, body.is_empty()) {
+                let text = match to {
                     Some(i) => &mut sig.params[i].description,
                     None => &mut sig.description,
                 };
@@ -136,6 +142,9 @@ impl Signature {
                     text.push(' ');
                 }
                 text.push_str(body);
+            } else {
+                // A plain comment: what follows it continues nothing.
+                last = None;
             }
         }
         Ok(declared.then_some(sig))
@@ -338,7 +347,7 @@ fn shown(v: &serde_json::Value) -> String {
 mod tests {
     use super::*;
 
-    const LUA: &str = "#!/usr/bin/env llmspell\n-- @tool summarize: Summarizes a text file\n--   of the project.\n-- @param path string: the file,\n--   inside the project\n-- @param words? integer: at most this many\n\nlocal x = 1\n-- @param late string: not read (after code)\n";
+    const LUA: &str = "#!/usr/bin/env llmspell\n-- @tool summarize: Summarizes a text file\n--   of the project.\n-- @param path string: the file,\n--   inside the project\n-- @param words? integer: at most this many\n-- A plain comment, not part of it.\n--   Nor this.\n\nlocal x = 1\n-- @param late string: not read (after code)\n";
 
     #[test]
     fn the_leading_comments_declare_name_text_and_params() {
@@ -351,6 +360,7 @@ mod tests {
         assert_eq!(sig.params[0].description, "the file, inside the project");
         assert!(sig.params[0].required && !sig.params[1].required);
         assert_eq!(sig.params[1].line, 6);
+        assert_eq!(sig.params[1].description, "at most this many");
         assert_eq!(
             sig.schema(),
             serde_json::json!({"type": "object", "additionalProperties": false,

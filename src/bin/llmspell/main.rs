@@ -51,7 +51,7 @@ usage:
   llmspell init [DIR] [--engine lua|js|rhai]
   llmspell repl --engine lua|js|rhai [--config FILE]
   llmspell dap [--port N]
-  llmspell mcp serve [DIR] [--http ADDR] [--config FILE]
+  llmspell mcp serve [DIR | SPELL]... [--http ADDR] [--config FILE]
 
 SPELL is a .lua, .js or .rhai file. The config is the nearest llmspell.toml
 from the spell's folder upwards, unless --config names one. The limit flags
@@ -79,8 +79,8 @@ Helix) on stdin/stdout, or with --port on 127.0.0.1:N; its `launch` takes
 `program` (the spell), `args` (spell.args), `replay` (a cassette),
 `stopOnEntry` and `noDebug`.
 
-`mcp serve` is an MCP server whose tools are the spells in DIR (default: here)
-that declare one in their first comment lines (`@tool NAME: what it does`,
+`mcp serve` is an MCP server whose tools are the spells given, and those in
+each DIR (default: here), that declare one in their first comment lines (`@tool NAME: what it does`,
 `@param NAME[?] TYPE: what it is`; `check` shows them); on stdin/stdout, or on
 streamable HTTP at ADDR (127.0.0.1:PORT) with --http. Each call is a run,
 kept in the history.
@@ -109,7 +109,7 @@ enum Command {
         port: Option<u16>,
     },
     McpServe {
-        dir: PathBuf,
+        paths: Vec<PathBuf>,
         config: Option<PathBuf>,
         http: Option<std::net::SocketAddr>,
     },
@@ -308,17 +308,15 @@ fn parse_args() -> Result<Command, Error> {
         },
         "dap" => Command::Dap { port },
         "mcp" => match &mcp_words[..] {
-            [serve] if serve == "serve" => Command::McpServe {
-                dir: PathBuf::from("."),
+            [serve, paths @ ..] if serve == "serve" => Command::McpServe {
+                paths: match paths {
+                    [] => vec![PathBuf::from(".")],
+                    some => some.iter().map(PathBuf::from).collect(),
+                },
                 config,
                 http,
             },
-            [serve, dir] if serve == "serve" => Command::McpServe {
-                dir: PathBuf::from(dir),
-                config,
-                http,
-            },
-            _ => return Err(usage_error("`llmspell mcp` takes `serve [DIR]`")),
+            _ => return Err(usage_error("`llmspell mcp` takes `serve [DIR | SPELL]...`")),
         },
         "help" => Command::Help,
         other => return Err(usage_error(format!("unknown command {other:?}"))),
@@ -548,7 +546,11 @@ fn main() -> ExitCode {
         Command::Runs(a) => runs::main(a),
         Command::Init { dir, engine } => init::main(&dir, engine),
         Command::Dap { port } => dap::main(port),
-        Command::McpServe { dir, config, http } => mcp::serve(&dir, config.as_deref(), http),
+        Command::McpServe {
+            paths,
+            config,
+            http,
+        } => mcp::serve(&paths, config.as_deref(), http),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,4 @@
-//! `llmspell mcp serve [DIR] [--http ADDR]`: the project's spells as the
+//! `llmspell mcp serve [DIR | SPELL]... [--http ADDR]`: a project's spells as the
 //! tools of an MCP server, on stdin/stdout or on streamable HTTP, spoken
 //! with the official Rust SDK (`rmcp`).
 //!
@@ -27,10 +27,10 @@ use llmspell::{Config, EngineKind, Error, ErrorCode, RunOptions, Runtime, Spell}
 /// The folders a project's spells are never looked for in.
 const SKIPPED: [&str; 3] = ["node_modules", "target", "cassettes"];
 
-/// Serves the spells of the project in `dir` until the client goes (stdio)
-/// or the process is stopped (HTTP).
+/// Serves the spells given and those in the folders given until the
+/// client goes (stdio) or the process is stopped (HTTP).
 pub(crate) fn serve(
-    dir: &Path,
+    paths: &[PathBuf],
     config: Option<&Path>,
     http: Option<std::net::SocketAddr>,
 ) -> Result<(), Error> {
@@ -43,12 +43,11 @@ pub(crate) fn serve(
             ),
         ));
     }
-    let served = Served::new(dir, config)?;
+    let served = Served::new(paths, config)?;
     let tools = served.tools()?;
     eprintln!(
-        "llmspell mcp: serving {} tool(s) from {}: {}",
+        "llmspell mcp: serving {} tool(s): {}",
         tools.len(),
-        served.dir.display(),
         tools
             .iter()
             .map(|t| t.sig.name.as_deref().unwrap_or_default())
@@ -97,7 +96,8 @@ struct Entry {
 
 #[derive(Clone)]
 struct Served {
-    dir: PathBuf,
+    /// Spell files, and folders whose spells are served.
+    roots: Vec<PathBuf>,
     config_file: Option<PathBuf>,
     /// One runtime for every call: the MCP servers the spells use stay up
     /// between calls.
@@ -107,17 +107,27 @@ struct Served {
 }
 
 impl Served {
-    fn new(dir: &Path, config: Option<&Path>) -> Result<Served, Error> {
-        let dir = std::fs::canonicalize(dir).map_err(|e| {
-            Error::new(
-                ErrorCode::ConfigInvalid,
-                format!("cannot serve {}: {e}", dir.display()),
-            )
-        })?;
-        // The config must load now: a broken one is said at once.
-        super::load_config(config, &dir)?;
+    fn new(paths: &[PathBuf], config: Option<&Path>) -> Result<Served, Error> {
+        let mut roots = Vec::new();
+        for path in paths {
+            let root = std::fs::canonicalize(path).map_err(|e| {
+                Error::new(
+                    ErrorCode::ConfigInvalid,
+                    format!("cannot serve {}: {e}", path.display()),
+                )
+            })?;
+            // The config must load now: a broken one is said at once.
+            let dir = if root.is_dir() {
+                root.clone()
+            } else {
+                root.parent()
+                    .map_or_else(|| root.clone(), Path::to_path_buf)
+            };
+            super::load_config(config, &dir)?;
+            roots.push(root);
+        }
         Ok(Served {
-            dir,
+            roots,
             config_file: config.map(Path::to_path_buf),
             runtime: Runtime::new(),
             running: Arc::default(),
@@ -128,8 +138,15 @@ impl Served {
     /// the same name are `config.invalid`.
     fn tools(&self) -> Result<Vec<Entry>, Error> {
         let mut found = Vec::new();
-        walk(&self.dir, &mut found);
+        for root in &self.roots {
+            if root.is_dir() {
+                walk(root, &mut found);
+            } else {
+                found.push(root.clone());
+            }
+        }
         found.sort();
+        found.dedup();
         let mut tools: Vec<Entry> = Vec::new();
         for path in found {
             let Ok(spell) = Spell::load(&path) else {
