@@ -326,3 +326,191 @@ fn csv_read_gives_rows_keyed_by_the_header_inside_the_project_only() {
         ErrorCode::SandboxDenied
     );
 }
+
+#[test]
+fn the_calculator_is_exact_knows_units_and_never_runs_away() {
+    let d = tempfile::tempdir().unwrap();
+    let calc = |e: &str| {
+        run(
+            d.path(),
+            "",
+            &format!("return tool.call('calculator', {{expression = {e:?}}})"),
+        )
+    };
+    for (expr, want) in [
+        ("(3 + 4) * 6", serde_json::json!(42)),
+        ("2 ^ 3 ^ 2", serde_json::json!(512)),
+        ("7 / 2", serde_json::json!(3.5)),
+        ("7 % 4", serde_json::json!(3)),
+        ("0.1 + 0.2", serde_json::json!(0.3)),
+        ("-4 / 8", serde_json::json!(-0.5)),
+        ("sqrt(16) + 2^-1", serde_json::json!(4.5)),
+        ("1e3 + 1", serde_json::json!(1001)),
+        ("5 m + 3 cm", serde_json::json!("5.03 m")),
+        (
+            "2^100",
+            serde_json::json!("1267650600228229401496703205376"),
+        ),
+    ] {
+        assert_eq!(calc(expr).unwrap(), want, "{expr}");
+    }
+    let third = calc("1/3").unwrap().as_f64().unwrap();
+    assert!((third - 1.0 / 3.0).abs() < 1e-9, "{third}");
+    for bad in [
+        "1 +",
+        "1 / 0",
+        "abc",
+        "today",
+        "random()",
+        &"1+".repeat(1500),
+    ] {
+        let e = calc(bad).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ToolFailed, "{bad}: {e}");
+    }
+    // A number of 370 million digits is cut short, by the tool's own time
+    // or the spell's limit, whichever comes first.
+    let started = std::time::Instant::now();
+    let e = calc("9^9^9").unwrap_err();
+    assert_eq!(e.code, ErrorCode::ToolFailed, "{e}");
+    assert!(e.message.contains("took more than"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let e = run(
+        d.path(),
+        "[limits]\ntimeout_secs = 0.3\n",
+        "return tool.call('calculator', {expression = '9^9^9'})",
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::LimitTime, "{e}");
+}
+
+#[test]
+fn file_search_finds_lines_like_ripgrep_inside_the_project_only() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("far.txt"), "hello from outside").unwrap();
+    std::fs::create_dir_all(p.join("sub/deeper")).unwrap();
+    std::fs::create_dir_all(p.join(".hidden")).unwrap();
+    std::fs::create_dir_all(p.join(".llmspell")).unwrap();
+    std::fs::write(p.join("a.txt"), "hello world\nbye\nHELLO again\n").unwrap();
+    std::fs::write(p.join("sub/b.md"), "say hello\n").unwrap();
+    std::fs::write(p.join("sub/deeper/c.txt"), "nothing\n").unwrap();
+    std::fs::write(p.join(".hidden/h.txt"), "hello hidden\n").unwrap();
+    std::fs::write(p.join(".llmspell/own.txt"), "hello own\n").unwrap();
+    std::fs::write(p.join("blob.bin"), b"hello\0binary").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("far.txt"), p.join("link.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), p.join("linkdir")).unwrap();
+    let toml = "[capabilities]\nfs = \"read\"\n";
+    let search = |args: &str| run(p, toml, &format!("return tool.call('file_search', {args})"));
+    let found = search("{pattern = 'hello'}").unwrap();
+    let hits: Vec<(String, i64)> = found["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["path"].as_str().unwrap().to_owned(),
+                m["line"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hits,
+        [("a.txt".to_owned(), 1), ("sub/b.md".to_owned(), 1)],
+        "{found}"
+    );
+    assert_eq!(found["matches"][0]["text"], "hello world");
+    assert_eq!(found["truncated"], false);
+    let found = search("{pattern = 'hel+o', ignore_case = true, path = 'a.txt'}").unwrap();
+    assert_eq!(found["matches"].as_array().unwrap().len(), 2, "{found}");
+    let found = search("{pattern = '.', max_results = 2}").unwrap();
+    assert_eq!(found["matches"].as_array().unwrap().len(), 2);
+    assert_eq!(found["truncated"], true);
+    let found = search("{pattern = 'say', path = 'sub'}").unwrap();
+    assert_eq!(found["matches"][0]["path"], "sub/b.md");
+    for (args, code) in [
+        ("{pattern = 'x', path = '..'}", ErrorCode::SandboxDenied),
+        (
+            "{pattern = 'x', path = '.llmspell'}",
+            ErrorCode::SandboxDenied,
+        ),
+        (
+            "{pattern = 'x', path = 'linkdir'}",
+            ErrorCode::SandboxDenied,
+        ),
+        ("{pattern = '(unclosed'}", ErrorCode::ToolFailed),
+    ] {
+        assert_eq!(search(args).unwrap_err().code, code, "{args}");
+    }
+    assert_eq!(
+        code_of(p, "", "return tool.call('file_search', {pattern = 'x'})"),
+        ErrorCode::SandboxDenied
+    );
+}
+
+/// Answers every request with `body` as `kind`.
+fn page_server(kind: &'static str, body: &'static str) -> u16 {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn web_fetch_gives_a_page_as_readable_text_from_allowed_hosts_only() {
+    let d = tempfile::tempdir().unwrap();
+    let html = page_server(
+        "text/html; charset=utf-8",
+        "<html><head><title>T</title><style>p {color: red}</style><script>var secret = 1;</script></head>\
+         <body><h1>Hello</h1><p>A <a href=\"/docs\">link</a> and <b>bold</b> text.</p><ul><li>one</li><li>two</li></ul></body></html>",
+    );
+    let plain = page_server("text/plain", "just text, <b>not</b> HTML");
+    let toml = "[capabilities]\nnet = [\"127.0.0.1\"]\n";
+    let fetch = |port: u16, extra: &str| {
+        run(
+            d.path(),
+            toml,
+            &format!("return tool.call('web_fetch', {{url = 'http://127.0.0.1:{port}/'{extra}}})"),
+        )
+    };
+    let page = fetch(html, "").unwrap();
+    assert_eq!(page["status"], 200);
+    let text = page["text"].as_str().unwrap();
+    for want in [
+        "# Hello",
+        "A [link][1] and **bold** text.",
+        "* one",
+        "[1]: /docs",
+    ] {
+        assert!(text.contains(want), "{want:?} in {text:?}");
+    }
+    assert!(
+        !text.contains("secret") && !text.contains("color"),
+        "{text}"
+    );
+    assert_eq!(page["truncated"], false);
+    let page = fetch(plain, "").unwrap();
+    assert_eq!(page["text"], "just text, <b>not</b> HTML");
+    let page = fetch(plain, ", max_chars = 4").unwrap();
+    assert_eq!(
+        (page["text"].clone(), page["truncated"].clone()),
+        (serde_json::json!("just"), serde_json::json!(true))
+    );
+    let src = format!("return tool.call('web_fetch', {{url = 'http://127.0.0.1:{html}/'}})");
+    assert_eq!(code_of(d.path(), "", &src), ErrorCode::SandboxDenied);
+}

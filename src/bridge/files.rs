@@ -369,3 +369,154 @@ fn list_resolved(config: &Config, rel: &str) -> Result<Value> {
     names.sort();
     Ok(Value::Array(names.into_iter().map(Value::Str).collect()))
 }
+
+/// The most files and bytes one `file_search` reads, and how deep it goes.
+const SEARCH_FILES: usize = 20_000;
+const SEARCH_BYTES: u64 = 256 << 20;
+const SEARCH_DEPTH: usize = 32;
+/// The most of a matching line a match shows.
+const LINE_CHARS: usize = 300;
+
+/// `file_search`: the lines that `matcher` matches in the text files under
+/// `rel` (a folder or a file) inside the project, as ripgrep finds them:
+/// hidden files and folders (and so `.llmspell/`) are skipped, links are
+/// not followed, binary files are passed over. At most `max` matches, in
+/// path order.
+pub(super) fn search_files(
+    config: &Config,
+    rel: &str,
+    matcher: &grep_regex::RegexMatcher,
+    max: usize,
+) -> Result<Value> {
+    through_absolute_links(config, rel, |rel| {
+        search_resolved(config, rel, matcher, max)
+    })
+}
+
+struct Search<'a> {
+    project: &'a Project,
+    matcher: &'a grep_regex::RegexMatcher,
+    searcher: grep_searcher::Searcher,
+    max: usize,
+    found: Vec<Value>,
+    files: usize,
+    bytes: u64,
+    /// Whether it stopped short: `max` matches, or the file or byte budget.
+    cut: bool,
+}
+
+fn search_resolved(
+    config: &Config,
+    rel: &str,
+    matcher: &grep_regex::RegexMatcher,
+    max: usize,
+) -> Result<Value> {
+    let project = Project::open(config, FsAccess::Read)?;
+    let (parent, name) = split(rel)?;
+    let mut search = Search {
+        project: &project,
+        matcher,
+        searcher: grep_searcher::SearcherBuilder::new()
+            .binary_detection(grep_searcher::BinaryDetection::quit(0))
+            .line_number(true)
+            .build(),
+        max,
+        found: Vec::new(),
+        files: 0,
+        bytes: 0,
+        cut: false,
+    };
+    let path = match &name {
+        Some(n) => parent.join(n),
+        None => parent.clone(),
+    };
+    match project.folder(&path, rel, false) {
+        Ok((dir, _)) => search.folder(&dir, &path, 0),
+        // A file: search it alone.
+        Err(e) if name.is_some() && e.code != ErrorCode::SandboxDenied => {
+            let (dir, _) = project.folder(&parent, rel, false)?;
+            let name = name.unwrap_or_default();
+            search.file(&dir, &name, &path)?;
+        }
+        Err(e) => return Err(e),
+    }
+    let mut out = crate::value::Map::new();
+    out.insert("matches".into(), Value::Array(search.found));
+    out.insert("truncated".into(), Value::Bool(search.cut));
+    Ok(Value::Map(out))
+}
+
+impl Search<'_> {
+    fn full(&mut self) -> bool {
+        if self.found.len() >= self.max || self.files >= SEARCH_FILES || self.bytes >= SEARCH_BYTES
+        {
+            self.cut = true;
+        }
+        self.cut
+    }
+
+    fn folder(&mut self, dir: &Dir, at: &Path, depth: usize) {
+        let Ok(entries) = dir.entries() else { return };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            if self.full() {
+                return;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            // The entry's own type: a link is not followed.
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && depth < SEARCH_DEPTH => {
+                    if let Ok(sub) = entry.open_dir() {
+                        if self.project.check_dir(&sub, &name).is_ok() {
+                            self.folder(&sub, &at.join(&name), depth + 1);
+                        }
+                    }
+                }
+                Ok(t) if t.is_file() => {
+                    let _ = self.file(dir, &name, &at.join(&name));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn file(&mut self, dir: &Dir, name: &str, at: &Path) -> Result<()> {
+        let rel = at.to_string_lossy().into_owned();
+        let mut opts = OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+        let file = dir.open_with(name, &opts).map_err(|e| escape_or(&rel, e))?;
+        let meta = file.metadata().map_err(|e| failed(&rel, e))?;
+        if !meta.is_file() || meta.len() > MAX_READ || self.project.own_files.contains(&id(&meta)) {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_READ)
+            .read_to_end(&mut bytes)
+            .map_err(|e| failed(&rel, e))?;
+        self.files += 1;
+        self.bytes += bytes.len() as u64;
+        let room = self.max.saturating_sub(self.found.len());
+        let mut hits = Vec::new();
+        let sink = grep_searcher::sinks::Lossy(|line: u64, text: &str| {
+            let text = text.trim_end_matches(['\n', '\r']);
+            let shown: String = text.chars().take(LINE_CHARS).collect();
+            hits.push((line, shown));
+            Ok(hits.len() < room)
+        });
+        let _ = self.searcher.search_slice(self.matcher, &bytes, sink);
+        for (line, text) in hits {
+            let mut m = crate::value::Map::new();
+            m.insert("path".into(), Value::Str(rel.clone()));
+            m.insert("line".into(), Value::Int(line as i64));
+            m.insert("text".into(), Value::Str(text));
+            self.found.push(Value::Map(m));
+        }
+        Ok(())
+    }
+}

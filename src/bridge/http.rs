@@ -257,6 +257,18 @@ async fn request(task: &Task, args: &Args) -> Result<Value> {
 /// The built-in tool `http_get`: a GET through the same checks,
 /// `{status, body}` (the tool's own journal keeps it).
 pub(super) async fn get(task: &Task, url: String) -> Result<Value> {
+    let Value::Map(mut r) = fetch(task, url).await? else {
+        return Err(failed("no response".into()));
+    };
+    let mut out = Map::new();
+    for k in ["status", "body"] {
+        out.insert(k.into(), r.remove(k).unwrap_or(Value::Null));
+    }
+    Ok(Value::Map(out))
+}
+
+/// A GET with `http.request`'s checks: `{status, headers, body}`.
+pub(super) async fn fetch(task: &Task, url: String) -> Result<Value> {
     let req = Req {
         method: None,
         url,
@@ -269,14 +281,7 @@ pub(super) async fn get(task: &Task, url: String) -> Result<Value> {
         max_bytes: None,
         auth: None,
     };
-    let Value::Map(mut r) = send(task, req).await? else {
-        return Err(failed("no response".into()));
-    };
-    let mut out = Map::new();
-    for k in ["status", "body"] {
-        out.insert(k.into(), r.remove(k).unwrap_or(Value::Null));
-    }
-    Ok(Value::Map(out))
+    send(task, req).await
 }
 
 fn bad(message: String) -> Error {

@@ -21,14 +21,17 @@ pub(super) struct Builtin {
     pub run: BuiltinRun,
 }
 
-pub(super) const BUILTINS: [Builtin; 8] = [
+pub(super) const BUILTINS: [Builtin; 10] = [
     Builtin {
         name: "calculator",
-        description: "evaluates an arithmetic expression: numbers, + - * / % ^, parentheses",
+        description: "evaluates a math expression exactly: + - * / % ^, parentheses, functions \
+                      (sqrt, sin, log, ...), constants (pi, e) and units (5 m + 3 cm)",
         params: r#"{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}"#,
         outside: false,
-        run: |_, a| {
-            Box::pin(async move { calculate(a["expression"].as_str().unwrap_or_default()) })
+        run: |t, a| {
+            Box::pin(
+                async move { calculate(&t.session, a["expression"].as_str().unwrap_or_default()) },
+            )
         },
     },
     Builtin {
@@ -86,6 +89,50 @@ pub(super) const BUILTINS: [Builtin; 8] = [
                 t,
                 a["url"].as_str().unwrap_or_default().to_owned(),
             ))
+        },
+    },
+    Builtin {
+        name: "web_fetch",
+        description: "fetches a web page from a host in the net allow-list as readable text \
+                      (HTML as text with its links listed; other text as it is): \
+                      {status, text, truncated}",
+        params: r#"{"type":"object","properties":{"url":{"type":"string"},"max_chars":{"type":"integer","minimum":1}},"required":["url"]}"#,
+        outside: true,
+        run: |t, a| {
+            Box::pin(web_fetch(
+                t,
+                a["url"].as_str().unwrap_or_default().to_owned(),
+                a["max_chars"].as_u64(),
+            ))
+        },
+    },
+    Builtin {
+        name: "file_search",
+        description: "searches the text files inside the project folder (capability fs) for a \
+                      regular expression, as ripgrep does (hidden files skipped): \
+                      {matches: [{path, line, text}], truncated}",
+        params: r#"{"type":"object","properties":{"pattern":{"type":"string"},"path":{"type":"string"},"ignore_case":{"type":"boolean"},"max_results":{"type":"integer","minimum":1}},"required":["pattern"]}"#,
+        outside: true,
+        run: |t, a| {
+            Box::pin(async move {
+                let pattern = a["pattern"].as_str().unwrap_or_default();
+                let matcher = grep_regex::RegexMatcherBuilder::new()
+                    .case_insensitive(a["ignore_case"].as_bool().unwrap_or(false))
+                    .build(pattern)
+                    .map_err(|e| {
+                        failed(
+                            "file_search",
+                            format!("{pattern:?} is not a regular expression: {e}"),
+                        )
+                    })?;
+                let max = a["max_results"].as_u64().unwrap_or(100).min(1000) as usize;
+                super::files::search_files(
+                    t.session.config(),
+                    a["path"].as_str().unwrap_or("."),
+                    &matcher,
+                    max,
+                )
+            })
         },
     },
     Builtin {
@@ -235,6 +282,46 @@ async fn http_get(task: Task, url: String) -> Result<Value> {
     super::http::get(&task, url).await
 }
 
+/// The most text `web_fetch` gives unless `max_chars` says otherwise.
+const FETCH_CHARS: u64 = 20_000;
+
+/// `web_fetch`: `http_get`'s checks, then the page as text.
+async fn web_fetch(task: Task, url: String, max_chars: Option<u64>) -> Result<Value> {
+    let Value::Map(mut r) = super::http::fetch(&task, url).await? else {
+        return Err(failed("web_fetch", "no response"));
+    };
+    let body = match r.remove("body") {
+        Some(Value::Str(s)) => s,
+        _ => String::new(),
+    };
+    let html = match r.get("headers") {
+        Some(Value::Map(h)) => h.get("content-type").is_some_and(|t| match t {
+            Value::Str(t) => t.contains("html"),
+            _ => false,
+        }),
+        _ => false,
+    } || body
+        .trim_start()
+        .get(..15)
+        .is_some_and(|s| s.eq_ignore_ascii_case("<!doctype html>"));
+    let text = if html {
+        html2text::from_read(body.as_bytes(), 100)
+            .map_err(|e| failed("web_fetch", format!("the page's HTML: {e}")))?
+    } else {
+        body
+    };
+    let max = usize::try_from(max_chars.unwrap_or(FETCH_CHARS)).unwrap_or(usize::MAX);
+    let (text, truncated) = match text.char_indices().nth(max) {
+        Some((i, _)) => (text[..i].to_owned(), true),
+        None => (text, false),
+    };
+    let mut out = crate::value::Map::new();
+    out.insert("status".into(), r.remove("status").unwrap_or(Value::Null));
+    out.insert("text".into(), Value::Str(text));
+    out.insert("truncated".into(), Value::Bool(truncated));
+    Ok(Value::Map(out))
+}
+
 fn datetime(format: Option<&str>) -> Result<Value> {
     use chrono::format::{Item, StrftimeItems};
     let now = chrono::Utc::now();
@@ -250,154 +337,70 @@ fn datetime(format: Option<&str>) -> Result<Value> {
     Ok(Value::Str(now.format(f).to_string()))
 }
 
-/// Arithmetic by recursive descent: `+ -` < `* / %` < `^` (right) < unary.
-fn calculate(expr: &str) -> Result<Value> {
-    struct P<'a> {
-        s: &'a [u8],
-        i: usize,
-        depth: usize,
-    }
-    type R = std::result::Result<f64, String>;
-    impl P<'_> {
-        fn ws(&mut self) {
-            while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
-                self.i += 1;
-            }
-        }
-        fn eat(&mut self, c: u8) -> bool {
-            self.ws();
-            if self.s.get(self.i) == Some(&c) {
-                self.i += 1;
-                true
-            } else {
-                false
-            }
-        }
-        fn sum(&mut self) -> R {
-            let mut v = self.product()?;
-            loop {
-                if self.eat(b'+') {
-                    v += self.product()?;
-                } else if self.eat(b'-') {
-                    v -= self.product()?;
-                } else {
-                    return Ok(v);
-                }
-            }
-        }
-        fn product(&mut self) -> R {
-            let mut v = self.power()?;
-            loop {
-                if self.eat(b'*') {
-                    v *= self.power()?;
-                } else if self.eat(b'/') {
-                    let d = self.power()?;
-                    if d == 0.0 {
-                        return Err("division by zero".into());
-                    }
-                    v /= d;
-                } else if self.eat(b'%') {
-                    let d = self.power()?;
-                    if d == 0.0 {
-                        return Err("division by zero".into());
-                    }
-                    v %= d;
-                } else {
-                    return Ok(v);
-                }
-            }
-        }
-        fn power(&mut self) -> R {
-            let base = self.unary()?;
-            if self.eat(b'^') {
-                return Ok(base.powf(self.power()?));
-            }
-            Ok(base)
-        }
-        fn unary(&mut self) -> R {
-            self.depth += 1;
-            if self.depth > 200 {
-                return Err("nested too deep".into());
-            }
-            let v = if self.eat(b'-') {
-                -self.unary()?
-            } else if self.eat(b'+') {
-                self.unary()?
-            } else if self.eat(b'(') {
-                let v = self.sum()?;
-                if !self.eat(b')') {
-                    return Err(format!("expected ) at {}", self.i + 1));
-                }
-                v
-            } else {
-                self.number()?
-            };
-            self.depth -= 1;
-            Ok(v)
-        }
-        fn number(&mut self) -> R {
-            self.ws();
-            let start = self.i;
-            while self
-                .s
-                .get(self.i)
-                .is_some_and(|c| c.is_ascii_digit() || *c == b'.' || *c == b'e' || *c == b'E')
-            {
-                self.i += 1;
-            }
-            let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
-            text.parse()
-                .map_err(|_| format!("expected a number at {}", start + 1))
+/// The most a calculation may take, whatever the spell's limits allow:
+/// `9^9^9` asks fend for a number of 370 million digits.
+const CALC_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The longest expression the calculator takes.
+const CALC_CHARS: usize = 2000;
+
+/// `calculator`, on fend (`fend-core`): exact arithmetic (`0.1 + 0.2` is
+/// 0.3), `^` to the right, functions, constants and units (`5 m + 3 cm`).
+/// A number comes back as a number (an approximation as its decimals); a
+/// value with a unit, or a whole number past 2^53, as fend writes it.
+fn calculate(session: &Session, expr: &str) -> Result<Value> {
+    struct Stop(
+        crate::stop::StopHandle,
+        crate::stop::Deadline,
+        std::time::Instant,
+    );
+    impl fend_core::Interrupt for Stop {
+        fn should_interrupt(&self) -> bool {
+            std::time::Instant::now() > self.2 || self.0.is_stopped() || self.1.passed()
         }
     }
-    let mut p = P {
-        s: expr.as_bytes(),
-        i: 0,
-        depth: 0,
-    };
-    let v = p.sum().and_then(|v| {
-        p.ws();
-        if p.i == p.s.len() {
-            Ok(v)
-        } else {
-            Err(format!(
-                "unexpected {:?} at {}",
-                expr[p.i..].chars().next().unwrap_or(' '),
-                p.i + 1
-            ))
-        }
-    });
-    match v {
-        Ok(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Ok(Value::Int(v as i64)),
-        Ok(v) if v.is_finite() => Ok(Value::Float(v)),
-        Ok(_) => Err(failed(
+    if expr.chars().count() > CALC_CHARS {
+        return Err(failed(
             "calculator",
-            format!("{expr:?} has no finite value"),
-        )),
-        Err(e) => Err(failed("calculator", format!("{expr:?}: {e}"))),
+            format!("an expression is at most {CALC_CHARS} characters"),
+        ));
+    }
+    let mut context = fend_core::Context::new();
+    context.disable_rng();
+    let stop = Stop(
+        session.stop_handle().clone(),
+        session.deadline().clone(),
+        std::time::Instant::now() + CALC_TIME,
+    );
+    let out = fend_core::evaluate_with_interrupt(expr, &mut context, &stop).map_err(|e| {
+        if e == "interrupted" {
+            crate::value::Limiter::check(session)
+                .err()
+                .unwrap_or_else(|| {
+                    failed(
+                        "calculator",
+                        format!("{expr:?} took more than {}s", CALC_TIME.as_secs()),
+                    )
+                })
+        } else {
+            failed("calculator", format!("{expr:?}: {e}"))
+        }
+    })?;
+    let text = out.get_main_result();
+    let number = text.strip_prefix("approx. ").unwrap_or(text);
+    let exact = number.len() == text.len();
+    match number.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 => Ok(Value::Int(v as i64)),
+        // An exact whole number past what a float holds keeps its digits.
+        Ok(v) if v.is_finite() && !(exact && v.fract() == 0.0) => Ok(Value::Float(v)),
+        _ if text.is_empty() => Err(failed("calculator", format!("{expr:?} has no value"))),
+        _ => Ok(Value::Str(text.to_owned())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_calculator_follows_precedence_and_refuses_nonsense() {
-        let ok = |e: &str| calculate(e).unwrap();
-        assert_eq!(ok("1 + 2 * 3"), Value::Int(7));
-        assert_eq!(ok("(1 + 2) * 3"), Value::Int(9));
-        assert_eq!(ok("2 ^ 3 ^ 2"), Value::Int(512));
-        assert_eq!(ok("-4 / 8"), Value::Float(-0.5));
-        assert_eq!(ok("7 % 4"), Value::Int(3));
-        for bad in ["1 +", "1 / 0", "2 ** 3", "abc", "((1)", &"(".repeat(500)] {
-            assert_eq!(
-                calculate(bad).unwrap_err().code,
-                ErrorCode::ToolFailed,
-                "{bad}"
-            );
-        }
-    }
 
     #[test]
     fn hosts_match_exactly_or_by_wildcard() {
