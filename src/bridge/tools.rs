@@ -24,8 +24,9 @@ pub(super) struct Builtin {
 pub(super) const BUILTINS: [Builtin; 10] = [
     Builtin {
         name: "calculator",
-        description: "evaluates a math expression exactly: + - * / % ^, parentheses, functions \
-                      (sqrt, sin, log, ...), constants (pi, e) and units (5 m + 3 cm)",
+        // Unchanged since the hand-written calculator: a model is offered
+        // these words, and a cassette recorded with them must still match.
+        description: "evaluates an arithmetic expression: numbers, + - * / % ^, parentheses",
         params: r#"{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}"#,
         outside: false,
         run: |t, a| {
