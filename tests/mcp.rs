@@ -111,6 +111,13 @@ fn lua(dir: &Path, toml: &str, src: &str) -> Ran {
     run(dir, toml, EngineKind::Lua, src)
 }
 
+/// The run's error, after checking its code and that it says `word`.
+fn fails(ran: &Ran, code: ErrorCode, word: &str) {
+    let e = error_of(ran);
+    assert_eq!(e.code, code, "{}", e.report());
+    assert!(e.message.contains(word), "{word:?} in {}", e.message);
+}
+
 fn error_of(ran: &Ran) -> &llmspell::Error {
     ran.result
         .as_ref()
@@ -282,6 +289,22 @@ fn free_port() -> u16 {
 /// A child process killed when the test ends, however it ends.
 struct Killed(std::process::Child);
 
+/// `cmd` started quietly, once it listens on `port` of 127.0.0.1.
+fn listening(mut cmd: std::process::Command, port: u16) -> Killed {
+    let child = Killed(
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the HTTP server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -293,21 +316,11 @@ impl Drop for Killed {
 fn a_real_server_over_streamable_http() {
     let Some(entry) = everything() else { return };
     let port = free_port();
-    let _server = Killed(
-        std::process::Command::new("node")
-            .arg(&entry)
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let until = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "the HTTP server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut node = std::process::Command::new("node");
+    node.arg(&entry)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string());
+    let _server = listening(node, port);
     let toml = format!(
         "[capabilities]\nmcp = [\"web\"]\n\n[mcp.web]\nurl = \"http://127.0.0.1:{port}/mcp\"\n"
     );
@@ -392,32 +405,14 @@ fn servers_that_break_before_any_message_fail_fast_with_a_code_and_why() {
     let missing =
         "[capabilities]\nmcp = [\"bad\"]\n\n[mcp.bad]\ncommand = [\"no-such-mcp-server-here\"]\n";
     let ran = lua(dir.path(), missing, call);
-    let e = error_of(&ran);
-    assert_eq!(e.code, ErrorCode::McpStart);
-    assert!(
-        e.message.contains("no-such-mcp-server-here"),
-        "{}",
-        e.message
-    );
+    fails(&ran, ErrorCode::McpStart, "no-such-mcp-server-here");
 
     let ran = lua(dir.path(), &server("exit", ""), call);
-    let e = error_of(&ran);
-    assert_eq!(e.code, ErrorCode::McpStart, "{}", e.report());
-    assert!(
-        e.message.contains("cannot find my config file"),
-        "{}",
-        e.message
-    );
+    fails(&ran, ErrorCode::McpStart, "cannot find my config file");
 
     // A banner on stdout is not MCP: at once, not after a time limit.
     let ran = lua(dir.path(), &server("banner", ""), call);
-    let e = error_of(&ran);
-    assert_eq!(e.code, ErrorCode::McpStart, "{}", e.report());
-    assert!(
-        e.message.contains("faulty server 1.0 ready"),
-        "{}",
-        e.message
-    );
+    fails(&ran, ErrorCode::McpStart, "faulty server 1.0 ready");
     assert!(ran.took < Duration::from_secs(10), "{:?}", ran.took);
 
     let ran = lua(
@@ -425,9 +420,7 @@ fn servers_that_break_before_any_message_fail_fast_with_a_code_and_why() {
         &server("silent", "start_timeout_secs = 0.5\n"),
         call,
     );
-    let e = error_of(&ran);
-    assert_eq!(e.code, ErrorCode::McpStart, "{}", e.report());
-    assert!(e.message.contains("start_timeout_secs"), "{}", e.message);
+    fails(&ran, ErrorCode::McpStart, "start_timeout_secs");
 
     // The spell's own time limit ends a wait for a server sooner.
     let ran = lua(
@@ -527,13 +520,7 @@ return {host = env("LLMSPELL_TEST_HOST_ONLY"), passed = env("LLMSPELL_TEST_PASSE
     );
     let toml = sdk_toml(&python, "pass_env = [\"LLMSPELL_TEST_NOT_SET_ANYWHERE\"]\n");
     let ran = lua(dir.path(), &toml, r#"return tool.call("faulty/pid", {})"#);
-    let e = error_of(&ran);
-    assert_eq!(e.code, ErrorCode::McpStart);
-    assert!(
-        e.message.contains("LLMSPELL_TEST_NOT_SET_ANYWHERE"),
-        "{}",
-        e.message
-    );
+    fails(&ran, ErrorCode::McpStart, "LLMSPELL_TEST_NOT_SET_ANYWHERE");
 }
 
 #[test]
@@ -796,19 +783,9 @@ fn a_real_mcp_client_lists_and_calls_the_projects_spells_on_stdio_and_http() {
     );
 
     let port = free_port();
-    let _server = Killed(
-        std::process::Command::new(env!("CARGO_BIN_EXE_llmspell"))
-            .args(["mcp", "serve", dir, "--http", &format!("127.0.0.1:{port}")])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let until = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "the HTTP server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_llmspell"));
+    serve.args(["mcp", "serve", dir, "--http", &format!("127.0.0.1:{port}")]);
+    let _server = listening(serve, port);
     let got = client(
         &python,
         &["http", &format!("http://127.0.0.1:{port}/mcp"), CALLS],

@@ -79,10 +79,14 @@ pub(super) fn register(r: &mut Registry) {
         |task, args| async move {
             let server = args.str(0, "server")?.to_owned();
             let key = serde_json::json!({"server": server, "list": "resources"});
-            let live = ask(&task.session, &server, "resources/list", |c| async move {
-                c.peer().list_all_resources().await
-            })?;
-            journaled(&task.session, "mcp", key, live).await
+            asked(
+                &task.session,
+                &server,
+                ("mcp", key),
+                "resources/list",
+                |c| async move { c.peer().list_all_resources().await },
+            )
+            .await
         },
     ));
     r.add(Bridge::waiting(
@@ -95,14 +99,19 @@ pub(super) fn register(r: &mut Registry) {
             let server = args.str(0, "server")?.to_owned();
             let uri = args.str(1, "uri")?.to_owned();
             let key = serde_json::json!({"server": server, "read": uri});
-            let live = ask(&task.session, &server, "resources/read", |c| async move {
-                c.peer()
-                    .read_resource(ReadResourceRequestParams::new(uri))
-                    .await
-            })?;
-            let read = journaled(&task.session, "mcp", key, live)
-                .await?
-                .to_json()?;
+            let read = asked(
+                &task.session,
+                &server,
+                ("mcp", key),
+                "resources/read",
+                |c| async move {
+                    c.peer()
+                        .read_resource(ReadResourceRequestParams::new(uri))
+                        .await
+                },
+            )
+            .await?
+            .to_json()?;
             Ok(text_or_parts(&read["contents"]))
         },
     ));
@@ -114,10 +123,14 @@ pub(super) fn register(r: &mut Registry) {
         |task, args| async move {
             let server = args.str(0, "server")?.to_owned();
             let key = serde_json::json!({"server": server, "list": "prompts"});
-            let live = ask(&task.session, &server, "prompts/list", |c| async move {
-                c.peer().list_all_prompts().await
-            })?;
-            journaled(&task.session, "mcp", key, live).await
+            asked(
+                &task.session,
+                &server,
+                ("mcp", key),
+                "prompts/list",
+                |c| async move { c.peer().list_all_prompts().await },
+            )
+            .await
         },
     ));
     r.add(Bridge::waiting(
@@ -137,14 +150,19 @@ pub(super) fn register(r: &mut Registry) {
                 },
             };
             let key = serde_json::json!({"server": server, "prompt": name, "arguments": arguments});
-            let live = ask(&task.session, &server, "prompts/get", |c| async move {
-                let mut params = GetPromptRequestParams::new(name);
-                params.arguments = Some(arguments);
-                c.peer().get_prompt(params).await
-            })?;
-            let prompt = journaled(&task.session, "mcp", key, live)
-                .await?
-                .to_json()?;
+            let prompt = asked(
+                &task.session,
+                &server,
+                ("mcp", key),
+                "prompts/get",
+                |c| async move {
+                    let mut params = GetPromptRequestParams::new(name);
+                    params.arguments = Some(arguments);
+                    c.peer().get_prompt(params).await
+                },
+            )
+            .await?
+            .to_json()?;
             Ok(messages(&prompt))
         },
     ));
@@ -183,14 +201,17 @@ fn check(session: &Session, server: &str) -> Result<()> {
     Ok(())
 }
 
-/// `request` made of server `server` (started on first use), as JSON,
+/// What `request` of server `server` came to, through the run's journal
+/// (kept under `op` and `key`: a replay is answered from it, with no
+/// server), or live, the server started on first use and the request
 /// polled by the spell's thread.
-fn ask<F, Fut, T>(
+async fn asked<F, Fut, T>(
     session: &Session,
     server: &str,
+    (op, key): (&str, serde_json::Value),
     what: &'static str,
     request: F,
-) -> Result<impl Future<Output = Result<Value>> + 'static>
+) -> Result<Value>
 where
     F: FnOnce(Arc<Conn>) -> Fut + 'static,
     Fut: Future<Output = std::result::Result<T, rmcp::service::ServiceError>>,
@@ -206,7 +227,8 @@ where
         serde_json::to_value(answer)
             .map_err(|e| Error::new(ErrorCode::Internal, format!("an MCP answer as JSON: {e}")))
     });
-    Ok(async move { work.await?.map(|v| Value::from_json(&v)) })
+    let live = async move { work.await?.map(|v| Value::from_json(&v)) };
+    journaled(session, op, key, live).await
 }
 
 /// Server `server`'s tools, asked once per run.
@@ -216,10 +238,15 @@ pub(super) async fn tools_of(session: &Session, server: &str) -> Result<Rc<[Rc<M
         return Ok(tools.clone());
     }
     let key = serde_json::json!({"server": server, "list": "tools"});
-    let live = ask(session, server, "tools/list", |c| async move {
-        c.peer().list_all_tools().await
-    })?;
-    let list = journaled(session, "mcp", key, live).await?.to_json()?;
+    let list = asked(
+        session,
+        server,
+        ("mcp", key),
+        "tools/list",
+        |c| async move { c.peer().list_all_tools().await },
+    )
+    .await?
+    .to_json()?;
     let tools: Rc<[Rc<McpTool>]> = list
         .as_array()
         .into_iter()
@@ -304,19 +331,19 @@ impl McpTool {
     pub async fn call(&self, task: &Task, input: serde_json::Value) -> Result<Value> {
         let key = serde_json::json!({"tool": self.name, "arguments": input});
         let tool = self.tool.clone();
-        let live = ask(
+        let result = asked(
             &task.session,
             &self.server,
+            ("tool", key),
             "tools/call",
             move |c| async move {
                 let mut params = CallToolRequestParams::new(tool);
                 params.arguments = input.as_object().cloned();
                 c.peer().call_tool(params).await
             },
-        )?;
-        let result = journaled(&task.session, "tool", key, live)
-            .await?
-            .to_json()?;
+        )
+        .await?
+        .to_json()?;
         if result["isError"] == serde_json::Value::Bool(true) {
             let text = match text_or_parts(&result["content"]) {
                 Value::Str(s) => s,
