@@ -903,3 +903,58 @@ fn the_shipped_word_stats_spell_is_served_alike_in_every_language() {
     assert_eq!(seen[1], seen[0], "js");
     assert_eq!(seen[2], seen[0], "rhai");
 }
+
+#[test]
+fn an_mcp_tool_call_pauses_in_the_debugger_with_its_arguments_and_result_editable() {
+    use llmspell::debug::{Debugger, Resume, When};
+    let Some(entry) = everything() else { return };
+    let srcs = [
+        (
+            EngineKind::Lua,
+            r#"return tool.call("everything/echo", {message = "hi"})"#,
+        ),
+        (
+            EngineKind::Js,
+            r#"export default await tool.call("everything/echo", {message: "hi"});"#,
+        ),
+        (
+            EngineKind::Rhai,
+            r#"tool.call("everything/echo", #{message: "hi"})"#,
+        ),
+    ];
+    for (kind, src) in srcs {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("llmspell.toml"), everything_toml(&entry)).unwrap();
+        let config = Config::load(&dir.path().join("llmspell.toml")).unwrap();
+        let mut spell = Spell::from_source(&format!("m.{}", kind.extension()), src).unwrap();
+        spell.dir = dir.path().to_path_buf();
+        let mut opts = RunOptions::new(config);
+        opts.output = Arc::new(|_| {});
+        let debugger = Debugger::new();
+        debugger.break_on("tool.*");
+        opts.debugger = Some(debugger.clone());
+        let run = Runtime::new().spawn(spell, opts);
+        let wait = Duration::from_secs(20);
+        let p = debugger.wait_paused(wait).expect("paused before the call");
+        assert_eq!(
+            (p.when, p.call.as_str()),
+            (When::Before, "tool.call"),
+            "{kind}"
+        );
+        assert_eq!(
+            p.args,
+            vec![json!("everything/echo"), json!({"message": "hi"})],
+            "{kind}"
+        );
+        // The server is sent the edited arguments...
+        debugger.resume(
+            Resume::Step,
+            Some(json!(["everything/echo", {"message": "edited"}])),
+        );
+        let p = debugger.wait_paused(wait).expect("paused after the call");
+        assert_eq!(p.result, Some(json!("Echo: edited")), "{kind}");
+        // ...and the spell gets the edited result.
+        debugger.resume(Resume::Continue, Some(json!("mine")));
+        assert_eq!(run.join().result.unwrap(), json!("mine"), "{kind}");
+    }
+}
