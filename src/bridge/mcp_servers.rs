@@ -92,22 +92,24 @@ impl Servers {
                 format!("no [mcp.{name}] in llmspell.toml"),
             ));
         };
-        let slot = {
+        let (slot, old) = {
             let mut slots = lock(&self.slots);
             match slots.get(name) {
-                Some(s) if s.config == *wanted && s.dir == config.project_dir => s.clone(),
+                Some(s) if s.config == *wanted && s.dir == config.project_dir => (s.clone(), None),
                 _ => {
                     let s = Arc::new(Slot {
                         config: wanted.clone(),
                         dir: config.project_dir.clone(),
                         conn: tokio::sync::Mutex::new(None),
                     });
-                    // The old one's server stops once no call holds it.
-                    slots.insert(name.to_owned(), s.clone());
-                    s
+                    let old = slots.insert(name.to_owned(), s.clone());
+                    (s, old)
                 }
             }
         };
+        // The old one's server stops once no call holds it: here, if none
+        // does, outside the lock (a stop may take a moment).
+        drop(old);
         let mut conn = slot.conn.lock().await;
         if let Some(c) = conn.as_ref().filter(|c| !c.closed()) {
             return Ok(c.clone());
