@@ -979,3 +979,90 @@ fn the_runs_view_keeps_opens_forks_and_compares_runs_in_each_language() {
     tui.escape();
     tui.keys(&["C-q"]);
 }
+
+/// A python with the official MCP SDK (scripts/mcp.sh; CI sets
+/// `LLMSPELL_MCP_PYTHON`).
+fn sdk_python() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("LLMSPELL_MCP_PYTHON") {
+        return Some(p.into());
+    }
+    let p =
+        Path::new(&std::env::var_os("HOME")?).join(".cache/llmspell/mcp-python-1.30.0/bin/python");
+    if p.exists() {
+        return Some(p);
+    }
+    eprintln!("no Python MCP SDK (scripts/mcp.sh installs it): skipped");
+    None
+}
+
+/// The number after `marker` on the screen.
+fn number_after(screen: &str, marker: &str) -> u32 {
+    let at = screen
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} in {screen}"))
+        + marker.len();
+    screen[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("a number after {marker:?} in {screen}"))
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+    })
+}
+
+#[test]
+fn the_ides_runs_share_an_mcp_server_until_its_config_changes() {
+    let Some(python) = sdk_python() else { return };
+    let faulty = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp/faulty.py");
+    let dir = tempfile::tempdir().unwrap();
+    let config = |extra: &str| {
+        format!(
+            "[capabilities]\nmcp = [\"faulty\"]\n\n[mcp.faulty]\ncommand = [{:?}, {:?}, \"sdk\"]\n{extra}",
+            python.display().to_string(),
+            faulty.display().to_string()
+        )
+    };
+    std::fs::write(dir.path().join("llmspell.toml"), config("")).unwrap();
+    std::fs::write(
+        dir.path().join("pid.lua"),
+        "local n = state.update(\"n\", function(n) return (n or 0) + 1 end)\n\
+         print(\"run \" .. n .. \" pid \" .. tool.call(\"faulty/pid\", {}))\n",
+    )
+    .unwrap();
+    let tui = Tmux::start(dir.path());
+    tui.wait_for(&["pid.lua"]);
+    tui.keys(&["F5"]);
+    let first = number_after(&tui.wait_for(&["run 1 pid "]), "run 1 pid ");
+    tui.keys(&["F5"]);
+    let second = number_after(&tui.wait_for(&["run 2 pid "]), "run 2 pid ");
+    assert_eq!(first, second, "one server for both runs");
+    assert!(alive(first), "the server stays up between the IDE's runs");
+    // The config changes: the next run has a new server, the old one stops.
+    std::fs::write(
+        dir.path().join("llmspell.toml"),
+        config("env = { CHANGED = \"1\" }\n"),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    tui.keys(&["F5"]);
+    let third = number_after(&tui.wait_for(&["run 3 pid "]), "run 3 pid ");
+    assert_ne!(third, first);
+    let until = Instant::now() + Duration::from_secs(5);
+    while alive(first) {
+        assert!(Instant::now() < until, "the old server outlived its config");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tui.keys(&["q"]);
+    let until = Instant::now() + Duration::from_secs(10);
+    while alive(third) {
+        assert!(Instant::now() < until, "the server outlived the IDE");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
