@@ -135,7 +135,7 @@ async fn start(name: &str, m: &McpConfig, dir: &Path, config: &Config) -> Result
         Implementation::new("llmspell", env!("CARGO_PKG_VERSION")),
     );
     let watch = Arc::new(Watch::default());
-    let (serving, child) = match &m.url {
+    let (serving, mut child) = match &m.url {
         Some(url) => (http(name, url, m, config, client)?, None),
         None => {
             let (serving, child) = stdio(name, m, dir, &watch, client)?;
@@ -145,11 +145,11 @@ async fn start(name: &str, m: &McpConfig, dir: &Path, config: &Config) -> Result
     let service = match tokio::time::timeout(m.start_timeout(), serving).await {
         Ok(Ok(service)) => service,
         Ok(Err(e)) => {
-            let conn_watch = Conn::describe_parts(&watch, child);
-            return Err(start_error(name, format!("{e}{conn_watch}")));
+            let why = describe(&watch, child.as_mut());
+            return Err(start_error(name, format!("{e}{why}")));
         }
         Err(_) => {
-            let why = Conn::describe_parts(&watch, child);
+            let why = describe(&watch, child.as_mut());
             return Err(start_error(
                 name,
                 format!(
@@ -328,10 +328,6 @@ impl Conn {
     fn describe(&self) -> String {
         let mut child = lock(&self.child);
         describe(&self.watch, child.as_mut())
-    }
-
-    fn describe_parts(watch: &Watch, mut child: Option<tokio::process::Child>) -> String {
-        describe(watch, child.as_mut())
     }
 }
 

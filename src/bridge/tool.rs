@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::provider::ToolSpec;
 use crate::session::wait::block_on;
 use crate::session::{Bridge, Registry, Session, Shape, Task};
+use crate::spell::valid_name;
 use crate::value::{Callback, Map, Value};
 
 /// A tool that another bridge made (an agent as a tool): given the call
@@ -136,13 +137,6 @@ pub(super) fn register(r: &mut Registry) {
             Ok(Value::Array(out))
         },
     ));
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn listing(name: &str, description: &str, params: &serde_json::Value, builtin: bool) -> Value {

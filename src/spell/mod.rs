@@ -4,7 +4,7 @@
 
 mod signature;
 
-pub use signature::{Param, Signature};
+pub use signature::{valid_name, Param, Signature};
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -309,7 +309,9 @@ fn tag<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with(char::is_whitespace)).then(|| rest.trim())
 }
 
-fn valid_name(s: &str) -> bool {
+/// A tool's name, as models take one: 1 to 64 letters, digits, `_` or
+/// `-` (`tool.define` and `@tool` both ask this).
+pub fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()
